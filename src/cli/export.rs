@@ -1,0 +1,10 @@
+//! `export`: not implemented yet (see the open issues).
+
+use super::CommandResult;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> CommandResult {
+    anyhow::bail!("`export` is not implemented yet")
+}

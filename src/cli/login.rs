@@ -1,0 +1,61 @@
+//! `login REGISTRY`: store a credential the way `docker login` would, through
+//! the same store path as the protocol's `store`.
+
+use anyhow::{bail, Result};
+
+use super::CommandResult;
+use crate::registry::ServerKey;
+use crate::store::{Credential, Credentials};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
+    pub registry: String,
+    /// Username (`<token>` stores an identity token)
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password (or token) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Email to put in exported pull secrets
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Print nothing on success
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    let key = ServerKey::parse(&args.registry)?;
+    if args.username.is_empty() {
+        bail!("the username is empty: pass --username");
+    }
+    let secret = if args.password_stdin {
+        super::prompt::secret_from_stdin()?
+    } else {
+        super::prompt::secret_from_tty(&format!("Password for {}@{}: ", args.username, key))?
+    };
+    let store = Credentials::open()?;
+    let credential = Credential {
+        server_url: args.registry.trim().to_owned(),
+        username: args.username,
+        secret,
+    };
+    let kind = store.put(&key, &credential)?;
+    if let Some(email) = args.email {
+        set_email(&store, &key, email)?;
+    }
+    if !args.quiet {
+        println!("Login Succeeded: {key} (stored in the {kind} store)");
+    }
+    Ok(0)
+}
+
+fn set_email(store: &Credentials, key: &ServerKey, email: String) -> Result<()> {
+    store.update(|db| {
+        if let Some(record) = db.credentials.get_mut(key.as_str()) {
+            record.email = Some(email);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,47 @@
+//! `logout REGISTRY` / `logout --all`.
+
+use anyhow::bail;
+
+use super::CommandResult;
+use crate::registry::ServerKey;
+use crate::store::Credentials;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry to log out of
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub registry: Option<String>,
+    /// Remove every stored credential
+    #[arg(long)]
+    pub all: bool,
+    /// Print nothing on success
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    let store = Credentials::open()?;
+    let keys: Vec<ServerKey> = if args.all {
+        store
+            .list()?
+            .into_iter()
+            .filter_map(|l| ServerKey::parse(&l.key).ok())
+            .collect()
+    } else {
+        match &args.registry {
+            Some(r) => vec![ServerKey::parse(r)?],
+            None => bail!("name a registry or pass --all"),
+        }
+    };
+    for key in &keys {
+        let existed = store.delete(key)?;
+        if !args.quiet {
+            if existed {
+                println!("Removed the credential for {key}");
+            } else {
+                println!("Not logged in to {key}");
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,88 @@
+//! `ls`: the stored credentials as a table or JSON. Never prints secrets.
+
+use super::CommandResult;
+use crate::store::{Credentials, IDENTITY_TOKEN_USER};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the server keys
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    let store = Credentials::open()?;
+    let db = store.load()?;
+    let rows: Vec<Row> = store
+        .list()?
+        .into_iter()
+        .map(|l| Row {
+            pair: db.pairs.get(&l.key).map(|p| p.auth_server.clone()),
+            token: l.username == IDENTITY_TOKEN_USER,
+            server: l.key,
+            username: l.username,
+            store: l.store.name().to_owned(),
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if args.quiet {
+        for row in &rows {
+            println!("{}", row.server);
+        }
+    } else {
+        print_table(&rows);
+    }
+    Ok(0)
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    server: String,
+    username: String,
+    store: String,
+    #[serde(rename = "authServer")]
+    pair: Option<String>,
+    #[serde(rename = "identityToken")]
+    token: bool,
+}
+
+fn print_table(rows: &[Row]) {
+    let headers = ["SERVER", "USERNAME", "STORE", "AUTH SERVER", "TOKEN"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.server.clone(),
+                r.username.clone(),
+                r.store.clone(),
+                r.pair.clone().unwrap_or_else(|| "-".into()),
+                if r.token { "yes".into() } else { "no".into() },
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 5]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(headers);
+    for row in &cells {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+}

@@ -1,0 +1,121 @@
+//! The human commands. Protocol verbs (store/get/erase/list/version) never
+//! reach this module: [`crate::run`] sends them to [`crate::protocol`].
+//!
+//! Each command lives in its own file with its `Args` struct and a `run`
+//! function; this file only declares the command set and turns errors into
+//! `error: ...` on stderr with the documented exit codes.
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+pub mod completions;
+pub mod configure;
+pub mod doctor;
+pub mod export;
+pub mod grant_pull;
+pub mod import;
+pub mod login;
+pub mod logout;
+pub mod ls;
+pub mod migrate;
+pub mod pair;
+pub mod prompt;
+
+/// Exit codes, shown in `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (the message says what happened and what to do)
+  2  invalid command line
+
+Protocol verbs (for docker, podman, skopeo): store, get, erase, list, version.
+They read the request on stdin and answer on stdout, as docker-credential-helpers do.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docker-credential-keyring",
+    version,
+    about = "Registry credentials in your OS keyring (or an embedded file store), for docker, podman, skopeo and cluster pull secrets",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a registry credential (password from stdin or a prompt, never from argv)
+    Login(login::Args),
+    /// Remove a registry credential (and its pair link)
+    Logout(logout::Args),
+    /// List stored credentials (never prints secrets)
+    Ls(ls::Args),
+    /// Write stored credentials as a pull secret (.dockerconfigjson, .dockercfg, Secret)
+    Export(export::Args),
+    /// Load credentials from a pull secret or a docker config.json
+    Import(import::Args),
+    /// Link registries to the auth servers (SSO) that issue their tokens
+    Pair(pair::Args),
+    /// Make docker (and with --podman, podman/skopeo) use this helper
+    Configure(configure::Args),
+    /// Undo what `configure` set
+    Unconfigure(configure::UnconfigureArgs),
+    /// Move plaintext secrets out of docker/containers config files into the store
+    Migrate(migrate::Args),
+    /// Explain which store is used and why, and what is broken
+    Doctor(doctor::Args),
+    /// Print shell completions (bash, zsh, fish, ...) or the man page
+    Completions(completions::Args),
+    /// Print a RoleBinding that lets one namespace pull images from another
+    GrantPull(grant_pull::Args),
+}
+
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Whether `word` starts a human command (subcommand name or a help flag).
+pub fn is_command(word: &str) -> bool {
+    matches!(word, "-h" | "--help" | "help" | "-V")
+        || Cli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
+}
+
+/// Parses `args` and runs the command; returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
+        Command::Ls(args) => ls::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Pair(args) => pair::run(args),
+        Command::Configure(args) => configure::run(args),
+        Command::Unconfigure(args) => configure::run_unconfigure(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::GrantPull(args) => grant_pull::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", crate::protocol::error_line(&err));
+            1
+        }
+    }
+}
+
+/// The result of a command: an exit code (0 unless the command says otherwise).
+pub type CommandResult = anyhow::Result<i32>;

@@ -1,0 +1,87 @@
+//! JSON written exactly as Go's `encoding/json` writes it: compact, object keys
+//! in the order given (Go sorts map keys; callers pass sorted maps), and HTML-safe
+//! escaping of `<`, `>`, `&`, U+2028 and U+2029 as `\u00XX`. Docker, kubectl and
+//! the upstream helpers all produce this form, so byte-for-byte comparisons hold.
+
+use serde_json::Value;
+
+/// Appends `s` as a Go-escaped JSON string (with quotes) to `out`.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => push_unicode_escape(out, c),
+            c if (c as u32) < 0x20 => push_unicode_escape(out, c),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_unicode_escape(out: &mut String, c: char) {
+    use std::fmt::Write;
+    let _ = write!(out, "\\u{:04x}", c as u32);
+}
+
+/// Appends `value` as compact Go-style JSON to `out`. Object keys keep the
+/// value's own order (serde_json is built with `preserve_order`).
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// `value` as compact Go-style JSON.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_go() {
+        let mut out = String::new();
+        write_string(&mut out, "<token>&\"\\\n\u{2028}\u{1}é");
+        assert_eq!(out, r#""\u003ctoken\u003e\u0026\"\\\n\u2028\u0001é""#);
+    }
+
+    #[test]
+    fn compact_objects_keep_order() {
+        let v: Value = serde_json::from_str(r#"{"b":1,"a":[true,null,"x"]}"#).unwrap();
+        assert_eq!(to_string(&v), r#"{"b":1,"a":[true,null,"x"]}"#);
+    }
+}

@@ -1,0 +1,44 @@
+//! docker-credential-keyring: a credential helper for docker, podman, skopeo and friends.
+//!
+//! Module map (one concept each):
+//! - [`protocol`]: the docker-credential-helpers wire protocol (store/get/erase/list/version).
+//! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
+//! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
+//! - [`cli`]: the human commands (login, ls, export, ...).
+//! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`fsutil`]: private directories, atomic writes, lock files.
+
+pub mod cli;
+pub mod fsutil;
+pub mod gojson;
+pub mod log;
+pub mod pairs;
+pub mod paths;
+pub mod protocol;
+pub mod registry;
+pub mod secret;
+pub mod store;
+
+use std::ffi::OsString;
+
+/// The binary's name, as docker derives it from `"credsStore": "keyring"`.
+pub const BINARY_NAME: &str = "docker-credential-keyring";
+
+/// Runs the binary with `args` (including argv[0]) and returns the process exit code.
+///
+/// Protocol verbs (one bare word) take a lean path that never touches clap;
+/// everything else is a human command.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let first = args.get(1).and_then(|a| a.to_str());
+    if let Some(verb) = first.and_then(protocol::Action::from_word) {
+        if args.len() != 2 {
+            return protocol::usage_error();
+        }
+        return protocol::run(verb);
+    }
+    match first {
+        None => protocol::usage_error(),
+        Some(word) if cli::is_command(word) => cli::run(args),
+        Some(_) => protocol::usage_error(),
+    }
+}

@@ -1,0 +1,367 @@
+//! The docker-credential-helpers protocol: one action word as the only
+//! argument, input on stdin, output on stdout, errors as one line on **stdout**
+//! with exit code 1 (clients read stdout and compare the text).
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+
+use crate::registry::{KeyError, ServerKey};
+use crate::secret::Secret;
+use crate::store::{Credential, Credentials};
+
+/// Exact text docker and skopeo compare with to decide "not logged in".
+pub const ERR_NOT_FOUND: &str = "credentials not found in native keychain";
+/// Exact upstream text for an empty ServerURL.
+pub const ERR_MISSING_SERVER_URL: &str = "no credentials server URL";
+/// Exact upstream text for an empty Username.
+pub const ERR_MISSING_USERNAME: &str = "no credentials username";
+
+/// Largest stdin we accept. Upstream reads one line of at most 64 KiB; we allow
+/// more (large identity tokens) but bound it so a runaway pipe cannot eat memory.
+pub const MAX_INPUT: usize = 1024 * 1024;
+
+/// The protocol's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Store,
+    Get,
+    Erase,
+    List,
+    Version,
+}
+
+impl Action {
+    /// The action named by `word`, as upstream accepts it.
+    pub fn from_word(word: &str) -> Option<Action> {
+        Some(match word {
+            "store" => Action::Store,
+            "get" => Action::Get,
+            "erase" => Action::Erase,
+            "list" => Action::List,
+            "version" | "--version" | "-v" => Action::Version,
+            _ => return None,
+        })
+    }
+}
+
+/// The protocol's "credentials not found" answer, typed so callers can branch on it.
+#[derive(Debug)]
+pub struct NotFound;
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(ERR_NOT_FOUND)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// The usage text upstream prints (on stdout) for a missing or unknown action.
+pub fn usage() -> String {
+    format!(
+        "Usage: {bin} <store|get|erase|list|version>\n\
+         Credential helper for docker, podman and skopeo; reads the request on stdin.\n\
+         Run '{bin} --help' for the human commands (login, ls, export, configure, doctor, ...).",
+        bin = crate::BINARY_NAME
+    )
+}
+
+/// Prints the usage on stdout and returns exit code 1, as upstream does.
+pub fn usage_error() -> i32 {
+    println!("{}", usage());
+    1
+}
+
+/// Runs one protocol action against stdin/stdout and returns the exit code.
+pub fn run(action: Action) -> i32 {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = match action {
+        Action::Version => {
+            let _ = writeln!(out, "{}", version_line());
+            Ok(())
+        }
+        Action::List => Credentials::open().and_then(|store| list(&store, &mut out)),
+        _ => read_stdin(&mut io::stdin().lock()).and_then(|input| {
+            let store = Credentials::open()?;
+            match action {
+                Action::Store => store_action(&store, &input),
+                Action::Get => get(&store, &input, &mut out),
+                Action::Erase => erase(&store, &input),
+                Action::List | Action::Version => unreachable!(),
+            }
+        }),
+    };
+    match result {
+        Ok(()) => match out.flush() {
+            Ok(()) => 0,
+            Err(_) => 1,
+        },
+        Err(err) => {
+            crate::debug!("{action:?} failed: {err:#}");
+            let _ = writeln!(out, "{}", error_line(&err));
+            let _ = out.flush();
+            1
+        }
+    }
+}
+
+/// `docker-credential-keyring <version> (store: <choice>)` on one line.
+pub fn version_line() -> String {
+    let choice = crate::store::StoreChoice::configured()
+        .map(|c| c.name().to_owned())
+        .unwrap_or_else(|e| format!("invalid: {e}"));
+    format!(
+        "{} {} (store: {})",
+        crate::BINARY_NAME,
+        env!("CARGO_PKG_VERSION"),
+        choice
+    )
+}
+
+/// An error as one line: the exact upstream strings stay exact, others carry
+/// their context chain joined by ": ", with any line breaks flattened.
+pub fn error_line(err: &anyhow::Error) -> String {
+    if err.downcast_ref::<NotFound>().is_some() {
+        return ERR_NOT_FOUND.to_owned();
+    }
+    if let Some(KeyError::Empty) = err.downcast_ref::<KeyError>() {
+        return ERR_MISSING_SERVER_URL.to_owned();
+    }
+    format!("{err:#}")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
+pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
+    let mut buf = Vec::with_capacity(256);
+    reader
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .context("cannot read standard input")?;
+    if buf.len() > MAX_INPUT {
+        bail!(
+            "input too large: more than {} KiB on standard input",
+            MAX_INPUT / 1024
+        );
+    }
+    String::from_utf8(buf).map_err(|_| anyhow!("input is not valid UTF-8 text"))
+}
+
+/// The request of `store`: upstream's `{"ServerURL","Username","Secret"}`,
+/// keys matched case-insensitively (like Go's encoding/json), unknown keys ignored.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StoreRequest {
+    pub server_url: String,
+    pub username: String,
+    pub secret: Secret,
+}
+
+/// Parses the JSON of a `store` request.
+pub fn parse_store_request(input: &str) -> Result<StoreRequest> {
+    if input.trim().is_empty() {
+        bail!("no credentials on standard input: expected JSON {{\"ServerURL\",\"Username\",\"Secret\"}}");
+    }
+    let value: Value = serde_json::from_str(input).map_err(|e| {
+        anyhow!(
+            "invalid credentials JSON on standard input (line {}, column {}): {}",
+            e.line(),
+            e.column(),
+            json_error_kind(&e)
+        )
+    })?;
+    let Value::Object(map) = value else {
+        bail!("invalid credentials JSON: expected an object {{\"ServerURL\",\"Username\",\"Secret\"}}");
+    };
+    let mut request = StoreRequest {
+        server_url: String::new(),
+        username: String::new(),
+        secret: Secret::default(),
+    };
+    for (key, value) in map {
+        let slot = if key.eq_ignore_ascii_case("serverurl") {
+            "ServerURL"
+        } else if key.eq_ignore_ascii_case("username") {
+            "Username"
+        } else if key.eq_ignore_ascii_case("secret") {
+            "Secret"
+        } else {
+            continue;
+        };
+        let text = match value {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            _ => bail!("invalid credentials JSON: {slot} must be a string"),
+        };
+        match slot {
+            "ServerURL" => request.server_url = text,
+            "Username" => request.username = text,
+            _ => request.secret = Secret::new(text),
+        }
+    }
+    Ok(request)
+}
+
+/// Describes a JSON error without quoting the input (it may hold the secret).
+fn json_error_kind(err: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Eof => "unexpected end of input",
+        Category::Syntax => "syntax error",
+        Category::Data => "unexpected data",
+        Category::Io => "read error",
+    }
+}
+
+fn store_action(store: &Credentials, input: &str) -> Result<()> {
+    let request = parse_store_request(input)?;
+    let key = ServerKey::parse(&request.server_url)?;
+    if request.username.is_empty() {
+        bail!(ERR_MISSING_USERNAME);
+    }
+    if request.username.chars().any(char::is_control) {
+        bail!("invalid username: it contains control characters");
+    }
+    let credential = Credential {
+        server_url: request.server_url.trim().to_owned(),
+        username: request.username,
+        secret: request.secret,
+    };
+    let kind = store.put(&key, &credential)?;
+    crate::debug!("stored {key} in {kind}");
+    Ok(())
+}
+
+fn get(store: &Credentials, input: &str, out: &mut impl Write) -> Result<()> {
+    let server_url = input.trim();
+    let key = ServerKey::parse(server_url)?;
+    let credential = store.get(&key)?.ok_or(NotFound)?;
+    let mut line = String::with_capacity(64 + credential.secret.expose().len());
+    line.push_str("{\"ServerURL\":");
+    crate::gojson::write_string(&mut line, server_url);
+    line.push_str(",\"Username\":");
+    crate::gojson::write_string(&mut line, &credential.username);
+    line.push_str(",\"Secret\":");
+    crate::gojson::write_string(&mut line, credential.secret.expose());
+    line.push_str("}\n");
+    let result = out.write_all(line.as_bytes());
+    zeroize::Zeroize::zeroize(&mut line);
+    result.context("cannot write to standard output")
+}
+
+fn erase(store: &Credentials, input: &str) -> Result<()> {
+    let key = ServerKey::parse(input.trim())?;
+    // Erasing a missing key succeeds: skopeo and podman fail `logout` otherwise.
+    let existed = store.delete(&key)?;
+    crate::debug!("erase {key}: existed={existed}");
+    Ok(())
+}
+
+fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
+    let entries = store.list()?;
+    let map: BTreeMap<&str, &str> = entries
+        .iter()
+        .map(|e| (e.server_url.as_str(), e.username.as_str()))
+        .collect();
+    let mut line = String::with_capacity(32 * map.len() + 3);
+    line.push('{');
+    for (i, (url, user)) in map.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        crate::gojson::write_string(&mut line, url);
+        line.push(':');
+        crate::gojson::write_string(&mut line, user);
+    }
+    line.push_str("}\n");
+    out.write_all(line.as_bytes())
+        .context("cannot write to standard output")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_request_keys_are_case_insensitive_and_unknown_ignored() {
+        let r = parse_store_request(
+            r#"{"serverurl":"quay.io","USERNAME":"\u003ctoken\u003e","secret":"s","Extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(r.server_url, "quay.io");
+        assert_eq!(r.username, "<token>");
+        assert_eq!(r.secret.expose(), "s");
+    }
+
+    #[test]
+    fn store_request_rejects_wrong_shapes() {
+        for (input, needle) in [
+            ("", "no credentials on standard input"),
+            ("  \n", "no credentials on standard input"),
+            ("[]", "expected an object"),
+            ("\"x\"", "expected an object"),
+            (r#"{"ServerURL": 5}"#, "ServerURL must be a string"),
+            ("{not json", "invalid credentials JSON"),
+            (
+                &("[".repeat(1000) + &"]".repeat(1000)),
+                "invalid credentials JSON",
+            ),
+        ] {
+            let err = parse_store_request(input).unwrap_err().to_string();
+            assert!(err.contains(needle), "{input:.20}: {err}");
+        }
+    }
+
+    #[test]
+    fn json_errors_do_not_echo_the_input() {
+        let err = parse_store_request(r#"{"Secret":"hunter2" "#).unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"));
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_like_go() {
+        let r =
+            parse_store_request(r#"{"Secret":"a","secret":"b","ServerURL":"x","Username":"u"}"#)
+                .unwrap();
+        assert_eq!(r.secret.expose(), "b");
+    }
+
+    #[test]
+    fn stdin_is_bounded_and_utf8() {
+        let big = vec![b'a'; MAX_INPUT + 1];
+        assert!(read_stdin(&mut &big[..])
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
+        let exact = vec![b'a'; MAX_INPUT];
+        assert_eq!(read_stdin(&mut &exact[..]).unwrap().len(), MAX_INPUT);
+        let bad = [0xffu8, 0xfe];
+        assert!(read_stdin(&mut &bad[..])
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-8"));
+    }
+
+    #[test]
+    fn error_lines_keep_upstream_strings_exact() {
+        assert_eq!(error_line(&anyhow::Error::new(NotFound)), ERR_NOT_FOUND);
+        assert_eq!(
+            error_line(&anyhow::Error::new(KeyError::Empty)),
+            ERR_MISSING_SERVER_URL
+        );
+        let e = anyhow!("line one\nline two").context("outer");
+        assert_eq!(error_line(&e), "outer: line one line two");
+    }
+
+    #[test]
+    fn actions() {
+        assert_eq!(Action::from_word("get"), Some(Action::Get));
+        assert_eq!(Action::from_word("-v"), Some(Action::Version));
+        assert_eq!(Action::from_word("GET"), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! The OS keyring stores, reached through keyring-core and its store crates.
+//!
+//! Every call runs on a worker thread and is bounded in time
+//! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
+//! collection waiting on a prompt, or a hung provider becomes a clear error
+//! instead of a hung docker. One connection per store per process.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use keyring_core::api::CredentialStore;
+use keyring_core::{Entry, Error as KeyringError};
+
+use super::StoreKind;
+use crate::secret::Secret;
+
+/// The default `service` attribute of every item we create in a keyring.
+pub const SERVICE_NAME: &str = "docker-credential-keyring";
+
+/// Environment variable naming another `service` attribute: separate
+/// namespaces in one keyring (test runs, CI jobs sharing a desktop keyring).
+pub const SERVICE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_SERVICE";
+
+/// The keyring `service` attribute in use.
+pub fn service_name() -> String {
+    std::env::var(SERVICE_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| SERVICE_NAME.to_owned())
+}
+
+/// Environment variable: seconds a keyring call may take before we give up.
+pub const TIMEOUT_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_TIMEOUT";
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a keyring call failed. Never carries secret bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendError {
+    /// No keyring of that kind in this build or on this machine (no bus, no provider).
+    Unavailable { kind: StoreKind, reason: String },
+    /// The keyring is locked and was not unlocked (prompt dismissed or impossible).
+    Locked { kind: StoreKind },
+    /// The call did not finish within the bound.
+    Timeout { kind: StoreKind, waited: Duration },
+    /// Anything else the keyring reported.
+    Failed { kind: StoreKind, reason: String },
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendError::Unavailable { kind, reason } => write!(
+                f,
+                "the {kind} store is not available ({reason}); start it, or use the file store with {}=file",
+                super::STORE_ENV
+            ),
+            BackendError::Locked { kind } => write!(
+                f,
+                "the {kind} store is locked; unlock it (e.g. log in to the desktop, or `gnome-keyring-daemon --unlock`), or use {}=file",
+                super::STORE_ENV
+            ),
+            BackendError::Timeout { kind, waited } => write!(
+                f,
+                "the {kind} store did not answer within {:.1}s (a hung provider or an unanswered unlock prompt?); raise {TIMEOUT_ENV} or use {}=file",
+                waited.as_secs_f64(),
+                super::STORE_ENV
+            ),
+            BackendError::Failed { kind, reason } => write!(f, "the {kind} store failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+type BackendResult<T> = Result<T, BackendError>;
+
+/// The bound on each keyring call.
+pub fn timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// The secret stored under `key`, `None` if there is none.
+pub fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
+    let key = key.to_owned();
+    bounded(kind, move |store| {
+        let entry = entry(kind, &store, &key, None)?;
+        match entry.get_secret() {
+            Ok(bytes) => decode(kind, bytes).map(Some),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(KeyringError::Ambiguous(entries)) => match entries.first() {
+                Some(first) => {
+                    decode(kind, first.get_secret().map_err(|e| map_error(kind, e))?).map(Some)
+                }
+                None => Ok(None),
+            },
+            Err(err) => Err(map_error(kind, err)),
+        }
+    })
+}
+
+/// Stores `secret` under `key`, replacing any earlier secret.
+pub fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+    let key = key.to_owned();
+    let label = label.to_owned();
+    let secret = secret.clone();
+    bounded(kind, move |store| {
+        let entry = entry(kind, &store, &key, Some(&label))?;
+        match entry.set_secret(secret.expose().as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(KeyringError::Ambiguous(entries)) => {
+                // Duplicates left by another tool: keep one, update it.
+                for extra in entries.iter().skip(1) {
+                    let _ = extra.delete_credential();
+                }
+                entries
+                    .first()
+                    .map(|e| e.set_secret(secret.expose().as_bytes()))
+                    .unwrap_or(Ok(()))
+                    .map_err(|e| map_error(kind, e))
+            }
+            Err(err) => Err(map_error(kind, err)),
+        }
+    })
+}
+
+/// Removes the secret under `key`. Returns whether there was one.
+pub fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
+    let key = key.to_owned();
+    bounded(kind, move |store| {
+        let entry = entry(kind, &store, &key, None)?;
+        match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(KeyringError::Ambiguous(entries)) => {
+                for e in &entries {
+                    e.delete_credential().map_err(|e| map_error(kind, e))?;
+                }
+                Ok(true)
+            }
+            Err(err) => Err(map_error(kind, err)),
+        }
+    })
+}
+
+/// Checks that the store connects and answers a lookup (for `doctor` and `auto`).
+pub fn probe(kind: StoreKind) -> BackendResult<()> {
+    get(kind, "docker-credential-keyring-probe").map(|_| ())
+}
+
+fn entry(
+    kind: StoreKind,
+    store: &Arc<CredentialStore>,
+    key: &str,
+    label: Option<&str>,
+) -> BackendResult<Entry> {
+    let mut modifiers = HashMap::new();
+    if let (Some(label), StoreKind::SecretService) = (label, kind) {
+        modifiers.insert("label", label);
+    }
+    let modifiers = (!modifiers.is_empty()).then_some(&modifiers);
+    store
+        .build(&service_name(), key, modifiers)
+        .map_err(|e| map_error(kind, e))
+}
+
+fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
+    String::from_utf8(bytes)
+        .map(Secret::new)
+        .map_err(|_| BackendError::Failed {
+            kind,
+            reason: "the stored secret is not UTF-8 text".to_owned(),
+        })
+}
+
+/// Maps keyring-core errors without ever formatting secret bytes they may carry.
+fn map_error(kind: StoreKind, err: KeyringError) -> BackendError {
+    match err {
+        KeyringError::NoStorageAccess(inner) => {
+            let reason = inner.to_string();
+            if reason.to_ascii_lowercase().contains("lock")
+                || reason.to_ascii_lowercase().contains("prompt")
+            {
+                BackendError::Locked { kind }
+            } else {
+                BackendError::Unavailable { kind, reason }
+            }
+        }
+        KeyringError::PlatformFailure(inner) => BackendError::Failed {
+            kind,
+            reason: inner.to_string(),
+        },
+        KeyringError::TooLong(what, max) => BackendError::Failed {
+            kind,
+            reason: format!("the {what} is longer than this store allows ({max})"),
+        },
+        KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(_, _) => BackendError::Failed {
+            kind,
+            reason: "the stored secret could not be decoded".to_owned(),
+        },
+        KeyringError::Invalid(what, why) => BackendError::Failed {
+            kind,
+            reason: format!("invalid {what}: {why}"),
+        },
+        KeyringError::NoEntry => BackendError::Failed {
+            kind,
+            reason: "no such item".to_owned(),
+        },
+        other => BackendError::Failed {
+            kind,
+            reason: format!("{:?}", std::mem::discriminant(&other))
+                .replace("Discriminant", "error"),
+        },
+    }
+}
+
+/// Runs `op` against the connected store of `kind` on a worker thread,
+/// waiting at most [`timeout`]. A timed-out worker is abandoned; the process
+/// exits soon after, which ends it.
+fn bounded<T: Send + 'static>(
+    kind: StoreKind,
+    op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T> + Send + 'static,
+) -> BackendResult<T> {
+    let waited = timeout();
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("keyring-{kind}"))
+        .spawn(move || {
+            let result = connect(kind).and_then(op);
+            let _ = tx.send(result);
+        })
+        .map_err(|e| BackendError::Failed {
+            kind,
+            reason: format!("cannot start a worker thread: {e}"),
+        })?;
+    match rx.recv_timeout(waited) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(BackendError::Timeout { kind, waited }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(BackendError::Failed {
+            kind,
+            reason: "the keyring worker stopped unexpectedly".to_owned(),
+        }),
+    }
+}
+
+/// The process-wide connection to the store of `kind`, made on first use.
+fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
+    static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
+    static NATIVE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
+    let cell = match kind {
+        StoreKind::SecretService => &SECRET_SERVICE,
+        _ => &NATIVE,
+    };
+    cell.get_or_init(|| open(kind)).clone()
+}
+
+fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
+    let unavailable = |reason: String| BackendError::Unavailable { kind, reason };
+    match kind {
+        StoreKind::File => Err(unavailable("the file store is not a keyring".to_owned())),
+        StoreKind::SecretService => open_secret_service(),
+        StoreKind::Keychain => open_keychain(),
+        StoreKind::Windows => open_windows(),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
+    let kind = StoreKind::SecretService;
+    let Some(address) = super::choice::session_bus_address() else {
+        return Err(BackendError::Unavailable {
+            kind,
+            reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set".to_owned(),
+        });
+    };
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        // libdbus only reads the variable; without it, it would try X11 autolaunch.
+        // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
+        unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
+    }
+    match dbus_secret_service_keyring_store::Store::new() {
+        Ok(store) => Ok(store as Arc<CredentialStore>),
+        Err(err) => Err(BackendError::Unavailable {
+            kind,
+            reason: describe_connect_error(err),
+        }),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn describe_connect_error(err: KeyringError) -> String {
+    let text = match &err {
+        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
+            inner.to_string()
+        }
+        _ => "cannot connect".to_owned(),
+    };
+    if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
+        "no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus"
+            .to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
+    Err(BackendError::Unavailable {
+        kind: StoreKind::SecretService,
+        reason: "this build has no Secret Service support".to_owned(),
+    })
+}
+
+#[cfg(target_os = "macos")]
+fn open_keychain() -> BackendResult<Arc<CredentialStore>> {
+    apple_native_keyring_store::keychain::Store::new()
+        .map(|s| s as Arc<CredentialStore>)
+        .map_err(|e| map_error(StoreKind::Keychain, e))
+}
+
+#[cfg(not(target_os = "macos"))]
+fn open_keychain() -> BackendResult<Arc<CredentialStore>> {
+    Err(BackendError::Unavailable {
+        kind: StoreKind::Keychain,
+        reason: "the macOS Keychain exists only on macOS".to_owned(),
+    })
+}
+
+#[cfg(target_os = "windows")]
+fn open_windows() -> BackendResult<Arc<CredentialStore>> {
+    windows_native_keyring_store::Store::new()
+        .map(|s| s as Arc<CredentialStore>)
+        .map_err(|e| map_error(StoreKind::Windows, e))
+}
+
+#[cfg(not(target_os = "windows"))]
+fn open_windows() -> BackendResult<Arc<CredentialStore>> {
+    Err(BackendError::Unavailable {
+        kind: StoreKind::Windows,
+        reason: "the Windows Credential Manager exists only on Windows".to_owned(),
+    })
+}

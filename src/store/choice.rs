@@ -1,0 +1,209 @@
+//! Which store holds new secrets: `auto` (a usable OS keyring, else the file
+//! store), or one named by `DOCKER_CREDENTIAL_KEYRING_STORE` or by the config
+//! file `$XDG_CONFIG_HOME/docker-credential-keyring/config.json` (`{"store": "file"}`).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Environment variable that overrides the store choice.
+pub const STORE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_STORE";
+
+/// Name of the config file in the config dir.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// A concrete store. The index records, per credential, which one holds its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// The embedded file store (secrets in the 0600 index file).
+    #[default]
+    File,
+    /// Linux/BSD desktop keyring over D-Bus (gnome-keyring, KWallet, KeePassXC).
+    SecretService,
+    /// macOS Keychain.
+    Keychain,
+    /// Windows Credential Manager.
+    Windows,
+}
+
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::File => "file",
+            StoreKind::SecretService => "secret-service",
+            StoreKind::Keychain => "keychain",
+            StoreKind::Windows => "windows",
+        }
+    }
+
+    /// The platform keyring of this build, if any.
+    pub fn native() -> Option<StoreKind> {
+        if cfg!(target_os = "macos") {
+            Some(StoreKind::Keychain)
+        } else if cfg!(target_os = "windows") {
+            Some(StoreKind::Windows)
+        } else if cfg!(target_os = "linux") {
+            Some(StoreKind::SecretService)
+        } else {
+            None
+        }
+    }
+
+    fn parse(word: &str) -> Option<StoreKind> {
+        Some(match word.trim().to_ascii_lowercase().as_str() {
+            "file" => StoreKind::File,
+            "secret-service" | "secretservice" | "secret_service" => StoreKind::SecretService,
+            "keychain" | "osxkeychain" => StoreKind::Keychain,
+            "windows" | "wincred" => StoreKind::Windows,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The user's choice of store for new secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreChoice {
+    /// The OS keyring when it answers, else the file store.
+    #[default]
+    Auto,
+    Fixed(StoreKind),
+}
+
+impl StoreChoice {
+    /// Parses `auto`, `file`, `secret-service`, `keychain` or `windows`.
+    pub fn parse(word: &str) -> Result<StoreChoice> {
+        if word.trim().eq_ignore_ascii_case("auto") {
+            return Ok(StoreChoice::Auto);
+        }
+        match StoreKind::parse(word) {
+            Some(kind) => Ok(StoreChoice::Fixed(kind)),
+            None => {
+                bail!("unknown store {word:?}: use auto, file, secret-service, keychain or windows")
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreChoice::Auto => "auto",
+            StoreChoice::Fixed(kind) => kind.name(),
+        }
+    }
+
+    /// Where the choice comes from and what it is: env var, then config file, then auto.
+    pub fn configured() -> Result<StoreChoice> {
+        Ok(Self::configured_with_source()?.0)
+    }
+
+    /// The choice and a human description of where it came from (for `doctor`).
+    pub fn configured_with_source() -> Result<(StoreChoice, String)> {
+        if let Ok(value) = std::env::var(STORE_ENV) {
+            if !value.trim().is_empty() {
+                let choice = StoreChoice::parse(&value)
+                    .with_context(|| format!("in the environment variable {STORE_ENV}"))?;
+                return Ok((choice, format!("environment variable {STORE_ENV}")));
+            }
+        }
+        let path = config_path()?;
+        if let Some(bytes) = crate::fsutil::read_if_exists(&path)? {
+            let config: ConfigFile = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "the config file {} is not valid JSON like {{\"store\": \"file\"}}",
+                    path.display()
+                )
+            })?;
+            if let Some(store) = config.store {
+                let choice = StoreChoice::parse(&store)
+                    .with_context(|| format!("in the config file {}", path.display()))?;
+                return Ok((choice, format!("config file {}", path.display())));
+            }
+        }
+        Ok((StoreChoice::Auto, "default".to_owned()))
+    }
+}
+
+impl fmt::Display for StoreChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The config file's shape. Unknown keys are ignored (forward compatible).
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct ConfigFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+}
+
+/// `$XDG_CONFIG_HOME/docker-credential-keyring/config.json`.
+pub fn config_path() -> Result<PathBuf> {
+    Ok(crate::paths::config_dir()?.join(CONFIG_FILE))
+}
+
+/// The keyring `auto` tries first, or `None` when there is clearly none to try
+/// (no D-Bus session bus on Linux: servers, CI, containers).
+pub fn auto_candidate() -> Option<StoreKind> {
+    let native = StoreKind::native()?;
+    if native == StoreKind::SecretService && session_bus_address().is_none() {
+        return None;
+    }
+    Some(native)
+}
+
+/// The session bus address: `DBUS_SESSION_BUS_ADDRESS`, or the systemd user
+/// bus socket `$XDG_RUNTIME_DIR/bus` when it exists. `None` means no bus.
+pub fn session_bus_address() -> Option<String> {
+    if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        if !addr.trim().is_empty() {
+            return Some(addr);
+        }
+    }
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")?;
+    let socket = PathBuf::from(runtime).join("bus");
+    socket
+        .exists()
+        .then(|| format!("unix:path={}", socket.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_choices() {
+        assert_eq!(StoreChoice::parse("auto").unwrap(), StoreChoice::Auto);
+        assert_eq!(
+            StoreChoice::parse("FILE").unwrap(),
+            StoreChoice::Fixed(StoreKind::File)
+        );
+        assert_eq!(
+            StoreChoice::parse("secretservice").unwrap(),
+            StoreChoice::Fixed(StoreKind::SecretService)
+        );
+        let err = StoreChoice::parse("pass").unwrap_err().to_string();
+        assert!(err.contains("unknown store"), "{err}");
+    }
+
+    #[test]
+    fn kind_names_round_trip_through_serde() {
+        for kind in [
+            StoreKind::File,
+            StoreKind::SecretService,
+            StoreKind::Keychain,
+            StoreKind::Windows,
+        ] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+            assert_eq!(serde_json::from_str::<StoreKind>(&json).unwrap(), kind);
+        }
+    }
+}

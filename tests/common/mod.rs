@@ -1,0 +1,181 @@
+//! Test harness: runs the real binary the way docker does (argv, stdin, stdout,
+//! exit code) in an isolated HOME/XDG/DOCKER_CONFIG, on the file store or on
+//! the real Secret Service (gnome-keyring on a private D-Bus session, started
+//! by `tests/with-secret-service`).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");
+
+/// The stores a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    File,
+    SecretService,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::SecretService => "secret-service",
+        }
+    }
+}
+
+/// The backends available in this run. The Secret Service is required when
+/// `DCK_REQUIRE_SECRET_SERVICE=1` (CI): a missing one fails instead of skipping.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::File];
+    if secret_service_available() {
+        v.push(Backend::SecretService);
+    }
+    v
+}
+
+pub fn secret_service_available() -> bool {
+    let present = std::env::var("DCK_SECRET_SERVICE").as_deref() == Ok("1");
+    if !present && std::env::var("DCK_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
+        panic!("DCK_REQUIRE_SECRET_SERVICE=1 but no Secret Service: run the tests through tests/with-secret-service");
+    }
+    present
+}
+
+/// An isolated user environment for the binary.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    service: String,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        self
+    }
+}
+
+impl Env {
+    pub fn new(backend: Backend) -> Env {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let service = format!("dck-test-{}-{n}", std::process::id());
+        let dir = tempfile::tempdir().expect("tempdir");
+        Env {
+            dir,
+            backend,
+            service,
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where the file store / index lives.
+    pub fn store_file(&self) -> PathBuf {
+        self.home()
+            .join("data/docker-credential-keyring/store.json")
+    }
+
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.home().join(".docker")
+    }
+
+    /// A command for the binary with the environment set.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args);
+        self.apply(&mut cmd);
+        cmd
+    }
+
+    /// Sets this environment's variables on `cmd` (for other programs too).
+    pub fn apply(&self, cmd: &mut Command) {
+        let home = self.home();
+        cmd.env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("DOCKER_CONFIG", self.docker_config_dir())
+            .env("REGISTRY_AUTH_FILE", home.join("containers-auth.json"))
+            .env("DOCKER_CREDENTIAL_KEYRING_STORE", self.backend.name())
+            .env("DOCKER_CREDENTIAL_KEYRING_SERVICE", &self.service)
+            .env_remove("DOCKER_CREDENTIAL_KEYRING_LOG");
+    }
+
+    /// Runs the binary with `args` and `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Run {
+        run_command(self.command(args), stdin)
+    }
+
+    pub fn store(&self, server: &str, user: &str, secret: &str) -> Run {
+        let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret});
+        self.run(&["store"], json.to_string().as_bytes())
+    }
+
+    pub fn get(&self, server: &str) -> Run {
+        self.run(&["get"], server.as_bytes())
+    }
+
+    pub fn erase(&self, server: &str) -> Run {
+        self.run(&["erase"], server.as_bytes())
+    }
+
+    /// `list` parsed as a JSON object.
+    pub fn list(&self) -> serde_json::Map<String, serde_json::Value> {
+        let run = self.run(&["list"], b"unused");
+        assert_eq!(run.code, 0, "list failed: {run:?}");
+        serde_json::from_str(&run.stdout).expect("list prints a JSON object")
+    }
+
+    /// The secret `get` returns for `server`, or None when not found.
+    pub fn secret(&self, server: &str) -> Option<String> {
+        let run = self.get(server);
+        if run.code == 1 && run.stdout.trim() == "credentials not found in native keychain" {
+            return None;
+        }
+        assert_eq!(run.code, 0, "get {server} failed: {run:?}");
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("get prints JSON");
+        Some(v["Secret"].as_str().expect("Secret is a string").to_owned())
+    }
+
+    /// The bytes of the store file (for before/after comparisons).
+    pub fn store_bytes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.store_file()).ok()
+    }
+}
+
+pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    {
+        let mut pipe = child.stdin.take().expect("stdin");
+        // The binary may stop reading early (oversized input): ignore EPIPE.
+        let _ = pipe.write_all(stdin);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}

@@ -1,0 +1,380 @@
+//! The credential-helper protocol through the real binary, as docker calls it,
+//! on the file store and on the real Secret Service.
+
+mod common;
+
+use common::{backends, Backend, Env};
+
+const NOT_FOUND: &str = "credentials not found in native keychain";
+
+fn each_backend(test: impl Fn(&Env)) {
+    for backend in backends() {
+        let env = Env::new(backend);
+        test(&env);
+    }
+}
+
+#[test]
+fn store_get_list_erase_round_trip() {
+    each_backend(|env| {
+        env.store("quay.io", "alice", "s3cret").ok();
+        let run = env.get("quay.io");
+        run.ok();
+        assert_eq!(
+            run.stdout,
+            "{\"ServerURL\":\"quay.io\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}\n",
+            "{:?}",
+            env.backend
+        );
+        assert!(run.stderr.is_empty(), "stderr must stay empty: {run:?}");
+        let list = env.list();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list["quay.io"], "alice");
+        env.erase("quay.io").ok();
+        assert_eq!(env.secret("quay.io"), None);
+        assert!(env.list().is_empty());
+    });
+}
+
+#[test]
+fn not_found_is_the_exact_upstream_string_on_stdout() {
+    each_backend(|env| {
+        let run = env.get("missing.example.com");
+        assert_eq!(run.code, 1);
+        assert_eq!(run.stdout, format!("{NOT_FOUND}\n"));
+        assert!(run.stderr.is_empty());
+    });
+}
+
+#[test]
+fn empty_list_is_an_empty_object() {
+    each_backend(|env| {
+        let run = env.run(&["list"], b"unused");
+        run.ok();
+        assert_eq!(run.stdout, "{}\n");
+    });
+}
+
+#[test]
+fn store_keys_are_case_insensitive_and_identity_token_user_kept() {
+    each_backend(|env| {
+        let input = r#"{"serverurl":"registry.example.com","USERNAME":"\u003ctoken\u003e","secret":"refresh-tok","Other":true}"#;
+        env.run(&["store"], input.as_bytes()).ok();
+        let run = env.get("registry.example.com");
+        run.ok();
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(v["Username"], "<token>");
+        assert_eq!(v["Secret"], "refresh-tok");
+        // Go clients escape <>; so do we, byte for byte.
+        assert!(
+            run.stdout.contains(r#""Username":"\u003ctoken\u003e""#),
+            "{}",
+            run.stdout
+        );
+    });
+}
+
+#[test]
+fn get_and_erase_trim_the_url() {
+    each_backend(|env| {
+        env.store("quay.io", "u", "p").ok();
+        let run = env.run(&["get"], b"  quay.io\n");
+        run.ok();
+        assert!(
+            run.stdout.contains("\"ServerURL\":\"quay.io\""),
+            "{}",
+            run.stdout
+        );
+        env.run(&["erase"], b"quay.io\r\n").ok();
+        assert_eq!(env.secret("quay.io"), None);
+    });
+}
+
+#[test]
+fn erase_of_a_missing_key_succeeds() {
+    each_backend(|env| {
+        let run = env.erase("never-stored.example.com");
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.is_empty());
+    });
+}
+
+#[test]
+fn empty_secret_is_allowed() {
+    each_backend(|env| {
+        env.store("empty.example.com", "u", "").ok();
+        assert_eq!(env.secret("empty.example.com").as_deref(), Some(""));
+    });
+}
+
+#[test]
+fn missing_server_url_and_username_use_upstream_strings() {
+    each_backend(|env| {
+        let run = env.run(
+            &["store"],
+            br#"{"ServerURL":"","Username":"u","Secret":"s"}"#,
+        );
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (1, "no credentials server URL\n")
+        );
+        let run = env.run(
+            &["store"],
+            br#"{"ServerURL":"quay.io","Username":"","Secret":"s"}"#,
+        );
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (1, "no credentials username\n")
+        );
+        let run = env.run(&["get"], b"");
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (1, "no credentials server URL\n")
+        );
+        let run = env.run(&["erase"], b"  ");
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (1, "no credentials server URL\n")
+        );
+        assert!(env.list().is_empty());
+    });
+}
+
+#[test]
+fn bad_input_is_one_clear_line_on_stdout_and_changes_nothing() {
+    each_backend(|env| {
+        env.store("keep.example.com", "u", "keep").ok();
+        let before = env.store_bytes();
+        let too_big = vec![b'a'; 1024 * 1024 + 1];
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("store", b"".to_vec(), "no credentials on standard input"),
+            (
+                "store",
+                b" \n\t".to_vec(),
+                "no credentials on standard input",
+            ),
+            ("store", b"{not json".to_vec(), "invalid credentials JSON"),
+            ("store", b"[]".to_vec(), "expected an object"),
+            ("store", b"\"x\"".to_vec(), "expected an object"),
+            (
+                "store",
+                br#"{"ServerURL":5}"#.to_vec(),
+                "ServerURL must be a string",
+            ),
+            ("store", vec![0xff, 0xfe, b'{'], "not valid UTF-8"),
+            ("store", too_big.clone(), "input too large"),
+            (
+                "store",
+                br#"{"ServerURL":"ftp://x","Username":"u","Secret":"s"}"#.to_vec(),
+                "unsupported scheme",
+            ),
+            (
+                "store",
+                br#"{"ServerURL":"a b","Username":"u","Secret":"s"}"#.to_vec(),
+                "spaces or control",
+            ),
+            (
+                "store",
+                br#"{"ServerURL":"x.io","Username":"a\u0007b","Secret":"s"}"#.to_vec(),
+                "control characters",
+            ),
+            ("get", too_big.clone(), "input too large"),
+            ("get", b"quay .io".to_vec(), "spaces or control"),
+            ("get", b"ftp://x".to_vec(), "unsupported scheme"),
+            ("erase", too_big, "input too large"),
+            ("erase", vec![0xc3, 0x28], "not valid UTF-8"),
+        ];
+        for (verb, input, needle) in cases {
+            let run = env.run(&[verb], &input);
+            assert_eq!(run.code, 1, "{verb} {needle}: {run:?}");
+            assert!(
+                run.stdout.contains(needle),
+                "{verb}: want {needle:?} in {:?}",
+                run.stdout
+            );
+            assert_eq!(run.stdout.lines().count(), 1, "one line: {:?}", run.stdout);
+            assert!(!run.stderr.contains("panicked"), "{run:?}");
+        }
+        assert_eq!(env.store_bytes(), before, "bad input changed the store");
+        assert_eq!(env.secret("keep.example.com").as_deref(), Some("keep"));
+    });
+}
+
+#[test]
+fn usage_for_no_unknown_or_extra_arguments() {
+    let env = Env::new(Backend::File);
+    for args in [
+        &[][..],
+        &["frobnicate"][..],
+        &["get", "extra"][..],
+        &["store", "a", "b"][..],
+    ] {
+        let run = env.run(args, b"");
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stdout.starts_with("Usage: docker-credential-keyring"),
+            "{run:?}"
+        );
+    }
+    let run = env.run(&["--help"], b"");
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Exit codes"), "{run:?}");
+}
+
+#[test]
+fn version_is_one_line_with_the_store() {
+    let env = Env::new(Backend::File);
+    for word in ["version", "--version", "-v"] {
+        let run = env.run(&[word], b"");
+        run.ok();
+        assert_eq!(run.stdout.lines().count(), 1);
+        assert!(
+            run.stdout.starts_with("docker-credential-keyring 0."),
+            "{run:?}"
+        );
+        assert!(run.stdout.contains("store: file"), "{run:?}");
+    }
+}
+
+/// Registry-key rules through the binary: each group is one credential.
+#[test]
+fn server_url_spellings_find_the_same_credential() {
+    let groups: &[&[&str]] = &[
+        &[
+            "https://index.docker.io/v1/",
+            "index.docker.io",
+            "docker.io",
+            "registry-1.docker.io",
+            "https://registry-1.docker.io/v2/",
+        ],
+        &["https://index.docker.io/v1/access-token"],
+        &["https://index.docker.io/v1/refresh-token"],
+        &[
+            "quay.io",
+            "https://quay.io",
+            "https://quay.io/",
+            "quay.io/v2/",
+            "QUAY.IO",
+        ],
+        &["quay.io:8443"],
+        &["quay.io/repository-main"],
+        &["localhost:5000"],
+        &["127.0.0.1:5000"],
+        &["[::1]:5000"],
+        &["http://insecure.example.com"],
+        &["insecure.example.com", "https://insecure.example.com"],
+    ];
+    each_backend(|env| {
+        for (i, group) in groups.iter().enumerate() {
+            env.store(group[0], &format!("user{i}"), &format!("secret{i}"))
+                .ok();
+        }
+        for (i, group) in groups.iter().enumerate() {
+            for spelling in *group {
+                assert_eq!(
+                    env.secret(spelling),
+                    Some(format!("secret{i}")),
+                    "{spelling} on {:?}",
+                    env.backend
+                );
+            }
+        }
+        // list reports the spelling each client stored, so list-then-get finds all.
+        let list = env.list();
+        assert_eq!(list.len(), groups.len(), "{list:?}");
+        for (i, group) in groups.iter().enumerate() {
+            assert_eq!(list[group[0]], format!("user{i}"));
+        }
+        for url in list.keys() {
+            assert!(env.secret(url).is_some(), "list-then-get must find {url}");
+        }
+    });
+}
+
+#[test]
+fn latest_spelling_replaces_the_credential() {
+    each_backend(|env| {
+        env.store("https://index.docker.io/v1/", "a", "one").ok();
+        env.store("docker.io", "b", "two").ok();
+        let list = env.list();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list["docker.io"], "b");
+        assert_eq!(
+            env.secret("https://index.docker.io/v1/").as_deref(),
+            Some("two")
+        );
+    });
+}
+
+#[test]
+fn special_characters_survive() {
+    each_backend(|env| {
+        let secret = "p\"a'ss\\w:o rd<&>é☃\u{2028}";
+        let user = "user:with\"quote";
+        env.store("chars.example.com", user, secret).ok();
+        let run = env.get("chars.example.com");
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(v["Secret"], secret);
+        assert_eq!(v["Username"], user);
+    });
+}
+
+#[test]
+fn large_secret_round_trips() {
+    each_backend(|env| {
+        let secret: String = "x".repeat(100 * 1024);
+        env.store("big.example.com", "u", &secret).ok();
+        assert_eq!(
+            env.secret("big.example.com").as_deref(),
+            Some(secret.as_str())
+        );
+    });
+}
+
+#[test]
+fn secret_service_store_is_recorded_in_the_index_not_the_secret() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    env.store("ss.example.com", "u", "only-in-keyring").ok();
+    let bytes = env.store_bytes().expect("index exists");
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        !text.contains("only-in-keyring"),
+        "secret leaked into the index: {text}"
+    );
+    assert!(text.contains("secret-service"), "{text}");
+}
+
+#[test]
+fn file_store_permissions_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(Backend::File);
+    let mut cmd = env.command(&["store"]);
+    // A permissive umask must not leak into our files.
+    cmd.env("UMASK_TEST", "1");
+    let run = common::run_command(
+        {
+            let mut c = std::process::Command::new("sh");
+            c.arg("-c")
+                .arg(format!("umask 000; exec {} store", common::BIN));
+            env.apply(&mut c);
+            c
+        },
+        br#"{"ServerURL":"p.example.com","Username":"u","Secret":"s"}"#,
+    );
+    run.ok();
+    drop(cmd);
+    let file = std::fs::metadata(env.store_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    let dir = std::fs::metadata(env.store_file().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!((file, dir), (0o600, 0o700));
+}

@@ -1,0 +1,111 @@
+//! Choosing a store: `auto`, the environment variable, the config file, and
+//! bounded failure when a keyring is absent.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, Env};
+
+#[test]
+fn auto_without_a_session_bus_uses_the_file_store() {
+    let env = Env::new(Backend::File);
+    let mut cmd = env.command(&["store"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let run = common::run_command(
+        cmd,
+        br#"{"ServerURL":"auto.example.com","Username":"u","Secret":"s"}"#,
+    );
+    run.ok();
+    let text = std::fs::read_to_string(env.store_file()).unwrap();
+    assert!(text.contains("\"store\": \"file\""), "{text}");
+}
+
+#[test]
+fn auto_with_a_secret_service_uses_it() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    let mut cmd = env.command(&["store"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
+    common::run_command(
+        cmd,
+        br#"{"ServerURL":"auto.example.com","Username":"u","Secret":"s"}"#,
+    )
+    .ok();
+    let text = std::fs::read_to_string(env.store_file()).unwrap();
+    assert!(text.contains("\"store\": \"secret-service\""), "{text}");
+    assert!(!text.contains("\"secret\""), "{text}");
+}
+
+#[test]
+fn config_file_chooses_the_store_and_env_overrides_it() {
+    let env = Env::new(Backend::File);
+    let config = env.home().join("config/docker-credential-keyring");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.json"), r#"{"store":"file"}"#).unwrap();
+    let mut cmd = env.command(&["version"]);
+    cmd.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
+    let run = common::run_command(cmd, b"");
+    assert!(run.stdout.contains("store: file"), "{run:?}");
+
+    std::fs::write(config.join("config.json"), r#"{"store":"nonsense"}"#).unwrap();
+    let mut cmd = env.command(&["get"]);
+    cmd.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
+    let run = common::run_command(cmd, b"quay.io");
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("unknown store"), "{run:?}");
+
+    let mut cmd = env.command(&["version"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service");
+    let run = common::run_command(cmd, b"");
+    assert!(run.stdout.contains("store: secret-service"), "{run:?}");
+}
+
+#[test]
+fn secret_service_without_a_bus_fails_fast_and_clearly() {
+    let env = Env::new(Backend::SecretService);
+    let mut cmd = env.command(&["store"]);
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let start = Instant::now();
+    let run = common::run_command(
+        cmd,
+        br#"{"ServerURL":"nobus.example.com","Username":"u","Secret":"s"}"#,
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("no D-Bus session bus"), "{run:?}");
+    assert!(
+        run.stdout.contains("DOCKER_CREDENTIAL_KEYRING_STORE=file"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn secret_service_on_a_dead_bus_address_fails_within_the_bound() {
+    let env = Env::new(Backend::SecretService);
+    let mut cmd = env.command(&["store"]);
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}/no-such-socket", env.home().display()),
+    )
+    .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", "2");
+    let start = Instant::now();
+    let run = common::run_command(
+        cmd,
+        br#"{"ServerURL":"dead.example.com","Username":"u","Secret":"s"}"#,
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("secret-service store is not available"),
+        "{run:?}"
+    );
+    assert!(env.list().is_empty());
+}
