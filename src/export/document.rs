@@ -163,7 +163,7 @@ impl Document {
                 if !keep_metadata {
                     if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
                         for field in SERVER_METADATA {
-                            meta.remove(*field);
+                            meta.shift_remove(*field);
                         }
                     }
                 }
