@@ -211,6 +211,54 @@ fn every_format_matches_its_golden_file() {
             assert!(run.stderr.is_empty(), "{golden}: {run:?}");
             assert_golden(golden, &run.stdout);
         }
+        // Without --link-commands: the List on stdout, the link commands on stderr.
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+            ],
+        );
+        let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+        assert_eq!(list["kind"], "List");
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        assert!(run.stderr.contains("atomic list"), "{run:?}");
+        assert!(
+            run.stderr
+                .contains("kubectl patch serviceaccount default -n team-a --type=json"),
+            "{run:?}"
+        );
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "a",
+                "--link-service-account",
+                "other/default",
+                "--link-commands",
+            ],
+        );
+        fails(&run, "the Secret is not exported to namespace \"other\"");
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "--link-service-account",
+                "ns1/builder",
+                "--link-commands",
+            ],
+        );
+        assert!(run
+            .ok()
+            .stdout
+            .starts_with("kubectl patch serviceaccount builder -n ns1 "));
         // Docker Hub goes out under the key kubelet and docker read.
         let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
         assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -972,6 +1020,8 @@ fn export_import_export_gives_the_same_bytes() {
             vec![],
             vec!["--format", "dockercfg"],
             vec!["--format", "secret", "--yaml"],
+            // A List of the same Secret in two namespaces imports each registry once.
+            vec!["--format", "secret", "-n", "a", "-n", "b"],
         ] {
             let exported = export(&first, &args).ok().stdout.clone();
             let second = Env::new(backend);

@@ -17,12 +17,17 @@ const CORE: &str = r#"{"kind":"APIResourceList","groupVersion":"v1","resources":
 const RBAC: &str = r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"rbac.authorization.k8s.io/v1","resources":[{"name":"rolebindings","singularName":"rolebinding","namespaced":true,"kind":"RoleBinding","verbs":["create","get","list","patch","update","delete"]}]}"#;
 const NOT_FOUND: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"not found","reason":"NotFound","code":404}"#;
 
-/// Whether kubectl is on PATH.
+/// Whether kubectl is on PATH. `DCK_REQUIRE_KUBECTL=1` turns a missing kubectl
+/// into a failure instead of a skip (for CI machines that install it).
 pub fn kubectl_available() -> bool {
-    Command::new("kubectl")
+    let present = Command::new("kubectl")
         .args(["version", "--client"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !present && std::env::var("DCK_REQUIRE_KUBECTL").as_deref() == Ok("1") {
+        panic!("DCK_REQUIRE_KUBECTL=1 but kubectl is not on PATH");
+    }
+    present
 }
 
 /// A running stub and a kubeconfig pointing at it.
