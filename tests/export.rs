@@ -258,7 +258,7 @@ fn every_format_matches_its_golden_file() {
         assert!(run
             .ok()
             .stdout
-            .starts_with("kubectl patch serviceaccount builder -n ns1 "));
+            .starts_with("kubectl get serviceaccount builder -n ns1 "));
         // Docker Hub goes out under the key kubelet and docker read.
         let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
         assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -1034,4 +1034,84 @@ fn export_import_export_gives_the_same_bytes() {
             assert_eq!(export(&second, &args).ok().stdout, exported);
         }
     }
+}
+
+/// Runs a printed link command with `sh`, against a stand-in `kubectl` that
+/// answers `get` from `names` (None: the SA has no imagePullSecrets) and fails
+/// an append when the list is absent, as the API server does. Returns the
+/// kubectl invocations.
+fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("kubectl");
+    std::fs::write(
+        &bin,
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1\" in\n  get) [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  patch) case \"$*\" in\n    *'/imagePullSecrets/-'*) [ -f \"$FAKE_STATE\" ] || { echo 'jsonpatch add operation does not apply: doc is missing path' >&2; exit 1; } ;;\n  esac ;;\nesac\nexit 0\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let state = dir.path().join("state");
+    if let Some(names) = names {
+        std::fs::write(&state, names).unwrap();
+    }
+    let log = dir.path().join("log");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", command])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                dir.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("FAKE_LOG", &log)
+        .env("FAKE_STATE", &state);
+    let run = common::run_command(cmd, b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn link_commands_append_create_or_do_nothing() {
+    let env = seeded(common::Backend::File);
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+        ],
+    );
+    let command = run.ok().stdout.trim_end().to_owned();
+    assert_eq!(command.lines().count(), 1);
+    // Already linked: only the lookup runs.
+    let calls = run_link_command(&command, Some("default-dockercfg-x pull-secret"));
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].starts_with("get serviceaccount default -n team-a"));
+    // A list without it: one append, which keeps the other entries.
+    let calls = run_link_command(&command, Some("default-dockercfg-x"));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1]
+        .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
+    // A name that only contains ours is not a match.
+    let calls = run_link_command(&command, Some("pull-secret-old"));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    // No list yet: the append fails, the guarded create runs.
+    let calls = run_link_command(&command, None);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[2].contains(r#"{"op":"test","path":"/imagePullSecrets","value":null}"#));
+    assert!(calls[2]
+        .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
 }

@@ -110,14 +110,15 @@ pub fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Va
 }
 
 /// The shell command that adds `secret` to the `imagePullSecrets` of service
-/// account `sa` in `namespace`, keeping the ones already there.
+/// account `sa` in `namespace` (the current context's when `None`), keeping the
+/// ones already there, and doing nothing when the secret is already listed.
 ///
 /// `ServiceAccount.imagePullSecrets` is an atomic list (no strategic-merge key),
 /// so `kubectl apply` of a ServiceAccount would replace the whole list and drop
 /// e.g. OpenShift's `default-dockercfg-*` entry. A JSON patch appends instead;
-/// when the list does not exist yet the append fails and the second patch
-/// creates it, guarded by a `test` so it can never overwrite a list that
-/// appeared in between.
+/// when the list does not exist yet the append fails ("doc is missing path") and
+/// the second patch creates it, guarded by a `test` that it is still absent, so
+/// it can never overwrite a list that appeared in between.
 pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
     let item = json!({"name": secret});
     let append = json!([{"op": "add", "path": "/imagePullSecrets/-", "value": item}]);
@@ -125,17 +126,25 @@ pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
         {"op": "test", "path": "/imagePullSecrets", "value": null},
         {"op": "add", "path": "/imagePullSecrets", "value": [item]},
     ]);
+    let target = format!(
+        "serviceaccount {}{}",
+        shell_quote(sa),
+        namespace
+            .map(|ns| format!(" -n {}", shell_quote(ns)))
+            .unwrap_or_default()
+    );
     let patch = |p: &Value| {
         format!(
-            "kubectl patch serviceaccount {}{} --type=json -p {}",
-            shell_quote(sa),
-            namespace
-                .map(|ns| format!(" -n {}", shell_quote(ns)))
-                .unwrap_or_default(),
+            "kubectl patch {target} --type=json -p {}",
             shell_quote(&crate::gojson::to_string(p))
         )
     };
-    format!("{} || {}", patch(&append), patch(&create))
+    format!(
+        "kubectl get {target} -o 'jsonpath={{.imagePullSecrets[*].name}}' | tr ' ' '\\n' | grep -qxF {} || {} || {}",
+        shell_quote(secret),
+        patch(&append),
+        patch(&create)
+    )
 }
 
 /// Single-quotes `s` for a POSIX shell when it needs quoting.
@@ -176,7 +185,7 @@ mod tests {
         let cmd = link_command(Some("team-a"), "default", "pull-secret");
         assert_eq!(
             cmd,
-            r#"kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]' || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/imagePullSecrets","value":null},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'"#
+            r#"kubectl get serviceaccount default -n team-a -o 'jsonpath={.imagePullSecrets[*].name}' | tr ' ' '\n' | grep -qxF pull-secret || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]' || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/imagePullSecrets","value":null},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'"#
         );
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
