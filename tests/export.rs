@@ -842,6 +842,18 @@ fn merge_raw_and_dockercfg_keep_their_shape() {
             run.ok().stdout,
             r#"{"other.io":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}"#
         );
+        // A stringData Secret stays a stringData Secret.
+        let manifest = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{cfg_json}'\n",
+            cfg_json = r#"{"auths":{"other.io":{"auth":"YTpi"}}}"#
+        );
+        let run = env.run(&["export", "--merge", "-"], manifest.as_bytes());
+        let merged = docker_credential_keyring::export::yaml::parse(&run.ok().stdout).unwrap();
+        assert!(merged.get("data").is_none(), "{merged}");
+        assert_eq!(
+            merged["stringData"][".dockerconfigjson"],
+            r#"{"auths":{"other.io":{"auth":"YTpi"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}}"#
+        );
         // Merge refuses flags that would change the shape.
         fails(
             &env.run(

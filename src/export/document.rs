@@ -167,12 +167,18 @@ impl Document {
                         }
                     }
                 }
-                let encoded = B64.encode(super::dockerconfig::payload_bytes(payload));
+                let bytes = super::dockerconfig::payload_bytes(payload);
+                // Write back where the payload was: `data` (base64) or `stringData` (text).
+                let (field, text) = if uses_string_data(&root, *kind) {
+                    ("stringData", bytes)
+                } else {
+                    ("data", B64.encode(bytes))
+                };
                 let data = root
-                    .get_mut("data")
+                    .get_mut(field)
                     .and_then(Value::as_object_mut)
-                    .ok_or_else(|| anyhow!("the Secret has no data"))?;
-                data.insert(kind.data_key().to_owned(), Value::String(encoded));
+                    .ok_or_else(|| anyhow!("the Secret has no {field}"))?;
+                data.insert(kind.data_key().to_owned(), Value::String(text));
                 Ok(super::manifest::render(&root, self.syntax))
             }
             Shape::List => bail!("--merge takes one Secret, not a List"),
@@ -255,10 +261,12 @@ fn secret_kind(secret: &Value) -> Result<PayloadKind> {
             "{label} has type {other:?}: expected kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg"
         ),
         None => {
-            let data = &secret["data"];
-            if data.get(".dockerconfigjson").is_some() {
+            let has = |key: &str| {
+                secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
+            };
+            if has(".dockerconfigjson") {
                 Ok(PayloadKind::DockerConfigJson)
-            } else if data.get(".dockercfg").is_some() {
+            } else if has(".dockercfg") {
                 Ok(PayloadKind::DockerCfg)
             } else {
                 bail!("{label} has no type and no .dockerconfigjson or .dockercfg data")
@@ -267,10 +275,29 @@ fn secret_kind(secret: &Value) -> Result<PayloadKind> {
     }
 }
 
-/// The decoded payload of a Secret.
+/// Whether a hand-written Secret carries its payload as text in `stringData`
+/// (the API server merges it into `data`; `kubectl get` never prints it).
+fn uses_string_data(secret: &Value, kind: PayloadKind) -> bool {
+    secret["data"].get(kind.data_key()).is_none()
+        && secret["stringData"].get(kind.data_key()).is_some()
+}
+
+/// The decoded payload of a Secret (from `data`, or `stringData` when only there).
 fn secret_payload(secret: &Value, kind: PayloadKind) -> Result<Value> {
     let label = secret_label(secret);
     let key = kind.data_key();
+    if uses_string_data(secret, kind) {
+        let text = secret["stringData"][key]
+            .as_str()
+            .ok_or_else(|| anyhow!("{label}: stringData.{key} is not a string"))?;
+        return serde_json::from_str(text).map_err(|e| {
+            anyhow!(
+                "{label}: stringData.{key} is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        });
+    }
     let encoded = secret["data"][key]
         .as_str()
         .ok_or_else(|| anyhow!("{label} has no data.{key} (a string of base64)"))?;
