@@ -26,6 +26,7 @@ import traceback
 
 import docker.auth
 import docker.credentials
+import docker.errors
 from docker.credentials.errors import CredentialsNotFound
 
 HELPER = "docker-credential-keyring"
@@ -52,6 +53,16 @@ class Result:
     def describe(self):
         cmd = " ".join(self.argv)
         return f"$ {cmd}\n  exit {self.rc}\n  stdout: {self.out.strip()[:600]!r}\n  stderr: {self.err.strip()[:600]!r}"
+
+
+class HelperFailure:
+    """An answer of the helper that is neither data nor exactly "not found"."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def __repr__(self):
+        return "helper failed:\n" + self.result.describe()
 
 
 class Suite:
@@ -150,19 +161,23 @@ class Suite:
         return self.run(HELPER, action, input=input)
 
     def helper_list(self):
+        """The helper's `list` as a dict, or a HelperFailure."""
         r = self.helper("list")
-        if r.rc != 0:
-            raise AssertionError("helper list failed:\n" + r.describe())
-        return json.loads(r.out)
+        try:
+            return json.loads(r.out) if r.rc == 0 else HelperFailure(r)
+        except ValueError:
+            return HelperFailure(r)
 
     def helper_get(self, url):
-        """The helper's answer for url as a dict, or None for exactly "not found"."""
+        """The helper's answer for url as a dict, None for exactly "not found"
+        (stdout, exit 1), or a HelperFailure for anything else."""
         r = self.helper("get", url)
         if r.rc == 1 and r.out == NOT_FOUND + "\n":
             return None
-        if r.rc != 0:
-            raise AssertionError("helper get failed:\n" + r.describe())
-        return json.loads(r.out)
+        try:
+            return json.loads(r.out) if r.rc == 0 else HelperFailure(r)
+        except ValueError:
+            return HelperFailure(r)
 
     def helper_store(self, url, user, secret):
         r = self.helper("store", json.dumps({"ServerURL": url, "Username": user, "Secret": secret}))
@@ -206,16 +221,20 @@ class Suite:
     def check_helper_has(self, name, url, user, secret):
         listed = self.helper_list()
         got = self.helper_get(url)
-        ok = (listed.get(url) == user and got is not None
+        ok = (isinstance(listed, dict) and listed.get(url) == user
+              and isinstance(got, dict)
               and got.get("Username") == user and got.get("Secret") == secret)
-        shown = dict(got or {}, Secret="<hidden>") if got else got
-        self.check(name, ok, f"list: {listed}\nget {url}: {shown}"
-                   + ("" if not got or got.get("Secret") == secret else " (secret differs)"))
+        if isinstance(got, dict) and got.get("Secret") != secret:
+            got = dict(got, Secret="<differs>")
+        elif isinstance(got, dict):
+            got = dict(got, Secret="<as expected>")
+        self.check(name, ok, f"list: {listed}\nget {url}: {got}")
 
     def check_helper_lacks(self, name, url):
         listed = self.helper_list()
         got = self.helper_get(url)
-        self.check(name, url not in listed and got is None, f"list: {listed}\nget {url}: {got}")
+        ok = isinstance(listed, dict) and url not in listed and got is None
+        self.check(name, ok, f"list: {listed}\nget {url}: {got}")
 
     def check_no_secret_in(self, name, path, *secrets):
         text = self.read_text(path)
@@ -262,6 +281,12 @@ class Suite:
         else:
             self.check_secret_in_keyring(p, pw)
 
+        # Without -u docker reads the stored credential through get, then
+        # verifies it through the daemon (none here): only the get is checked.
+        r = self.run("docker", "login", p, input="")
+        self.check("docker login without -u finds the stored credential (get)",
+                   "Authenticating with existing credentials... [Username: alice]" in r.err,
+                   r.describe())
         r = self.run("docker", "manifest", "inspect", "--insecure", image)
         ok = self.check_ok("docker manifest inspect authenticates through the helper", r,
                            self.config_digest)
@@ -288,6 +313,10 @@ class Suite:
                                 "not a helper error", r)
         r = self.run("docker", "logout", p)
         self.check_quiet_success("docker logout when not logged in: no error", r)
+        r = self.run("docker", "login", p, input="")
+        self.check("docker login without -u when not logged in asks for a username",
+                   r.rc != 0 and "existing credentials" not in r.err
+                   and "interactive login" in r.err, r.describe())
 
         # TLS instance (docker trusts loopback registries' certificates) and
         # the awkward password.
@@ -396,41 +425,49 @@ class Suite:
         self.check_ok("podman logout of the TLS registry", r)
         self.check_helper_lacks("podman logout erased the TLS registry's credential", t)
 
+    def check_not_found(self, name, get):
+        """get() must raise docker-py's CredentialsNotFound, not another StoreError."""
+        try:
+            got = get()
+            self.check(name, False, f"no exception: {got!r:.80}")
+        except CredentialsNotFound:
+            self.check(name, True)
+        except docker.credentials.StoreError as e:
+            self.check(name, False, f"{type(e).__name__}: {e}")
+
     def scenario_docker_py(self):
         store = docker.credentials.Store("keyring")
         url = f"https://{self.plain}/"
         secret = self.bob_pw
         store.store(url, "carol", secret)
         got = store.get(url)
-        self.check("docker-py Store.store then get returns the same credential",
+        self.check("docker-py Store.store then get returns the same credential (awkward password)",
                    got == {"ServerURL": url, "Username": "carol", "Secret": secret},
-                   dict(got, Secret="<hidden>") if got.get("Secret") != secret else got)
+                   dict(got, Secret="<differs>") if got.get("Secret") != secret else got)
         listed = store.list()
         self.check("docker-py Store.list shows it", listed.get(url) == "carol", listed)
         self.check_helper_has("the helper sees docker-py's credential", url, "carol", secret)
         store.erase(url)
-        try:
-            store.get(url)
-            self.check("docker-py get after erase raises CredentialsNotFound", False, "no exception")
-        except CredentialsNotFound:
-            self.check("docker-py get after erase raises CredentialsNotFound", True)
-        except docker.credentials.StoreError as e:
-            self.check("docker-py get after erase raises CredentialsNotFound", False, repr(e))
+        self.check_not_found("docker-py get after erase raises CredentialsNotFound",
+                             lambda: store.get(url))
         try:
             store.erase(url)
             self.check("docker-py erase of a missing credential: no error", True)
         except docker.credentials.StoreError as e:
             self.check("docker-py erase of a missing credential: no error", False, repr(e))
-        try:
-            store.get("never-stored.example:5000")
-            self.check("docker-py get of a never-stored key raises CredentialsNotFound",
-                       False, "no exception")
-        except CredentialsNotFound:
-            self.check("docker-py get of a never-stored key raises CredentialsNotFound", True)
-        except docker.credentials.StoreError as e:
-            self.check("docker-py get of a never-stored key raises CredentialsNotFound",
-                       False, repr(e))
+        self.check_not_found("docker-py get of a never-stored key raises CredentialsNotFound",
+                             lambda: store.get("never-stored.example:5000"))
         self.check("docker-py list after erase is empty", store.list() == {}, store.list())
+        # docker-py's own client code: "not logged in" is None, a helper error raises.
+        self.docker_config({"credsStore": "keyring"})
+        config = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
+        try:
+            auth = docker.auth.load_config(config_path=config).resolve_authconfig(self.plain)
+            self.check("docker-py resolve_authconfig without a credential: None (not logged in)",
+                       auth is None, repr(auth))
+        except docker.errors.DockerException as e:
+            self.check("docker-py resolve_authconfig without a credential: None (not logged in)",
+                       False, repr(e))
 
     def scenario_cross_client(self):
         p, t = self.plain, self.tls
@@ -483,12 +520,8 @@ class Suite:
         self.check_ok("cross: podman uses docker-py's credential", r)
         r = self.run("docker", "logout", p)
         self.check_quiet_success("cross: docker logout of docker-py's credential", r)
-        try:
-            store.get(f"https://{p}/")
-            self.check("cross: docker-py sees docker's logout (CredentialsNotFound)", False,
-                       "still there")
-        except CredentialsNotFound:
-            self.check("cross: docker-py sees docker's logout (CredentialsNotFound)", True)
+        self.check_not_found("cross: docker-py sees docker's logout (CredentialsNotFound)",
+                             lambda: store.get(f"https://{p}/"))
         self.check_no_secret_in("cross: config.json never held a secret", config,
                                 self.alice_pw, self.bob_pw)
         self.check_no_secret_in("cross: the containers auth file never held a secret",
@@ -523,7 +556,8 @@ class Suite:
 
     def reset(self):
         """Each scenario starts with an empty helper store and fresh client configs."""
-        for url in self.helper_list():
+        listed = self.helper_list()
+        for url in listed if isinstance(listed, dict) else ():
             self.helper("erase", url)
         for path in (os.path.join(self.env["DOCKER_CONFIG"], "config.json"),
                      self.env["REGISTRY_AUTH_FILE"]):
