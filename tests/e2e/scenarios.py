@@ -307,7 +307,10 @@ class Suite:
         self.check("docker logout removed the auths entry",
                    p not in cfg.get("auths", {}), json.dumps(cfg))
 
-        # Not logged in: docker reads "not found" and goes on anonymously.
+        # Not logged in: docker reads "not found" and goes on anonymously. (docker
+        # also goes on anonymously after any other helper error: its
+        # ResolveAuthConfig drops the error, so only skopeo, podman and docker-py
+        # below can tell "not found" from a broken helper.)
         r = self.run("docker", "manifest", "inspect", "--insecure", image)
         self.check_unauthorized("docker manifest inspect without a credential: unauthorized, "
                                 "not a helper error", r)
@@ -461,6 +464,13 @@ class Suite:
         # docker-py's own client code: "not logged in" is None, a helper error raises.
         self.docker_config({"credsStore": "keyring"})
         config = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
+        # An identity (refresh) token travels as user "<token>".
+        store.store(self.tls, "<token>", "refresh-token-value")
+        auth = docker.auth.load_config(config_path=config).resolve_authconfig(self.tls) or {}
+        self.check('docker-py reads a "<token>" credential back as an IdentityToken',
+                   auth.get("IdentityToken") == "refresh-token-value" and "Password" not in auth,
+                   repr(auth))
+        store.erase(self.tls)
         try:
             auth = docker.auth.load_config(config_path=config).resolve_authconfig(self.plain)
             self.check("docker-py resolve_authconfig without a credential: None (not logged in)",
