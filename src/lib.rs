@@ -6,9 +6,12 @@
 //! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
 //! - [`cli`]: the human commands (login, ls, export, ...).
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
+//!   [`www_authenticate`] parses the challenge.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 
 pub mod cli;
+pub mod discover;
 pub mod fsutil;
 pub mod gojson;
 pub mod log;
@@ -18,6 +21,7 @@ pub mod protocol;
 pub mod registry;
 pub mod secret;
 pub mod store;
+pub mod www_authenticate;
 
 use std::ffi::OsString;
 
