@@ -42,6 +42,8 @@ pub struct Answer {
     pub url: String,
     pub status: u16,
     pub challenges: Vec<Challenge>,
+    /// The `Location` of a redirect (not followed: the pair is for the host asked).
+    pub location: Option<String>,
 }
 
 /// A delegating registry's auth server, as found in its Bearer challenge.
@@ -84,6 +86,13 @@ pub fn auth_server(registry: &ServerKey, answer: &Answer) -> Result<Found> {
         if answer.challenges.iter().any(|c| c.is("Basic")) {
             bail!(
                 "{registry} uses Basic authentication ({} answered {}): it does not delegate to an auth server, so there is nothing to pair",
+                answer.url,
+                answer.status
+            );
+        }
+        if let (300..=399, Some(location)) = (answer.status, &answer.location) {
+            bail!(
+                "{} redirects ({}) to {location}: it is not a registry's API root; run `pair discover` on the registry host it names, or use `pair add`",
                 answer.url,
                 answer.status
             );
@@ -230,15 +239,23 @@ fn ask(
             anyhow::Error::new(e).context(format!("cannot read {url}"))
         }
     })?;
-    parse_response(&head).map(|(status, values)| -> Result<Answer> {
-        let challenges = www_authenticate::parse_headers(values.iter().map(String::as_str))
-            .with_context(|| format!("{url} answered {status}"))?;
-        Ok(Answer {
-            url: url.clone(),
-            status,
-            challenges,
-        })
-    })?
+    let (status, headers) = parse_response(&head)?;
+    let values = headers
+        .iter()
+        .filter(|(name, _)| name == "www-authenticate")
+        .map(|(_, value)| value.as_str());
+    let challenges = www_authenticate::parse_headers(values)
+        .with_context(|| format!("{url} answered {status}"))?;
+    let location = headers
+        .iter()
+        .find(|(name, _)| name == "location")
+        .map(|(_, value)| value.clone());
+    Ok(Answer {
+        url,
+        status,
+        challenges,
+        location,
+    })
 }
 
 fn is_tls_error(e: &io::Error) -> bool {
@@ -281,8 +298,8 @@ fn find_head_end(bytes: &[u8]) -> Option<usize> {
     bytes.windows(4).position(|w| w == b"\r\n\r\n")
 }
 
-/// Status code and every `WWW-Authenticate` value of a response head.
-fn parse_response(head: &[u8]) -> Result<(u16, Vec<String>)> {
+/// Status code and headers (names lower-cased, values trimmed) of a response head.
+fn parse_response(head: &[u8]) -> Result<(u16, Vec<(String, String)>)> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -292,12 +309,11 @@ fn parse_response(head: &[u8]) -> Result<(u16, Vec<String>)> {
     let (true, Some(status)) = (version.starts_with("HTTP/1."), status) else {
         bail!("the server did not answer with HTTP/1.x (is this a registry?)");
     };
-    let values = lines
+    let headers = lines
         .filter_map(|line| line.split_once(':'))
-        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("www-authenticate"))
-        .map(|(_, value)| value.trim().to_owned())
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
         .collect();
-    Ok((status, values))
+    Ok((status, headers))
 }
 
 /// Connects to the first address of `host:port` that answers before `deadline`.
@@ -373,6 +389,7 @@ mod tests {
             url: "https://reg.example.com/v2/".into(),
             status,
             challenges: www_authenticate::parse(header).unwrap(),
+            location: None,
         }
     }
 
@@ -423,7 +440,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(status, 401);
-        assert_eq!(values, ["Basic realm=a", "Bearer realm=\"https://s/t\""]);
+        let auth: Vec<&str> = values
+            .iter()
+            .filter(|(n, _)| n == "www-authenticate")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(auth, ["Basic realm=a", "Bearer realm=\"https://s/t\""]);
         assert!(parse_response(b"SSH-2.0-OpenSSH").is_err());
     }
 

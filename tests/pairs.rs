@@ -398,6 +398,8 @@ fn concurrent_pair_adds_lose_nothing() {
 enum Mode {
     /// `401` with these `WWW-Authenticate` header lines.
     Challenge(&'static [&'static str]),
+    /// `301` to another host.
+    Redirect,
     /// Accepts, then never answers.
     Silent,
     /// Answers a TLS ClientHello with a fatal handshake_failure alert.
@@ -484,6 +486,11 @@ fn answer(mut conn: TcpStream, mode: Mode, log: &Mutex<Vec<String>>) {
         ));
         let _ = conn.write_all(reply.as_bytes());
     }
+    if let Mode::Redirect = mode {
+        let _ = conn.write_all(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://elsewhere.example.test/v2/\r\nContent-Length: 0\r\n\r\n",
+        );
+    }
 }
 
 const RH_LIKE: &[&str] = &[
@@ -556,6 +563,14 @@ fn discover_refuses_a_registry_that_does_not_delegate() {
             "{needle}: {run:?}"
         );
     }
+    let server = Server::start(Mode::Redirect);
+    let run = env.run(&["pair", "discover", &server.registry()], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("redirects (301) to https://elsewhere.example.test/v2/"),
+        "{run:?}"
+    );
     assert!(paired(&env).is_empty());
 }
 
