@@ -213,8 +213,10 @@ fn ask(
         crate::BINARY_NAME,
         env!("CARGO_PKG_VERSION")
     );
+    let mut have_roots = true;
     let head = if tls {
-        let config = tls_config()?;
+        let (config, roots) = tls_config()?;
+        have_roots = roots;
         let host = registry
             .host()
             .trim_start_matches('[')
@@ -231,6 +233,10 @@ fn ask(
     let head = head.map_err(|e| {
         if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock {
             timed_out()
+        } else if tls && is_tls_error(&e) && !have_roots {
+            anyhow::Error::new(e).context(format!(
+                "TLS failure talking to {authority}: no system root certificates found (install the ca-certificates package, or set SSL_CERT_FILE)"
+            ))
         } else if tls && is_tls_error(&e) {
             anyhow::Error::new(e).context(format!(
                 "TLS failure talking to {authority} (a certificate not signed by a CA in the system roots, or a name mismatch?)"
@@ -364,20 +370,20 @@ impl Write for Deadline {
 }
 
 /// rustls with the ring provider and the system's root certificates.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+/// Without any root the handshake still runs (so a plain-HTTP loopback
+/// registry is still detected); a certificate then fails, and the error says why.
+fn tls_config() -> Result<(Arc<rustls::ClientConfig>, bool)> {
     let loaded = rustls_native_certs::load_native_certs();
     let mut roots = rustls::RootCertStore::empty();
     let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        bail!("no system root certificates found (install the ca-certificates package, or set SSL_CERT_FILE)");
-    }
+    crate::debug!("discover: {added} system root certificates");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), added > 0))
 }
 
 #[cfg(test)]

@@ -664,3 +664,120 @@ fn login_discover_links_in_one_step() {
     assert!(run.stderr.contains("uses Basic authentication"), "{run:?}");
     assert!(env.list().is_empty());
 }
+
+// ---------------------------------------------------------------- HTTPS
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+fn make_certs(dir: &std::path::Path) {
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian package openssl)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout ca.key -out ca.pem -days 2 -subj /CN=dck-test-ca \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>&1",
+    );
+    sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>&1 && \
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext && \
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -out server.pem -days 2 -extfile ext 2>&1");
+}
+
+/// An HTTPS server on 127.0.0.1 answering `/v2/` with a Bearer challenge.
+fn start_tls_server(dir: &std::path::Path) -> Server {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(tcp) = conn else { continue };
+            let config = config.clone();
+            let log = log.clone();
+            thread::spawn(move || {
+                tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            log.lock().unwrap().push("TLS handshake failed".into());
+                            return;
+                        }
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                log.lock().unwrap().push(format!("TLS {line}"));
+                let _ = tls.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://tls-sso.example.test/token\",service=\"s\"\r\nContent-Length: 0\r\n\r\n",
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    Server { port, requests }
+}
+
+#[test]
+fn discover_over_https_checks_the_certificate_against_the_roots() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let server = start_tls_server(certs.path());
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+
+    // Our CA is not a system root: the certificate is refused, no HTTP fallback.
+    let run = env.run(&["pair", "discover", &reg], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("TLS failure talking to"), "{run:?}");
+    assert!(!run.stderr.contains("does not speak TLS"), "{run:?}");
+    assert!(paired(&env).is_empty());
+
+    // With the CA as the root store (SSL_CERT_FILE), HTTPS succeeds.
+    let mut cmd = env.command(&["pair", "discover", &reg]);
+    cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+    let run = run_command(cmd, b"");
+    run.ok();
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert_eq!(paired(&env), [(reg, "tls-sso.example.test".to_owned())]);
+    assert_eq!(
+        server.requests().last().map(String::as_str),
+        Some("TLS GET /v2/ HTTP/1.1")
+    );
+}
