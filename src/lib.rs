@@ -7,9 +7,12 @@
 //! - [`cli`]: the human commands (login, ls, export, ...).
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
+//!   [`www_authenticate`] parses the challenge.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 
 pub mod cli;
+pub mod discover;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
@@ -20,6 +23,7 @@ pub mod protocol;
 pub mod registry;
 pub mod secret;
 pub mod store;
+pub mod www_authenticate;
 
 use std::ffi::OsString;
 

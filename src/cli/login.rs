@@ -23,6 +23,9 @@ pub struct Args {
     /// Print nothing on success
     #[arg(short, long)]
     pub quiet: bool,
+    /// Delegated auth: pair the registry with its auth server (see `pair --help`)
+    #[command(flatten)]
+    pub pair: super::pair::LoginPairArgs,
 }
 
 pub fn run(args: Args) -> CommandResult {
@@ -30,7 +33,17 @@ pub fn run(args: Args) -> CommandResult {
     if args.username.is_empty() {
         bail!("the username is empty: pass --username");
     }
-    let secret = if args.password_stdin {
+    // Delegated auth: find and check the auth server before reading or storing anything.
+    let pairing = super::pair::LoginPairing::prepare(&args.pair, &key)?;
+    let mut auth_secret = None;
+    let secret = if args.password_stdin && args.pair.auth_password_stdin {
+        let (registry_secret, auth) = super::pair::two_secrets_from_stdin()?;
+        auth_secret = Some(auth);
+        registry_secret
+    } else if args.password_stdin {
+        if args.pair.auth_username.is_some() {
+            bail!("--auth-username with --password-stdin needs --auth-password-stdin too (stdin then holds two lines: registry password, auth server password)");
+        }
         super::prompt::secret_from_stdin()?
     } else {
         super::prompt::secret_from_tty(&format!("Password for {}@{}: ", args.username, key))?
@@ -47,6 +60,9 @@ pub fn run(args: Args) -> CommandResult {
     }
     if !args.quiet {
         println!("Login Succeeded: {key} (stored in the {kind} store)");
+    }
+    if let Some(pairing) = pairing {
+        pairing.finish(&store, &key, auth_secret, args.quiet)?;
     }
     Ok(0)
 }

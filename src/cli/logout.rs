@@ -34,14 +34,33 @@ pub fn run(args: Args) -> CommandResult {
         }
     };
     for key in &keys {
-        let existed = store.delete(key)?;
+        // Also removes the key's pair and its auth server's own credential
+        // when no other pair uses it (crate::pairs::logout).
+        let report = crate::pairs::logout(&store, key)?;
         if !args.quiet {
-            if existed {
+            if report.credential {
                 println!("Removed the credential for {key}");
             } else {
                 println!("Not logged in to {key}");
             }
+            print_pair_report(key, &report);
         }
     }
     Ok(0)
+}
+
+/// What the pair cascade of `logout` did, one line each.
+fn print_pair_report(key: &ServerKey, report: &crate::pairs::LogoutReport) {
+    let Some(auth) = &report.auth_server else {
+        return;
+    };
+    println!("Removed the pair {key} -> {auth}");
+    if report.auth_credential {
+        println!("Removed the credential for auth server {auth}");
+    } else if !report.still_used_by.is_empty() {
+        println!(
+            "Kept auth server {auth}: still paired with {}",
+            report.still_used_by.join(", ")
+        );
+    }
 }
