@@ -5,10 +5,12 @@
 //! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
 //! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
 //! - [`cli`]: the human commands (login, ls, export, ...).
+//! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 
 pub mod cli;
+pub mod config;
 pub mod fsutil;
 pub mod gojson;
 pub mod log;
