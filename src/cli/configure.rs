@@ -149,27 +149,16 @@ fn target_hosts(flavor: Flavor, registries: &[String]) -> Result<Vec<String>> {
         let key = ServerKey::parse(name)?;
         if !key.path().is_empty() {
             if explicit {
-                bail!("credHelpers name a registry host, not a repository path: use {} instead of {name}", host_port(&key));
+                bail!("credHelpers name a registry host, not a repository path: use {} instead of {name}", crate::config::helper_key(flavor, &key));
             }
             continue;
         }
-        let host = if key.is_docker_hub() && flavor == Flavor::Docker {
-            key.config_key().to_owned()
-        } else {
-            host_port(&key)
-        };
+        let host = crate::config::helper_key(flavor, &key);
         if !hosts.contains(&host) {
             hosts.push(host);
         }
     }
     Ok(hosts)
-}
-
-fn host_port(key: &ServerKey) -> String {
-    match key.port() {
-        Some(port) => format!("{}:{port}", key.host()),
-        None => key.host().to_owned(),
-    }
 }
 
 /// One member `configure` set, with what was there before.

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 
+use crate::registry::ServerKey;
+
 pub use auths::{plaintext_auths, strip_plaintext, PlaintextAuth};
 
 /// Which client's file this is (they differ in location and in what they honour).
@@ -261,9 +263,32 @@ impl ConfigFile {
         self.root.get(key).and_then(Value::as_str)
     }
 
+    /// Whether this file's client sends `key`'s credentials to `helper`:
+    /// a `credHelpers` entry wins; docker falls back to `credsStore`, podman does not.
+    pub fn uses_helper(&self, key: &ServerKey, helper: &str) -> bool {
+        let entry = helper_key(self.flavor, key);
+        if let Some(value) = self.cred_helpers().and_then(|h| h.get(&entry)) {
+            return value.as_str() == Some(helper);
+        }
+        self.flavor == Flavor::Docker && self.str_at("credsStore") == Some(helper)
+    }
+
     /// The `credHelpers` map, if the file has one.
     pub fn cred_helpers(&self) -> Option<&Map<String, Value>> {
         self.root.get("credHelpers").and_then(Value::as_object)
+    }
+}
+
+/// The `credHelpers` key for a registry as the file's client looks it up:
+/// `host[:port]`, except Docker Hub, which docker looks up as
+/// `https://index.docker.io/v1/` and containers/image as `docker.io`.
+pub fn helper_key(flavor: Flavor, key: &ServerKey) -> String {
+    if key.is_docker_hub() && flavor == Flavor::Docker {
+        return key.config_key().to_owned();
+    }
+    match key.port() {
+        Some(port) => format!("{}:{port}", key.host()),
+        None => key.host().to_owned(),
     }
 }
 
