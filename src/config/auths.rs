@@ -125,14 +125,14 @@ pub fn strip_plaintext<'a>(
     }
 }
 
-/// Replaces every secret value in `value` with `<redacted>` (for diffs).
+/// Replaces every secret value in `value` with `REDACTED` (for diffs).
 pub fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 let secret = SECRET_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f));
                 match v {
-                    Value::String(s) if secret && !s.is_empty() => *s = "<redacted>".to_owned(),
+                    Value::String(s) if secret && !s.is_empty() => *s = "REDACTED".to_owned(),
                     other => redact(other),
                 }
             }
@@ -203,7 +203,7 @@ mod tests {
         redact(&mut v);
         assert_eq!(
             v,
-            serde_json::json!({"auths":{"a":{"auth":"<redacted>","Password":"<redacted>","email":"e"}}})
+            serde_json::json!({"auths":{"a":{"auth":"REDACTED","Password":"REDACTED","email":"e"}}})
         );
     }
 }
