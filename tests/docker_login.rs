@@ -111,7 +111,7 @@ fn client(env: &Env, program: PathBuf, args: &[&str]) -> Command {
 }
 
 fn ours(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
-    let mut cmd = client(env, PathBuf::from(common::BIN), args);
+    let cmd = client(env, PathBuf::from(common::BIN), args);
     let out = common::run_command(cmd, stdin);
     assert_no_secret(&out);
     out
