@@ -565,6 +565,43 @@ fn doctor_with_the_secret_service_says_it_answers() {
     );
 }
 
+/// A locked collection, in a private Secret Service of its own (locking the
+/// shared one would break the tests running next to this one).
+#[test]
+fn doctor_reports_a_locked_keyring() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    let script = r#"
+        dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets \
+          org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+        DOCKER_CREDENTIAL_KEYRING_STORE=auto "$DCK_BIN" doctor; echo "exit=$?"
+        DOCKER_CREDENTIAL_KEYRING_STORE=secret-service "$DCK_BIN" doctor; echo "exit=$?"
+    "#;
+    let mut cmd =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/with-secret-service"));
+    cmd.args(["bash", "-c", script]);
+    env.apply(&mut cmd);
+    cmd.env_remove("DCK_IN_SECRET_SERVICE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DCK_BIN", common::BIN)
+        .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", "3");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let (auto, fixed) = out
+        .stdout
+        .split_once("exit=0\n")
+        .expect("auto is not broken");
+    assert!(
+        auto.contains("[WARN] store: auto (environment variable DOCKER_CREDENTIAL_KEYRING_STORE) falls back to the file store: the secret-service store is locked"),
+        "{out:?}"
+    );
+    assert!(fixed.contains("[FAIL] store: secret-service"), "{out:?}");
+    assert!(fixed.contains("is locked; unlock it"), "{out:?}");
+    assert!(fixed.trim_end().ends_with("exit=1"), "{out:?}");
+}
+
 #[test]
 fn doctor_flags_a_store_file_with_bad_permissions() {
     let env = Env::new(Backend::File);

@@ -399,6 +399,11 @@ fn check_file_store(report: &mut Report) -> Vec<String> {
     db.credentials.keys().cloned().collect()
 }
 
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
 fn mode_of(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
@@ -463,6 +468,15 @@ fn check_client(
             name,
             Status::Ok,
             format!("{path}: credHelpers use {helper} for {}", list.join(", ")),
+        );
+    } else if !file.exists()
+        && podman
+        && !["podman", "skopeo", "buildah"].iter().any(|t| on_path(t))
+    {
+        report.add(
+            name,
+            Status::Info,
+            format!("{path} does not exist (podman, skopeo and buildah are not installed)"),
         );
     } else if !file.exists() {
         report.problem(
