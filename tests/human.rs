@@ -72,6 +72,13 @@ fn run(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
     out
 }
 
+/// A PATH without docker-credential-keyring (the machine may have one installed).
+fn empty_path(env: &Env) -> PathBuf {
+    let dir = env.home().join("empty-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn docker_config(env: &Env) -> PathBuf {
     env.docker_config_dir().join("config.json")
 }
@@ -205,6 +212,30 @@ fn configure_creates_a_private_file_when_there_is_none() {
 }
 
 #[test]
+fn configure_writes_through_a_symlinked_config() {
+    let env = Env::new(Backend::File);
+    let real = env.home().join("dotfiles/docker-config.json");
+    write(&real, "{\"psFormat\": \"x\"}");
+    std::fs::create_dir_all(env.docker_config_dir()).unwrap();
+    let link = docker_config(&env);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    run(&env, &["configure", "-q"], b"").ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays"
+    );
+    assert_eq!(
+        read(&real),
+        "{\n\t\"psFormat\": \"x\",\n\t\"credsStore\": \"keyring\"\n}"
+    );
+    run(&env, &["unconfigure", "-q"], b"").ok();
+    assert_eq!(read(&real), "{\n\t\"psFormat\": \"x\"\n}");
+}
+
+#[test]
 fn unconfigure_leaves_alone_what_the_user_changed_since() {
     let env = Env::new(Backend::File);
     let config = docker_config(&env);
@@ -277,7 +308,7 @@ fn configure_podman_writes_cred_helpers_for_stored_registries() {
 fn configure_refuses_when_the_binary_is_not_on_path() {
     let env = Env::new(Backend::File);
     let mut cmd = env.command(&["configure"]);
-    cmd.env("PATH", "/usr/bin:/bin");
+    cmd.env("PATH", empty_path(&env));
     let out = common::run_command(cmd, b"");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -290,7 +321,7 @@ fn configure_refuses_when_the_binary_is_not_on_path() {
     assert!(!docker_config(&env).exists(), "nothing written");
 
     let mut cmd = env.command(&["configure", "--force", "-q"]);
-    cmd.env("PATH", "/usr/bin:/bin");
+    cmd.env("PATH", empty_path(&env));
     let out = common::run_command(cmd, b"");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(docker_config(&env).exists());
@@ -603,6 +634,31 @@ fn doctor_reports_a_locked_keyring() {
 }
 
 #[test]
+fn doctor_fails_when_stored_credentials_live_in_an_absent_keyring() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    run(&env, &["configure", "-q"], b"").ok();
+    login(&env, "quay.io", "alice", secret(0));
+    let mut cmd = env.command(&["doctor"]);
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin_dir().display()))
+        .env("DOCKER_CREDENTIAL_KEYRING_STORE", "file")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "[FAIL] keyring: 1 credential(s) are kept in secret-service, which does not answer"
+        ),
+        "{out:?}"
+    );
+    env.erase("quay.io").ok();
+}
+
+#[test]
 fn doctor_flags_a_store_file_with_bad_permissions() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "-q"], b"").ok();
@@ -674,7 +730,7 @@ fn doctor_fails_when_configured_but_not_on_path() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "-q"], b"").ok();
     let mut cmd = env.command(&["doctor"]);
-    cmd.env("PATH", "/usr/bin:/bin");
+    cmd.env("PATH", empty_path(&env));
     let out = common::run_command(cmd, b"");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("[FAIL] on PATH"), "{out:?}");

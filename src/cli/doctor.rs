@@ -176,11 +176,24 @@ fn check_binary(report: &mut Report, configured: bool) {
                     format!("clients run {}", found.display()),
                 );
             } else {
-                report.add(
+                let theirs = std::process::Command::new(&found)
+                    .arg("version")
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .ok()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "version unknown".to_owned());
+                report.problem(
                     "on PATH",
                     Status::Warn,
                     format!(
-                        "clients run {}, not this binary ({exe}); its version may differ",
+                        "clients run {} ({theirs}), not this binary ({exe})",
+                        found.display()
+                    ),
+                    format!(
+                        "put the one you want first on PATH, or replace {}",
                         found.display()
                     ),
                 );
@@ -383,6 +396,24 @@ fn check_file_store(report: &mut Report) -> Vec<String> {
             }
         ),
     );
+    // Credentials whose keyring does not answer: clients get errors for them.
+    let mut kinds: Vec<StoreKind> = Vec::new();
+    for record in db.credentials.values() {
+        if record.store != StoreKind::File && !kinds.contains(&record.store) {
+            kinds.push(record.store);
+        }
+    }
+    for kind in kinds {
+        if let Err(err) = backend::probe(kind) {
+            let n = db.credentials.values().filter(|r| r.store == kind).count();
+            report.problem(
+                "keyring",
+                Status::Fail,
+                format!("{n} credential(s) are kept in {kind}, which does not answer, so clients cannot read them: {err}"),
+                format!("start or unlock {kind} (e.g. log in to the desktop session), or log in again to those registries with `{} login`", bin()),
+            );
+        }
+    }
     for (registry, pair) in &db.pairs {
         if crate::pairs::resolve(&db, registry) == crate::pairs::Resolution::None {
             report.problem(

@@ -79,6 +79,14 @@ impl Flavor {
     }
 }
 
+/// The plaintext credentials of the docker-style file at `path` (a docker
+/// `config.json`, a containers `auth.json`, or a `.dockerconfigjson` pull
+/// secret: all keep them under `auths`). A missing file has none.
+pub fn read_plaintext(path: &Path) -> Result<Vec<PlaintextAuth>> {
+    let file = ConfigFile::open(Flavor::Docker, path)?;
+    plaintext_auths(&file.root).with_context(|| format!("in {}", path.display()))
+}
+
 /// Where `docker-credential-keyring` is found on `PATH`, as docker and podman
 /// look it up (they run `docker-credential-<credsStore>` from `PATH`).
 pub fn helper_on_path() -> Option<PathBuf> {
