@@ -236,6 +236,27 @@ fn configure_writes_through_a_symlinked_config() {
 }
 
 #[test]
+fn configure_podman_finds_the_containers_auth_file_like_podman() {
+    let env = Env::new(Backend::File);
+    // No REGISTRY_AUTH_FILE: $XDG_RUNTIME_DIR/containers/auth.json, with a note.
+    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    cmd.env_remove("REGISTRY_AUTH_FILE");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let runtime = env.home().join("run/containers/auth.json");
+    assert!(read(&runtime).contains("\"quay.io\": \"keyring\""));
+    assert!(out.stderr.contains("emptied when you log out"), "{out:?}");
+    // Nor XDG_RUNTIME_DIR: ~/.config/containers/auth.json.
+    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    cmd.env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(read(&env.home().join(".config/containers/auth.json")).contains("keyring"));
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
 fn unconfigure_leaves_alone_what_the_user_changed_since() {
     let env = Env::new(Backend::File);
     let config = docker_config(&env);

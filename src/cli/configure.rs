@@ -246,6 +246,13 @@ fn report_configured(
             own.path().display()
         );
     }
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    if file.flavor == Flavor::Containers && runtime.is_some_and(|dir| file.path().starts_with(dir))
+    {
+        eprintln!(
+            "note: {path} is under $XDG_RUNTIME_DIR, which is emptied when you log out or reboot; to keep this setting, set REGISTRY_AUTH_FILE to a lasting file and run configure --podman again"
+        );
+    }
     if file.flavor == Flavor::Docker {
         let others: Vec<&String> = file
             .cred_helpers()
