@@ -744,6 +744,13 @@ fn doctor_flags_plaintext_secrets_and_json_says_so() {
     run(&env, &["migrate", "-q"], b"").ok();
     let out = doctor(&env, &[]);
     assert_eq!(out.code, 0, "fixed by migrate: {out:?}");
+
+    // A backup with secrets in it (made by hand) is a problem too.
+    let bak = env.docker_config_dir().join("config.json.bak");
+    write(&bak, &plaintext_config());
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains(&format!("fix: rm {}", bak.display())), "{out:?}");
 }
 
 #[test]

@@ -547,48 +547,44 @@ fn check_client(
             format!("{configure} {}", flags.join(" ")),
         );
     }
-    for (target, label) in [
-        (file.path().to_path_buf(), ""),
-        (file.backup_path(), " (backup)"),
-    ] {
-        let holder = if label.is_empty() {
-            Ok(file.clone())
-        } else if target.exists() {
-            ConfigFile::open(file.flavor, &target)
-        } else {
-            continue;
-        };
-        let Ok(holder) = holder else { continue };
-        match crate::config::plaintext_auths(&holder.root) {
-            Ok(found) if !found.is_empty() => {
-                let names: Vec<&str> = found.iter().map(|a| a.server.as_str()).collect();
-                let fix = if label.is_empty() {
-                    if ours.is_empty() && creds_store != Some(helper) {
-                        format!("{configure} && {} migrate", bin())
-                    } else {
-                        format!("{} migrate", bin())
-                    }
-                } else {
-                    format!("rm {}", target.display())
-                };
-                report.problem(
-                    name,
-                    Status::Fail,
-                    format!(
-                        "{}{label} holds {} plaintext password(s): {}",
-                        target.display(),
-                        found.len(),
-                        names.join(", ")
-                    ),
-                    fix,
-                );
-            }
-            Ok(_) => {}
-            Err(err) => report.add(
+    let migrate = if ours.is_empty() && creds_store != Some(helper) {
+        format!("{configure} && {} migrate", bin())
+    } else {
+        format!("{} migrate", bin())
+    };
+    check_plaintext(report, name, file.path(), &file.root, migrate);
+    // A backup made before the secrets moved may still hold them.
+    let backup = file.backup_path();
+    if let Ok(old) = ConfigFile::open(file.flavor, &backup) {
+        let fix = format!("rm {}", backup.display());
+        check_plaintext(report, name, &backup, &old.root, fix);
+    }
+}
+
+/// A FAIL line when `root` (the content of `path`) holds plaintext passwords.
+fn check_plaintext(
+    report: &mut Report,
+    name: &'static str,
+    path: &Path,
+    root: &serde_json::Map<String, serde_json::Value>,
+    fix: String,
+) {
+    match crate::config::plaintext_auths(root) {
+        Ok(found) if !found.is_empty() => {
+            let names: Vec<&str> = found.iter().map(|a| a.server.as_str()).collect();
+            report.problem(
                 name,
-                Status::Warn,
-                format!("{}{label}: {err:#}", target.display()),
-            ),
+                Status::Fail,
+                format!(
+                    "{} holds {} plaintext password(s): {}",
+                    path.display(),
+                    found.len(),
+                    names.join(", ")
+                ),
+                fix,
+            );
         }
+        Ok(_) => {}
+        Err(err) => report.add(name, Status::Warn, format!("{}: {err:#}", path.display())),
     }
 }
