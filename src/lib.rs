@@ -6,11 +6,13 @@
 //! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
 //! - [`cli`]: the human commands (login, ls, export, ...).
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
+//! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod fsutil;
 pub mod gojson;
 pub mod log;

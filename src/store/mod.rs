@@ -163,33 +163,29 @@ impl Credentials {
         })
     }
 
-    /// Writes the secret to the chosen keyring store (not the index); under `auto`
-    /// falls back to the file store when no keyring is usable.
+    /// Writes the secret to the chosen keyring store (the file store's secret
+    /// goes into the index instead); under `auto` falls back to the file store
+    /// when no keyring is usable.
     fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-        let kind = match self.choice {
-            StoreChoice::Fixed(kind) => kind,
+        let (kind, fallback) = match self.choice {
+            StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
-                None => StoreKind::File,
-                Some(kind) => {
-                    let label = format!("docker-credential-keyring: {}", credential.server_url);
-                    match backend::set(kind, key.as_str(), &label, &credential.secret) {
-                        Ok(()) => return Ok(kind),
-                        Err(err) => {
-                            crate::debug!(
-                                "auto: {kind} not usable ({err:#}); using the file store"
-                            );
-                            StoreKind::File
-                        }
-                    }
-                }
+                Some(kind) => (kind, true),
+                None => (StoreKind::File, false),
             },
         };
-        if kind != StoreKind::File {
-            let label = format!("docker-credential-keyring: {}", credential.server_url);
-            backend::set(kind, key.as_str(), &label, &credential.secret)
-                .with_context(|| format!("cannot store the credential for {key}"))?;
+        if kind == StoreKind::File {
+            return Ok(kind);
         }
-        Ok(kind)
+        let label = format!("docker-credential-keyring: {}", credential.server_url);
+        match backend::set(kind, key.as_str(), &label, &credential.secret) {
+            Ok(()) => Ok(kind),
+            Err(err) if fallback => {
+                crate::debug!("auto: {kind} not usable ({err}); using the file store");
+                Ok(StoreKind::File)
+            }
+            Err(err) => Err(err).with_context(|| format!("cannot store the credential for {key}")),
+        }
     }
 
     /// Removes the credential under `key`. Returns whether there was one.
