@@ -8,7 +8,6 @@
 //! for a registry whose secret lives in a helper.
 
 use anyhow::{bail, Result};
-use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::secret::Secret;
@@ -64,6 +63,9 @@ fn field<'a>(entry: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Docker's rule: an identity token wins (the helper stores it with username
+/// `<token>`); otherwise `auth` (or `username`/`password`), decoded by the one
+/// reader of auths entries, [`crate::export::dockerconfig::read_entry`].
 fn decode_entry(server: &str, entry: &Map<String, Value>) -> Result<Option<PlaintextAuth>> {
     let email = field(entry, "email").map(str::to_owned);
     if let Some(token) = field(entry, "identitytoken") {
@@ -74,36 +76,16 @@ fn decode_entry(server: &str, entry: &Map<String, Value>) -> Result<Option<Plain
             email,
         }));
     }
-    let (username, password) = if let Some(auth) = field(entry, "auth") {
-        let engine = base64::engine::general_purpose::STANDARD;
-        let bytes = engine
-            .decode(auth.trim())
-            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(auth.trim()))
-            .map_err(|_| {
-                anyhow::anyhow!("the \"auth\" of {server:?} is not base64 of user:password")
-            })?;
-        let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|_| {
-            anyhow::anyhow!("the \"auth\" of {server:?} is not UTF-8 text once decoded")
-        })?);
-        let Some((user, pass)) = text.split_once(':') else {
-            bail!("the \"auth\" of {server:?} has no ':' between user and password");
-        };
-        (user.to_owned(), Secret::from(pass))
-    } else if let Some(password) = field(entry, "password") {
-        let user = field(entry, "username").unwrap_or_default();
-        (user.to_owned(), Secret::from(password))
-    } else {
-        return Ok(None);
-    };
-    if username.is_empty() {
-        bail!("the credential of {server:?} has an empty username");
+    let entry = Value::Object(entry.clone());
+    match crate::export::dockerconfig::read_entry(server, &entry)? {
+        Ok(found) => Ok(Some(PlaintextAuth {
+            server: server.to_owned(),
+            username: found.username,
+            secret: found.password,
+            email: found.email,
+        })),
+        Err(_) => Ok(None),
     }
-    Ok(Some(PlaintextAuth {
-        server: server.to_owned(),
-        username,
-        secret: password,
-        email,
-    }))
 }
 
 /// Removes the secret (and the username bound to it) from the `auths` entries
@@ -157,7 +139,7 @@ mod tests {
                 "https://index.docker.io/v1/":{"auth":"dXNlcjpwYTpzcw==","email":"u@example.com"},
                 "quay.io":{},
                 "tok.example.com":{"auth":"","identitytoken":"refresh"},
-                "nopad.example.com":{"auth":"YTpi"}}}"#,
+                "plain.example.com":{"username":"a","password":"b"}}}"#,
         );
         let found = plaintext_auths(&r).unwrap();
         assert_eq!(found.len(), 3);
@@ -182,7 +164,7 @@ mod tests {
         let err = plaintext_auths(&root(r#"{"auths":{"x.io":{"auth":"bm9jb2xvbg=="}}}"#))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no ':'"), "{err}");
+        assert!(err.contains("x.io") && err.contains("no ':'"), "{err}");
     }
 
     #[test]
