@@ -750,7 +750,10 @@ fn doctor_flags_plaintext_secrets_and_json_says_so() {
     write(&bak, &plaintext_config());
     let out = doctor(&env, &[]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains(&format!("fix: rm {}", bak.display())), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("fix: rm {}", bak.display())),
+        "{out:?}"
+    );
 }
 
 #[test]
