@@ -680,6 +680,39 @@ fn doctor_fails_when_stored_credentials_live_in_an_absent_keyring() {
 }
 
 #[test]
+fn doctor_warns_about_pairs_without_credentials() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    login(&env, "paired.example.com", "alice", secret(0));
+    // Two pairs in the index: one whose registry has a credential, one without.
+    let store = env.store_file();
+    let mut db: serde_json::Value = serde_json::from_str(&read(&store)).unwrap();
+    db["pairs"] = serde_json::json!({
+        "paired.example.com": {"authServer": "sso.example.com"},
+        "lonely.example.com": {"authServer": "sso.example.com"}
+    });
+    std::fs::write(&store, db.to_string()).unwrap();
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 0, "a warning, not broken: {out:?}");
+    assert!(
+        out.stdout.contains(
+            "[WARN] pairs: lonely.example.com is paired with sso.example.com but has no credential"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "fix: docker-credential-keyring login lonely.example.com -u USER --password-stdin"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("paired.example.com is paired"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn doctor_flags_a_store_file_with_bad_permissions() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "-q"], b"").ok();
