@@ -496,6 +496,21 @@ fn migrate_refuses_when_docker_would_lose_the_credentials() {
     );
     assert_eq!(read(&config), text, "untouched");
     assert!(env.list().is_empty(), "nothing stored");
+
+    // credsStore is ours but a credHelpers entry sends quay.io elsewhere.
+    let text = plaintext_config().replace(
+        "\t\"credsStore\": \"keyring\"\n",
+        "\t\"credsStore\": \"keyring\",\n\t\"credHelpers\": {\"quay.io\": \"pass\"}\n",
+    );
+    write(&config, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("run `docker-credential-keyring configure --registry quay.io` first"),
+        "{out:?}"
+    );
+    assert_eq!(read(&config), text, "untouched");
 }
 
 #[test]

@@ -171,12 +171,15 @@ fn check_configured(files: &[ConfigFile], entries: &[Entry]) -> Result<()> {
     for entry in entries {
         let file = &files[entry.file];
         if !file.uses_helper(&entry.key, helper) {
+            let host = crate::config::helper_key(file.flavor, &entry.key);
+            // A credHelpers entry for another helper wins over credsStore.
+            let elsewhere = file.cred_helpers().is_some_and(|h| h.contains_key(&host));
             let fix = match file.flavor {
                 Flavor::Containers => format!(
-                    "{} configure --podman --registry {}",
-                    crate::BINARY_NAME,
-                    crate::config::helper_key(Flavor::Containers, &entry.key)
+                    "{} configure --podman --registry {host}",
+                    crate::BINARY_NAME
                 ),
+                _ if elsewhere => format!("{} configure --registry {host}", crate::BINARY_NAME),
                 _ => format!("{} configure", crate::BINARY_NAME),
             };
             bail!(
