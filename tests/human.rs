@@ -853,6 +853,52 @@ fn login_reads_the_secret_from_stdin() {
     }
 }
 
+/// The interactive prompt on a real terminal (a pty from `script`): the
+/// secret is read without echo and stored.
+#[test]
+fn login_prompts_on_a_terminal_without_echo() {
+    use std::io::{Read, Write};
+    let env = Env::new(Backend::File);
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!("{} login quay.io -u carol", common::BIN))
+        .arg("/dev/null");
+    env.apply(&mut cmd);
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) runs the command on a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("Password for carol@quay.io: ") {
+        assert_eq!(
+            stdout.read(&mut byte).unwrap(),
+            1,
+            "no prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.push(byte[0]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", secret(3)).as_bytes())
+        .unwrap();
+    drop(stdin);
+    stdout.read_to_end(&mut seen).unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = Run {
+        code: 0,
+        stdout: String::from_utf8_lossy(&seen).into_owned(),
+        stderr: String::new(),
+    };
+    assert_no_secret(&out);
+    assert!(out.stdout.contains("Login Succeeded: quay.io"), "{out:?}");
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
+}
+
 #[test]
 fn login_never_takes_the_password_from_argv() {
     let env = Env::new(Backend::File);
