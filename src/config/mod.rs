@@ -128,7 +128,8 @@ fn home() -> Result<PathBuf> {
 }
 
 /// One config file, read into memory; edit [`ConfigFile::root`], then [`ConfigFile::save`].
-#[derive(Debug, Clone)]
+/// Its `Debug` shows no content: the file may hold plaintext passwords.
+#[derive(Clone)]
 pub struct ConfigFile {
     pub flavor: Flavor,
     /// The path as located (what users recognise).
@@ -142,6 +143,17 @@ pub struct ConfigFile {
     /// The content, to be edited by commands.
     pub root: Map<String, Value>,
     mode: Option<u32>,
+}
+
+impl fmt::Debug for ConfigFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigFile")
+            .field("flavor", &self.flavor)
+            .field("path", &self.path)
+            .field("exists", &self.exists())
+            .field("changed", &self.changed())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigFile {
@@ -385,6 +397,24 @@ mod tests {
         again.root.remove("credsStore");
         assert!(again.save().unwrap().is_none(), "backup is written once");
         assert_eq!(std::fs::read_to_string(&bak).unwrap(), original);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn debug_shows_no_content() {
+        let dir = temp("debug");
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"auths":{"a.io":{"auth":"c2VjcmV0OnNlY3JldA=="}}}"#,
+        )
+        .unwrap();
+        let file = ConfigFile::open(Flavor::Docker, &path).unwrap();
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("config.json"),
+            "{shown}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
