@@ -8,6 +8,14 @@ use crate::registry::ServerKey;
 use crate::store::{Credential, Credentials};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The password is never taken from the command line (it would show in `ps` and shell history):
+pipe it in with --password-stdin, or type it at the no-echo prompt.
+
+Example:
+  echo \"$PW\" | docker-credential-keyring login registry.example.com -u me --password-stdin
+
+Exit codes: 0 stored, 1 error (nothing was stored), 2 bad command line.")]
 pub struct Args {
     /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
     pub registry: String,
@@ -60,6 +68,7 @@ pub fn run(args: Args) -> CommandResult {
     }
     if !args.quiet {
         println!("Login Succeeded: {key} (stored in the {kind} store)");
+        note_if_docker_ignores(&key);
     }
     if let Some(pairing) = pairing {
         pairing.finish(&store, &key, auth_secret, args.quiet)?;
@@ -74,4 +83,17 @@ fn set_email(store: &Credentials, key: &ServerKey, email: String) -> Result<()> 
         }
         Ok(())
     })
+}
+
+/// Warns (stderr) when docker would not ask this helper for `key`.
+fn note_if_docker_ignores(key: &ServerKey) {
+    if let Ok(file) = crate::config::Flavor::Docker.open() {
+        if !file.uses_helper(key, super::configure::HELPER) {
+            eprintln!(
+                "note: {} does not send {key} to this helper yet; run `{} configure`",
+                file.path().display(),
+                crate::BINARY_NAME
+            );
+        }
+    }
 }

@@ -7,6 +7,10 @@ use crate::registry::ServerKey;
 use crate::store::Credentials;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Logging out of a registry you are not logged in to is not an error.
+
+Exit codes: 0 done, 1 error (the store could not be changed), 2 bad command line.")]
 pub struct Args {
     /// Registry to log out of
     #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -33,6 +37,9 @@ pub fn run(args: Args) -> CommandResult {
             None => bail!("name a registry or pass --all"),
         }
     };
+    if keys.is_empty() && !args.quiet {
+        println!("No stored credentials");
+    }
     for key in &keys {
         // Also removes the key's pair and its auth server's own credential
         // when no other pair uses it (crate::pairs::logout).

@@ -4,12 +4,17 @@ use super::CommandResult;
 use crate::store::{Credentials, IDENTITY_TOKEN_USER};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Columns: SERVER (the key docker and podman look up), USERNAME, STORE (where the secret is),
+AUTH SERVER (the paired SSO/token server, see `pair`), TOKEN (the secret is an identity token).
+
+Exit codes: 0 listed, 1 error (the store could not be read), 2 bad command line.")]
 pub struct Args {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// Print only the server keys
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     pub quiet: bool,
 }
 
