@@ -781,3 +781,59 @@ fn discover_over_https_checks_the_certificate_against_the_roots() {
         Some("TLS GET /v2/ HTTP/1.1")
     );
 }
+
+/// Issue 4's "done when": `login REGISTRY --auth-server SSO` then `export`
+/// gives a pull secret with both entries, and `--no-auth-servers` leaves SSO out.
+#[test]
+fn login_with_auth_server_then_export_carries_both_entries() {
+    each_backend(|env| {
+        login(
+            env,
+            &[
+                "privateregistry.example.com",
+                "-u",
+                "svc",
+                "--password-stdin",
+                "--auth-server",
+                "sso.redhat.com",
+            ],
+            "pa:ss\n",
+        );
+        let run = env.run(
+            &["export", "--registry", "privateregistry.example.com"],
+            b"",
+        );
+        run.ok();
+        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let auths = payload["auths"].as_object().expect("auths");
+        let keys: Vec<&str> = auths.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["privateregistry.example.com", "sso.redhat.com"],
+            "{:?}",
+            env.backend
+        );
+        for entry in auths.values() {
+            assert_eq!(entry["username"], "svc");
+            assert_eq!(entry["password"], "pa:ss");
+            assert_eq!(entry["auth"], "c3ZjOnBhOnNz"); // base64("svc:pa:ss")
+        }
+        let run = env.run(
+            &[
+                "export",
+                "--registry",
+                "privateregistry.example.com",
+                "--no-auth-servers",
+            ],
+            b"",
+        );
+        run.ok();
+        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            payload["auths"].as_object().unwrap().len(),
+            1,
+            "{}",
+            run.stdout
+        );
+    });
+}

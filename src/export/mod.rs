@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::pairs::{self, Resolution};
+use crate::pairs;
 use crate::registry::ServerKey;
 use crate::store::{Credentials, Database, IDENTITY_TOKEN_USER};
 pub use dockerconfig::{Entry, PayloadKind};
@@ -70,7 +70,7 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
         .collect();
     let mut out = Collected::default();
     if !selection.no_auth_servers {
-        add_auth_servers(&db, &mut plan, &mut out.warnings);
+        add_auth_servers(store, &db, &mut plan, &mut out.warnings)?;
     }
     for (key, source) in &plan {
         let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
@@ -118,13 +118,15 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
     Ok(out)
 }
 
-/// Adds each selected registry's paired auth server, answered by the
-/// credential [`pairs::resolve`] picks for it.
+/// Adds each selected registry's paired auth server, answered by the same
+/// credential `get` returns for it ([`pairs::lookup`]: its own, else its
+/// registries' when they agree on username and secret).
 fn add_auth_servers(
+    store: &Credentials,
     db: &Database,
     plan: &mut BTreeMap<String, String>,
     warnings: &mut Vec<String>,
-) {
+) -> Result<()> {
     let selected: Vec<String> = plan.keys().cloned().collect();
     for registry in selected {
         let Some(pair) = db.pairs.get(&registry) else {
@@ -134,18 +136,22 @@ fn add_auth_servers(
         if plan.contains_key(auth) {
             continue;
         }
-        match pairs::resolve(db, auth) {
-            Resolution::Own(key) | Resolution::ViaRegistry(key) => {
-                plan.insert(auth.clone(), key);
+        match pairs::lookup(store, db, auth)? {
+            pairs::Lookup::Found { from, .. } => {
+                plan.insert(auth.clone(), from);
             }
-            Resolution::Conflict(registries) => warnings.push(format!(
-                "{auth}: auth server of {} left out: its registries {} use different usernames; log in to {auth} itself",
-                registry,
-                registries.join(", ")
+            pairs::Lookup::Conflict { registries, reason } => warnings.push(format!(
+                "{auth}: auth server of {registry} left out: its registries {} use different {}s; log in to {auth} itself",
+                registries.join(", "),
+                match reason {
+                    pairs::Disagreement::Username => "username",
+                    pairs::Disagreement::Secret => "password",
+                }
             )),
-            Resolution::None => {}
+            pairs::Lookup::NotFound => {}
         }
     }
+    Ok(())
 }
 
 /// The payload value for `entries` as `Map` of entry objects (for merging).
