@@ -74,6 +74,9 @@ class Suite:
         self.plain = os.environ["E2E_PLAIN"]
         self.tls = os.environ["E2E_TLS"]
         self.tls_certs = os.environ["E2E_TLS_CERTS"]
+        self.token_reg = os.environ["E2E_TOKEN"]  # delegates login to the token server
+        self.auth_host = os.environ["E2E_AUTH"]  # the token server (realm host:port)
+        self.token_log = os.environ["E2E_TOKEN_LOG"]
         self.layout = os.environ["E2E_OCI_LAYOUT"]
         self.manifest_digest = os.environ["E2E_MANIFEST_DIGEST"]
         self.config_digest = os.environ["E2E_CONFIG_DIGEST"]
@@ -159,6 +162,10 @@ class Suite:
 
     def helper(self, action, input=None):
         return self.run(HELPER, action, input=input)
+
+    def cli(self, *args, input=None):
+        """A human command of the helper (login, export, configure, ...)."""
+        return self.run(HELPER, *args, input=input)
 
     def helper_list(self):
         """The helper's `list` as a dict, or a HelperFailure."""
@@ -537,6 +544,376 @@ class Suite:
         self.check_no_secret_in("cross: the containers auth file never held a secret",
                                 self.env["REGISTRY_AUTH_FILE"], self.alice_pw, self.bob_pw)
 
+    # --- pull secrets, human commands, delegated authentication ------------------------
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    def read_json(self, path):
+        try:
+            return json.loads(self.read_text(path) or "{}")
+        except ValueError:
+            return {"<not JSON>": self.read_text(path)[:200]}
+
+    def docker_without_helpers(self, *args, input=None):
+        """docker with only itself on PATH: no credsStore detection either (docker
+        picks docker-credential-pass or -secretservice from PATH when credsStore
+        is unset), so it keeps the password in config.json as plain "auths"."""
+        bindir = self.path("docker-only-bin")
+        if not os.path.isdir(bindir):
+            os.makedirs(bindir)
+            os.symlink(shutil.which("docker", path=self.env["PATH"]), f"{bindir}/docker")
+        saved = self.env["PATH"]
+        self.env["PATH"] = bindir
+        try:
+            return self.run("docker", *args, input=input)
+        finally:
+            self.env["PATH"] = saved
+
+    def check_auths_entry(self, name, doc, key, user, secret):
+        """doc["auths"][key] (or doc[key] for a .dockercfg) carries user:secret in auth."""
+        entry = doc.get("auths", doc).get(key) or {}
+        want = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        self.check(name, entry.get("auth") == want,
+                   f"keys: {sorted(doc.get('auths', doc))}; {key}: auth "
+                   f"{'as expected' if entry.get('auth') == want else 'differs or missing'}")
+
+    def token_issued(self, user):
+        """How many tokens the token server (the realm) issued to user so far."""
+        return sum(f" issued {user} " in line for line in self.read_text(self.token_log).splitlines())
+
+    def scenario_pull_secret_export(self):
+        """export writes a pull secret that skopeo and podman use as their auth
+        file, with no credential helper configured anywhere."""
+        p, pw = self.plain, self.alice_pw
+        insecure = "--tls-verify=false"
+        ref = f"{p}/e2e/hello:1"
+        r = self.cli("login", p, "-u", "alice", "--password-stdin", input=pw + "\n")
+        self.check_ok("export: helper login stores the credential", r, "Login Succeeded")
+        self.helper_store(self.tls, "bob", self.bob_pw)  # not selected below
+
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_unauthorized("export: skopeo without an auth file and without credHelpers "
+                                "is refused (the helper is not configured)", r)
+
+        pull = self.path("pull-secret.json")
+        r = self.cli("export", "--registry", p, "--output", pull)
+        self.check_ok("export --registry --output writes the pull secret", r)
+        doc = self.read_json(pull)
+        mode = stat.S_IMODE(os.stat(pull).st_mode) if os.path.exists(pull) else None
+        self.check("export: the file is 0600 and holds only the selected registry",
+                   mode == 0o600 and sorted(doc.get("auths", {})) == [p],
+                   f"mode {mode and oct(mode)}, keys {sorted(doc.get('auths', {}))}")
+        self.check_auths_entry("export: auth is base64(alice:password)", doc, p, "alice", pw)
+        r = self.run("skopeo", "inspect", "--authfile", pull, insecure, f"docker://{ref}")
+        self.check_ok("skopeo inspect --authfile <export> authenticates", r, self.manifest_digest)
+        r = self.run("podman", "pull", "-q", "--authfile", pull, insecure, ref)
+        self.check_ok("podman pull --authfile <export> authenticates", r)
+
+        # Legacy .dockercfg: containers/image reads it from ~/.dockercfg.
+        dockercfg = os.path.join(self.env["HOME"], ".dockercfg")
+        r = self.cli("export", "--format", "dockercfg", "--registry", p, "--output", dockercfg)
+        self.check_ok("export --format dockercfg", r)
+        doc = self.read_json(dockercfg)
+        self.check("export --format dockercfg has no \"auths\" wrapper",
+                   "auths" not in doc and p in doc, sorted(doc))
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_ok("skopeo inspect authenticates with the exported ~/.dockercfg", r,
+                      self.manifest_digest)
+        os.remove(dockercfg)
+
+        # A whole Secret: its decoded .dockerconfigjson is the auth file.
+        r = self.cli("export", "--format", "secret", "--name", "regcred", "--registry", p)
+        decoded = self.path("secret-decoded.json")
+        try:
+            secret = json.loads(r.out)
+            payload = base64.b64decode(secret["data"][".dockerconfigjson"])
+            with open(decoded, "wb") as f:
+                f.write(payload)
+            ok = (secret.get("type") == "kubernetes.io/dockerconfigjson"
+                  and secret["metadata"]["name"] == "regcred")
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        self.check("export --format secret: a kubernetes.io/dockerconfigjson Secret", ok and r.rc == 0,
+                   r.describe() if not ok else "")
+        r = self.run("skopeo", "inspect", "--authfile", decoded, insecure, f"docker://{ref}")
+        self.check_ok("skopeo inspect --authfile <decoded Secret> authenticates", r,
+                      self.manifest_digest)
+        r = self.run("podman", "pull", "-q", "--authfile", decoded, insecure, ref)
+        self.check_ok("podman pull --authfile <decoded Secret> authenticates", r)
+
+        # A wrong password in the store gives a pull secret the registry refuses.
+        self.helper_store(p, "alice", "wrong-password")
+        wrong = self.path("pull-secret-wrong.json")
+        r = self.cli("export", "--registry", p, "--output", wrong)
+        self.check_ok("export of a wrong stored password", r)
+        r = self.run("skopeo", "inspect", "--authfile", wrong, insecure, f"docker://{ref}")
+        self.check_unauthorized("skopeo inspect --authfile <export of a wrong password> is refused", r)
+        # (a tag podman has not pulled yet, so it must ask the registry)
+        r = self.run("podman", "pull", "-q", "--authfile", wrong, insecure, f"{p}/e2e/never-pulled:1")
+        self.check_unauthorized("podman pull --authfile <export of a wrong password> is refused", r)
+        self.helper_store(p, "alice", pw)
+
+        # --merge into an existing pull secret: a foreign entry (with email and an
+        # unknown field) stays as it was, the stale entry for p is replaced.
+        foreign = {"auth": base64.b64encode(b"robot:foreign-pw").decode(),
+                   "email": "ops@example.com", "x-unknown": {"keep": [1, "two"]}}
+        existing = {"auths": {"foreign.example.com": foreign,
+                              p: {"auth": base64.b64encode(b"alice:stale").decode()}}}
+        old = self.path("existing-pull-secret.json")
+        write(old, json.dumps(existing, indent=2))
+        merged = self.path("merged-pull-secret.json")
+        r = self.cli("export", "--merge", old, "--registry", p, "--output", merged)
+        self.check_ok("export --merge of an existing pull secret", r)
+        doc = self.read_json(merged)
+        self.check("export --merge keeps the foreign entry as it was (email, unknown field)",
+                   doc.get("auths", {}).get("foreign.example.com") == foreign
+                   and sorted(doc.get("auths", {})) == sorted(["foreign.example.com", p]),
+                   json.dumps({k: sorted(v) for k, v in doc.get("auths", {}).items()}))
+        self.check_auths_entry("export --merge replaced the stale entry", doc, p, "alice", pw)
+        r = self.run("skopeo", "inspect", "--authfile", merged, insecure, f"docker://{ref}")
+        self.check_ok("skopeo inspect --authfile <merged pull secret> authenticates", r,
+                      self.manifest_digest)
+
+    def scenario_pull_secret_import(self):
+        """A plaintext auth file made by skopeo login without a helper, imported;
+        then docker and skopeo with the helper configured use it."""
+        p, t = self.plain, self.tls
+        insecure = "--tls-verify=false"
+        plain_auth = self.path("skopeo-plaintext-auth.json")
+        r = self.run("skopeo", "login", "--authfile", plain_auth, insecure, "-u", "alice",
+                     "--password-stdin", p, input=self.alice_pw + "\n")
+        self.check_ok("import: skopeo login --authfile without a helper", r, "Login Succeeded")
+        r = self.run("skopeo", "login", "--authfile", plain_auth, "--cert-dir", self.tls_certs,
+                     "-u", "bob", "--password-stdin", t, input=self.bob_pw + "\n")
+        self.check_ok("import: skopeo login --authfile over TLS (awkward password)", r,
+                      "Login Succeeded")
+        doc = self.read_json(plain_auth)
+        self.check_auths_entry("import: skopeo wrote plaintext auth (alice)", doc, p, "alice",
+                               self.alice_pw)
+        self.check_auths_entry("import: skopeo wrote plaintext auth (bob)", doc, t, "bob",
+                               self.bob_pw)
+        self.check_helper_lacks("import: the helper was not involved in skopeo's login", p)
+
+        r = self.cli("import", plain_auth)
+        self.check_ok("import of skopeo's auth file", r)
+        self.check_helper_has("import stored alice's credential", p, "alice", self.alice_pw)
+        self.check_helper_has("import stored the awkward password byte for byte", t, "bob",
+                              self.bob_pw)
+
+        self.docker_config({"credsStore": "keyring"})
+        self.auth_file({"credHelpers": {p: "keyring", t: "keyring"}})
+        r = self.run("docker", "manifest", "inspect", "--insecure", f"{p}/e2e/hello:1")
+        self.check_ok("import: docker manifest inspect authenticates with the imported credential",
+                      r, self.config_digest)
+        r = self.run("docker", "manifest", "inspect", f"{t}/e2e/hello:1")
+        self.check_ok("import: docker manifest inspect over TLS with the imported awkward password",
+                      r, self.config_digest)
+        r = self.run("skopeo", "inspect", insecure, f"docker://{p}/e2e/hello:1")
+        self.check_ok("import: skopeo inspect (credHelpers) with the imported credential", r,
+                      self.manifest_digest)
+        r = self.run("skopeo", "inspect", "--cert-dir", self.tls_certs, f"docker://{t}/e2e/hello:1")
+        self.check_ok("import: skopeo inspect over TLS with the imported awkward password", r,
+                      self.manifest_digest)
+
+    def scenario_configure_migrate(self):
+        p, t = self.plain, self.tls
+        pw = self.alice_pw
+        insecure = "--tls-verify=false"
+        config = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
+        auth = self.env["REGISTRY_AUTH_FILE"]
+
+        # configure: docker's config.json, keeping what the user had.
+        before = {"credsStore": "desktop", "detachKeys": "ctrl-e,e", "psFormat": "{{.ID}}"}
+        self.docker_config(before)
+        r = self.cli("configure")
+        self.check_ok("configure", r)
+        cfg = self.read_json(config)
+        self.check('configure sets "credsStore": "keyring" and keeps the other keys',
+                   cfg == dict(before, credsStore="keyring"), json.dumps(cfg))
+        r = self.run("docker", "login", "-u", "alice", "--password-stdin", p, input=pw + "\n")
+        self.check_ok("configure: docker login --password-stdin", r, "Login Succeeded")
+        self.check_helper_has("configure: docker login went through the helper", p, "alice", pw)
+        self.check_no_secret_in("configure: config.json holds no secret", config, pw)
+        r = self.run("docker", "logout", p)
+        self.check_quiet_success("configure: docker logout", r)
+        self.check_helper_lacks("configure: docker logout went through the helper", p)
+
+        # configure --podman: the containers auth file.
+        auth_before = {"credHelpers": {"quay.io": "other-helper"}}
+        self.auth_file(auth_before)
+        r = self.cli("configure", "--podman", "--registry", p, "--registry", t)
+        self.check_ok("configure --podman --registry", r)
+        doc = self.read_json(auth)
+        self.check("configure --podman adds credHelpers entries and keeps the others",
+                   doc.get("credHelpers") == {"quay.io": "other-helper", p: "keyring",
+                                              t: "keyring"}, json.dumps(doc))
+        r = self.run("podman", "login", insecure, "-u", "alice", "--password-stdin", p,
+                     input=pw + "\n")
+        self.check_ok("configure --podman: podman login", r, "Login Succeeded")
+        self.check_helper_has("configure --podman: podman login went through the helper", p,
+                              "alice", pw)
+        r = self.run("skopeo", "logout", p)
+        self.check_ok("configure --podman: skopeo logout", r)
+        self.check_helper_lacks("configure --podman: skopeo logout went through the helper", p)
+        r = self.run("skopeo", "login", "--cert-dir", self.tls_certs, "-u", "bob",
+                     "--password-stdin", t, input=self.bob_pw + "\n")
+        self.check_ok("configure --podman: skopeo login over TLS", r, "Login Succeeded")
+        self.check_helper_has("configure --podman: skopeo login went through the helper", t,
+                              "bob", self.bob_pw)
+        self.check_no_secret_in("configure --podman: the auth file holds no secret", auth, pw,
+                                self.bob_pw)
+        r = self.run("podman", "logout", t)
+        self.check_ok("configure --podman: podman logout", r)
+        self.check_helper_lacks("configure --podman: podman logout went through the helper", t)
+
+        # unconfigure restores what configure replaced.
+        def without_empty_auths(d):  # docker login/logout leave "auths": {}
+            return {k: v for k, v in d.items() if not (k == "auths" and v == {})}
+        r = self.cli("unconfigure")
+        self.check_ok("unconfigure", r)
+        cfg = self.read_json(config)
+        self.check("unconfigure restores config.json (credsStore desktop again)",
+                   without_empty_auths(cfg) == before, json.dumps(cfg))
+        r = self.cli("unconfigure", "--podman")
+        self.check_ok("unconfigure --podman", r)
+        doc = self.read_json(auth)
+        self.check("unconfigure --podman restores the auth file",
+                   without_empty_auths(doc) == auth_before, json.dumps(doc))
+
+        # migrate: logins made without any helper leave plaintext behind.
+        for path in (config, config + ".bak", auth, auth + ".bak"):
+            if os.path.exists(path):
+                os.remove(path)
+        r = self.docker_without_helpers("login", "-u", "alice", "--password-stdin", p,
+                                        input=pw + "\n")
+        self.check_ok("migrate: docker login without any helper", r, "Login Succeeded")
+        self.check_auths_entry("migrate: docker wrote the password into config.json",
+                               self.read_json(config), p, "alice", pw)
+        r = self.run("skopeo", "login", "--cert-dir", self.tls_certs, "-u", "bob",
+                     "--password-stdin", t, input=self.bob_pw + "\n")
+        self.check_ok("migrate: skopeo login without a helper", r, "Login Succeeded")
+        self.check_auths_entry("migrate: skopeo wrote the password into the auth file",
+                               self.read_json(auth), t, "bob", self.bob_pw)
+        self.check_helper_lacks("migrate: nothing in the helper yet", p)
+        r = self.cli("migrate")
+        self.check("migrate refuses before configure", r.rc == 1 and "configure" in r.err,
+                   r.describe())
+        r = self.cli("configure")
+        self.check_ok("migrate: configure", r)
+        r = self.cli("configure", "--podman", "--registry", t)
+        self.check_ok("migrate: configure --podman --registry", r)
+        r = self.cli("migrate")
+        self.check_ok("migrate", r)
+        self.check_helper_has("migrate moved docker's password into the store", p, "alice", pw)
+        self.check_helper_has("migrate moved skopeo's awkward password into the store", t, "bob",
+                              self.bob_pw)
+        cfg = self.read_json(config)
+        self.check('migrate leaves the {} marker in config.json',
+                   cfg.get("auths", {}).get(p) == {} and cfg.get("credsStore") == "keyring",
+                   json.dumps(cfg))
+        for path in (config, config + ".bak", auth, auth + ".bak"):
+            self.check_no_secret_in(f"migrate: {os.path.basename(path)} holds no secret", path,
+                                    pw, self.bob_pw)
+        r = self.run("docker", "manifest", "inspect", "--insecure", f"{p}/e2e/hello:1")
+        self.check_ok("migrate: docker manifest inspect authenticates through get", r,
+                      self.config_digest)
+        r = self.run("skopeo", "inspect", "--cert-dir", self.tls_certs, f"docker://{t}/e2e/hello:1")
+        self.check_ok("migrate: skopeo inspect authenticates through get", r, self.manifest_digest)
+
+    def scenario_delegated_auth(self):
+        """A registry with token auth whose realm is another host (the token
+        server on 127.0.0.2): discover, login --discover, clients, get of the
+        auth server, export, logout."""
+        reg, pw = self.token_reg, self.alice_pw
+        auth_key = f"http://{self.auth_host}"  # an http:// realm keeps its scheme
+        ref = f"{reg}/e2e/hello:1"
+        insecure = "--tls-verify=false"
+        self.docker_config({"credsStore": "keyring"})
+        self.auth_file({"credHelpers": {reg: "keyring"}})
+
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_unauthorized("delegated: skopeo without a credential is refused", r)
+
+        r = self.cli("pair", "discover", reg, "--dry-run")
+        self.check_ok("pair discover --dry-run reports the realm and its host", r,
+                      f"http://{self.auth_host}/token", f"auth server: {auth_key}")
+        r = self.cli("pair", "ls", "--json")
+        self.check("pair discover --dry-run records nothing",
+                   r.rc == 0 and self.auth_host not in r.out, r.describe())
+
+        r = self.cli("login", reg, "-u", "alice", "--password-stdin", "--discover",
+                     input=pw + "\n")
+        self.check_ok("login --discover stores and pairs", r, "Login Succeeded",
+                      f"auth server {auth_key}")
+        self.check_helper_has("login --discover stored the registry's credential", reg,
+                              "alice", pw)
+        self.check_helper_has("get of the auth server answers with the registry's credential",
+                              auth_key, "alice", pw)
+        r = self.cli("pair", "ls", "--json")
+        self.check("pair ls shows the pair", r.rc == 0 and reg in r.out and auth_key in r.out,
+                   r.describe())
+
+        issued = self.token_issued("alice")
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_ok("delegated: skopeo inspect authenticates through the helper and the realm",
+                      r, self.manifest_digest)
+        self.check("delegated: the realm issued skopeo's token to alice",
+                   self.token_issued("alice") > issued, self.read_text(self.token_log)[-400:])
+        issued = self.token_issued("alice")
+        r = self.run("docker", "manifest", "inspect", "--insecure", ref)
+        self.check_ok("delegated: docker manifest inspect authenticates through the helper "
+                      "and the realm", r, self.config_digest)
+        self.check("delegated: the realm issued docker's token to alice",
+                   self.token_issued("alice") > issued, self.read_text(self.token_log)[-400:])
+
+        # The realm really checks the password.
+        self.helper_store(reg, "alice", "wrong-password")
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_unauthorized("delegated: a wrong stored password is refused by the realm "
+                                "(skopeo)", r)
+        r = self.run("docker", "manifest", "inspect", "--insecure", ref)
+        text = (r.out + r.err).lower()
+        self.check("delegated: a wrong stored password is refused by the realm (docker)",
+                   r.rc != 0 and not any(m in text for m in HELPER_ERROR_MARKERS), r.describe())
+        self.helper_store(reg, "alice", pw)
+        self.check_helper_has("delegated: the pair outlives a protocol store", auth_key,
+                              "alice", pw)
+
+        pull = self.path("delegated-pull-secret.json")
+        r = self.cli("export", "--registry", reg, "--output", pull)
+        self.check_ok("delegated: export --registry", r)
+        doc = self.read_json(pull)
+        self.check("delegated: export carries the registry and its auth server",
+                   sorted(doc.get("auths", {})) == sorted([reg, auth_key]),
+                   sorted(doc.get("auths", {})))
+        self.check_auths_entry("delegated: the auth server's entry is the registry's credential",
+                               doc, auth_key, "alice", pw)
+        r = self.run("skopeo", "inspect", "--authfile", pull, insecure, f"docker://{ref}")
+        self.check_ok("delegated: skopeo inspect --authfile <export> authenticates", r,
+                      self.manifest_digest)
+
+        r = self.cli("logout", reg)
+        self.check_ok("delegated: logout", r)
+        self.check_helper_lacks("delegated: logout removed the registry's credential", reg)
+        self.check_helper_lacks("delegated: logout removed the auth server's entry", auth_key)
+        r = self.cli("pair", "ls", "--json")
+        self.check("delegated: logout removed the pair", r.rc == 0 and reg not in r.out,
+                   r.describe())
+        r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
+        self.check_unauthorized("delegated: skopeo (credHelpers) is refused after logout", r)
+
+        # docker login itself against the token registry (client side, no daemon).
+        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg, input=pw + "\n")
+        self.check_ok("delegated: docker login through the realm", r, "Login Succeeded")
+        self.check_helper_has("delegated: docker login stored through the helper", reg, "alice", pw)
+        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg,
+                     input="wrong-password\n")
+        self.check("delegated: docker login with a wrong password fails at the realm",
+                   r.rc != 0 and "Login Succeeded" not in r.out, r.describe())
+        self.check_helper_has("delegated: a failed docker login keeps the stored credential",
+                              reg, "alice", pw)
+
     # --- store-specific evidence ------------------------------------------------------
 
     def store_file(self):
@@ -582,6 +959,10 @@ class Suite:
             self.scenario_podman,
             self.scenario_docker_py,
             self.scenario_cross_client,
+            self.scenario_pull_secret_export,
+            self.scenario_pull_secret_import,
+            self.scenario_configure_migrate,
+            self.scenario_delegated_auth,
         ]
         for scenario in scenarios:
             try:
