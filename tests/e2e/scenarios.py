@@ -83,6 +83,7 @@ class Suite:
         self.alice_pw = os.environ["E2E_ALICE_PASSWORD"]
         self.bob_pw = os.environ["E2E_BOB_PASSWORD"]
         self.root = os.path.join(os.environ["E2E_TMP"], "home-" + store)
+        self.verbose = os.environ.get("DCK_E2E_VERBOSE") == "1"  # details of passes too
         self.env = self._isolated_env(os.environ["E2E_BIN"])
 
     # --- environment ----------------------------------------------------------
@@ -197,6 +198,9 @@ class Suite:
         if ok:
             self.passed += 1
             print(f"PASS  [{self.store}] {name}", flush=True)
+            if detail and self.verbose:
+                for line in str(detail).splitlines():
+                    print(f"        {line}", flush=True)
         else:
             self.failed += 1
             print(f"FAIL  [{self.store}] {name}", flush=True)
@@ -866,6 +870,11 @@ class Suite:
                       "and the realm", r, self.config_digest)
         self.check("delegated: the realm issued docker's token to alice",
                    self.token_issued("alice") > issued, self.read_text(self.token_log)[-400:])
+        issued = self.token_issued("alice")
+        r = self.run("podman", "pull", "-q", insecure, ref)
+        self.check_ok("delegated: podman pull authenticates through the helper and the realm", r)
+        self.check("delegated: the realm issued podman's token to alice",
+                   self.token_issued("alice") > issued, self.read_text(self.token_log)[-400:])
 
         # The realm really checks the password.
         self.helper_store(reg, "alice", "wrong-password")
@@ -892,6 +901,8 @@ class Suite:
         r = self.run("skopeo", "inspect", "--authfile", pull, insecure, f"docker://{ref}")
         self.check_ok("delegated: skopeo inspect --authfile <export> authenticates", r,
                       self.manifest_digest)
+        r = self.run("podman", "pull", "-q", "--authfile", pull, insecure, ref)
+        self.check_ok("delegated: podman pull --authfile <export> authenticates", r)
 
         r = self.cli("logout", reg)
         self.check_ok("delegated: logout", r)
@@ -902,6 +913,9 @@ class Suite:
                    r.describe())
         r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
         self.check_unauthorized("delegated: skopeo (credHelpers) is refused after logout", r)
+        r = self.run("skopeo", "inspect", "--authfile", pull, insecure, f"docker://{ref}")
+        self.check_ok("delegated: the exported pull secret still works after logout "
+                      "(it does not go through the helper)", r, self.manifest_digest)
 
         # docker login itself against the token registry (client side, no daemon).
         r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg, input=pw + "\n")
