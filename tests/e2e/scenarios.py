@@ -720,6 +720,25 @@ class Suite:
         self.check_ok("import: skopeo inspect over TLS with the imported awkward password", r,
                       self.manifest_digest)
 
+        # The same file wrapped by kubectl into a Secret (YAML), imported from stdin.
+        r = self.cli("logout", "--all")
+        self.check_ok("import: logout --all", r)
+        self.check_helper_lacks("import: logout --all emptied the store", p)
+        r = self.run("kubectl", "create", "secret", "generic", "regcred",
+                     "--type=kubernetes.io/dockerconfigjson",
+                     f"--from-file=.dockerconfigjson={plain_auth}", "--dry-run=client", "-o", "yaml")
+        if self.check_ok("import: kubectl create secret --dry-run=client -o yaml", r,
+                         "kubernetes.io/dockerconfigjson"):
+            r = self.cli("import", "-", "--registry", t, input=r.out)
+            self.check_ok("import - --registry of kubectl's YAML Secret", r)
+            self.check_helper_has("import of the Secret stored the selected awkward password",
+                                  t, "bob", self.bob_pw)
+            self.check_helper_lacks("import --registry left the other registry out", p)
+            r = self.run("skopeo", "inspect", "--cert-dir", self.tls_certs,
+                         f"docker://{t}/e2e/hello:1")
+            self.check_ok("import: skopeo inspect with the credential from the Secret", r,
+                          self.manifest_digest)
+
     def scenario_configure_migrate(self):
         p, t = self.plain, self.tls
         pw = self.alice_pw
