@@ -895,6 +895,27 @@ class Suite:
         self.check("delegated: the realm issued podman's token to alice",
                    self.token_issued("alice") > issued, self.read_text(self.token_log)[-400:])
 
+        # docker logout is a protocol erase: the credential goes, the pair stays
+        # (the auth server then answers nothing), and docker login revives it.
+        r = self.run("docker", "logout", reg)
+        self.check_quiet_success("delegated: docker logout", r)
+        self.check_helper_lacks("delegated: docker logout erased the registry's credential", reg)
+        self.check_helper_lacks("delegated: without it the auth server answers nothing", auth_key)
+        r = self.cli("pair", "ls", "--json")
+        self.check("delegated: docker logout keeps the pair",
+                   r.rc == 0 and reg in r.out and auth_key in r.out, r.describe())
+        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg, input=pw + "\n")
+        self.check_ok("delegated: docker login through the realm", r, "Login Succeeded")
+        self.check_helper_has("delegated: docker login stored through the helper", reg, "alice", pw)
+        self.check_helper_has("delegated: after docker login the auth server answers again",
+                              auth_key, "alice", pw)
+        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg,
+                     input="wrong-password\n")
+        self.check("delegated: docker login with a wrong password fails at the realm",
+                   r.rc != 0 and "Login Succeeded" not in r.out, r.describe())
+        self.check_helper_has("delegated: a failed docker login keeps the stored credential",
+                              reg, "alice", pw)
+
         # The realm really checks the password.
         self.helper_store(reg, "alice", "wrong-password")
         r = self.run("skopeo", "inspect", insecure, f"docker://{ref}")
@@ -935,17 +956,6 @@ class Suite:
         r = self.run("skopeo", "inspect", "--authfile", pull, insecure, f"docker://{ref}")
         self.check_ok("delegated: the exported pull secret still works after logout "
                       "(it does not go through the helper)", r, self.manifest_digest)
-
-        # docker login itself against the token registry (client side, no daemon).
-        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg, input=pw + "\n")
-        self.check_ok("delegated: docker login through the realm", r, "Login Succeeded")
-        self.check_helper_has("delegated: docker login stored through the helper", reg, "alice", pw)
-        r = self.run("docker", "login", "-u", "alice", "--password-stdin", reg,
-                     input="wrong-password\n")
-        self.check("delegated: docker login with a wrong password fails at the realm",
-                   r.rc != 0 and "Login Succeeded" not in r.out, r.describe())
-        self.check_helper_has("delegated: a failed docker login keeps the stored credential",
-                              reg, "alice", pw)
 
     # --- store-specific evidence ------------------------------------------------------
 
