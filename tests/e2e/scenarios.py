@@ -679,6 +679,32 @@ class Suite:
         self.check_ok("skopeo inspect --authfile <merged pull secret> authenticates", r,
                       self.manifest_digest)
 
+        # The same pull secret as a Secret made by kubectl (JSON), merged from stdin:
+        # the answer is a Secret again, whose payload skopeo uses.
+        r = self.run("kubectl", "create", "secret", "generic", "pull-secret", "-n",
+                     "openshift-config", "--type=kubernetes.io/dockerconfigjson",
+                     f"--from-file=.dockerconfigjson={old}", "--dry-run=client", "-o", "json")
+        if self.check_ok("kubectl create secret --dry-run=client -o json", r):
+            r = self.cli("export", "--merge", "-", "--registry", p, input=r.out)
+            decoded = self.path("merged-secret-decoded.json")
+            try:
+                secret = json.loads(r.out)
+                doc = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+                write(decoded, json.dumps(doc))
+                ok = (r.rc == 0 and secret["kind"] == "Secret"
+                      and secret["metadata"] == {"name": "pull-secret",
+                                                 "namespace": "openshift-config"}
+                      and doc["auths"].get("foreign.example.com") == foreign)
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            self.check("export --merge - of kubectl's Secret answers a Secret, foreign entry kept",
+                       ok, r.describe())
+            self.check_auths_entry("export --merge - of the Secret replaced the stale entry",
+                                   self.read_json(decoded), p, "alice", pw)
+            r = self.run("skopeo", "inspect", "--authfile", decoded, insecure, f"docker://{ref}")
+            self.check_ok("skopeo inspect --authfile <merged Secret, decoded> authenticates", r,
+                          self.manifest_digest)
+
     def scenario_pull_secret_import(self):
         """A plaintext auth file made by skopeo login without a helper, imported;
         then docker and skopeo with the helper configured use it."""
@@ -864,6 +890,17 @@ class Suite:
         r = self.cli("pair", "ls", "--json")
         self.check("pair discover --dry-run records nothing",
                    r.rc == 0 and self.auth_host not in r.out, r.describe())
+
+        # A registry with Basic auth does not delegate: nothing is paired or stored.
+        r = self.cli("pair", "discover", self.plain, "--dry-run")
+        self.check("pair discover of the htpasswd registry: Basic, does not delegate (exit 1)",
+                   r.rc == 1 and "Basic authentication" in r.err
+                   and "does not delegate" in r.err, r.describe())
+        r = self.cli("login", self.plain, "-u", "alice", "--password-stdin", "--discover",
+                     input=pw + "\n")
+        self.check("login --discover of the htpasswd registry fails (exit 1)",
+                   r.rc == 1 and "\nerror: " in "\n" + r.err, r.describe())
+        self.check_helper_lacks("login --discover that failed stored nothing", self.plain)
 
         r = self.cli("login", reg, "-u", "alice", "--password-stdin", "--discover",
                      input=pw + "\n")
