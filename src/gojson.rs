@@ -68,6 +68,54 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
+/// `value` as Go's `json.MarshalIndent(v, "", indent)` writes it (docker and
+/// containers/image save their config files with `indent` = a tab): one member
+/// per line, `": "` after keys, empty objects and arrays as `{}` and `[]`, no
+/// trailing newline.
+pub fn to_string_indent(value: &Value, indent: &str) -> String {
+    let mut out = String::new();
+    write_indented(&mut out, value, indent, 0);
+    out
+}
+
+fn write_indented(out: &mut String, value: &Value, indent: &str, depth: usize) {
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(indent);
+        }
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_indented(out, item, indent, depth + 1);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_string(out, key);
+                out.push_str(": ");
+                write_indented(out, item, indent, depth + 1);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        other => write_value(out, other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +131,17 @@ mod tests {
     fn compact_objects_keep_order() {
         let v: Value = serde_json::from_str(r#"{"b":1,"a":[true,null,"x"]}"#).unwrap();
         assert_eq!(to_string(&v), r#"{"b":1,"a":[true,null,"x"]}"#);
+    }
+
+    #[test]
+    fn indented_like_go_marshal_indent() {
+        let v: Value =
+            serde_json::from_str(r#"{"auths":{"a<b":{}},"list":[1,[]],"credsStore":"keyring"}"#)
+                .unwrap();
+        assert_eq!(
+            to_string_indent(&v, "\t"),
+            "{\n\t\"auths\": {\n\t\t\"a\\u003cb\": {}\n\t},\n\t\"list\": [\n\t\t1,\n\t\t[]\n\t],\n\t\"credsStore\": \"keyring\"\n}"
+        );
+        assert_eq!(to_string_indent(&serde_json::json!({}), "\t"), "{}");
     }
 }

@@ -5,10 +5,17 @@
 //! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
 //! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
 //! - [`cli`]: the human commands (login, ls, export, ...).
+//! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
+//! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
+//!   [`www_authenticate`] parses the challenge.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 
 pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod export;
 pub mod fsutil;
 pub mod gojson;
 pub mod log;
@@ -18,6 +25,7 @@ pub mod protocol;
 pub mod registry;
 pub mod secret;
 pub mod store;
+pub mod www_authenticate;
 
 use std::ffi::OsString;
 

@@ -240,7 +240,17 @@ fn store_action(store: &Credentials, input: &str) -> Result<()> {
 fn get(store: &Credentials, input: &str, out: &mut impl Write) -> Result<()> {
     let server_url = input.trim();
     let key = ServerKey::parse(server_url)?;
-    let credential = store.get(&key)?.ok_or(NotFound)?;
+    // One index read; an auth server without its own credential answers with
+    // its paired registry's (see crate::pairs).
+    let db = store.load()?;
+    let credential = match crate::pairs::lookup(store, &db, key.as_str())? {
+        crate::pairs::Lookup::Found { credential, .. } => credential,
+        crate::pairs::Lookup::Conflict { registries, reason } => {
+            crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
+            return Err(NotFound.into());
+        }
+        crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
+    };
     let mut line = String::with_capacity(64 + credential.secret.expose().len());
     line.push_str("{\"ServerURL\":");
     crate::gojson::write_string(&mut line, server_url);
@@ -263,10 +273,14 @@ fn erase(store: &Credentials, input: &str) -> Result<()> {
 }
 
 fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
-    let entries = store.list()?;
+    let view = store.index_view()?;
+    // Auth servers that answer through a paired registry (none without pairs).
+    let auth_servers = crate::pairs::listed_auth_servers(&view);
+    let entries = Credentials::listed(view);
     let map: BTreeMap<&str, &str> = entries
         .iter()
         .map(|e| (e.server_url.as_str(), e.username.as_str()))
+        .chain(auth_servers.iter().map(|(a, u)| (a.as_str(), u.as_str())))
         .collect();
     let mut line = String::with_capacity(32 * map.len() + 3);
     line.push('{');

@@ -109,3 +109,28 @@ fn secret_service_on_a_dead_bus_address_fails_within_the_bound() {
     );
     assert!(env.list().is_empty());
 }
+
+#[test]
+fn auto_on_a_bus_without_a_usable_keyring_falls_back_to_the_file_store_quickly() {
+    // A private session bus where the Secret Service (if installed) is only
+    // D-Bus-activated, with no default collection: auto must not hang or fail.
+    let env = Env::new(Backend::File);
+    let mut cmd = std::process::Command::new("dbus-run-session");
+    cmd.arg("--").arg(common::BIN).arg("store");
+    env.apply(&mut cmd);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
+    let start = Instant::now();
+    let run = common::run_command(
+        cmd,
+        br#"{"ServerURL":"fallback.example.com","Username":"u","Secret":"s"}"#,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    let text = std::fs::read_to_string(env.store_file()).unwrap();
+    assert!(text.contains("\"store\": \"file\""), "{text}");
+    assert_eq!(env.secret("fallback.example.com").as_deref(), Some("s"));
+}

@@ -1,10 +1,90 @@
-//! `grant_pull`: not implemented yet (see the open issues).
+//! `grant-pull`: the RoleBinding that lets one namespace's service accounts
+//! pull images from another namespace (what `oc policy add-role-to-user
+//! system:image-puller ...` / `add-role-to-group` create), for `kubectl apply -f -`.
+
+use anyhow::{bail, Result};
 
 use super::CommandResult;
+use crate::export::manifest::{self, PullSubject, Syntax};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Example (pods in project-a pull images from project-b's internal registry):
+  docker-credential-keyring grant-pull --from-namespace project-a --to-namespace project-b | kubectl apply -f -
 
-pub fn run(_args: Args) -> CommandResult {
-    anyhow::bail!("`grant_pull` is not implemented yet")
+The binding gets its own name (image-puller-<from>[-<service account>]), so applying it
+never rewrites the subjects of a binding someone else made.")]
+pub struct Args {
+    /// Namespace whose pods pull the images
+    #[arg(long, value_name = "NAMESPACE")]
+    pub from_namespace: String,
+    /// Namespace that holds the images (where the RoleBinding is created)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub to_namespace: String,
+    /// The service account that pulls [default: default]
+    #[arg(long, value_name = "NAME", conflicts_with = "all_service_accounts")]
+    pub service_account: Option<String>,
+    /// Every service account of --from-namespace (the group system:serviceaccounts:NAMESPACE)
+    #[arg(long)]
+    pub all_service_accounts: bool,
+    /// RoleBinding name [default: image-puller-<from>[-<service account>]]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print YAML instead of JSON
+    #[arg(long)]
+    pub yaml: bool,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    check_name("--from-namespace", &args.from_namespace, 63)?;
+    check_name("--to-namespace", &args.to_namespace, 63)?;
+    let subject = if args.all_service_accounts {
+        PullSubject::AllServiceAccounts {
+            namespace: args.from_namespace.clone(),
+        }
+    } else {
+        let sa = args
+            .service_account
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        check_name("--service-account", &sa, 253)?;
+        PullSubject::ServiceAccount {
+            namespace: args.from_namespace.clone(),
+            name: sa,
+        }
+    };
+    let name = match (&args.name, &subject) {
+        (Some(name), _) => name.clone(),
+        (None, PullSubject::AllServiceAccounts { namespace }) => {
+            format!("image-puller-{namespace}")
+        }
+        (None, PullSubject::ServiceAccount { namespace, name }) => {
+            format!("image-puller-{namespace}-{name}")
+        }
+    };
+    check_name("--name", &name, 253)?;
+    let binding = manifest::role_binding(&name, &args.to_namespace, &subject);
+    let text = if args.yaml {
+        manifest::render(&manifest::sorted(&binding), Syntax::Yaml)
+    } else {
+        manifest::render(&binding, Syntax::Json)
+    };
+    print!("{text}");
+    Ok(0)
+}
+
+/// A DNS-1123 name: lower-case alphanumerics, '-' (and '.' for longer names).
+fn check_name(flag: &str, name: &str, max: usize) -> Result<()> {
+    let dots = max > 63;
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.')
+        })
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !ok {
+        bail!("{flag} {name:?} is not a valid Kubernetes name (lower-case letters, digits and '-', at most {max} characters)");
+    }
+    Ok(())
 }

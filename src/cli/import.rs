@@ -1,10 +1,202 @@
-//! `import`: not implemented yet (see the open issues).
+//! `import FILE|-`: credentials from a pull secret or a docker config.json
+//! into the store. Everything is validated before the first write, and a
+//! failed write puts back what the earlier ones changed: all or nothing.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use anyhow::{anyhow, bail, Context, Result};
 
 use super::CommandResult;
+use crate::export::dockerconfig::{self, Found};
+use crate::export::document::Document;
+use crate::export::select::{self, Pattern};
+use crate::registry::ServerKey;
+use crate::store::{Credential, Credentials};
+
+/// Largest input read (a pull secret with hundreds of registries is ~100 KiB).
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Reads a .dockerconfigjson (e.g. the pull secret downloaded from the cluster manager),
+a Secret in JSON or YAML (kubectl/oc get secret -o json|yaml), a legacy .dockercfg,
+or a docker config.json (its plaintext \"auths\"). Entries without usable \"auth\" are skipped.")]
+pub struct Args {
+    /// The file to read, or - for standard input
+    pub file: String,
+    /// Only these registries (repeatable; key or glob like '*.example.com')
+    #[arg(long = "registry", value_name = "KEY")]
+    pub registries: Vec<String>,
+    /// Print only the summary line
+    #[arg(short, long)]
+    pub quiet: bool,
+}
 
-pub fn run(_args: Args) -> CommandResult {
-    anyhow::bail!("`import` is not implemented yet")
+/// One credential to write.
+struct Planned {
+    key: ServerKey,
+    spelling: String,
+    found: Found,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    let patterns = args
+        .registries
+        .iter()
+        .map(|r| Pattern::parse(r))
+        .collect::<Result<Vec<_>>>()?;
+    let doc = Document::parse(&read_input(&args.file)?)?;
+    let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
+    let mut skipped: Vec<String> = Vec::new();
+    for (spelling, value) in doc.entries()? {
+        let key = ServerKey::parse(&spelling).map_err(|e| anyhow!("entry {spelling:?}: {e}"))?;
+        let found = match dockerconfig::read_entry(&spelling, &value)? {
+            Ok(found) => found,
+            Err(why) => {
+                skipped.push(format!("{spelling}: {why}"));
+                continue;
+            }
+        };
+        if !select::selected(&patterns, key.as_str()) {
+            continue;
+        }
+        if let Some(other) = planned.get(key.as_str()) {
+            if other.found.username != found.username || other.found.password != found.password {
+                bail!(
+                    "entries {:?} and {spelling:?} are the same registry ({key}) with different credentials: remove one and import again",
+                    other.spelling
+                );
+            }
+            continue;
+        }
+        planned.insert(
+            key.as_str().to_owned(),
+            Planned {
+                key,
+                spelling,
+                found,
+            },
+        );
+    }
+    for pattern in &patterns {
+        if !planned.keys().any(|k| pattern.matches(k)) {
+            bail!(
+                "--registry {:?} matches no importable entry in {}",
+                pattern.raw,
+                args.file
+            );
+        }
+    }
+    let store = Credentials::open()?;
+    let (added, replaced) = write_all(&store, &planned)?;
+    if !args.quiet {
+        for p in planned.values() {
+            let verb = if replaced.contains(p.key.as_str()) {
+                "replaced"
+            } else {
+                "added"
+            };
+            println!("{verb:<8} {} ({})", p.key, p.found.username);
+        }
+        for s in &skipped {
+            println!("skipped  {s}");
+        }
+    }
+    println!(
+        "{} added, {} replaced, {} skipped",
+        added,
+        replaced.len(),
+        skipped.len()
+    );
+    Ok(0)
+}
+
+/// A credential as it was before the import (with its email), to put back on failure.
+type Before = (Credential, Option<String>);
+
+/// Writes every planned credential; on the first failure, restores the
+/// credentials already overwritten and removes the ones already added.
+fn write_all(
+    store: &Credentials,
+    planned: &BTreeMap<String, Planned>,
+) -> Result<(usize, std::collections::BTreeSet<String>)> {
+    let db = store.load()?;
+    let mut previous: Vec<(ServerKey, Option<Before>)> = Vec::new();
+    let mut replaced = std::collections::BTreeSet::new();
+    for p in planned.values() {
+        let before = match db.credentials.get(p.key.as_str()) {
+            Some(record) => {
+                replaced.insert(p.key.as_str().to_owned());
+                store.get(&p.key)?.map(|c| (c, record.email.clone()))
+            }
+            None => None,
+        };
+        previous.push((p.key.clone(), before));
+    }
+    let mut done = 0;
+    let result = planned.values().try_for_each(|p| {
+        let credential = Credential {
+            server_url: p.spelling.clone(),
+            username: p.found.username.clone(),
+            secret: p.found.password.clone(),
+        };
+        store.put(&p.key, &credential)?;
+        done += 1;
+        set_email(store, &p.key, p.found.email.clone())
+    });
+    if let Err(err) = result {
+        for (key, before) in previous.iter().take(done + 1) {
+            let undo = match before {
+                Some((credential, email)) => store
+                    .put(key, credential)
+                    .and_then(|_| set_email(store, key, email.clone())),
+                None => store.delete(key).map(|_| ()),
+            };
+            if let Err(undo_err) = undo {
+                eprintln!("warning: could not undo the import of {key}: {undo_err:#}");
+            }
+        }
+        return Err(
+            err.context("nothing was imported (the credentials written so far were put back)")
+        );
+    }
+    Ok((planned.len() - replaced.len(), replaced))
+}
+
+fn set_email(store: &Credentials, key: &ServerKey, email: Option<String>) -> Result<()> {
+    store.update(|db| {
+        if let Some(record) = db.credentials.get_mut(key.as_str()) {
+            record.email = email;
+        }
+        Ok(())
+    })
+}
+
+/// Reads FILE or standard input (`-`), bounded, as UTF-8 text.
+pub fn read_input(source: &str) -> Result<String> {
+    let mut bytes = Vec::new();
+    if source == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+    } else {
+        std::fs::File::open(source)
+            .and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut bytes))
+            .with_context(|| format!("cannot read {source}"))?;
+    }
+    if bytes.len() as u64 > MAX_INPUT {
+        bail!(
+            "{} is larger than {} MiB: not a pull secret",
+            if source == "-" {
+                "standard input"
+            } else {
+                source
+            },
+            MAX_INPUT / 1024 / 1024
+        );
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("{source} is not UTF-8 text"))
 }

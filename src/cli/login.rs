@@ -8,6 +8,14 @@ use crate::registry::ServerKey;
 use crate::store::{Credential, Credentials};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The password is never taken from the command line (it would show in `ps` and shell history):
+pipe it in with --password-stdin, or type it at the no-echo prompt.
+
+Example:
+  echo \"$PW\" | docker-credential-keyring login registry.example.com -u me --password-stdin
+
+Exit codes: 0 stored, 1 error (nothing was stored), 2 bad command line.")]
 pub struct Args {
     /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
     pub registry: String,
@@ -23,6 +31,9 @@ pub struct Args {
     /// Print nothing on success
     #[arg(short, long)]
     pub quiet: bool,
+    /// Delegated auth: pair the registry with its auth server (see `pair --help`)
+    #[command(flatten)]
+    pub pair: super::pair::LoginPairArgs,
 }
 
 pub fn run(args: Args) -> CommandResult {
@@ -30,7 +41,17 @@ pub fn run(args: Args) -> CommandResult {
     if args.username.is_empty() {
         bail!("the username is empty: pass --username");
     }
-    let secret = if args.password_stdin {
+    // Delegated auth: find and check the auth server before reading or storing anything.
+    let pairing = super::pair::LoginPairing::prepare(&args.pair, &key)?;
+    let mut auth_secret = None;
+    let secret = if args.password_stdin && args.pair.auth_password_stdin {
+        let (registry_secret, auth) = super::pair::two_secrets_from_stdin()?;
+        auth_secret = Some(auth);
+        registry_secret
+    } else if args.password_stdin {
+        if args.pair.auth_username.is_some() {
+            bail!("--auth-username with --password-stdin needs --auth-password-stdin too (stdin then holds two lines: registry password, auth server password)");
+        }
         super::prompt::secret_from_stdin()?
     } else {
         super::prompt::secret_from_tty(&format!("Password for {}@{}: ", args.username, key))?
@@ -47,6 +68,10 @@ pub fn run(args: Args) -> CommandResult {
     }
     if !args.quiet {
         println!("Login Succeeded: {key} (stored in the {kind} store)");
+        note_if_docker_ignores(&key);
+    }
+    if let Some(pairing) = pairing {
+        pairing.finish(&store, &key, auth_secret, args.quiet)?;
     }
     Ok(0)
 }
@@ -58,4 +83,17 @@ fn set_email(store: &Credentials, key: &ServerKey, email: String) -> Result<()> 
         }
         Ok(())
     })
+}
+
+/// Warns (stderr) when docker would not ask this helper for `key`.
+fn note_if_docker_ignores(key: &ServerKey) {
+    if let Ok(file) = crate::config::Flavor::Docker.open() {
+        if !file.uses_helper(key, super::configure::HELPER) {
+            eprintln!(
+                "note: {} does not send {key} to this helper yet; run `{} configure`",
+                file.path().display(),
+                crate::BINARY_NAME
+            );
+        }
+    }
 }

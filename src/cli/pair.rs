@@ -1,10 +1,376 @@
-//! `pair`: not implemented yet (see the open issues).
+//! `pair add|rm|ls|discover`: link registries to the auth servers (SSO token
+//! realms) that issue their tokens. The rules live in [`crate::pairs`]; the
+//! network probe in [`crate::discover`].
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
 
 use super::CommandResult;
+use crate::discover;
+use crate::pairs::{self, AuthStatus, Linked, PairStatus};
+use crate::registry::ServerKey;
+use crate::store::Credentials;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+A registry that delegates login (e.g. registry.connect.redhat.com -> sso.redhat.com) \
+needs a credential for both hosts in pull secrets. Pair them once: `get AUTH_SERVER` \
+then answers with the registry's credential (unless the auth server has its own), \
+`list` shows the auth server, and exports carry both entries.")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: PairCommand,
+}
 
-pub fn run(_args: Args) -> CommandResult {
-    anyhow::bail!("`pair` is not implemented yet")
+#[derive(Debug, Subcommand)]
+pub enum PairCommand {
+    /// Link REGISTRY to AUTH_SERVER (replaces REGISTRY's earlier pair)
+    Add(AddArgs),
+    /// Remove REGISTRY's pair (credentials stay)
+    Rm(RmArgs),
+    /// Show every pair and what its auth server answers with
+    Ls(LsArgs),
+    /// Ask REGISTRY's /v2/ endpoint for its token realm and record the pair
+    Discover(DiscoverArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Registry key (e.g. registry.connect.redhat.com)
+    pub registry: String,
+    /// Auth server key: a host (sso.redhat.com) or host + realm path prefix
+    pub auth_server: String,
+    /// Print nothing on success
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Registry whose pair to remove
+    pub registry: String,
+    /// Print nothing on success
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options for asking a registry's `/v2/` endpoint (shared with `login --discover`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProbeArgs {
+    /// Allow plain HTTP to a host that is not loopback (loopback hosts fall back to it anyway)
+    #[arg(long)]
+    pub insecure: bool,
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = discover::DEFAULT_TIMEOUT.as_secs_f64())]
+    pub timeout: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiscoverArgs {
+    /// Registry to ask (HTTPS GET /v2/)
+    pub registry: String,
+    /// Print what was found without recording the pair
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    match args.command {
+        PairCommand::Add(a) => add(a),
+        PairCommand::Rm(a) => rm(a),
+        PairCommand::Ls(a) => ls(a),
+        PairCommand::Discover(a) => discover_cmd(a),
+    }
+}
+
+fn add(args: AddArgs) -> CommandResult {
+    let registry = ServerKey::parse(&args.registry)?;
+    let auth = ServerKey::parse(&args.auth_server)?;
+    let linked = pairs::link(&Credentials::open()?, &registry, &auth)?;
+    if !args.quiet {
+        println!("{}", linked_message(&registry, &auth, &linked));
+    }
+    Ok(0)
+}
+
+/// One line saying what [`pairs::link`] did.
+pub fn linked_message(registry: &ServerKey, auth: &ServerKey, linked: &Linked) -> String {
+    match linked {
+        Linked::Added => format!("Paired {registry} with auth server {auth}"),
+        Linked::Unchanged => format!("{registry} is already paired with auth server {auth}"),
+        Linked::Replaced(old) => {
+            format!("Paired {registry} with auth server {auth} (was {old})")
+        }
+    }
+}
+
+fn rm(args: RmArgs) -> CommandResult {
+    let registry = ServerKey::parse(&args.registry)?;
+    match pairs::unlink(&Credentials::open()?, &registry)? {
+        Some(auth) => {
+            if !args.quiet {
+                println!("Removed the pair {registry} -> {auth}");
+            }
+            Ok(0)
+        }
+        None => bail!("{registry} is not paired with an auth server (see `pair ls`)"),
+    }
+}
+
+fn ls(args: LsArgs) -> CommandResult {
+    let store = Credentials::open()?;
+    let rows = pairs::status(&store, &store.load()?)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!(
+            "No pairs (add one with `pair add REGISTRY AUTH_SERVER` or `pair discover REGISTRY`)"
+        );
+        return Ok(0);
+    }
+    print_table(&rows);
+    Ok(0)
+}
+
+fn answer_text(status: &PairStatus) -> String {
+    match &status.answer {
+        AuthStatus::Own => "own credential".into(),
+        AuthStatus::Registry { registry } => format!("credential of {registry}"),
+        AuthStatus::Conflict { registries, reason } => format!(
+            "CONFLICT: {} have different {}s (store its own credential, or fix one)",
+            registries.join(", "),
+            match reason {
+                pairs::Disagreement::Username => "username",
+                pairs::Disagreement::Secret => "password",
+            }
+        ),
+        AuthStatus::None => "nothing (no credential stored)".into(),
+    }
+}
+
+fn print_table(rows: &[PairStatus]) {
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.registry.clone(),
+                r.auth_server.clone(),
+                if r.registry_credential { "yes" } else { "no" }.into(),
+                answer_text(r),
+            ]
+        })
+        .collect();
+    super::table::print(
+        [
+            "REGISTRY",
+            "AUTH SERVER",
+            "LOGGED IN",
+            "AUTH SERVER ANSWERS WITH",
+        ],
+        &cells,
+    );
+}
+
+/// Asks `registry` who issues its tokens (shared with `login --discover`).
+pub fn find_auth_server(registry: &ServerKey, probe: &ProbeArgs) -> Result<discover::Found> {
+    if !(probe.timeout.is_finite() && probe.timeout > 0.0 && probe.timeout <= 3600.0) {
+        bail!("--timeout must be a number of seconds between 0 and 3600");
+    }
+    let options = discover::Options {
+        insecure: probe.insecure,
+        timeout: Duration::from_secs_f64(probe.timeout),
+    };
+    let answer = discover::probe(registry, options)?;
+    discover::auth_server(registry, &answer)
+}
+
+fn discover_cmd(args: DiscoverArgs) -> CommandResult {
+    let registry = ServerKey::parse(&args.registry)?;
+    let found = find_auth_server(&registry, &args.probe)?;
+    if args.dry_run {
+        println!("registry:    {registry}");
+        println!("realm:       {}", found.realm);
+        if let Some(service) = &found.service {
+            println!("service:     {service}");
+        }
+        println!("auth server: {}", found.auth_server);
+        println!("(dry run: nothing recorded; run without --dry-run to pair them)");
+        return Ok(0);
+    }
+    let linked = pairs::link(&Credentials::open()?, &registry, &found.auth_server)?;
+    if !args.quiet {
+        println!(
+            "{} (realm {})",
+            linked_message(&registry, &found.auth_server, &linked),
+            found.realm
+        );
+    }
+    Ok(0)
+}
+
+/// `login`'s pair options: link the registry to its auth server in the same step.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoginPairArgs {
+    /// Also pair the registry with this auth server (SSO host that issues its tokens)
+    #[arg(long, value_name = "HOST", conflicts_with = "discover")]
+    pub auth_server: Option<String>,
+    /// Also pair the registry with the auth server its /v2/ endpoint names (HTTPS)
+    #[arg(long)]
+    pub discover: bool,
+    /// Store a credential of its own for the auth server under this username
+    /// (by default the auth server uses the registry's credential)
+    #[arg(long, value_name = "USER")]
+    pub auth_username: Option<String>,
+    /// Read the auth server's password from stdin. With --password-stdin, stdin
+    /// holds two lines: the registry password, then the auth server password
+    #[arg(long, requires = "auth_username", requires = "password_stdin")]
+    pub auth_password_stdin: bool,
+}
+
+/// A pair `login` will record once the registry credential is stored.
+pub struct LoginPairing {
+    auth_server: ServerKey,
+    realm: Option<String>,
+    auth_username: Option<String>,
+}
+
+impl LoginPairing {
+    /// Checks the options and finds the auth server (asking the registry with
+    /// `--discover`) before anything is read or stored. `None` without pair options.
+    pub fn prepare(args: &LoginPairArgs, registry: &ServerKey) -> Result<Option<LoginPairing>> {
+        let (auth_server, realm) = match (&args.auth_server, args.discover) {
+            (Some(host), _) => (ServerKey::parse(host)?, None),
+            (None, true) => {
+                let probe = ProbeArgs {
+                    insecure: false,
+                    timeout: discover::DEFAULT_TIMEOUT.as_secs_f64(),
+                };
+                let found = find_auth_server(registry, &probe)?;
+                (found.auth_server, Some(found.realm))
+            }
+            (None, false) => {
+                if args.auth_username.is_some() {
+                    bail!("--auth-username needs --auth-server HOST or --discover");
+                }
+                return Ok(None);
+            }
+        };
+        let store = Credentials::open()?;
+        pairs::check_link(&store.load()?, registry, &auth_server)?;
+        if args.auth_username.as_deref() == Some("") {
+            bail!("the auth server username is empty: pass --auth-username USER");
+        }
+        Ok(Some(LoginPairing {
+            auth_server,
+            realm,
+            auth_username: args.auth_username.clone(),
+        }))
+    }
+
+    /// Links the pair and stores the auth server's own credential when asked.
+    /// `auth_secret` is the one read from stdin; without it a terminal prompt asks.
+    pub fn finish(
+        self,
+        store: &Credentials,
+        registry: &ServerKey,
+        auth_secret: Option<crate::secret::Secret>,
+        quiet: bool,
+    ) -> Result<()> {
+        let linked = pairs::link(store, registry, &self.auth_server)?;
+        if !quiet {
+            let mut line = linked_message(registry, &self.auth_server, &linked);
+            if let Some(realm) = &self.realm {
+                line.push_str(&format!(" (realm {realm})"));
+            }
+            println!("{line}");
+        }
+        let Some(username) = self.auth_username else {
+            return Ok(());
+        };
+        let secret = match auth_secret {
+            Some(secret) => secret,
+            None => super::prompt::secret_from_tty(&format!(
+                "Password for {username}@{}: ",
+                self.auth_server
+            ))?,
+        };
+        let credential = crate::store::Credential {
+            server_url: self.auth_server.as_str().to_owned(),
+            username,
+            secret,
+        };
+        let kind = store.put(&self.auth_server, &credential)?;
+        if !quiet {
+            println!(
+                "Stored the auth server credential for {} (in the {kind} store)",
+                self.auth_server
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `--password-stdin --auth-password-stdin`: stdin holds two lines, the
+/// registry password then the auth server password (each without its line end).
+pub fn two_secrets_from_stdin() -> Result<(crate::secret::Secret, crate::secret::Secret)> {
+    use zeroize::Zeroize;
+    let mut text = crate::protocol::read_stdin(&mut std::io::stdin().lock())?;
+    let result = split_two_lines(&text);
+    text.zeroize();
+    result
+}
+
+fn split_two_lines(text: &str) -> Result<(crate::secret::Secret, crate::secret::Secret)> {
+    let body = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(text);
+    let lines: Vec<&str> = body
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    match lines.as_slice() {
+        [registry, auth] if !registry.is_empty() && !auth.is_empty() => Ok((
+            crate::secret::Secret::new((*registry).to_owned()),
+            crate::secret::Secret::new((*auth).to_owned()),
+        )),
+        _ => bail!(
+            "with --password-stdin and --auth-password-stdin, standard input must be two non-empty lines: the registry password, then the auth server password (got {} line(s))",
+            lines.len()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_lines_convention() {
+        let (a, b) = split_two_lines("reg-pw\nsso-pw\n").unwrap();
+        assert_eq!((a.expose(), b.expose()), ("reg-pw", "sso-pw"));
+        let (a, b) = split_two_lines("reg pw\r\nsso:pw").unwrap();
+        assert_eq!((a.expose(), b.expose()), ("reg pw", "sso:pw"));
+        for bad in ["only-one\n", "a\nb\nc\n", "\nb\n", "a\n\n", ""] {
+            let err = split_two_lines(bad).unwrap_err().to_string();
+            assert!(err.contains("two non-empty lines"), "{bad:?}: {err}");
+            assert!(!err.contains("only-one"));
+        }
+    }
 }

@@ -29,8 +29,9 @@ pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for the password: use --password-stdin");
     }
-    eprint!("{prompt}");
+    // Echo goes off before the prompt shows, so nothing typed after it is echoed.
     let _echo = EchoOff::new();
+    eprint!("{prompt}");
     let mut line = String::new();
     let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();

@@ -155,6 +155,46 @@ pub fn probe(kind: StoreKind) -> BackendResult<()> {
     get(kind, "docker-credential-keyring-probe").map(|_| ())
 }
 
+/// Whether the Secret Service's default collection (where items go) is locked,
+/// `None` when there is no default collection. For `doctor`; bounded like every call.
+pub fn secret_service_locked() -> BackendResult<Option<bool>> {
+    let kind = StoreKind::SecretService;
+    connect(kind)?;
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("keyring-lock-check".to_owned())
+        .spawn(move || {
+            let _ = tx.send(default_collection_locked());
+        });
+    if spawned.is_err() {
+        return Err(BackendError::Failed {
+            kind,
+            reason: "cannot start a worker thread".to_owned(),
+        });
+    }
+    let waited = timeout();
+    match rx.recv_timeout(waited) {
+        Ok(result) => result.map_err(|reason| BackendError::Failed { kind, reason }),
+        Err(_) => Err(BackendError::Timeout { kind, waited }),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn default_collection_locked() -> Result<Option<bool>, String> {
+    use dbus_secret_service::{EncryptionType, Error, SecretService};
+    let service = SecretService::connect(EncryptionType::Plain).map_err(|e| e.to_string())?;
+    match service.get_default_collection() {
+        Ok(collection) => collection.is_locked().map(Some).map_err(|e| e.to_string()),
+        Err(Error::NoResult) => Ok(None),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn default_collection_locked() -> Result<Option<bool>, String> {
+    Ok(None)
+}
+
 fn entry(
     kind: StoreKind,
     store: &Arc<CredentialStore>,

@@ -96,19 +96,26 @@ pub struct RecordMeta {
     pub store: StoreKind,
 }
 
-#[derive(Deserialize)]
-struct IndexView {
+/// The index without any secret: what `list` needs (credential metadata and pairs).
+#[derive(Debug, Default, Deserialize)]
+pub struct IndexView {
     #[serde(default)]
-    credentials: BTreeMap<String, RecordMeta>,
+    pub credentials: BTreeMap<String, RecordMeta>,
+    #[serde(default)]
+    pub pairs: BTreeMap<String, crate::pairs::Pair>,
 }
 
 /// Every key with its metadata, without reading any secret into memory.
 pub fn list_index(path: &Path) -> Result<BTreeMap<String, RecordMeta>> {
+    Ok(read_index_view(path)?.credentials)
+}
+
+/// The whole index minus the secrets, in one read.
+pub fn read_index_view(path: &Path) -> Result<IndexView> {
     let Some(bytes) = read_private(path)? else {
-        return Ok(BTreeMap::new());
+        return Ok(IndexView::default());
     };
-    let view: IndexView = serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))?;
-    Ok(view.credentials)
+    serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))
 }
 
 fn corrupt(path: &Path, err: serde_json::Error) -> anyhow::Error {

@@ -112,8 +112,13 @@ impl Credentials {
 
     /// The credential stored under `key`, `None` when there is none.
     pub fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        let db = self.load()?;
-        let Some(record) = db.credentials.get(key.as_str()) else {
+        self.get_in(&self.load()?, key.as_str())
+    }
+
+    /// The credential stored under the index key `key` of an already loaded
+    /// index (callers that resolve pairs read the index once).
+    pub fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
+        let Some(record) = db.credentials.get(key) else {
             return Ok(None);
         };
         let secret = match record.store {
@@ -121,7 +126,7 @@ impl Credentials {
                 Some(secret) => secret.clone(),
                 None => return Ok(None),
             },
-            kind => match backend::get(kind, key.as_str())? {
+            kind => match backend::get(kind, key)? {
                 Some(secret) => secret,
                 None => {
                     crate::debug!("index lists {key} in {kind} but the keyring has no secret");
@@ -163,54 +168,64 @@ impl Credentials {
         })
     }
 
-    /// Writes the secret to the chosen keyring store (not the index); under `auto`
-    /// falls back to the file store when no keyring is usable.
+    /// Writes the secret to the chosen keyring store (the file store's secret
+    /// goes into the index instead); under `auto` falls back to the file store
+    /// when no keyring is usable.
     fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-        let kind = match self.choice {
-            StoreChoice::Fixed(kind) => kind,
+        let (kind, fallback) = match self.choice {
+            StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
-                None => StoreKind::File,
-                Some(kind) => {
-                    let label = format!("docker-credential-keyring: {}", credential.server_url);
-                    match backend::set(kind, key.as_str(), &label, &credential.secret) {
-                        Ok(()) => return Ok(kind),
-                        Err(err) => {
-                            crate::debug!(
-                                "auto: {kind} not usable ({err:#}); using the file store"
-                            );
-                            StoreKind::File
-                        }
-                    }
-                }
+                Some(kind) => (kind, true),
+                None => (StoreKind::File, false),
             },
         };
-        if kind != StoreKind::File {
-            let label = format!("docker-credential-keyring: {}", credential.server_url);
-            backend::set(kind, key.as_str(), &label, &credential.secret)
-                .with_context(|| format!("cannot store the credential for {key}"))?;
+        if kind == StoreKind::File {
+            return Ok(kind);
         }
-        Ok(kind)
+        let label = format!("docker-credential-keyring: {}", credential.server_url);
+        match backend::set(kind, key.as_str(), &label, &credential.secret) {
+            Ok(()) => Ok(kind),
+            Err(err) if fallback => {
+                crate::debug!("auto: {kind} not usable ({err}); using the file store");
+                Ok(StoreKind::File)
+            }
+            Err(err) => Err(err).with_context(|| format!("cannot store the credential for {key}")),
+        }
     }
 
     /// Removes the credential under `key`. Returns whether there was one.
     pub fn delete(&self, key: &ServerKey) -> Result<bool> {
-        self.update(|db| {
-            let Some(record) = db.credentials.get(key.as_str()) else {
-                return Ok(false);
-            };
-            if record.store != StoreKind::File {
-                backend::delete(record.store, key.as_str())
-                    .with_context(|| format!("cannot erase the credential for {key}"))?;
-            }
-            db.credentials.remove(key.as_str());
-            Ok(true)
-        })
+        self.update(|db| self.delete_in(db, key.as_str()))
+    }
+
+    /// Removes the credential under the index key `key` inside an [`update`](Self::update)
+    /// (so several removals and index changes land together). Returns whether there was one.
+    pub fn delete_in(&self, db: &mut Database, key: &str) -> Result<bool> {
+        let Some(record) = db.credentials.get(key) else {
+            return Ok(false);
+        };
+        if record.store != StoreKind::File {
+            backend::delete(record.store, key)
+                .with_context(|| format!("cannot erase the credential for {key}"))?;
+        }
+        db.credentials.remove(key);
+        Ok(true)
     }
 
     /// Every stored credential's key, ServerURL spelling, username and store.
     /// Reads only the index: no keyring call, no secret.
     pub fn list(&self) -> Result<Vec<Listed>> {
-        Ok(db::list_index(&self.db_path())?
+        Ok(Self::listed(self.index_view()?))
+    }
+
+    /// The index without secrets (credential metadata and pairs), one file read.
+    pub fn index_view(&self) -> Result<db::IndexView> {
+        db::read_index_view(&self.db_path())
+    }
+
+    /// The credentials of an index view, as [`list`](Self::list) reports them.
+    pub fn listed(view: db::IndexView) -> Vec<Listed> {
+        view.credentials
             .into_iter()
             .map(|(key, meta)| Listed {
                 key,
@@ -218,6 +233,6 @@ impl Credentials {
                 username: meta.username,
                 store: meta.store,
             })
-            .collect())
+            .collect()
     }
 }

@@ -1,0 +1,372 @@
+//! Someone else's pull secret, as `--merge` and `import` read it: a raw
+//! `.dockerconfigjson` (or a docker `config.json`), a legacy `.dockercfg` map,
+//! or a `v1` Secret in JSON or YAML (or a `v1` List of them, for `import`).
+//! Every entry and field we do not own is kept as it came; the document is
+//! written back in the shape and syntax it came in.
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use super::dockerconfig::{PayloadKind, B64};
+use super::manifest::Syntax;
+
+/// Metadata the API server owns: kept out of what we send back, or `kubectl
+/// apply` would fail on a stale `resourceVersion` or fight over managed fields.
+pub const SERVER_METADATA: &[&str] = &[
+    "resourceVersion",
+    "uid",
+    "creationTimestamp",
+    "managedFields",
+];
+
+/// Where the registry entries sit in the document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// The payload itself.
+    Raw(PayloadKind),
+    /// A Secret whose `data` holds the payload.
+    Secret(PayloadKind),
+    /// A `v1` List of Secrets (import only).
+    List,
+}
+
+/// A parsed input document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub syntax: Syntax,
+    pub shape: Shape,
+    /// The whole document as read.
+    root: Value,
+}
+
+impl Document {
+    /// Parses `text`: JSON when it starts with `{`, YAML otherwise.
+    pub fn parse(text: &str) -> Result<Document> {
+        let trimmed = text.trim_start_matches('\u{feff}').trim();
+        if trimmed.is_empty() {
+            bail!("the input is empty: expected a pull secret (JSON or YAML)");
+        }
+        let (syntax, root) = if trimmed.starts_with('{') {
+            let root: Value = serde_json::from_str(trimmed).map_err(|e| {
+                anyhow!(
+                    "the input is not valid JSON (line {}, column {}): {}",
+                    e.line(),
+                    e.column(),
+                    strip_position(&e.to_string())
+                )
+            })?;
+            (Syntax::Json, root)
+        } else {
+            let root = super::yaml::parse(trimmed)
+                .context("the input is neither JSON nor a YAML Secret")?;
+            (Syntax::Yaml, root)
+        };
+        let shape = shape_of(&root)?;
+        let doc = Document {
+            syntax,
+            shape,
+            root,
+        };
+        doc.entries()?; // validate the payload now, so errors come before any work
+        Ok(doc)
+    }
+
+    /// The payload kind (for List: dockerconfigjson).
+    pub fn payload_kind(&self) -> PayloadKind {
+        match self.shape {
+            Shape::Raw(k) | Shape::Secret(k) => k,
+            Shape::List => PayloadKind::DockerConfigJson,
+        }
+    }
+
+    /// Every registry entry, as `(key, entry object)`, in document order.
+    pub fn entries(&self) -> Result<Vec<(String, Value)>> {
+        match &self.shape {
+            Shape::Raw(kind) => Ok(auths_of(*kind, &self.root, "the input")?
+                .into_iter()
+                .collect()),
+            Shape::Secret(kind) => {
+                let payload = secret_payload(&self.root, *kind)?;
+                Ok(auths_of(*kind, &payload, &secret_label(&self.root))?
+                    .into_iter()
+                    .collect())
+            }
+            Shape::List => {
+                let mut out = Vec::new();
+                for item in self.root["items"].as_array().into_iter().flatten() {
+                    let kind = secret_kind(item)?;
+                    let payload = secret_payload(item, kind)?;
+                    out.extend(auths_of(kind, &payload, &secret_label(item))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Replaces the entries of the registries in `ours` (matched by normalised
+    /// key, whatever spelling the document uses) and adds the others. Foreign
+    /// entries, unknown fields and other top-level keys stay as they were.
+    /// Returns the document's new payload value.
+    pub fn merged_payload(&self, ours: &Map<String, Value>) -> Result<Value> {
+        let kind = self.payload_kind();
+        let mut payload = match &self.shape {
+            Shape::Raw(_) => self.root.clone(),
+            Shape::Secret(k) => secret_payload(&self.root, *k)?,
+            Shape::List => bail!("--merge takes one Secret, not a List: pick the Secret to update"),
+        };
+        let auths = match kind {
+            PayloadKind::DockerConfigJson => payload
+                .get_mut("auths")
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| anyhow!("the payload has no \"auths\" object"))?,
+            PayloadKind::DockerCfg => payload
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("the payload is not a JSON object"))?,
+        };
+        let mut merged = auths.clone();
+        for (our_key, our_entry) in ours {
+            let normal = normalise(our_key);
+            let same: Vec<String> = merged
+                .keys()
+                .filter(|k| normal.is_some() && normalise(k) == normal)
+                .cloned()
+                .collect();
+            if same.is_empty() {
+                merged.insert(our_key.clone(), our_entry.clone());
+            }
+            for key in same {
+                let old = merged[&key].clone();
+                merged.insert(key, replace_entry(&old, our_entry));
+            }
+        }
+        let mut keys: Vec<String> = merged.keys().cloned().collect();
+        keys.sort();
+        *auths = keys
+            .into_iter()
+            .map(|k| {
+                let v = merged.remove(&k).expect("key from the map");
+                (k, v)
+            })
+            .collect();
+        Ok(payload)
+    }
+
+    /// The whole document with `payload` in place of its old one, rendered in
+    /// the input's shape and syntax. Server-owned metadata is dropped unless
+    /// `keep_metadata`.
+    pub fn render_with(&self, payload: &Value, keep_metadata: bool) -> Result<String> {
+        match &self.shape {
+            Shape::Raw(_) => Ok(super::dockerconfig::payload_bytes(payload)),
+            Shape::Secret(kind) => {
+                let mut root = self.root.clone();
+                if !keep_metadata {
+                    if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
+                        for field in SERVER_METADATA {
+                            meta.shift_remove(*field);
+                        }
+                    }
+                }
+                let bytes = super::dockerconfig::payload_bytes(payload);
+                // Write back where the payload was: `data` (base64) or `stringData` (text).
+                let (field, text) = if uses_string_data(&root, *kind) {
+                    ("stringData", bytes)
+                } else {
+                    ("data", B64.encode(bytes))
+                };
+                let data = root
+                    .get_mut(field)
+                    .and_then(Value::as_object_mut)
+                    .ok_or_else(|| anyhow!("the Secret has no {field}"))?;
+                data.insert(kind.data_key().to_owned(), Value::String(text));
+                Ok(super::manifest::render(&root, self.syntax))
+            }
+            Shape::List => bail!("--merge takes one Secret, not a List"),
+        }
+    }
+}
+
+/// The entry that replaces `old`: our username/password/auth (and email if we
+/// have one), the old entry's other fields kept; the old credential's tokens go.
+fn replace_entry(old: &Value, ours: &Value) -> Value {
+    let (Some(old), Some(ours)) = (old.as_object(), ours.as_object()) else {
+        return ours.clone();
+    };
+    let mut out = Map::new();
+    for field in ["username", "password", "email", "auth", "identitytoken"] {
+        if let Some(v) = ours
+            .get(field)
+            .or_else(|| (field == "email").then(|| old.get(field)).flatten())
+        {
+            out.insert(field.to_owned(), v.clone());
+        }
+    }
+    for (k, v) in old {
+        let owned = matches!(
+            k.as_str(),
+            "username" | "password" | "email" | "auth" | "identitytoken" | "registrytoken"
+        );
+        if !owned {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn normalise(key: &str) -> Option<String> {
+    crate::registry::ServerKey::parse(key)
+        .ok()
+        .map(|k| k.as_str().to_owned())
+}
+
+fn strip_position(msg: &str) -> &str {
+    msg.split(" at line ").next().unwrap_or(msg)
+}
+
+fn shape_of(root: &Value) -> Result<Shape> {
+    let Some(obj) = root.as_object() else {
+        bail!("wrong shape: expected a JSON/YAML object ({{\"auths\":{{...}}}}, a .dockercfg map or a Secret)");
+    };
+    match obj.get("kind").and_then(Value::as_str) {
+        Some("Secret") => return Ok(Shape::Secret(secret_kind(root)?)),
+        Some("List") if obj.get("items").is_some_and(Value::is_array) => return Ok(Shape::List),
+        Some(other) => {
+            bail!("wrong shape: a {other} is not a pull secret (expected a Secret of type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg)")
+        }
+        _ => {}
+    }
+    if obj.contains_key("auths") {
+        return Ok(Shape::Raw(PayloadKind::DockerConfigJson));
+    }
+    if obj.values().all(Value::is_object) {
+        return Ok(Shape::Raw(PayloadKind::DockerCfg));
+    }
+    bail!("wrong shape: expected {{\"auths\":{{...}}}}, a .dockercfg map of registry entries, or a Secret")
+}
+
+fn secret_label(secret: &Value) -> String {
+    match secret["metadata"]["name"].as_str() {
+        Some(name) => format!("Secret {name:?}"),
+        None => "the Secret".to_owned(),
+    }
+}
+
+/// The payload kind of a Secret, from its `type` (or its data key when untyped).
+fn secret_kind(secret: &Value) -> Result<PayloadKind> {
+    let label = secret_label(secret);
+    match secret.get("type").and_then(Value::as_str) {
+        Some("kubernetes.io/dockerconfigjson") => Ok(PayloadKind::DockerConfigJson),
+        Some("kubernetes.io/dockercfg") => Ok(PayloadKind::DockerCfg),
+        Some(other) => bail!(
+            "{label} has type {other:?}: expected kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg"
+        ),
+        None => {
+            let has = |key: &str| {
+                secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
+            };
+            if has(".dockerconfigjson") {
+                Ok(PayloadKind::DockerConfigJson)
+            } else if has(".dockercfg") {
+                Ok(PayloadKind::DockerCfg)
+            } else {
+                bail!("{label} has no type and no .dockerconfigjson or .dockercfg data")
+            }
+        }
+    }
+}
+
+/// Whether a hand-written Secret carries its payload as text in `stringData`
+/// (the API server merges it into `data`; `kubectl get` never prints it).
+fn uses_string_data(secret: &Value, kind: PayloadKind) -> bool {
+    secret["data"].get(kind.data_key()).is_none()
+        && secret["stringData"].get(kind.data_key()).is_some()
+}
+
+/// The decoded payload of a Secret (from `data`, or `stringData` when only there).
+fn secret_payload(secret: &Value, kind: PayloadKind) -> Result<Value> {
+    let label = secret_label(secret);
+    let key = kind.data_key();
+    if uses_string_data(secret, kind) {
+        let text = secret["stringData"][key]
+            .as_str()
+            .ok_or_else(|| anyhow!("{label}: stringData.{key} is not a string"))?;
+        return serde_json::from_str(text).map_err(|e| {
+            anyhow!(
+                "{label}: stringData.{key} is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        });
+    }
+    let encoded = secret["data"][key]
+        .as_str()
+        .ok_or_else(|| anyhow!("{label} has no data.{key} (a string of base64)"))?;
+    let bytes = B64
+        .decode(encoded.trim())
+        .map_err(|_| anyhow!("{label}: data.{key} is not valid base64"))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        anyhow!(
+            "{label}: data.{key} does not decode to JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The entry map of a payload, checked for shape.
+fn auths_of(kind: PayloadKind, payload: &Value, label: &str) -> Result<Map<String, Value>> {
+    let map = match kind {
+        PayloadKind::DockerConfigJson => payload.get("auths").and_then(Value::as_object),
+        PayloadKind::DockerCfg => payload.as_object(),
+    };
+    let Some(map) = map else {
+        bail!(
+            "{label}: wrong shape: expected {}",
+            match kind {
+                PayloadKind::DockerConfigJson => "{\"auths\":{...}} with an object of registries",
+                PayloadKind::DockerCfg => "an object of registries",
+            }
+        );
+    };
+    if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_object()) {
+        bail!("{label}: entry {key:?} is not a JSON object");
+    }
+    Ok(map.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_are_recognised() {
+        let raw = Document::parse(r#"{"auths":{"a.io":{"auth":"YTpi"}}}"#).unwrap();
+        assert_eq!(raw.shape, Shape::Raw(PayloadKind::DockerConfigJson));
+        let cfg = Document::parse(r#"{"a.io":{"auth":"YTpi"}}"#).unwrap();
+        assert_eq!(cfg.shape, Shape::Raw(PayloadKind::DockerCfg));
+        let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: e30=\n";
+        let err = Document::parse(yaml).unwrap_err().to_string();
+        assert!(err.contains("auths"), "{err}");
+        assert!(Document::parse("kind: ConfigMap\n").is_err());
+        assert!(Document::parse("[1]").is_err());
+        assert!(Document::parse("   ").is_err());
+    }
+
+    #[test]
+    fn merge_keeps_foreign_fields_and_matches_other_spellings() {
+        let doc = Document::parse(
+            r#"{"auths":{"https://quay.io":{"auth":"b2xkOm9sZA==","email":"x@y","x-extra":1,"identitytoken":"old"},"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]}},"credsStore":"x"}"#,
+        )
+        .unwrap();
+        let mut ours = Map::new();
+        ours.insert(
+            "quay.io".into(),
+            serde_json::json!({"username":"u","password":"p","auth":"dTpw"}),
+        );
+        let merged = doc.merged_payload(&ours).unwrap();
+        assert_eq!(
+            crate::gojson::to_string(&merged),
+            r#"{"auths":{"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]},"https://quay.io":{"username":"u","password":"p","email":"x@y","auth":"dTpw","x-extra":1}},"credsStore":"x"}"#
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Kubernetes objects we print: the pull Secret, a `v1` List of objects, the
+//! RoleBinding of `grant-pull`, and the `kubectl patch` commands that link a
+//! Secret to a ServiceAccount. JSON is printed as kubectl prints it (4-space
+//! indent, fields kind, apiVersion, metadata, ...); YAML via [`super::yaml`].
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::dockerconfig::{PayloadKind, B64};
+
+/// How a manifest is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Json,
+    Yaml,
+}
+
+/// `value` as text: JSON indented like `kubectl -o json`, or YAML; trailing newline.
+pub fn render(value: &Value, syntax: Syntax) -> String {
+    match syntax {
+        Syntax::Json => {
+            let mut buf = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+            value
+                .serialize(&mut ser)
+                .expect("a JSON value always serializes");
+            let mut text = String::from_utf8(buf).expect("serde_json writes UTF-8");
+            text.push('\n');
+            text
+        }
+        Syntax::Yaml => super::yaml::to_string(value),
+    }
+}
+
+/// A `v1` Secret carrying `payload` (the payload's bytes, base64 in `data`).
+pub fn secret(name: &str, namespace: Option<&str>, kind: PayloadKind, payload: &str) -> Value {
+    let mut data = Map::new();
+    data.insert(
+        kind.data_key().to_owned(),
+        Value::String(B64.encode(payload)),
+    );
+    json!({
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": metadata(name, namespace),
+        "data": data,
+        "type": kind.secret_type(),
+    })
+}
+
+fn metadata(name: &str, namespace: Option<&str>) -> Value {
+    let mut meta = Map::new();
+    meta.insert("name".into(), Value::String(name.to_owned()));
+    if let Some(ns) = namespace {
+        meta.insert("namespace".into(), Value::String(ns.to_owned()));
+    }
+    Value::Object(meta)
+}
+
+/// A `v1` List holding `items` (kubectl apply/create unpack it client-side).
+pub fn list(items: Vec<Value>) -> Value {
+    json!({
+        "kind": "List",
+        "apiVersion": "v1",
+        "metadata": {},
+        "items": items,
+    })
+}
+
+/// Who `grant-pull` lets pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullSubject {
+    /// One service account of the source namespace.
+    ServiceAccount { namespace: String, name: String },
+    /// Every service account of the source namespace (`system:serviceaccounts:NS`).
+    AllServiceAccounts { namespace: String },
+}
+
+/// The ClusterRole that OpenShift's `oc policy add-role-to-user system:image-puller` binds.
+pub const IMAGE_PULLER_ROLE: &str = "system:image-puller";
+
+/// The RoleBinding `oc policy add-role-to-{user,group} system:image-puller ... -n to_namespace`
+/// creates, under its own `name` so applying it never rewrites another binding's subjects.
+pub fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Value {
+    let subject = match subject {
+        PullSubject::ServiceAccount { namespace, name } => json!({
+            "kind": "ServiceAccount",
+            "name": name,
+            "namespace": namespace,
+        }),
+        PullSubject::AllServiceAccounts { namespace } => json!({
+            "kind": "Group",
+            "apiGroup": "rbac.authorization.k8s.io",
+            "name": format!("system:serviceaccounts:{namespace}"),
+        }),
+    };
+    json!({
+        "kind": "RoleBinding",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": metadata(name, Some(to_namespace)),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": IMAGE_PULLER_ROLE,
+        },
+        "subjects": [subject],
+    })
+}
+
+/// The shell command that adds `secret` to the `imagePullSecrets` of service
+/// account `sa` in `namespace` (the current context's when `None`), keeping the
+/// ones already there, and doing nothing when the secret is already listed.
+///
+/// `ServiceAccount.imagePullSecrets` is an atomic list (no strategic-merge key),
+/// so `kubectl apply` of a ServiceAccount would replace the whole list and drop
+/// e.g. OpenShift's `default-dockercfg-*` entry. A JSON patch appends instead;
+/// when the list does not exist yet the append fails ("doc is missing path") and
+/// the second patch creates it, guarded by a `test` that it is still absent, so
+/// it can never overwrite a list that appeared in between.
+pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
+    let item = json!({"name": secret});
+    let append = json!([{"op": "add", "path": "/imagePullSecrets/-", "value": item}]);
+    let create = json!([
+        {"op": "test", "path": "/imagePullSecrets", "value": null},
+        {"op": "add", "path": "/imagePullSecrets", "value": [item]},
+    ]);
+    let target = format!(
+        "serviceaccount {}{}",
+        shell_quote(sa),
+        namespace
+            .map(|ns| format!(" -n {}", shell_quote(ns)))
+            .unwrap_or_default()
+    );
+    let patch = |p: &Value| {
+        format!(
+            "kubectl patch {target} --type=json -p {}",
+            shell_quote(&crate::gojson::to_string(p))
+        )
+    };
+    format!(
+        "kubectl get {target} -o 'jsonpath={{.imagePullSecrets[*].name}}' | tr ' ' '\\n' | grep -qxF {} || {} || {}",
+        shell_quote(secret),
+        patch(&append),
+        patch(&create)
+    )
+}
+
+/// Single-quotes `s` for a POSIX shell when it needs quoting.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// A copy of `value` with object keys sorted at every level (kubectl's YAML order).
+pub fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_command_quotes_the_patch() {
+        let cmd = link_command(Some("team-a"), "default", "pull-secret");
+        assert_eq!(
+            cmd,
+            r#"kubectl get serviceaccount default -n team-a -o 'jsonpath={.imagePullSecrets[*].name}' | tr ' ' '\n' | grep -qxF pull-secret || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]' || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/imagePullSecrets","value":null},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'"#
+        );
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

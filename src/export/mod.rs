@@ -1,0 +1,163 @@
+//! Pull secrets: stored credentials out to `.dockerconfigjson`, `.dockercfg`
+//! and Kubernetes manifests, and other people's pull secrets back in.
+//!
+//! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
+//! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
+//! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`select`]: `--registry` patterns;
+//! - [`yaml`]: YAML out (hand-written) and in.
+//!
+//! This file picks which credentials an export holds (selection, paired auth
+//! servers, the safety rules of DESIGN.md §2).
+
+pub mod dockerconfig;
+pub mod document;
+pub mod manifest;
+pub mod select;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::pairs;
+use crate::registry::ServerKey;
+use crate::store::{Credentials, Database, IDENTITY_TOKEN_USER};
+pub use dockerconfig::{Entry, PayloadKind};
+use select::Pattern;
+
+/// What to take from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--registry` patterns; empty means every credential.
+    pub patterns: Vec<Pattern>,
+    /// Leave paired auth servers out (`--no-auth-servers`).
+    pub no_auth_servers: bool,
+    /// Export identity tokens as `identitytoken` entries instead of skipping them.
+    pub include_tokens: bool,
+    /// Email for every exported entry, overriding the stored ones.
+    pub email: Option<String>,
+}
+
+/// The entries of an export, by config key, and the warnings to print.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub entries: BTreeMap<String, Entry>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the selected credentials (and their paired auth servers) from `store`.
+/// Fails, naming the registry, on anything that would make a broken secret.
+pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> {
+    let db = store.load()?;
+    if db.credentials.is_empty() {
+        bail!("no credentials are stored: add one with `docker-credential-keyring login REGISTRY` or `docker login`");
+    }
+    for pattern in &selection.patterns {
+        if !db.credentials.keys().any(|k| pattern.matches(k)) {
+            bail!(
+                "--registry {:?} matches no stored credential (see `docker-credential-keyring ls`)",
+                pattern.raw
+            );
+        }
+    }
+    // (key written in the secret, key whose credential it carries)
+    let mut plan: BTreeMap<String, String> = db
+        .credentials
+        .keys()
+        .filter(|k| select::selected(&selection.patterns, k))
+        .map(|k| (k.clone(), k.clone()))
+        .collect();
+    let mut out = Collected::default();
+    if !selection.no_auth_servers {
+        add_auth_servers(store, &db, &mut plan, &mut out.warnings)?;
+    }
+    for (key, source) in &plan {
+        let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
+        let source_key =
+            ServerKey::parse(source).map_err(|e| anyhow!("stored key {source:?}: {e}"))?;
+        let credential = store.get(&source_key)?.ok_or_else(|| {
+            anyhow!("the index lists {source} but its secret is missing from the store: run `docker-credential-keyring login {source}` again")
+        })?;
+        let config_key = server.config_key().to_owned();
+        if credential.username == IDENTITY_TOKEN_USER {
+            if selection.include_tokens {
+                out.warnings.push(format!(
+                    "{config_key}: exported as an identity token, which kubelet ignores (docker and podman can use it)"
+                ));
+                out.entries
+                    .insert(config_key, Entry::IdentityToken(credential.secret));
+            } else {
+                out.warnings.push(format!(
+                    "{config_key}: skipped: it holds an identity token, which kubelet cannot use (pass --include-tokens to export it anyway)"
+                ));
+            }
+            continue;
+        }
+        if credential.username.contains(':') {
+            bail!(
+                "{config_key}: the username contains ':', which a pull secret cannot represent (kubelet splits \"auth\" at the first ':'); log in to it with a username without ':'"
+            );
+        }
+        let email = selection
+            .email
+            .clone()
+            .or_else(|| db.credentials.get(source).and_then(|r| r.email.clone()));
+        out.entries.insert(
+            config_key,
+            Entry::Password {
+                username: credential.username,
+                password: credential.secret,
+                email,
+            },
+        );
+    }
+    if out.entries.is_empty() {
+        bail!("nothing to export: every selected credential was skipped (see the warnings above)");
+    }
+    Ok(out)
+}
+
+/// Adds each selected registry's paired auth server, answered by the same
+/// credential `get` returns for it ([`pairs::lookup`]: its own, else its
+/// registries' when they agree on username and secret).
+fn add_auth_servers(
+    store: &Credentials,
+    db: &Database,
+    plan: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let selected: Vec<String> = plan.keys().cloned().collect();
+    for registry in selected {
+        let Some(pair) = db.pairs.get(&registry) else {
+            continue;
+        };
+        let auth = &pair.auth_server;
+        if plan.contains_key(auth) {
+            continue;
+        }
+        match pairs::lookup(store, db, auth)? {
+            pairs::Lookup::Found { from, .. } => {
+                plan.insert(auth.clone(), from);
+            }
+            pairs::Lookup::Conflict { registries, reason } => warnings.push(format!(
+                "{auth}: auth server of {registry} left out: its registries {} use different {}s; log in to {auth} itself",
+                registries.join(", "),
+                match reason {
+                    pairs::Disagreement::Username => "username",
+                    pairs::Disagreement::Secret => "password",
+                }
+            )),
+            pairs::Lookup::NotFound => {}
+        }
+    }
+    Ok(())
+}
+
+/// The payload value for `entries` as `Map` of entry objects (for merging).
+pub fn entry_map(entries: &BTreeMap<String, Entry>) -> serde_json::Map<String, serde_json::Value> {
+    entries
+        .iter()
+        .map(|(k, e)| (k.clone(), e.to_value()))
+        .collect()
+}

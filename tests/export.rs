@@ -1,0 +1,1129 @@
+//! `export`, `import` and `grant-pull` through the real binary, on the file
+//! store and the real Secret Service: kubectl byte-equality (golden files made
+//! with kubectl, and kubectl itself when on PATH), golden files for every
+//! format, merge round trips, import of each input kind, bad input, and
+//! kubectl client-side dry runs of every manifest against a discovery stub.
+
+mod common;
+mod kubestub;
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use common::{backends, Env, Run};
+use serde_json::{json, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// Compares `actual` with the golden file (rewrites it with DCK_UPDATE_GOLDEN=1).
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden_path(name);
+    if std::env::var("DCK_UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (DCK_UPDATE_GOLDEN=1 creates it)", path.display()));
+    assert_eq!(actual, expected, "golden file {name}");
+}
+
+fn login(env: &Env, registry: &str, user: &str, password: &str, email: Option<&str>) {
+    let mut args = vec!["login", registry, "-u", user, "--password-stdin", "-q"];
+    if let Some(email) = email {
+        args.extend(["--email", email]);
+    }
+    env.run(&args, password.as_bytes()).ok();
+}
+
+fn export(env: &Env, args: &[&str]) -> Run {
+    let mut all = vec!["export"];
+    all.extend(args);
+    env.run(&all, b"")
+}
+
+fn fails(run: &Run, needle: &str) {
+    assert_eq!(run.code, 1, "expected failure: {run:?}");
+    assert!(
+        run.stdout.is_empty(),
+        "nothing on stdout on failure: {run:?}"
+    );
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.contains(needle),
+        "stderr should say {needle:?}: {run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "one-line error: {run:?}");
+}
+
+/// The kubectl reference cases (tests/golden/make-kubectl-golden makes the files).
+/// (golden name, server, user, password, email)
+const KUBECTL_CASES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "hub",
+        "https://index.docker.io/v1/",
+        "a<b>&c",
+        "p&w<>\"\\",
+        "me@example.com",
+    ),
+    ("quay", "quay.io", "robot+ci", "s3cret", ""),
+    (
+        "scoped",
+        "quay.io/repository-main",
+        "alice",
+        "tab\tline\u{2028}sep\u{2029}é",
+        "",
+    ),
+    ("port", "localhost:5000", "bob", "pa:ss:word", "b@x"),
+    ("http", "http://insecure.example.com:8080", "carol", "x", ""),
+];
+
+/// The decoded `.dockerconfigjson` kubectl makes for one entry.
+fn kubectl_payload(server: &str, user: &str, password: &str, email: &str) -> String {
+    let mut cmd = std::process::Command::new("kubectl");
+    cmd.args([
+        "create",
+        "secret",
+        "docker-registry",
+        "x",
+        "--docker-server",
+        server,
+        "--docker-username",
+        user,
+        "--docker-password",
+        password,
+        "--dry-run=client",
+        "-o",
+        "json",
+    ]);
+    if !email.is_empty() {
+        cmd.args(["--docker-email", email]);
+    }
+    let run = common::run_command(cmd, b"");
+    run.ok();
+    let secret: Value = serde_json::from_str(&run.stdout).unwrap();
+    let bytes = B64
+        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn dockerconfigjson_bytes_equal_kubectl() {
+    let live = kubestub::kubectl_available();
+    if !live {
+        eprintln!("kubectl not on PATH: comparing with the golden files only");
+    }
+    for backend in backends() {
+        for (name, server, user, password, email) in KUBECTL_CASES {
+            let env = Env::new(backend);
+            let email = (!email.is_empty()).then_some(*email);
+            login(&env, server, user, password, email);
+            let run = export(&env, &["--registry", server]);
+            run.ok();
+            let golden =
+                std::fs::read_to_string(golden_path(&format!("kubectl-{name}.dockerconfigjson")))
+                    .unwrap();
+            assert_eq!(run.stdout, golden, "{name} on {backend:?}");
+            if live {
+                assert_eq!(
+                    run.stdout,
+                    kubectl_payload(server, user, password, email.unwrap_or("")),
+                    "{name}: live kubectl"
+                );
+            }
+            // The Secret carries the same bytes, base64-encoded.
+            let secret: Value =
+                serde_json::from_str(&export(&env, &["--format", "secret"]).ok().stdout).unwrap();
+            let data = B64
+                .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(String::from_utf8(data).unwrap(), golden);
+        }
+    }
+}
+
+/// A store with Docker Hub (email), a repository-scoped key and quay.io.
+fn seeded(backend: common::Backend) -> Env {
+    let env = Env::new(backend);
+    login(
+        &env,
+        "docker.io",
+        "hubuser",
+        "hub&pass",
+        Some("hub@example.com"),
+    );
+    login(&env, "quay.io", "robot+ci", "s3cret", None);
+    login(&env, "quay.io/repository-main", "alice", "al<ice>", None);
+    env
+}
+
+#[test]
+fn every_format_matches_its_golden_file() {
+    for backend in backends() {
+        let env = seeded(backend);
+        let cases: &[(&str, &[&str])] = &[
+            ("export.dockerconfigjson", &[]),
+            ("export.dockercfg", &["--format", "dockercfg"]),
+            ("secret.json", &["--format", "secret"]),
+            ("secret.yaml", &["--format", "secret", "--yaml"]),
+            (
+                "secret-legacy.json",
+                &[
+                    "--format", "secret", "--legacy", "--name", "legacy", "-n", "team-a",
+                ],
+            ),
+            (
+                "secret-legacy.yaml",
+                &["--format", "secret", "--legacy", "--yaml"],
+            ),
+            (
+                "list.json",
+                &["--format", "secret", "-n", "team-a", "-n", "team-b"],
+            ),
+            (
+                "list.yaml",
+                &[
+                    "--format", "secret", "-n", "team-a", "-n", "team-b", "--yaml",
+                ],
+            ),
+            (
+                "link-commands.sh",
+                &[
+                    "--format",
+                    "secret",
+                    "-n",
+                    "team-a",
+                    "-n",
+                    "team-b",
+                    "--link-service-account",
+                    "default",
+                    "--link-commands",
+                ],
+            ),
+        ];
+        for (golden, args) in cases {
+            let run = export(&env, args);
+            run.ok();
+            assert!(run.stderr.is_empty(), "{golden}: {run:?}");
+            assert_golden(golden, &run.stdout);
+        }
+        // Without --link-commands: the List on stdout, the link commands on stderr.
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+            ],
+        );
+        let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+        assert_eq!(list["kind"], "List");
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        assert!(run.stderr.contains("atomic list"), "{run:?}");
+        assert!(
+            run.stderr
+                .contains("kubectl patch serviceaccount default -n team-a --type=json"),
+            "{run:?}"
+        );
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "a",
+                "--link-service-account",
+                "other/default",
+                "--link-commands",
+            ],
+        );
+        fails(&run, "the Secret is not exported to namespace \"other\"");
+        let run = export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "--link-service-account",
+                "ns1/builder",
+                "--link-commands",
+            ],
+        );
+        assert!(run
+            .ok()
+            .stdout
+            .starts_with("kubectl get serviceaccount builder -n ns1 "));
+        // Docker Hub goes out under the key kubelet and docker read.
+        let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
+        assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
+        assert!(payload["auths"]["quay.io/repository-main"].is_object());
+    }
+}
+
+#[test]
+fn secret_json_and_yaml_match_kubectl_objects() {
+    if !kubestub::kubectl_available() {
+        eprintln!("kubectl not on PATH: skipped the live Secret comparison");
+        return;
+    }
+    let env = Env::new(common::Backend::File);
+    login(&env, "quay.io", "u", "p<&>", Some("e@x"));
+    fn parse_json(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+    fn parse_yaml(s: &str) -> Value {
+        docker_credential_keyring::export::yaml::parse(s).unwrap()
+    }
+    for (flag, parse) in [
+        ("json", parse_json as fn(&str) -> Value),
+        ("yaml", parse_yaml),
+    ] {
+        let mut cmd = std::process::Command::new("kubectl");
+        cmd.args([
+            "create",
+            "secret",
+            "docker-registry",
+            "pull-secret",
+            "-n",
+            "ns1",
+            "--docker-server=quay.io",
+            "--docker-username=u",
+            "--docker-password=p<&>",
+            "--docker-email=e@x",
+            "--dry-run=client",
+            "-o",
+            flag,
+        ]);
+        let theirs = common::run_command(cmd, b"");
+        theirs.ok();
+        let mut theirs = parse(&theirs.stdout);
+        theirs["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("creationTimestamp");
+        let mut args = vec!["--format", "secret", "-n", "ns1"];
+        if flag == "yaml" {
+            args.push("--yaml");
+        }
+        let ours = parse(&export(&env, &args).ok().stdout);
+        assert_eq!(ours, theirs, "{flag}");
+    }
+}
+
+#[test]
+fn grant_pull_golden_files() {
+    let env = Env::new(common::Backend::File);
+    let sa = env.run(
+        &[
+            "grant-pull",
+            "--from-namespace",
+            "project-a",
+            "--to-namespace",
+            "project-b",
+        ],
+        b"",
+    );
+    assert_golden("rolebinding-sa.json", &sa.ok().stdout);
+    let sa: Value = serde_json::from_str(&sa.stdout).unwrap();
+    assert_eq!(sa["roleRef"]["name"], "system:image-puller");
+    assert_eq!(sa["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(
+        sa["subjects"][0],
+        json!({"kind":"ServiceAccount","name":"default","namespace":"project-a"})
+    );
+    let group = env.run(
+        &[
+            "grant-pull",
+            "--from-namespace",
+            "project-a",
+            "--all-service-accounts",
+            "--to-namespace",
+            "project-b",
+            "--yaml",
+        ],
+        b"",
+    );
+    assert_golden("rolebinding-group.yaml", &group.ok().stdout);
+    assert!(group
+        .stdout
+        .contains("- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: system:serviceaccounts:project-a\n"));
+    let custom = env.run(
+        &[
+            "grant-pull",
+            "--from-namespace",
+            "a",
+            "--service-account",
+            "builder",
+            "--to-namespace",
+            "b",
+            "--name",
+            "pull-from-b",
+        ],
+        b"",
+    );
+    let custom: Value = serde_json::from_str(&custom.ok().stdout).unwrap();
+    assert_eq!(
+        custom["metadata"],
+        json!({"name":"pull-from-b","namespace":"b"})
+    );
+    assert_eq!(custom["subjects"][0]["name"], "builder");
+    fails(
+        &env.run(
+            &[
+                "grant-pull",
+                "--from-namespace",
+                "Bad_NS",
+                "--to-namespace",
+                "b",
+            ],
+            b"",
+        ),
+        "--from-namespace \"Bad_NS\" is not a valid Kubernetes name",
+    );
+    let both = env.run(
+        &[
+            "grant-pull",
+            "--from-namespace",
+            "a",
+            "--to-namespace",
+            "b",
+            "--service-account",
+            "x",
+            "--all-service-accounts",
+        ],
+        b"",
+    );
+    assert_eq!(both.code, 2, "{both:?}");
+}
+
+#[test]
+fn manifests_pass_kubectl_client_dry_runs() {
+    if !kubestub::kubectl_available() {
+        eprintln!("kubectl not on PATH: skipped the kubectl dry runs (golden files still checked)");
+        return;
+    }
+    let stub = kubestub::Stub::start();
+    let env = seeded(common::Backend::File);
+    login(&env, "privateregistry.example.com", "me", "pw", None);
+    let merged = env.run(
+        &[
+            "export",
+            "--merge",
+            "-",
+            "--registry",
+            "privateregistry.example.com",
+        ],
+        &std::fs::read(golden_path("openshift-pull-secret.json")).unwrap(),
+    );
+    let outputs: Vec<(String, usize)> = vec![
+        (export(&env, &["--format", "secret"]).ok().stdout.clone(), 1),
+        (
+            export(&env, &["--format", "secret", "--yaml", "--legacy"])
+                .ok()
+                .stdout
+                .clone(),
+            1,
+        ),
+        (
+            export(
+                &env,
+                &[
+                    "--format",
+                    "secret",
+                    "-n",
+                    "a",
+                    "-n",
+                    "b",
+                    "--link-service-account",
+                    "default",
+                ],
+            )
+            .ok()
+            .stdout
+            .clone(),
+            2,
+        ),
+        (
+            export(
+                &env,
+                &["--format", "secret", "-n", "a", "-n", "b", "--yaml"],
+            )
+            .ok()
+            .stdout
+            .clone(),
+            2,
+        ),
+        (merged.ok().stdout.clone(), 1),
+        (
+            env.run(
+                &["grant-pull", "--from-namespace", "a", "--to-namespace", "b"],
+                b"",
+            )
+            .ok()
+            .stdout
+            .clone(),
+            1,
+        ),
+        (
+            env.run(
+                &[
+                    "grant-pull",
+                    "--from-namespace",
+                    "a",
+                    "--to-namespace",
+                    "b",
+                    "--all-service-accounts",
+                    "--yaml",
+                ],
+                b"",
+            )
+            .ok()
+            .stdout
+            .clone(),
+            1,
+        ),
+    ];
+    for (manifest, objects) in &outputs {
+        for verb in ["apply", "create"] {
+            let run = stub.kubectl(
+                &[verb, "--dry-run=client", "--validate=false", "-f", "-"],
+                manifest.as_bytes(),
+            );
+            assert_eq!(run.code, 0, "kubectl {verb}: {run:?}\n{manifest}");
+            assert_eq!(
+                run.stdout.matches("created (dry run)").count(),
+                *objects,
+                "kubectl {verb}: {run:?}"
+            );
+        }
+    }
+    // The check can fail: a broken manifest is refused by the same command.
+    let broken = outputs[0].0.replace("\"Secret\"", "\"Secrt\"");
+    let run = stub.kubectl(
+        &["apply", "--dry-run=client", "--validate=false", "-f", "-"],
+        broken.as_bytes(),
+    );
+    assert_ne!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn output_file_is_private_and_replaced_atomically() {
+    for backend in backends() {
+        let env = seeded(backend);
+        let path = env.home().join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        let run = export(&env, &["--output", path.to_str().unwrap()]);
+        run.ok();
+        assert!(run.stdout.is_empty());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            export(&env, &[]).ok().stdout
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(env.home())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}
+
+#[test]
+fn selection_globs_and_errors() {
+    for backend in backends() {
+        let env = seeded(backend);
+        login(&env, "a.example.com", "u1", "p1", None);
+        login(&env, "b.c.example.com:5000", "u2", "p2", None);
+        let keys = |args: &[&str]| -> Vec<String> {
+            let v: Value = serde_json::from_str(&export(&env, args).ok().stdout).unwrap();
+            v["auths"].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&["--registry", "*.example.com"]), ["a.example.com"]);
+        assert_eq!(
+            keys(&[
+                "--registry",
+                "*.example.com",
+                "--registry",
+                "*.example.com:*"
+            ]),
+            ["a.example.com", "b.c.example.com:5000"]
+        );
+        assert_eq!(
+            keys(&["--registry", "docker.io"]),
+            ["https://index.docker.io/v1/"]
+        );
+        assert_eq!(
+            keys(&["--registry", "https://index.docker.io/v1/"]),
+            ["https://index.docker.io/v1/"]
+        );
+        assert_eq!(
+            keys(&["--registry", "quay.io/*"]),
+            ["quay.io/repository-main"]
+        );
+        fails(
+            &export(&env, &["--registry", "nothere.example.com"]),
+            "--registry \"nothere.example.com\" matches no stored credential",
+        );
+        fails(
+            &export(&env, &["--registry", "bad host"]),
+            "--registry \"bad host\"",
+        );
+        fails(
+            &export(&env, &["--name", "x"]),
+            "--name needs --format secret",
+        );
+        fails(
+            &export(&env, &["--format", "secret", "--name", "Bad_Name"]),
+            "not a valid Kubernetes name",
+        );
+    }
+    let empty = Env::new(common::Backend::File);
+    fails(&export(&empty, &[]), "no credentials are stored");
+}
+
+#[test]
+fn colon_in_username_is_refused_naming_the_registry() {
+    for backend in backends() {
+        let env = seeded(backend);
+        env.store("colon.example.com", "team:bot", "pw").ok();
+        fails(
+            &export(&env, &[]),
+            "colon.example.com: the username contains ':'",
+        );
+        // Other registries still export.
+        export(&env, &["--registry", "quay.io"]).ok();
+    }
+}
+
+#[test]
+fn identity_tokens_are_skipped_with_a_warning_or_included() {
+    for backend in backends() {
+        let env = seeded(backend);
+        env.store("token.example.com", "<token>", "refresh-tok")
+            .ok();
+        let run = export(&env, &[]);
+        run.ok();
+        assert!(!run.stdout.contains("token.example.com"), "{run:?}");
+        assert!(
+            run.stderr.contains("warning: token.example.com: skipped")
+                && run.stderr.contains("--include-tokens"),
+            "{run:?}"
+        );
+        assert!(!run.stderr.contains("refresh-tok"));
+        let run = export(&env, &["--include-tokens"]);
+        let v: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+        assert_eq!(
+            v["auths"]["token.example.com"],
+            json!({"identitytoken":"refresh-tok"})
+        );
+        fails(
+            &export(&env, &["--registry", "token.example.com"]),
+            "nothing to export",
+        );
+    }
+}
+
+#[test]
+fn email_from_login_or_export_flag() {
+    for backend in backends() {
+        let env = seeded(backend);
+        let v: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
+        assert_eq!(
+            v["auths"]["https://index.docker.io/v1/"]["email"],
+            "hub@example.com"
+        );
+        assert!(v["auths"]["quay.io"].get("email").is_none());
+        let v: Value =
+            serde_json::from_str(&export(&env, &["--email", "all@example.com"]).ok().stdout)
+                .unwrap();
+        for entry in v["auths"].as_object().unwrap().values() {
+            assert_eq!(entry["email"], "all@example.com");
+        }
+    }
+}
+
+/// Adds a pair to the index the way the pairs code stores it.
+fn pair(env: &Env, registry: &str, auth_server: &str) {
+    let path = env.store_file();
+    let mut db: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    db["pairs"][registry] = json!({"authServer": auth_server});
+    std::fs::write(&path, serde_json::to_vec_pretty(&db).unwrap()).unwrap();
+}
+
+#[test]
+fn paired_auth_servers_come_along() {
+    for backend in backends() {
+        let env = seeded(backend);
+        login(
+            &env,
+            "registry.connect.redhat.com",
+            "rh",
+            "rhpw",
+            Some("rh@x"),
+        );
+        pair(&env, "registry.connect.redhat.com", "sso.redhat.com");
+        let v: Value = serde_json::from_str(
+            &export(&env, &["--registry", "registry.connect.redhat.com"])
+                .ok()
+                .stdout,
+        )
+        .unwrap();
+        let auths = v["auths"].as_object().unwrap();
+        assert_eq!(auths.len(), 2, "{v}");
+        assert_eq!(
+            auths["sso.redhat.com"],
+            auths["registry.connect.redhat.com"]
+        );
+        let v: Value = serde_json::from_str(
+            &export(
+                &env,
+                &[
+                    "--registry",
+                    "registry.connect.redhat.com",
+                    "--no-auth-servers",
+                ],
+            )
+            .ok()
+            .stdout,
+        )
+        .unwrap();
+        assert_eq!(v["auths"].as_object().unwrap().len(), 1);
+        // An auth server with its own credential answers with it.
+        login(&env, "sso.redhat.com", "sso", "ssopw", None);
+        let v: Value = serde_json::from_str(
+            &export(&env, &["--registry", "registry.connect.redhat.com"])
+                .ok()
+                .stdout,
+        )
+        .unwrap();
+        assert_eq!(v["auths"]["sso.redhat.com"]["username"], "sso");
+    }
+}
+
+fn decode_secret_payload(secret: &Value) -> Value {
+    let data = secret["data"][".dockerconfigjson"].as_str().unwrap();
+    serde_json::from_slice(&B64.decode(data).unwrap()).unwrap()
+}
+
+/// Checks a merged OpenShift pull secret against the original.
+fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
+    let before = decode_secret_payload(original);
+    let after = decode_secret_payload(merged);
+    for key in [
+        "cloud.openshift.com",
+        "quay.io",
+        "registry.connect.redhat.com",
+    ] {
+        assert_eq!(after["auths"][key], before["auths"][key], "{key} kept");
+    }
+    let ours = &after["auths"]["https://privateregistry.example.com"];
+    assert_eq!(ours["username"], "me");
+    assert_eq!(ours["password"], "pw");
+    assert_eq!(ours["auth"], B64.encode("me:pw"));
+    assert_eq!(ours["email"], "priv@example.com", "email kept");
+    assert_eq!(ours["x-note"], "keep me", "unknown field kept");
+    assert!(ours.get("identitytoken").is_none(), "stale token dropped");
+    assert_eq!(after["auths"].as_object().unwrap().len(), 4);
+    assert_eq!(merged["metadata"]["labels"], original["metadata"]["labels"]);
+    assert_eq!(
+        merged["metadata"]["annotations"],
+        original["metadata"]["annotations"]
+    );
+    assert_eq!(merged["metadata"]["namespace"], "openshift-config");
+    assert_eq!(merged["type"], "kubernetes.io/dockerconfigjson");
+    for field in [
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "managedFields",
+    ] {
+        assert_eq!(
+            merged["metadata"].get(field).is_some(),
+            keep_metadata,
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn merge_into_openshift_pull_secret_keeps_everything_else() {
+    let original_text = std::fs::read_to_string(golden_path("openshift-pull-secret.json")).unwrap();
+    let original: Value = serde_json::from_str(&original_text).unwrap();
+    for backend in backends() {
+        let env = Env::new(backend);
+        login(&env, "privateregistry.example.com", "me", "pw", None);
+        login(&env, "other.example.com", "not", "selected", None);
+        let args = [
+            "export",
+            "--merge",
+            "-",
+            "--registry",
+            "privateregistry.example.com",
+        ];
+        // JSON in, JSON out (as `oc get ... -o json` prints it).
+        let run = env.run(&args, original_text.as_bytes());
+        run.ok();
+        assert_golden("openshift-pull-secret.merged.json", &run.stdout);
+        let merged: Value = serde_json::from_str(&run.stdout).unwrap();
+        check_merged(&original, &merged, false);
+        // --keep-metadata keeps the server's fields.
+        let mut keep = args.to_vec();
+        keep.push("--keep-metadata");
+        let kept: Value =
+            serde_json::from_str(&env.run(&keep, original_text.as_bytes()).ok().stdout).unwrap();
+        check_merged(&original, &kept, true);
+        // YAML in, YAML out.
+        let yaml_in = docker_credential_keyring::export::yaml::to_string(&original);
+        let run = env.run(&args, yaml_in.as_bytes());
+        run.ok();
+        assert!(run.stdout.starts_with("apiVersion: v1\n"), "{run:?}");
+        let merged = docker_credential_keyring::export::yaml::parse(&run.stdout).unwrap();
+        check_merged(&original, &merged, false);
+        // From a file too.
+        let file = env.home().join("ps.json");
+        std::fs::write(&file, &original_text).unwrap();
+        let from_file = env.run(
+            &[
+                "export",
+                "--merge",
+                file.to_str().unwrap(),
+                "--registry",
+                "privateregistry.example.com",
+            ],
+            b"",
+        );
+        assert_eq!(
+            from_file.ok().stdout,
+            env.run(&args, original_text.as_bytes()).stdout
+        );
+        // --patch: the JSON merge patch carrying the same payload.
+        let mut patch_args = args.to_vec();
+        patch_args.push("--patch");
+        let patch = env.run(&patch_args, original_text.as_bytes());
+        let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
+        assert_eq!(patch.as_object().unwrap().len(), 1);
+        assert_eq!(patch["data"], merged_data(&env, &args, &original_text));
+    }
+}
+
+fn merged_data(env: &Env, args: &[&str], input: &str) -> Value {
+    let merged: Value = serde_json::from_str(&env.run(args, input.as_bytes()).ok().stdout).unwrap();
+    merged["data"].clone()
+}
+
+#[test]
+fn merge_raw_and_dockercfg_keep_their_shape() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        login(&env, "quay.io", "u", "p", Some("u@x"));
+        // Raw dockerconfigjson, as downloaded from the cluster manager.
+        let raw = r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"auth":"b2xkOm9sZA==","email":"old@x","custom":[1,2]}},"extra":true}"#;
+        let run = env.run(&["export", "--merge", "-"], raw.as_bytes());
+        assert_eq!(
+            run.ok().stdout,
+            r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw","custom":[1,2]}},"extra":true}"#
+        );
+        // Legacy dockercfg map.
+        let cfg = r#"{"other.io":{"auth":"YTpi","email":"o@x"}}"#;
+        let run = env.run(&["export", "--merge", "-"], cfg.as_bytes());
+        assert_eq!(
+            run.ok().stdout,
+            r#"{"other.io":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}"#
+        );
+        // A stringData Secret stays a stringData Secret.
+        let manifest = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{cfg_json}'\n",
+            cfg_json = r#"{"auths":{"other.io":{"auth":"YTpi"}}}"#
+        );
+        let run = env.run(&["export", "--merge", "-"], manifest.as_bytes());
+        let merged = docker_credential_keyring::export::yaml::parse(&run.ok().stdout).unwrap();
+        assert!(merged.get("data").is_none(), "{merged}");
+        assert_eq!(
+            merged["stringData"][".dockerconfigjson"],
+            r#"{"auths":{"other.io":{"auth":"YTpi"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}}"#
+        );
+        // Merge refuses flags that would change the shape.
+        fails(
+            &env.run(
+                &["export", "--merge", "-", "--format", "secret"],
+                raw.as_bytes(),
+            ),
+            "--format cannot be used with --merge",
+        );
+        fails(
+            &env.run(&["export", "--merge", "-"], b"{not json"),
+            "not valid JSON",
+        );
+        fails(
+            &env.run(&["export", "--merge", "/nonexistent/ps.json"], b""),
+            "cannot read /nonexistent/ps.json",
+        );
+    }
+}
+
+fn import(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
+    let mut all = vec!["import"];
+    all.extend(args);
+    env.run(&all, stdin)
+}
+
+#[test]
+fn import_each_input_kind() {
+    let payload = json!({"auths": {
+        "https://index.docker.io/v1/": {"auth": B64.encode("hub:hubpw"), "email": "h@x"},
+        "registry.example.com:5000": {"username": "ru", "password": "rp"},
+        "quay.io/repository-main": {"auth": B64.encode("q:p:w")},
+        "helper.example.com": {},
+        "token.example.com": {"identitytoken": "tok"},
+    }});
+    let payload_text = payload.to_string();
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": B64.encode(&payload_text)}});
+    let dockercfg = payload["auths"].to_string();
+    let legacy_secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
+        "type": "kubernetes.io/dockercfg", "data": {".dockercfg": B64.encode(&dockercfg)}});
+    let config_json =
+        json!({"auths": payload["auths"], "credsStore": "desktop", "HttpHeaders": {}});
+    let inputs = [
+        ("raw", payload_text.clone()),
+        ("secret-json", secret.to_string()),
+        (
+            "secret-yaml",
+            docker_credential_keyring::export::yaml::to_string(&secret),
+        ),
+        ("dockercfg", dockercfg.clone()),
+        ("legacy-secret", legacy_secret.to_string()),
+        (
+            "config.json",
+            serde_json::to_string_pretty(&config_json).unwrap(),
+        ),
+    ];
+    for backend in backends() {
+        for (kind, input) in &inputs {
+            let env = Env::new(backend);
+            env.store("quay.io/repository-main", "before", "x").ok();
+            let run = import(&env, &["-"], input.as_bytes());
+            run.ok();
+            assert!(
+                run.stdout.ends_with("2 added, 1 replaced, 2 skipped\n"),
+                "{kind}: {run:?}"
+            );
+            assert!(
+                run.stdout.contains("skipped  helper.example.com: no auth"),
+                "{run:?}"
+            );
+            assert!(run
+                .stdout
+                .contains("skipped  token.example.com: only an identity token"));
+            assert!(!run.stdout.contains("hubpw"));
+            assert_eq!(env.secret("docker.io").as_deref(), Some("hubpw"), "{kind}");
+            assert_eq!(
+                env.secret("registry.example.com:5000").as_deref(),
+                Some("rp")
+            );
+            assert_eq!(
+                env.secret("quay.io/repository-main").as_deref(),
+                Some("p:w")
+            );
+            assert_eq!(env.list()["quay.io/repository-main"], "q");
+            // The email came along.
+            let out: Value =
+                serde_json::from_str(&export(&env, &["--registry", "docker.io"]).ok().stdout)
+                    .unwrap();
+            assert_eq!(out["auths"]["https://index.docker.io/v1/"]["email"], "h@x");
+        }
+        // A file, with --registry filters.
+        let env = Env::new(backend);
+        let file = env.home().join("pull-secret.txt");
+        std::fs::write(&file, &payload_text).unwrap();
+        let run = import(
+            &env,
+            &[file.to_str().unwrap(), "--registry", "*.example.com:*"],
+            b"",
+        );
+        assert!(
+            run.ok()
+                .stdout
+                .ends_with("1 added, 0 replaced, 2 skipped\n"),
+            "{run:?}"
+        );
+        assert_eq!(env.list().len(), 1);
+        fails(
+            &import(
+                &env,
+                &[file.to_str().unwrap(), "--registry", "ghcr.io"],
+                b"",
+            ),
+            "--registry \"ghcr.io\" matches no importable entry",
+        );
+    }
+}
+
+#[test]
+fn bad_import_input_names_the_entry_and_imports_nothing() {
+    let good = format!(
+        "\"good.example.com\":{{\"auth\":\"{}\"}}",
+        B64.encode("u:p")
+    );
+    let cases: Vec<(String, &str)> = vec![
+        ("".into(), "the input is empty"),
+        ("{not json".into(), "not valid JSON (line 1"),
+        ("- just\n- a list\n".into(), "wrong shape"),
+        ("[1,2]".into(), "wrong shape"),
+        ("kind: ConfigMap\napiVersion: v1\n".into(), "a ConfigMap is not a pull secret"),
+        (r#"{"auths":[]}"#.into(), "wrong shape"),
+        (r#"{"auths":{"a.io":"x"}}"#.into(), "entry \"a.io\" is not a JSON object"),
+        (format!(r#"{{"auths":{{{good},"bad.example.com":{{"auth":"%%%"}}}}}}"#), "entry \"bad.example.com\": \"auth\" is not valid base64"),
+        (
+            format!(r#"{{"auths":{{{good},"nocolon.example.com":{{"auth":"{}"}}}}}}"#, B64.encode("nocolon")),
+            "entry \"nocolon.example.com\": \"auth\" does not decode to username:password",
+        ),
+        (format!(r#"{{"auths":{{{good},"bad host":{{"auth":"dTpw"}}}}}}"#), "entry \"bad host\": invalid server URL"),
+        (
+            r#"{"kind":"Secret","type":"kubernetes.io/dockerconfigjson","metadata":{"name":"ps"},"data":{".dockerconfigjson":"!!"}}"#.into(),
+            "Secret \"ps\": data..dockerconfigjson is not valid base64",
+        ),
+        (
+            format!(r#"{{"kind":"Secret","type":"kubernetes.io/dockerconfigjson","metadata":{{"name":"ps"}},"data":{{".dockerconfigjson":"{}"}}}}"#, B64.encode("nope")),
+            "Secret \"ps\": data..dockerconfigjson does not decode to JSON",
+        ),
+        (
+            r#"{"kind":"Secret","type":"Opaque","metadata":{"name":"ps"},"data":{}}"#.into(),
+            "Secret \"ps\" has type \"Opaque\"",
+        ),
+        (
+            format!(r#"{{"auths":{{"quay.io":{{"auth":"{}"}},"https://quay.io":{{"auth":"{}"}}}}}}"#, B64.encode("a:1"), B64.encode("a:2")),
+            "same registry (quay.io) with different credentials",
+        ),
+    ];
+    for backend in backends() {
+        for (input, needle) in &cases {
+            let env = Env::new(backend);
+            env.store("keep.example.com", "k", "kp").ok();
+            let before = env.store_bytes();
+            let run = import(&env, &["-"], input.as_bytes());
+            fails(&run, needle);
+            assert_eq!(env.store_bytes(), before, "store untouched for {input:?}");
+            assert_eq!(env.secret("good.example.com"), None);
+            assert!(!run.stderr.contains("kp"));
+        }
+    }
+}
+
+#[test]
+fn export_import_export_gives_the_same_bytes() {
+    for backend in backends() {
+        let first = seeded(backend);
+        login(&first, "localhost:5000", "bob", "pa:ss", Some("b@x"));
+        for args in [
+            vec![],
+            vec!["--format", "dockercfg"],
+            vec!["--format", "secret", "--yaml"],
+            // A List of the same Secret in two namespaces imports each registry once.
+            vec!["--format", "secret", "-n", "a", "-n", "b"],
+        ] {
+            let exported = export(&first, &args).ok().stdout.clone();
+            let second = Env::new(backend);
+            let run = import(&second, &["-", "-q"], exported.as_bytes());
+            assert_eq!(run.ok().stdout, "4 added, 0 replaced, 0 skipped\n");
+            assert_eq!(export(&second, &args).ok().stdout, exported, "{args:?}");
+            // Importing again replaces, and changes nothing.
+            let again = import(&second, &["-", "-q"], exported.as_bytes());
+            assert_eq!(again.ok().stdout, "0 added, 4 replaced, 0 skipped\n");
+            assert_eq!(export(&second, &args).ok().stdout, exported);
+        }
+    }
+}
+
+/// Runs a printed link command with `sh`, against a stand-in `kubectl` that
+/// answers `get` from `names` (None: the SA has no imagePullSecrets) and fails
+/// an append when the list is absent, as the API server does. Returns the
+/// kubectl invocations.
+fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("kubectl");
+    std::fs::write(
+        &bin,
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1\" in\n  get) [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  patch) case \"$*\" in\n    *'/imagePullSecrets/-'*) [ -f \"$FAKE_STATE\" ] || { echo 'jsonpatch add operation does not apply: doc is missing path' >&2; exit 1; } ;;\n  esac ;;\nesac\nexit 0\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let state = dir.path().join("state");
+    if let Some(names) = names {
+        std::fs::write(&state, names).unwrap();
+    }
+    let log = dir.path().join("log");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", command])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                dir.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("FAKE_LOG", &log)
+        .env("FAKE_STATE", &state);
+    let run = common::run_command(cmd, b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn link_commands_append_create_or_do_nothing() {
+    let env = seeded(common::Backend::File);
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+        ],
+    );
+    let command = run.ok().stdout.trim_end().to_owned();
+    assert_eq!(command.lines().count(), 1);
+    // Already linked: only the lookup runs.
+    let calls = run_link_command(&command, Some("default-dockercfg-x pull-secret"));
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].starts_with("get serviceaccount default -n team-a"));
+    // A list without it: one append, which keeps the other entries.
+    let calls = run_link_command(&command, Some("default-dockercfg-x"));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1]
+        .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
+    // A name that only contains ours is not a match.
+    let calls = run_link_command(&command, Some("pull-secret-old"));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    // No list yet: the append fails, the guarded create runs.
+    let calls = run_link_command(&command, None);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[2].contains(r#"{"op":"test","path":"/imagePullSecrets","value":null}"#));
+    assert!(calls[2]
+        .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
+}

@@ -1,0 +1,1062 @@
+//! The human commands through the real binary in a temp HOME/XDG/DOCKER_CONFIG:
+//! configure/unconfigure (golden files), migrate, doctor, login, completions,
+//! and a sweep that no output ever carries a test secret.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use common::{backends, Backend, Env, Run};
+
+/// Every secret these tests use; no output of the binary may contain one
+/// (nor its `user:secret` base64 form).
+const SECRETS: &[(&str, &str)] = &[
+    ("alice", "pw-one-Secret-1"),
+    ("bob", "pw-two-Secret-2"),
+    ("<token>", "tok-three-Secret-3"),
+    ("carol", "stdin-Secret-4"),
+    ("dave", "podman-Secret-5"),
+];
+
+fn secret(i: usize) -> &'static str {
+    SECRETS[i].1
+}
+
+fn b64(user: &str, pass: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+}
+
+/// Fails if `run` printed any test secret.
+fn assert_no_secret(run: &Run) {
+    for (user, pass) in SECRETS {
+        for needle in [pass.to_string(), b64(user, pass)] {
+            assert!(
+                !run.stdout.contains(&needle) && !run.stderr.contains(&needle),
+                "a secret leaked into the output: {run:?}"
+            );
+        }
+    }
+}
+
+fn golden(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/configure")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(common::BIN).parent().unwrap().to_path_buf()
+}
+
+/// The binary with its directory on PATH (as after `cargo install`).
+fn command(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = env.command(args);
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin_dir().display()))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    if env.backend == Backend::SecretService {
+        if let Ok(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
+    }
+    cmd
+}
+
+/// Runs a human command and checks that it printed no secret.
+fn run(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
+    let out = common::run_command(command(env, args), stdin);
+    assert_no_secret(&out);
+    out
+}
+
+/// A PATH without docker-credential-keyring (the machine may have one installed).
+fn empty_path(env: &Env) -> PathBuf {
+    let dir = env.home().join("empty-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn docker_config(env: &Env) -> PathBuf {
+    env.docker_config_dir().join("config.json")
+}
+
+fn auth_file(env: &Env) -> PathBuf {
+    env.home().join("containers-auth.json")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn login(env: &Env, registry: &str, user: &str, pass: &str) {
+    let out = run(
+        env,
+        &["login", registry, "-u", user, "--password-stdin", "-q"],
+        format!("{pass}\n").as_bytes(),
+    );
+    out.ok();
+}
+
+// ---------------------------------------------------------------- configure
+
+#[test]
+fn configure_and_unconfigure_round_trip_keeps_every_other_key_and_order() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    let input = golden("docker-input.json");
+    write(&config, &input);
+    chmod(&config, 0o640);
+
+    let out = run(&env, &["configure"], b"");
+    out.ok();
+    assert!(out.stdout.contains("was \"desktop\""), "{out:?}");
+    assert_eq!(read(&config), golden("docker-credsstore.json"));
+    assert_eq!(mode(&config), 0o640, "the file keeps its mode");
+    let backup = env.docker_config_dir().join("config.json.bak");
+    assert_eq!(read(&backup), input, "the original is backed up");
+
+    // A second configure changes nothing.
+    let out = run(&env, &["configure"], b"");
+    out.ok();
+    assert!(out.stdout.contains("nothing changed"), "{out:?}");
+
+    run(&env, &["unconfigure"], b"").ok();
+    assert_eq!(
+        read(&config),
+        input,
+        "unconfigure restores the file byte for byte"
+    );
+
+    // credHelpers for named registries, Docker Hub spelled as docker looks it up.
+    run(
+        &env,
+        &[
+            "configure",
+            "-r",
+            "quay.io",
+            "--registry",
+            "https://docker.io/",
+            "-r",
+            "localhost:5000",
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(read(&config), golden("docker-registries.json"));
+    run(&env, &["unconfigure", "-r", "quay.io"], b"").ok();
+    let partial: serde_json::Value = serde_json::from_str(&read(&config)).unwrap();
+    assert!(partial["credHelpers"].get("quay.io").is_none());
+    assert_eq!(partial["credHelpers"]["localhost:5000"], "keyring");
+    assert_eq!(partial["credHelpers"]["gcr.io"], "gcloud");
+    run(&env, &["unconfigure"], b"").ok();
+    assert_eq!(read(&config), input);
+    assert_eq!(read(&backup), input, "the backup keeps the original");
+}
+
+#[test]
+fn configure_dry_run_prints_the_diff_and_changes_nothing() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    write(&config, &golden("docker-input.json"));
+    let out = run(&env, &["configure", "--dry-run"], b"");
+    out.ok();
+    let shown = out.stdout.replace(&config.display().to_string(), "CONFIG");
+    assert_eq!(shown, golden("docker-credsstore.diff"));
+    assert_eq!(read(&config), golden("docker-input.json"));
+    assert!(!env.docker_config_dir().join("config.json.bak").exists());
+    assert!(!env
+        .home()
+        .join("config/docker-credential-keyring/configured.json")
+        .exists());
+
+    // A new file: the diff creates it; still nothing written.
+    let env = Env::new(Backend::File);
+    let out = run(&env, &["configure", "--dry-run"], b"");
+    out.ok();
+    assert!(
+        out.stdout.contains("+\t\"credsStore\": \"keyring\""),
+        "{out:?}"
+    );
+    assert!(!docker_config(&env).exists());
+}
+
+#[test]
+fn configure_creates_a_private_file_when_there_is_none() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    let config = docker_config(&env);
+    assert_eq!(read(&config), "{\n\t\"credsStore\": \"keyring\"\n}");
+    assert_eq!(mode(&config), 0o600);
+    assert_eq!(mode(&env.docker_config_dir()), 0o700);
+    // Removing what it added leaves an empty object, not a broken file.
+    run(&env, &["unconfigure", "-q"], b"").ok();
+    assert_eq!(read(&config), "{}");
+}
+
+#[test]
+fn configure_writes_through_a_symlinked_config() {
+    let env = Env::new(Backend::File);
+    let real = env.home().join("dotfiles/docker-config.json");
+    write(&real, "{\"psFormat\": \"x\"}");
+    std::fs::create_dir_all(env.docker_config_dir()).unwrap();
+    let link = docker_config(&env);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    run(&env, &["configure", "-q"], b"").ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays"
+    );
+    assert_eq!(
+        read(&real),
+        "{\n\t\"psFormat\": \"x\",\n\t\"credsStore\": \"keyring\"\n}"
+    );
+    run(&env, &["unconfigure", "-q"], b"").ok();
+    assert_eq!(read(&real), "{\n\t\"psFormat\": \"x\"\n}");
+}
+
+#[test]
+fn configure_podman_finds_the_containers_auth_file_like_podman() {
+    let env = Env::new(Backend::File);
+    // No REGISTRY_AUTH_FILE: $XDG_RUNTIME_DIR/containers/auth.json, with a note.
+    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    cmd.env_remove("REGISTRY_AUTH_FILE");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let runtime = env.home().join("run/containers/auth.json");
+    assert!(read(&runtime).contains("\"quay.io\": \"keyring\""));
+    assert!(out.stderr.contains("emptied when you log out"), "{out:?}");
+    // Nor XDG_RUNTIME_DIR: ~/.config/containers/auth.json.
+    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    cmd.env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(read(&env.home().join(".config/containers/auth.json")).contains("keyring"));
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn unconfigure_leaves_alone_what_the_user_changed_since() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    run(&env, &["configure", "-q"], b"").ok();
+    write(&config, "{\"credsStore\": \"pass\"}");
+    let out = run(&env, &["unconfigure"], b"");
+    out.ok();
+    assert!(out.stderr.contains("left credsStore alone"), "{out:?}");
+    assert_eq!(
+        read(&config),
+        "{\"credsStore\": \"pass\"}",
+        "nothing written"
+    );
+}
+
+#[test]
+fn unconfigure_without_a_record_removes_only_keyring_members() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    write(
+        &config,
+        r#"{"credsStore":"keyring","credHelpers":{"a.io":"keyring","b.io":"pass"},"auths":{}}"#,
+    );
+    run(&env, &["unconfigure", "-q"], b"").ok();
+    assert_eq!(
+        read(&config),
+        "{\n\t\"credHelpers\": {\n\t\t\"b.io\": \"pass\"\n\t},\n\t\"auths\": {}\n}"
+    );
+}
+
+#[test]
+fn configure_podman_writes_cred_helpers_for_stored_registries() {
+    let env = Env::new(Backend::File);
+    let file = auth_file(&env);
+    write(&file, &golden("podman-input.json"));
+    let out = run(&env, &["configure", "--podman"], b"");
+    assert_eq!(out.code, 1, "no registries and nothing stored: {out:?}");
+    assert!(out.stderr.contains("--registry"), "{out:?}");
+
+    login(&env, "quay.io", "alice", secret(0));
+    login(&env, "https://index.docker.io/v1/", "bob", secret(1));
+    run(&env, &["configure", "--podman", "-q"], b"").ok();
+    assert_eq!(read(&file), golden("podman-configured.json"));
+    assert!(
+        !docker_config(&env).exists(),
+        "--podman leaves docker's file alone"
+    );
+
+    // The real skopeo finds the credential through the helper.
+    let mut skopeo = Command::new("skopeo");
+    skopeo
+        .args(["login", "--get-login", "--authfile"])
+        .arg(&file)
+        .arg("quay.io");
+    env.apply(&mut skopeo);
+    let path = std::env::var("PATH").unwrap_or_default();
+    skopeo.env("PATH", format!("{}:{path}", bin_dir().display()));
+    let out = common::run_command(skopeo, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.trim(), "alice");
+
+    run(&env, &["unconfigure", "--podman", "-q"], b"").ok();
+    assert_eq!(
+        read(&file),
+        "{\n\t\"auths\": {\n\t\t\"quay.io\": {}\n\t},\n\t\"x-keep\": 1\n}"
+    );
+}
+
+#[test]
+fn configure_refuses_when_the_binary_is_not_on_path() {
+    let env = Env::new(Backend::File);
+    let mut cmd = env.command(&["configure"]);
+    cmd.env("PATH", empty_path(&env));
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: docker-credential-keyring is not on your PATH"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("cargo install"), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {out:?}");
+    assert!(!docker_config(&env).exists(), "nothing written");
+
+    let mut cmd = env.command(&["configure", "--force", "-q"]);
+    cmd.env("PATH", empty_path(&env));
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(docker_config(&env).exists());
+}
+
+#[test]
+fn configure_store_writes_our_config() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "--store", "file", "-q"], b"").ok();
+    let mut cmd = command(&env, &["version"]);
+    cmd.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
+    let out = common::run_command(cmd, b"");
+    assert!(out.stdout.contains("(store: file)"), "{out:?}");
+    let out = run(&env, &["configure", "--store", "nonsense"], b"");
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("unknown store"), "{out:?}");
+}
+
+#[test]
+fn configure_refuses_a_broken_config_file_untouched() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    write(&config, "{\"auths\": {");
+    let out = run(&env, &["configure"], b"");
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("is not valid JSON"), "{out:?}");
+    assert_eq!(read(&config), "{\"auths\": {");
+}
+
+// ------------------------------------------------------------------ migrate
+
+fn plaintext_config() -> String {
+    format!(
+        r#"{{
+	"auths": {{
+		"quay.io": {{
+			"auth": "{}"
+		}},
+		"https://index.docker.io/v1/": {{
+			"auth": "{}",
+			"email": "bob@example.com"
+		}},
+		"registry.example.com": {{
+			"auth": "",
+			"identitytoken": "{}"
+		}},
+		"already.example.com": {{}}
+	}},
+	"credsStore": "keyring"
+}}"#,
+        b64("alice", secret(0)),
+        b64("bob", secret(1)),
+        secret(2)
+    )
+}
+
+#[test]
+fn migrate_moves_plaintext_entries_into_the_store() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let config = docker_config(&env);
+        write(&config, &plaintext_config());
+        let bak = env.docker_config_dir().join("config.json.bak");
+        write(&bak, &plaintext_config());
+
+        let out = run(&env, &["migrate", "--dry-run"], b"");
+        out.ok();
+        assert!(out.stdout.contains("3 credential(s) would move"), "{out:?}");
+        assert_eq!(read(&config), plaintext_config());
+
+        let out = run(&env, &["migrate", "--json"], b"");
+        out.ok();
+        let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(summary.as_array().unwrap().len(), 3, "{summary}");
+        assert_eq!(summary[0]["store"], backend.name());
+
+        assert_eq!(env.secret("quay.io").as_deref(), Some(secret(0)));
+        assert_eq!(
+            env.secret("https://index.docker.io/v1/").as_deref(),
+            Some(secret(1))
+        );
+        assert_eq!(env.secret("docker.io").as_deref(), Some(secret(1)));
+        let got = env.get("registry.example.com");
+        assert!(
+            got.stdout.contains(r#""Username":"\u003ctoken\u003e""#),
+            "{got:?}"
+        );
+        assert_eq!(
+            env.secret("registry.example.com").as_deref(),
+            Some(secret(2))
+        );
+
+        let after = read(&config);
+        assert_eq!(
+            after,
+            "{\n\t\"auths\": {\n\t\t\"quay.io\": {},\n\t\t\"https://index.docker.io/v1/\": {\n\t\t\t\"email\": \"bob@example.com\"\n\t\t},\n\t\t\"registry.example.com\": {},\n\t\t\"already.example.com\": {}\n\t},\n\t\"credsStore\": \"keyring\"\n}"
+        );
+        let backup = read(&bak);
+        for (user, pass) in SECRETS {
+            assert!(!after.contains(pass) && !after.contains(&b64(user, pass)));
+            assert!(
+                !backup.contains(pass) && !backup.contains(&b64(user, pass)),
+                "{backup}"
+            );
+        }
+        let ls = run(&env, &["ls", "--json"], b"");
+        ls.ok();
+        assert!(ls.stdout.contains("\"identityToken\": true"), "{ls:?}");
+
+        // Nothing left: a second run says so.
+        let out = run(&env, &["migrate"], b"");
+        out.ok();
+        assert!(out.stdout.contains("No plaintext credentials"), "{out:?}");
+        for key in ["quay.io", "docker.io", "registry.example.com"] {
+            env.erase(key).ok();
+        }
+    }
+}
+
+#[test]
+fn migrate_reads_the_containers_auth_file_too() {
+    let env = Env::new(Backend::File);
+    let file = auth_file(&env);
+    write(
+        &file,
+        &format!(
+            r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}},"credHelpers":{{"podman.example.com":"keyring"}}}}"#,
+            b64("dave", secret(4))
+        ),
+    );
+    run(&env, &["migrate", "-q"], b"").ok();
+    assert_eq!(env.secret("podman.example.com").as_deref(), Some(secret(4)));
+    assert_eq!(
+        read(&file),
+        "{\n\t\"auths\": {\n\t\t\"podman.example.com\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"podman.example.com\": \"keyring\"\n\t}\n}"
+    );
+}
+
+#[test]
+fn migrate_refuses_when_docker_would_lose_the_credentials() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    let text =
+        plaintext_config().replace("\t\"credsStore\": \"keyring\"\n", "\t\"psFormat\": \"x\"\n");
+    write(&config, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("docker-credential-keyring configure"),
+        "{out:?}"
+    );
+    assert_eq!(read(&config), text, "untouched");
+    assert!(env.list().is_empty(), "nothing stored");
+
+    // credsStore is ours but a credHelpers entry sends quay.io elsewhere.
+    let text = plaintext_config().replace(
+        "\t\"credsStore\": \"keyring\"\n",
+        "\t\"credsStore\": \"keyring\",\n\t\"credHelpers\": {\"quay.io\": \"pass\"}\n",
+    );
+    write(&config, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("run `docker-credential-keyring configure --registry quay.io` first"),
+        "{out:?}"
+    );
+    assert_eq!(read(&config), text, "untouched");
+}
+
+#[test]
+fn migrate_with_a_failing_store_leaves_the_file_untouched() {
+    let env = Env::new(Backend::File);
+    let config = docker_config(&env);
+    write(&config, &plaintext_config());
+    // The Secret Service chosen explicitly, and no bus: every store fails.
+    let mut cmd = command(&env, &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("the config files were left untouched"),
+        "{out:?}"
+    );
+    assert_eq!(read(&config), plaintext_config());
+    assert!(env.list().is_empty());
+}
+
+#[test]
+fn migrate_refuses_two_different_credentials_for_one_registry() {
+    let env = Env::new(Backend::File);
+    write(&docker_config(&env), &plaintext_config());
+    let file = auth_file(&env);
+    let text = format!(
+        r#"{{"auths":{{"quay.io":{{"auth":"{}"}}}},"credHelpers":{{"quay.io":"keyring"}}}}"#,
+        b64("dave", secret(4))
+    );
+    write(&file, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("quay.io has two different credentials"),
+        "{out:?}"
+    );
+    assert_eq!(read(&file), text);
+    assert_eq!(read(&docker_config(&env)), plaintext_config());
+}
+
+// ------------------------------------------------------------------- doctor
+
+fn doctor(env: &Env, extra: &[(&str, &str)]) -> Run {
+    let mut cmd = command(env, &["doctor"]);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    out
+}
+
+#[test]
+fn doctor_without_a_bus_explains_the_file_store_and_is_not_broken() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    let out = doctor(&env, &[("DOCKER_CREDENTIAL_KEYRING_STORE", "auto")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("[info] D-Bus: no session bus"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("[ok  ] store: auto (environment variable DOCKER_CREDENTIAL_KEYRING_STORE) uses the file store: no D-Bus session bus"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("[ok  ] docker config:"), "{out:?}");
+
+    // The Secret Service named explicitly without a bus is broken, with a fix.
+    let out = doctor(
+        &env,
+        &[("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service")],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("[FAIL] store: secret-service"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("fix: start or unlock the keyring, or use another store: unset DOCKER_CREDENTIAL_KEYRING_STORE or set it to file"), "{out:?}");
+}
+
+#[test]
+fn doctor_with_the_secret_service_says_it_answers() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    run(&env, &["configure", "-q"], b"").ok();
+    let out = doctor(&env, &[("DOCKER_CREDENTIAL_KEYRING_STORE", "auto")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("[info] D-Bus: session bus at"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("uses secret-service: provider answering, default collection unlocked"),
+        "{out:?}"
+    );
+    let out = doctor(&env, &[]);
+    assert!(
+        out.stdout
+            .contains("[ok  ] store: secret-service (chosen by environment variable"),
+        "{out:?}"
+    );
+}
+
+/// A locked collection, in a private Secret Service of its own (locking the
+/// shared one would break the tests running next to this one).
+#[test]
+fn doctor_reports_a_locked_keyring() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    let script = r#"
+        dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets \
+          org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+        DOCKER_CREDENTIAL_KEYRING_STORE=auto "$DCK_BIN" doctor; echo "exit=$?"
+        DOCKER_CREDENTIAL_KEYRING_STORE=secret-service "$DCK_BIN" doctor; echo "exit=$?"
+    "#;
+    let mut cmd =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/with-secret-service"));
+    cmd.args(["bash", "-c", script]);
+    env.apply(&mut cmd);
+    cmd.env_remove("DCK_IN_SECRET_SERVICE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DCK_BIN", common::BIN)
+        .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", "3");
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let (auto, fixed) = out
+        .stdout
+        .split_once("exit=0\n")
+        .expect("auto is not broken");
+    assert!(
+        auto.contains("[WARN] store: auto (environment variable DOCKER_CREDENTIAL_KEYRING_STORE) falls back to the file store: the secret-service store is locked"),
+        "{out:?}"
+    );
+    assert!(fixed.contains("[FAIL] store: secret-service"), "{out:?}");
+    assert!(fixed.contains("is locked; unlock it"), "{out:?}");
+    assert!(fixed.trim_end().ends_with("exit=1"), "{out:?}");
+}
+
+#[test]
+fn doctor_fails_when_stored_credentials_live_in_an_absent_keyring() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    run(&env, &["configure", "-q"], b"").ok();
+    login(&env, "quay.io", "alice", secret(0));
+    let mut cmd = env.command(&["doctor"]);
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin_dir().display()))
+        .env("DOCKER_CREDENTIAL_KEYRING_STORE", "file")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "[FAIL] keyring: 1 credential(s) are kept in secret-service, which does not answer"
+        ),
+        "{out:?}"
+    );
+    env.erase("quay.io").ok();
+}
+
+#[test]
+fn doctor_warns_about_pairs_without_credentials() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    login(&env, "paired.example.com", "alice", secret(0));
+    // Two pairs in the index: one whose registry has a credential, one without.
+    let store = env.store_file();
+    let mut db: serde_json::Value = serde_json::from_str(&read(&store)).unwrap();
+    db["pairs"] = serde_json::json!({
+        "paired.example.com": {"authServer": "sso.example.com"},
+        "lonely.example.com": {"authServer": "sso.example.com"}
+    });
+    std::fs::write(&store, db.to_string()).unwrap();
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 0, "a warning, not broken: {out:?}");
+    assert!(
+        out.stdout.contains(
+            "[WARN] pairs: lonely.example.com is paired with sso.example.com but has no credential"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "fix: docker-credential-keyring login lonely.example.com -u USER --password-stdin"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("paired.example.com is paired"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn doctor_flags_a_store_file_with_bad_permissions() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    login(&env, "quay.io", "alice", secret(0));
+    let store = env.store_file();
+    chmod(&store, 0o644);
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("[FAIL] file store:"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("fix: chmod 600 {}", store.display())),
+        "{out:?}"
+    );
+    chmod(&store, 0o600);
+    let dir = store.parent().unwrap();
+    chmod(dir, 0o755);
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("fix: chmod 700 {}", dir.display())),
+        "{out:?}"
+    );
+    chmod(dir, 0o700);
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("1 credential(s) (1 in file)"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn doctor_flags_plaintext_secrets_and_json_says_so() {
+    let env = Env::new(Backend::File);
+    write(&docker_config(&env), &plaintext_config());
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("holds 3 plaintext password(s): quay.io, https://index.docker.io/v1/, registry.example.com"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("fix: docker-credential-keyring migrate"),
+        "{out:?}"
+    );
+
+    let mut cmd = command(&env, &["doctor", "--json"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "file");
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    assert_eq!(out.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let fail = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "fail")
+        .unwrap();
+    assert_eq!(fail["name"], "docker config");
+
+    run(&env, &["migrate", "-q"], b"").ok();
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 0, "fixed by migrate: {out:?}");
+
+    // A backup with secrets in it (made by hand) is a problem too.
+    let bak = env.docker_config_dir().join("config.json.bak");
+    write(&bak, &plaintext_config());
+    let out = doctor(&env, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("fix: rm {}", bak.display())),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn doctor_fails_when_configured_but_not_on_path() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure", "-q"], b"").ok();
+    let mut cmd = env.command(&["doctor"]);
+    cmd.env("PATH", empty_path(&env));
+    let out = common::run_command(cmd, b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("[FAIL] on PATH"), "{out:?}");
+    assert!(out.stdout.contains("fix: install it with"), "{out:?}");
+}
+
+// -------------------------------------------------------------- login/logout
+
+#[test]
+fn login_reads_the_secret_from_stdin() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let out = run(
+            &env,
+            &[
+                "login",
+                "Registry.Example.com:5000",
+                "-u",
+                "carol",
+                "--password-stdin",
+                "--email",
+                "c@example.com",
+            ],
+            format!("{}\r\n", secret(3)).as_bytes(),
+        );
+        out.ok();
+        assert!(
+            out.stdout
+                .contains("Login Succeeded: registry.example.com:5000"),
+            "{out:?}"
+        );
+        assert!(
+            out.stderr.contains("configure"),
+            "notes that docker does not use it yet: {out:?}"
+        );
+        assert_eq!(
+            env.secret("registry.example.com:5000").as_deref(),
+            Some(secret(3))
+        );
+        let ls = run(&env, &["ls"], b"");
+        assert!(
+            ls.stdout.contains("registry.example.com:5000  carol"),
+            "{ls:?}"
+        );
+
+        let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+        out.ok();
+        assert!(out.stdout.contains("Removed"), "{out:?}");
+        assert_eq!(env.secret("registry.example.com:5000"), None);
+        let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+        out.ok();
+        assert!(out.stdout.contains("Not logged in"), "{out:?}");
+    }
+}
+
+/// The interactive prompt on a real terminal (a pty from `script`): the
+/// secret is read without echo and stored.
+#[test]
+fn login_prompts_on_a_terminal_without_echo() {
+    use std::io::{Read, Write};
+    let env = Env::new(Backend::File);
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!("{} login quay.io -u carol", common::BIN))
+        .arg("/dev/null");
+    env.apply(&mut cmd);
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) runs the command on a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("Password for carol@quay.io: ") {
+        assert_eq!(
+            stdout.read(&mut byte).unwrap(),
+            1,
+            "no prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.push(byte[0]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", secret(3)).as_bytes())
+        .unwrap();
+    drop(stdin);
+    stdout.read_to_end(&mut seen).unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = Run {
+        code: 0,
+        stdout: String::from_utf8_lossy(&seen).into_owned(),
+        stderr: String::new(),
+    };
+    assert_no_secret(&out);
+    assert!(out.stdout.contains("Login Succeeded: quay.io"), "{out:?}");
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
+}
+
+#[test]
+fn login_never_takes_the_password_from_argv() {
+    let env = Env::new(Backend::File);
+    for args in [
+        &["login", "quay.io", "-u", "a", "--password", secret(0)][..],
+        &["login", "quay.io", "-u", "a", "-p", secret(0)][..],
+    ] {
+        let out = run(&env, args, b"");
+        assert_eq!(out.code, 2, "{out:?}");
+    }
+    let out = run(&env, &["login", "quay.io", "-u", "a"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: no terminal to ask for the password: use --password-stdin\n"
+    );
+    let out = run(
+        &env,
+        &["login", "quay.io", "-u", "a", "--password-stdin"],
+        b"",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("no password on standard input"),
+        "{out:?}"
+    );
+    assert!(env.list().is_empty());
+    let help = run(&env, &["login", "--help"], b"");
+    help.ok();
+    assert!(!help.stdout.contains("--password "), "{help:?}");
+    assert!(help.stdout.contains("Exit codes:"), "{help:?}");
+}
+
+// -------------------------------------------------------------- completions
+
+#[test]
+fn completions_and_man_page() {
+    let env = Env::new(Backend::File);
+    for (shell, marker) in [
+        (
+            "bash",
+            "-o bashdefault -o default docker-credential-keyring",
+        ),
+        ("zsh", "#compdef docker-credential-keyring"),
+        ("fish", "complete -c docker-credential-keyring"),
+        ("elvish", "docker-credential-keyring"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(&env, &["completions", shell], b"");
+        out.ok();
+        assert!(
+            out.stdout.contains(marker),
+            "{shell}: {}",
+            &out.stdout[..200.min(out.stdout.len())]
+        );
+        assert!(
+            out.stdout.contains("configure"),
+            "{shell} completes subcommands"
+        );
+    }
+    let out = run(&env, &["completions", "man"], b"");
+    out.ok();
+    assert!(
+        out.stdout.contains(".TH docker-credential-keyring 1"),
+        "{}",
+        &out.stdout[..300]
+    );
+    for section in [
+        ".SH COMMANDS",
+        ".SS \"configure\"",
+        ".SS \"doctor\"",
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+    ] {
+        assert!(out.stdout.contains(section), "{section}");
+    }
+    assert!(
+        out.stdout.contains("\\-\\-password\\-stdin"),
+        "options are listed"
+    );
+    let out = run(&env, &["completions", "tcsh"], b"");
+    assert_eq!(out.code, 2);
+}
+
+// ------------------------------------------------------------ secret sweep
+
+/// Every human command, on success and failure paths, with secrets in the
+/// store and in the config files: none of their outputs may show a secret.
+#[test]
+fn no_output_ever_shows_a_secret() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        login(&env, "quay.io", "alice", secret(0));
+        login(&env, "registry.example.com", "<token>", secret(2));
+        // Plaintext secrets in both files, docker's not configured yet.
+        let config = docker_config(&env);
+        write(
+            &config,
+            &plaintext_config().replace(",\n\t\"credsStore\": \"keyring\"", ""),
+        );
+        write(
+            &auth_file(&env),
+            &format!(
+                r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}}}}"#,
+                b64("dave", secret(4))
+            ),
+        );
+        let mut outputs: Vec<Run> = Vec::new();
+        for args in [
+            &["ls"][..],
+            &["ls", "--json"],
+            &["ls", "-q"],
+            &["doctor"],
+            &["doctor", "--json"],
+            &["configure", "--dry-run"],
+            &["configure", "--podman", "--dry-run"],
+            &["migrate", "--dry-run"],
+            &["migrate"],
+            &["migrate", "--json", "--force"],
+            &["configure"],
+            &["configure", "--podman"],
+            &["unconfigure", "--dry-run"],
+            &["login", "--help"],
+            &["logout", "--help"],
+            &["migrate", "--help"],
+            &["doctor", "--help"],
+            &["configure", "--help"],
+            &["login", "bad host", "-u", "x", "--password-stdin"],
+            &["logout", "--all"],
+            &["ls"],
+        ] {
+            let out =
+                common::run_command(command(&env, args), format!("{}\n", secret(3)).as_bytes());
+            outputs.push(out);
+        }
+        for out in &outputs {
+            assert_no_secret(out);
+        }
+        // The sweep did exercise the paths that handle secrets.
+        assert!(
+            outputs[8].code == 1,
+            "migrate refused before configure: {:?}",
+            outputs[8]
+        );
+        assert!(outputs[9].code == 0, "{:?}", outputs[9]);
+        assert!(
+            outputs[5]
+                .stdout
+                .contains("\"identitytoken\": \"REDACTED\""),
+            "diff context redacts: {:?}",
+            outputs[5]
+        );
+        let file = read(&config);
+        for (user, pass) in SECRETS {
+            assert!(
+                !file.contains(pass) && !file.contains(&b64(user, pass)),
+                "{file}"
+            );
+        }
+    }
+}

@@ -1,0 +1,839 @@
+//! Delegated-auth pairs through the real binary: `pair add/rm/ls/discover`,
+//! `login --auth-server/--discover`, the get/list/erase/logout semantics, on
+//! the file store and on the real Secret Service. `pair discover` talks to
+//! small HTTP servers this test starts on 127.0.0.1.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{backends, run_command, Backend, Env};
+
+const NOT_FOUND: &str = "credentials not found in native keychain";
+
+fn each_backend(test: impl Fn(&Env)) {
+    for backend in backends() {
+        test(&Env::new(backend));
+    }
+}
+
+/// `pair ls --json` parsed.
+fn pairs_json(env: &Env) -> Vec<serde_json::Value> {
+    let run = env.run(&["pair", "ls", "--json"], b"");
+    run.ok();
+    serde_json::from_str(&run.stdout).expect("pair ls --json prints JSON")
+}
+
+fn paired(env: &Env) -> Vec<(String, String)> {
+    pairs_json(env)
+        .iter()
+        .map(|p| {
+            (
+                p["registry"].as_str().unwrap().to_owned(),
+                p["authServer"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn login(env: &Env, args: &[&str], stdin: &str) {
+    let mut all = vec!["login"];
+    all.extend_from_slice(args);
+    env.run(&all, stdin.as_bytes()).ok();
+}
+
+/// `get` answered with this username and secret.
+fn assert_get(env: &Env, server: &str, user: &str, secret: &str) {
+    let run = env.get(server);
+    assert_eq!(run.code, 0, "{:?} get {server}: {run:?}", env.backend);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ServerURL"], server, "{run:?}");
+    assert_eq!(v["Username"], user, "{:?} get {server}", env.backend);
+    assert_eq!(v["Secret"], secret, "{:?} get {server}", env.backend);
+}
+
+fn assert_not_found(env: &Env, server: &str) {
+    let run = env.get(server);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (1, &*format!("{NOT_FOUND}\n")),
+        "{:?} get {server}",
+        env.backend
+    );
+}
+
+// ---------------------------------------------------------------- semantics
+
+#[test]
+fn auth_server_answers_with_its_registrys_credential() {
+    each_backend(|env| {
+        login(
+            env,
+            &[
+                "registry.connect.example.com",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--auth-server",
+                "sso.example.com",
+            ],
+            "reg-pw\n",
+        );
+        assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
+        assert_get(env, "sso.example.com", "alice", "reg-pw");
+        assert_get(env, "https://sso.example.com/", "alice", "reg-pw");
+        // Another host, port or scheme is not the auth server.
+        assert_not_found(env, "sso.example.com:8443");
+        assert_not_found(env, "http://sso.example.com");
+        let list = env.list();
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert_eq!(list["sso.example.com"], "alice");
+        assert_eq!(list["registry.connect.example.com"], "alice");
+        assert_eq!(
+            paired(env),
+            [(
+                "registry.connect.example.com".to_owned(),
+                "sso.example.com".to_owned()
+            )]
+        );
+        // The auth server's own credential wins once stored.
+        env.store("sso.example.com", "sso-user", "sso-pw").ok();
+        assert_get(env, "sso.example.com", "sso-user", "sso-pw");
+        assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
+        assert_eq!(env.list().len(), 2);
+    });
+}
+
+#[test]
+fn auth_server_key_with_a_realm_path_answers_for_its_host() {
+    each_backend(|env| {
+        env.store("reg.example.com", "u", "p").ok();
+        env.run(
+            &[
+                "pair",
+                "add",
+                "reg.example.com",
+                "https://sso.example.com/auth/realms/rh",
+            ],
+            b"",
+        )
+        .ok();
+        assert_eq!(
+            paired(env),
+            [(
+                "reg.example.com".to_owned(),
+                "sso.example.com/auth/realms/rh".to_owned()
+            )]
+        );
+        assert_get(env, "sso.example.com", "u", "p");
+        assert_get(env, "sso.example.com/auth/realms/rh/protocol", "u", "p");
+        assert_not_found(env, "sso.example.com/other");
+    });
+}
+
+#[test]
+fn registries_that_disagree_leave_the_auth_server_unanswered() {
+    each_backend(|env| {
+        let pair = |reg: &str| {
+            env.run(&["pair", "add", reg, "sso.example.com"], b"").ok();
+        };
+        // Same username, same secret: they agree.
+        env.store("a.example.com", "alice", "pw").ok();
+        env.store("b.example.com", "alice", "pw").ok();
+        pair("a.example.com");
+        pair("b.example.com");
+        assert_get(env, "sso.example.com", "alice", "pw");
+
+        // Same username, different secret: conflict; `list` (index only) still shows it.
+        env.store("b.example.com", "alice", "other-pw").ok();
+        assert_not_found(env, "sso.example.com");
+        assert_eq!(env.list()["sso.example.com"], "alice");
+        let ls = pairs_json(env);
+        assert_eq!(ls[0]["authServerAnswer"]["kind"], "conflict", "{ls:?}");
+        assert_eq!(ls[0]["authServerAnswer"]["reason"], "secret");
+
+        // Different usernames: conflict, not listed.
+        env.store("b.example.com", "bob", "pw").ok();
+        assert_not_found(env, "sso.example.com");
+        assert!(!env.list().contains_key("sso.example.com"));
+        let ls = pairs_json(env);
+        assert_eq!(ls[1]["authServerAnswer"]["reason"], "username", "{ls:?}");
+        assert_eq!(
+            ls[1]["authServerAnswer"]["registries"],
+            serde_json::json!(["a.example.com", "b.example.com"])
+        );
+        let table = env.run(&["pair", "ls"], b"");
+        table.ok();
+        assert!(
+            table
+                .stdout
+                .contains("CONFLICT: a.example.com, b.example.com have different usernames"),
+            "{}",
+            table.stdout
+        );
+        assert!(!table.stdout.contains("pw"), "no secret in pair ls");
+
+        // A paired registry without a credential does not take part.
+        env.erase("b.example.com").ok();
+        assert_get(env, "sso.example.com", "alice", "pw");
+
+        // The auth server's own credential settles any conflict.
+        env.store("b.example.com", "bob", "pw").ok();
+        env.store("sso.example.com", "carol", "sso-pw").ok();
+        assert_get(env, "sso.example.com", "carol", "sso-pw");
+    });
+}
+
+#[test]
+fn erase_removes_only_the_registry_credential() {
+    each_backend(|env| {
+        env.store("reg.example.com", "u", "p").ok();
+        env.store("sso.example.com", "s", "sp").ok();
+        env.run(&["pair", "add", "reg.example.com", "sso.example.com"], b"")
+            .ok();
+        env.erase("reg.example.com").ok();
+        assert_not_found(env, "reg.example.com");
+        assert_get(env, "sso.example.com", "s", "sp");
+        assert_eq!(paired(env).len(), 1, "erase keeps the pair");
+        // Without its own credential the auth server now has nothing...
+        env.erase("sso.example.com").ok();
+        assert_not_found(env, "sso.example.com");
+        assert!(env.list().is_empty());
+        // ...until the registry logs in again.
+        env.store("reg.example.com", "u2", "p2").ok();
+        assert_get(env, "sso.example.com", "u2", "p2");
+    });
+}
+
+#[test]
+fn logout_cascades_to_the_pair_and_an_unshared_auth_server() {
+    each_backend(|env| {
+        // Two registries share sso.example.com, which has its own credential.
+        login(
+            env,
+            &[
+                "a.example.com",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--auth-server",
+                "sso.example.com",
+                "--auth-username",
+                "sso-alice",
+                "--auth-password-stdin",
+            ],
+            "a-pw\nsso-pw\n",
+        );
+        assert_get(env, "a.example.com", "alice", "a-pw");
+        assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
+        login(
+            env,
+            &[
+                "b.example.com",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--auth-server",
+                "sso.example.com",
+            ],
+            "b-pw",
+        );
+        env.store("other.example.com", "o", "op").ok();
+
+        let run = env.run(&["logout", "a.example.com"], b"");
+        run.ok();
+        assert!(
+            run.stdout
+                .contains("Kept auth server sso.example.com: still paired with b.example.com"),
+            "{run:?}"
+        );
+        assert_not_found(env, "a.example.com");
+        assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
+        assert_eq!(
+            paired(env),
+            [("b.example.com".to_owned(), "sso.example.com".to_owned())]
+        );
+
+        let run = env.run(&["logout", "b.example.com"], b"");
+        run.ok();
+        assert!(
+            run.stdout
+                .contains("Removed the credential for auth server sso.example.com"),
+            "{run:?}"
+        );
+        assert_not_found(env, "b.example.com");
+        assert_not_found(env, "sso.example.com");
+        assert!(paired(env).is_empty());
+        // Unrelated credentials stay.
+        assert_get(env, "other.example.com", "o", "op");
+        assert_eq!(env.list().len(), 1);
+    });
+}
+
+#[test]
+fn pair_add_rm_and_their_errors() {
+    let env = Env::new(Backend::File);
+    let add = |r: &str, a: &str| env.run(&["pair", "add", r, a], b"");
+    let run = add("https://Reg.example.com/v2/", "SSO.example.com");
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        "Paired reg.example.com with auth server sso.example.com\n"
+    );
+    assert!(add("reg.example.com", "sso.example.com")
+        .stdout
+        .contains("already paired"));
+    let run = add("reg.example.com", "sso2.example.com");
+    run.ok();
+    assert!(run.stdout.contains("(was sso.example.com)"), "{run:?}");
+    for (r, a, needle) in [
+        ("x.example.com", "x.example.com", "with itself"),
+        ("sso2.example.com", "y.example.com", "is the auth server of"),
+        ("z.example.com", "reg.example.com", "is itself a registry"),
+        ("bad host", "sso.example.com", "invalid server URL"),
+    ] {
+        let run = add(r, a);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.starts_with("error: "), "{run:?}");
+        assert!(run.stderr.contains(needle), "{needle}: {run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    }
+    assert_eq!(
+        paired(&env),
+        [("reg.example.com".to_owned(), "sso2.example.com".to_owned())]
+    );
+    env.run(&["pair", "rm", "reg.example.com"], b"").ok();
+    assert!(paired(&env).is_empty());
+    let run = env.run(&["pair", "rm", "reg.example.com"], b"");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("is not paired"), "{run:?}");
+    let run = env.run(&["pair", "ls"], b"");
+    run.ok();
+    assert!(run.stdout.starts_with("No pairs"), "{run:?}");
+}
+
+#[test]
+fn login_auth_password_stdin_needs_two_lines() {
+    let env = Env::new(Backend::File);
+    let run = env.run(
+        &[
+            "login",
+            "reg.example.com",
+            "-u",
+            "u",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "s",
+            "--auth-password-stdin",
+        ],
+        b"only-one-line\n",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("two non-empty lines"), "{run:?}");
+    assert!(!run.stderr.contains("only-one-line"));
+    assert!(env.list().is_empty(), "nothing stored on error");
+    assert!(paired(&env).is_empty());
+}
+
+#[test]
+fn concurrent_pair_adds_lose_nothing() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let children: Vec<_> = (0..16)
+            .map(|i| {
+                let (cmd, input) = if i % 4 == 3 {
+                    // Credential writes race with the pair writes.
+                    let json = format!(
+                        r#"{{"ServerURL":"reg{i}.example.com","Username":"u{i}","Secret":"s{i}"}}"#
+                    );
+                    (env.command(&["store"]), json)
+                } else {
+                    let reg = format!("reg{i}.example.com");
+                    let auth = format!("sso{}.example.com", i % 2);
+                    (env.command(&["pair", "add", &reg, &auth]), String::new())
+                };
+                thread::spawn(move || run_command(cmd, input.as_bytes()))
+            })
+            .collect();
+        for child in children {
+            let run = child.join().unwrap();
+            assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+        }
+        let pairs = paired(&env);
+        let want: Vec<(String, String)> = {
+            let mut v: Vec<_> = (0..16)
+                .filter(|i| i % 4 != 3)
+                .map(|i| {
+                    (
+                        format!("reg{i}.example.com"),
+                        format!("sso{}.example.com", i % 2),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(pairs, want, "{backend:?}");
+        for i in [3, 7, 11, 15] {
+            assert_get(
+                &env,
+                &format!("reg{i}.example.com"),
+                &format!("u{i}"),
+                &format!("s{i}"),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- discovery
+
+/// How a test server answers.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// `401` with these `WWW-Authenticate` header lines.
+    Challenge(&'static [&'static str]),
+    /// `301` to another host.
+    Redirect,
+    /// Accepts, then never answers.
+    Silent,
+    /// Answers a TLS ClientHello with a fatal handshake_failure alert.
+    TlsAlert,
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1; records the request lines it got.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(mode: Mode) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                match mode {
+                    Mode::Silent => held.push(conn),
+                    _ => {
+                        let log = log.clone();
+                        thread::spawn(move || answer(conn, mode, &log));
+                    }
+                }
+            }
+        });
+        Server { port, requests }
+    }
+
+    fn registry(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn answer(mut conn: TcpStream, mode: Mode, log: &Mutex<Vec<String>>) {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        let Ok(n) = conn.read(&mut buf) else { return };
+        if n == 0 {
+            return;
+        }
+        head.extend_from_slice(&buf[..n]);
+        if head[0] == 0x16 {
+            // A TLS ClientHello.
+            let reply: &[u8] = match mode {
+                Mode::TlsAlert => &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
+                // A plain HTTP server answers TLS with 400, as Go's does.
+                _ => b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+            };
+            let _ = conn.write_all(reply);
+            log.lock().unwrap().push("TLS".into());
+            return;
+        }
+        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    log.lock()
+        .unwrap()
+        .push(text.lines().next().unwrap_or_default().to_owned());
+    if let Mode::Challenge(headers) = mode {
+        let mut reply =
+            String::from("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n");
+        for h in headers {
+            reply.push_str(&format!("WWW-Authenticate: {h}\r\n"));
+        }
+        let body = r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#;
+        reply.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        let _ = conn.write_all(reply.as_bytes());
+    }
+    if let Mode::Redirect = mode {
+        let _ = conn.write_all(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://elsewhere.example.test/v2/\r\nContent-Length: 0\r\n\r\n",
+        );
+    }
+}
+
+const RH_LIKE: &[&str] = &[
+    r#"Bearer realm="https://sso.example.test/auth/realms/rhcc/protocol/redhat-docker-v2/auth",service="docker-registry:5000,x",scope="repository:a/b:pull""#,
+];
+
+#[test]
+fn discover_records_the_realm_host() {
+    let server = Server::start(Mode::Challenge(RH_LIKE));
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+    let run = env.run(&["pair", "discover", &reg, "--timeout", "10"], b"");
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        format!("Paired {reg} with auth server sso.example.test (realm https://sso.example.test/auth/realms/rhcc/protocol/redhat-docker-v2/auth)\n")
+    );
+    // HTTPS was tried first; loopback then fell back to plain HTTP.
+    assert!(run.stderr.contains("does not speak TLS"), "{run:?}");
+    assert_eq!(server.requests(), ["TLS", "GET /v2/ HTTP/1.1"]);
+    assert_eq!(paired(&env), [(reg.clone(), "sso.example.test".to_owned())]);
+}
+
+#[test]
+fn discover_dry_run_prints_and_records_nothing() {
+    let server = Server::start(Mode::Challenge(&[
+        r#"Basic realm="registry""#,
+        r#"Bearer realm="http://auth.example.test:8080/token",service="reg""#,
+    ]));
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+    let run = env.run(&["pair", "discover", &reg, "--dry-run"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("realm:       http://auth.example.test:8080/token"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("service:     reg\n"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("auth server: http://auth.example.test:8080\n"),
+        "{run:?}"
+    );
+    assert!(paired(&env).is_empty());
+    assert!(env.store_bytes().is_none(), "dry run writes nothing");
+}
+
+#[test]
+fn discover_refuses_a_registry_that_does_not_delegate() {
+    let env = Env::new(Backend::File);
+    for (headers, needle) in [
+        (
+            &[r#"Basic realm="Registry Realm""#][..],
+            "uses Basic authentication",
+        ),
+        (&[][..], "without a Bearer challenge"),
+        (
+            &[r#"Bearer realm="unterminated"#][..],
+            "malformed WWW-Authenticate header",
+        ),
+    ] {
+        let server = Server::start(Mode::Challenge(headers));
+        let run = env.run(&["pair", "discover", &server.registry()], b"");
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stdout.is_empty(), "{run:?}");
+        let err = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{needle}: {run:?}"
+        );
+    }
+    let server = Server::start(Mode::Redirect);
+    let run = env.run(&["pair", "discover", &server.registry()], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("redirects (301) to https://elsewhere.example.test/v2/"),
+        "{run:?}"
+    );
+    assert!(paired(&env).is_empty());
+}
+
+#[test]
+fn discover_times_out_within_its_bound() {
+    let server = Server::start(Mode::Silent);
+    let env = Env::new(Backend::File);
+    let start = Instant::now();
+    let run = env.run(
+        &["pair", "discover", &server.registry(), "--timeout", "1"],
+        b"",
+    );
+    let took = start.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("timed out after 1s"), "{run:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(paired(&env).is_empty());
+}
+
+#[test]
+fn discover_reports_tls_failures() {
+    let server = Server::start(Mode::TlsAlert);
+    let env = Env::new(Backend::File);
+    let run = env.run(&["pair", "discover", &server.registry()], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("TLS failure talking to 127.0.0.1"),
+        "{run:?}"
+    );
+    assert!(paired(&env).is_empty());
+}
+
+#[test]
+fn discover_never_uses_plain_http_off_loopback_unasked() {
+    let env = Env::new(Backend::File);
+    let run = env.run(
+        &["pair", "discover", "http://registry.example.invalid"],
+        b"",
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("refusing plain HTTP"), "{run:?}");
+    let run = env.run(
+        &["pair", "discover", "reg.example.com", "--timeout", "0"],
+        b"",
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--timeout must be"), "{run:?}");
+}
+
+#[test]
+fn login_discover_links_in_one_step() {
+    let server = Server::start(Mode::Challenge(RH_LIKE));
+    each_backend(|env| {
+        let reg = server.registry();
+        let run = env.run(
+            &[
+                "login",
+                &reg,
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--discover",
+            ],
+            b"reg-pw\n",
+        );
+        run.ok();
+        assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
+        assert!(
+            run.stdout
+                .contains(&format!("Paired {reg} with auth server sso.example.test")),
+            "{run:?}"
+        );
+        assert_get(env, &reg, "alice", "reg-pw");
+        assert_get(env, "sso.example.test", "alice", "reg-pw");
+    });
+    // A registry that does not delegate: nothing is stored.
+    let basic = Server::start(Mode::Challenge(&[r#"Basic realm="r""#]));
+    let env = Env::new(Backend::File);
+    let run = env.run(
+        &[
+            "login",
+            &basic.registry(),
+            "-u",
+            "a",
+            "--password-stdin",
+            "--discover",
+        ],
+        b"pw\n",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("uses Basic authentication"), "{run:?}");
+    assert!(env.list().is_empty());
+}
+
+// ---------------------------------------------------------------- HTTPS
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+fn make_certs(dir: &std::path::Path) {
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian package openssl)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout ca.key -out ca.pem -days 2 -subj /CN=dck-test-ca \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>&1",
+    );
+    sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>&1 && \
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext && \
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -out server.pem -days 2 -extfile ext 2>&1");
+}
+
+/// An HTTPS server on 127.0.0.1 answering `/v2/` with a Bearer challenge.
+fn start_tls_server(dir: &std::path::Path) -> Server {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(tcp) = conn else { continue };
+            let config = config.clone();
+            let log = log.clone();
+            thread::spawn(move || {
+                tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            log.lock().unwrap().push("TLS handshake failed".into());
+                            return;
+                        }
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                log.lock().unwrap().push(format!("TLS {line}"));
+                let _ = tls.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://tls-sso.example.test/token\",service=\"s\"\r\nContent-Length: 0\r\n\r\n",
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    Server { port, requests }
+}
+
+#[test]
+fn discover_over_https_checks_the_certificate_against_the_roots() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let server = start_tls_server(certs.path());
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+
+    // Our CA is not a system root: the certificate is refused, no HTTP fallback.
+    let run = env.run(&["pair", "discover", &reg], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("TLS failure talking to"), "{run:?}");
+    assert!(!run.stderr.contains("does not speak TLS"), "{run:?}");
+    assert!(paired(&env).is_empty());
+
+    // With the CA as the root store (SSL_CERT_FILE), HTTPS succeeds.
+    let mut cmd = env.command(&["pair", "discover", &reg]);
+    cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+    let run = run_command(cmd, b"");
+    run.ok();
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert_eq!(paired(&env), [(reg, "tls-sso.example.test".to_owned())]);
+    assert_eq!(
+        server.requests().last().map(String::as_str),
+        Some("TLS GET /v2/ HTTP/1.1")
+    );
+}
+
+/// Issue 4's "done when": `login REGISTRY --auth-server SSO` then `export`
+/// gives a pull secret with both entries, and `--no-auth-servers` leaves SSO out.
+#[test]
+fn login_with_auth_server_then_export_carries_both_entries() {
+    each_backend(|env| {
+        login(
+            env,
+            &[
+                "privateregistry.example.com",
+                "-u",
+                "svc",
+                "--password-stdin",
+                "--auth-server",
+                "sso.redhat.com",
+            ],
+            "pa:ss\n",
+        );
+        let run = env.run(
+            &["export", "--registry", "privateregistry.example.com"],
+            b"",
+        );
+        run.ok();
+        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let auths = payload["auths"].as_object().expect("auths");
+        let keys: Vec<&str> = auths.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["privateregistry.example.com", "sso.redhat.com"],
+            "{:?}",
+            env.backend
+        );
+        for entry in auths.values() {
+            assert_eq!(entry["username"], "svc");
+            assert_eq!(entry["password"], "pa:ss");
+            assert_eq!(entry["auth"], "c3ZjOnBhOnNz"); // base64("svc:pa:ss")
+        }
+        let run = env.run(
+            &[
+                "export",
+                "--registry",
+                "privateregistry.example.com",
+                "--no-auth-servers",
+            ],
+            b"",
+        );
+        run.ok();
+        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            payload["auths"].as_object().unwrap().len(),
+            1,
+            "{}",
+            run.stdout
+        );
+    });
+}
