@@ -148,8 +148,8 @@ fn realm_server(realm: &str) -> Result<ServerKey> {
 /// `host[:port]` of the registry (its path, a repository scope, is not asked).
 fn authority(registry: &ServerKey) -> String {
     match registry.port() {
-        Some(port) => format!("{}:{port}", registry.host()),
-        None => registry.host().to_owned(),
+        Some(port) => format!("{}:{port}", registry.api_host()),
+        None => registry.api_host().to_owned(),
     }
 }
 
@@ -200,7 +200,7 @@ fn ask(
             timeout.as_secs_f64()
         )
     };
-    let tcp = connect(registry.host(), port, deadline).map_err(|e| {
+    let tcp = connect(registry.api_host(), port, deadline).map_err(|e| {
         if e.kind() == io::ErrorKind::TimedOut {
             timed_out()
         } else {
@@ -218,7 +218,7 @@ fn ask(
         let (config, roots) = tls_config()?;
         have_roots = roots;
         let host = registry
-            .host()
+            .api_host()
             .trim_start_matches('[')
             .trim_end_matches(']');
         let name = rustls::pki_types::ServerName::try_from(host.to_owned())

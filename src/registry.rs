@@ -22,6 +22,9 @@ pub const DOCKER_HUB_KEY: &str = "docker.io";
 /// The spelling docker and kubelet use for Docker Hub in config files and pull secrets.
 pub const DOCKER_HUB_CONFIG_KEY: &str = "https://index.docker.io/v1/";
 
+/// The host serving Docker Hub's registry API.
+pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+
 const DOCKER_HUB_ALIASES: &[&str] = &[
     "docker.io",
     "index.docker.io",
@@ -153,6 +156,16 @@ impl ServerKey {
     /// Whether the key was given with `http://` (a distinct credential).
     pub fn is_http(&self) -> bool {
         self.http
+    }
+
+    /// The host that serves the registry API: Docker Hub's keys all mean
+    /// `registry-1.docker.io` (what docker and podman connect to).
+    pub fn api_host(&self) -> &str {
+        if self.is_docker_hub() {
+            DOCKER_HUB_API_HOST
+        } else {
+            &self.host
+        }
     }
 
     pub fn is_docker_hub(&self) -> bool {
@@ -290,6 +303,7 @@ mod tests {
             assert_eq!(key(s), "quay.io", "{s}");
         }
         assert_eq!(key("quay.io:8443"), "quay.io:8443");
+        assert_eq!(ServerKey::parse("QUAY.io/x").unwrap().api_host(), "quay.io");
         assert_eq!(key("quay.io/repository-main"), "quay.io/repository-main");
         assert_eq!(
             key("https://quay.io/repository-main/"),

@@ -56,7 +56,6 @@ struct Row {
 }
 
 fn print_table(rows: &[Row]) {
-    let headers = ["SERVER", "USERNAME", "STORE", "AUTH SERVER", "TOKEN"];
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
@@ -69,25 +68,8 @@ fn print_table(rows: &[Row]) {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: [&str; 5]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            if i + 1 == cols.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        println!("{}", s.trim_end());
-    };
-    line(headers);
-    for row in &cells {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-    }
+    super::table::print(
+        ["SERVER", "USERNAME", "STORE", "AUTH SERVER", "TOKEN"],
+        &cells,
+    );
 }

@@ -21,6 +21,7 @@ pub mod ls;
 pub mod migrate;
 pub mod pair;
 pub mod prompt;
+pub mod table;
 
 /// Exit codes, shown in `--help`.
 pub const EXIT_CODES: &str = "\

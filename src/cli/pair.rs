@@ -165,12 +165,6 @@ fn answer_text(status: &PairStatus) -> String {
 }
 
 fn print_table(rows: &[PairStatus]) {
-    let headers = [
-        "REGISTRY",
-        "AUTH SERVER",
-        "LOGGED IN",
-        "AUTH SERVER ANSWERS WITH",
-    ];
     let cells: Vec<[String; 4]> = rows
         .iter()
         .map(|r| {
@@ -182,27 +176,15 @@ fn print_table(rows: &[PairStatus]) {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: [&str; 4]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            if i + 1 == cols.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        println!("{}", s.trim_end());
-    };
-    line(headers);
-    for row in &cells {
-        line([&row[0], &row[1], &row[2], &row[3]]);
-    }
+    super::table::print(
+        [
+            "REGISTRY",
+            "AUTH SERVER",
+            "LOGGED IN",
+            "AUTH SERVER ANSWERS WITH",
+        ],
+        &cells,
+    );
 }
 
 /// Asks `registry` who issues its tokens (shared with `login --discover`).
