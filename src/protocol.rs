@@ -224,9 +224,6 @@ fn store_action(store: &Credentials, input: &str) -> Result<()> {
     if request.username.is_empty() {
         bail!(ERR_MISSING_USERNAME);
     }
-    if request.username.chars().any(char::is_control) {
-        bail!("invalid username: it contains control characters");
-    }
     let credential = Credential {
         server_url: request.server_url.trim().to_owned(),
         username: request.username,

@@ -20,6 +20,12 @@ pub fn secret_from_stdin() -> Result<Secret> {
     if text.is_empty() {
         bail!("no password on standard input (pipe it in: `echo \"$PASSWORD\" | ... --password-stdin`)");
     }
+    if text.trim().is_empty() {
+        bail!("the password on standard input is only whitespace: pipe in the real password");
+    }
+    if text.chars().any(char::is_control) {
+        bail!("the password on standard input contains control characters (binary data?): pipe in the password as text");
+    }
     Ok(Secret::new(text))
 }
 

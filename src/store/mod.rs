@@ -139,6 +139,11 @@ impl Credentials {
     /// Stores `credential` under `key`, replacing any earlier one. Returns the
     /// store that now holds the secret.
     pub fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
+        // One rule for every writer (protocol `store`, `login`, `import`): a
+        // control character in a username would corrupt `ls` output and terminals.
+        if credential.username.chars().any(char::is_control) {
+            anyhow::bail!("invalid username: it contains control characters");
+        }
         self.update(|db| {
             let kind = self.write_secret(key, credential)?;
             let previous = db.credentials.get(key.as_str()).cloned();
