@@ -75,12 +75,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+fn temp_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
+    format!(".{name}.tmp.")
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    path.with_file_name(format!("{}{}", temp_prefix(path), std::process::id()))
+}
+
+/// Removes temporary files a killed writer of `path` left behind (they may
+/// hold secrets that were erased since, and a reused pid would collide with
+/// one). Call only while holding the lock every writer of `path` takes.
+pub fn remove_stale_temps(path: &Path) {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let prefix = temp_prefix(path);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) {
@@ -187,8 +207,13 @@ mod tests {
                 0o700
             );
         }
-        // No temporary file is left behind.
+        // No temporary file is left behind; a killed writer's is swept.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::write(dir.join(".f.json.tmp.1"), b"stale").unwrap();
+        fs::write(dir.join("other"), b"keep").unwrap();
+        remove_stale_temps(&file);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+        fs::remove_file(dir.join("other")).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 

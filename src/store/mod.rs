@@ -99,8 +99,7 @@ impl Credentials {
     /// Runs `change` on the index under the exclusive lock and saves the result
     /// if it returns Ok. Either every change lands or none does.
     pub fn update<T>(&self, change: impl FnOnce(&mut Database) -> Result<T>) -> Result<T> {
-        crate::fsutil::ensure_private_dir(&self.dir)?;
-        let _lock = crate::fsutil::lock_exclusive(&self.lock_path(), LOCK_WAIT)?;
+        let _lock = self.lock()?;
         let mut db = self.load()?;
         let before = db.clone();
         let out = change(&mut db)?;
@@ -108,6 +107,15 @@ impl Credentials {
             db.save(&self.db_path())?;
         }
         Ok(out)
+    }
+
+    /// Takes the writers' lock (creating the private directory) and sweeps
+    /// temporary files a killed writer left.
+    fn lock(&self) -> Result<crate::fsutil::LockGuard> {
+        crate::fsutil::ensure_private_dir(&self.dir)?;
+        let lock = crate::fsutil::lock_exclusive(&self.lock_path(), LOCK_WAIT)?;
+        crate::fsutil::remove_stale_temps(&self.db_path());
+        Ok(lock)
     }
 
     /// The credential stored under `key`, `None` when there is none.
@@ -144,28 +152,52 @@ impl Credentials {
         if credential.username.chars().any(char::is_control) {
             anyhow::bail!("invalid username: it contains control characters");
         }
-        self.update(|db| {
-            let kind = self.write_secret(key, credential)?;
-            let previous = db.credentials.get(key.as_str()).cloned();
-            if let Some(prev) = &previous {
-                if prev.store != kind && prev.store != StoreKind::File {
-                    // The secret moved stores: do not leave a stale copy behind.
-                    if let Err(err) = backend::delete(prev.store, key.as_str()) {
-                        crate::debug!(
-                            "could not remove old copy of {key} from {}: {err:#}",
-                            prev.store
-                        );
+        let _lock = self.lock()?;
+        let mut db = self.load()?;
+        let previous = db.credentials.get(key.as_str()).cloned();
+        // The keyring secret this store overwrites, kept to put back if the
+        // index cannot be saved (full disk): a failed store changes nothing.
+        let old_secret = match &previous {
+            Some(prev) if prev.store != StoreKind::File => {
+                backend::get(prev.store, key.as_str())
+                    .with_context(|| format!("cannot store the credential for {key}"))?
+            }
+            _ => None,
+        };
+        let kind = self.write_secret(key, credential)?;
+        let mut record = previous.clone().unwrap_or_default();
+        record.server_url = credential.server_url.clone();
+        record.username = credential.username.clone();
+        record.store = kind;
+        record.secret = (kind == StoreKind::File).then(|| credential.secret.clone());
+        db.credentials.insert(key.as_str().to_owned(), record);
+        if let Err(err) = db.save(&self.db_path()) {
+            if kind != StoreKind::File {
+                let restored = match (&previous, old_secret) {
+                    (Some(prev), Some(old)) if prev.store == kind => {
+                        let label = format!("docker-credential-keyring: {}", prev.server_url);
+                        backend::set(kind, key.as_str(), &label, &old)
                     }
+                    _ => backend::delete(kind, key.as_str()).map(|_| ()),
+                };
+                if let Err(undo) = restored {
+                    crate::debug!("could not undo the {kind} write for {key}: {undo:#}");
                 }
             }
-            let mut record = previous.unwrap_or_default();
-            record.server_url = credential.server_url.clone();
-            record.username = credential.username.clone();
-            record.store = kind;
-            record.secret = (kind == StoreKind::File).then(|| credential.secret.clone());
-            db.credentials.insert(key.as_str().to_owned(), record);
-            Ok(kind)
-        })
+            return Err(err);
+        }
+        if let Some(prev) = &previous {
+            if prev.store != kind && prev.store != StoreKind::File {
+                // The secret moved stores: do not leave a stale copy behind.
+                if let Err(err) = backend::delete(prev.store, key.as_str()) {
+                    crate::debug!(
+                        "could not remove old copy of {key} from {}: {err:#}",
+                        prev.store
+                    );
+                }
+            }
+        }
+        Ok(kind)
     }
 
     /// Writes the secret to the chosen keyring store (not the index); under `auto`
