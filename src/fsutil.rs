@@ -4,6 +4,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -153,24 +154,31 @@ pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
         .open(path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(LockGuard { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {
-                if start.elapsed() >= wait {
-                    bail!(LockTimeout {
-                        path: path.to_path_buf(),
-                        waited: start.elapsed(),
-                    });
-                }
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(25));
-            }
-            Err(fs::TryLockError::Error(err)) => {
-                return Err(err).with_context(|| format!("cannot lock {}", path.display()))
-            }
+    match file.try_lock() {
+        Ok(()) => return Ok(LockGuard { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("cannot lock {}", path.display()))
         }
+    }
+    // Wait in the kernel, on a helper thread so the wait stays bounded: the
+    // kernel hands the lock on as it is released, where polling with sleeps
+    // starved some of 50 parallel writers past the bound. If we give up, the
+    // thread's late lock is dropped (released) when it cannot hand it over.
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("store-lock".to_owned())
+        .spawn(move || {
+            let _ = tx.send(file.lock().map(|()| file));
+        })
+        .context("cannot start the lock thread")?;
+    match rx.recv_timeout(wait) {
+        Ok(Ok(file)) => Ok(LockGuard { _file: file }),
+        Ok(Err(err)) => Err(err).with_context(|| format!("cannot lock {}", path.display())),
+        Err(_) => bail!(LockTimeout {
+            path: path.to_path_buf(),
+            waited: start.elapsed(),
+        }),
     }
 }
 

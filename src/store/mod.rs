@@ -28,7 +28,9 @@ use crate::registry::ServerKey;
 use crate::secret::Secret;
 
 /// How long a writer waits for another helper's lock before giving up (retryable).
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// 30 s: tests/load.rs (50 writers on a 2-core machine, each keyring write a
+/// few D-Bus calls under the lock) saw 10 s run out; docker waits for us anyway.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// A full credential as the protocol moves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +120,23 @@ impl Credentials {
         Ok(lock)
     }
 
+    /// Connects to the keyring this store writes to before the lock is taken
+    /// (the connection is per process and the slow part of a keyring write).
+    /// A named keyring that cannot connect fails here, once, within the bound;
+    /// under `auto` the write falls back to the file store as before.
+    fn warm_keyring(&self) -> Result<()> {
+        match self.choice {
+            StoreChoice::Fixed(StoreKind::File) => Ok(()),
+            StoreChoice::Fixed(kind) => Ok(backend::warm(kind)?),
+            StoreChoice::Auto => {
+                if let Some(kind) = choice::auto_candidate() {
+                    let _ = backend::warm(kind);
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The credential stored under `key`, `None` when there is none.
     pub fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
         let db = self.load()?;
@@ -152,6 +171,8 @@ impl Credentials {
         if credential.username.chars().any(char::is_control) {
             anyhow::bail!("invalid username: it contains control characters");
         }
+        self.warm_keyring()
+            .with_context(|| format!("cannot store the credential for {key}"))?;
         let _lock = self.lock()?;
         let mut db = self.load()?;
         let previous = db.credentials.get(key.as_str()).cloned();
