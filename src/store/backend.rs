@@ -150,12 +150,6 @@ pub fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
     })
 }
 
-/// Connects to the store of `kind` now (bounded), so the slow session setup
-/// happens before a writer takes the store lock rather than while holding it.
-pub fn warm(kind: StoreKind) -> BackendResult<()> {
-    bounded(kind, |_| Ok(()))
-}
-
 /// Checks that the store connects and answers a lookup (for `doctor` and `auto`).
 pub fn probe(kind: StoreKind) -> BackendResult<()> {
     get(kind, "docker-credential-keyring-probe").map(|_| ())
