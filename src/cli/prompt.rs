@@ -10,7 +10,8 @@ use crate::secret::Secret;
 /// Reads a secret from stdin as docker's `--password-stdin` does: the whole
 /// input, bounded, with one trailing newline (`\n` or `\r\n`) removed.
 pub fn secret_from_stdin() -> Result<Secret> {
-    let mut text = crate::protocol::read_stdin(&mut std::io::stdin().lock())?;
+    let mut text =
+        zeroize::Zeroizing::new(crate::protocol::read_stdin(&mut std::io::stdin().lock())?);
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -26,7 +27,7 @@ pub fn secret_from_stdin() -> Result<Secret> {
     if text.chars().any(char::is_control) {
         bail!("the password on standard input contains control characters (binary data?): pipe in the password as text");
     }
-    Ok(Secret::new(text))
+    Ok(Secret::new(std::mem::take(&mut *text)))
 }
 
 /// Asks for a secret on the terminal without echo. Fails with advice when
@@ -37,7 +38,7 @@ pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     }
     eprint!("{prompt}");
     let _echo = EchoOff::new();
-    let mut line = String::new();
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(1024));
     let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
     loop {
@@ -49,7 +50,10 @@ pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     }
     eprintln!();
     let bytes: Vec<u8> = line.chars().map(|c| c as u8).collect();
-    let text = String::from_utf8(bytes).context("the password is not valid UTF-8")?;
+    let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|err| {
+        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        anyhow::anyhow!("the password is not valid UTF-8")
+    })?);
     Ok(Secret::new(text.trim_end_matches('\r').to_owned()))
 }
 
