@@ -419,27 +419,13 @@ impl PrivateBus {
 
     /// Locks the login collection through the Secret Service API itself.
     fn lock(&self) {
-        let out = Command::new("gdbus")
-            .args([
-                "call",
-                "--session",
-                "--dest",
-                "org.freedesktop.secrets",
-                "--object-path",
-                "/org/freedesktop/secrets",
-                "--method",
-                "org.freedesktop.Secret.Service.Lock",
-                "['/org/freedesktop/secrets/collection/login']",
-            ])
-            .env("DBUS_SESSION_BUS_ADDRESS", self.address())
-            .output()
-            .expect("gdbus (libglib2.0-bin)");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains("collection/login"),
-            "lock failed: {text} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = self.dbus_send(&[
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ]);
+        assert!(text.contains("collection/login"), "lock failed: {text:?}");
     }
 
     /// Freezes the provider: it keeps the bus name but never answers.
@@ -492,7 +478,7 @@ fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
 
 /// Whether the Secret Service tools exist; required on CI.
 fn secret_service_tools() -> bool {
-    let present = ["dbus-daemon", "gnome-keyring-daemon", "dbus-send", "gdbus"]
+    let present = ["dbus-daemon", "gnome-keyring-daemon", "dbus-send"]
         .iter()
         .all(|tool| {
             Command::new("sh")
@@ -504,7 +490,7 @@ fn secret_service_tools() -> bool {
                 .unwrap_or(false)
         });
     if !present && std::env::var("DCK_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
-        panic!("DCK_REQUIRE_SECRET_SERVICE=1 but dbus-daemon/gnome-keyring/gdbus are missing: tests/install-deps");
+        panic!("DCK_REQUIRE_SECRET_SERVICE=1 but dbus-daemon/gnome-keyring/dbus-send are missing: tests/install-deps");
     }
     present
 }
