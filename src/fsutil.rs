@@ -4,6 +4,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -75,12 +76,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+fn temp_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
+    format!(".{name}.tmp.")
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    path.with_file_name(format!("{}{}", temp_prefix(path), std::process::id()))
+}
+
+/// Removes temporary files a killed writer of `path` left behind (they may
+/// hold secrets that were erased since, and a reused pid would collide with
+/// one). Call only while holding the lock every writer of `path` takes.
+pub fn remove_stale_temps(path: &Path) {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let prefix = temp_prefix(path);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) {
@@ -133,24 +154,31 @@ pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
         .open(path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(LockGuard { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {
-                if start.elapsed() >= wait {
-                    bail!(LockTimeout {
-                        path: path.to_path_buf(),
-                        waited: start.elapsed(),
-                    });
-                }
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(25));
-            }
-            Err(fs::TryLockError::Error(err)) => {
-                return Err(err).with_context(|| format!("cannot lock {}", path.display()))
-            }
+    match file.try_lock() {
+        Ok(()) => return Ok(LockGuard { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("cannot lock {}", path.display()))
         }
+    }
+    // Wait in the kernel, on a helper thread so the wait stays bounded: the
+    // kernel hands the lock on as it is released, where polling with sleeps
+    // starved some of 50 parallel writers past the bound. If we give up, the
+    // thread's late lock is dropped (released) when it cannot hand it over.
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("store-lock".to_owned())
+        .spawn(move || {
+            let _ = tx.send(file.lock().map(|()| file));
+        })
+        .context("cannot start the lock thread")?;
+    match rx.recv_timeout(wait) {
+        Ok(Ok(file)) => Ok(LockGuard { _file: file }),
+        Ok(Err(err)) => Err(err).with_context(|| format!("cannot lock {}", path.display())),
+        Err(_) => bail!(LockTimeout {
+            path: path.to_path_buf(),
+            waited: start.elapsed(),
+        }),
     }
 }
 
@@ -187,8 +215,13 @@ mod tests {
                 0o700
             );
         }
-        // No temporary file is left behind.
+        // No temporary file is left behind; a killed writer's is swept.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::write(dir.join(".f.json.tmp.1"), b"stale").unwrap();
+        fs::write(dir.join("other"), b"keep").unwrap();
+        remove_stale_temps(&file);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+        fs::remove_file(dir.join("other")).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 

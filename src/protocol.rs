@@ -86,6 +86,8 @@ pub fn run(action: Action) -> i32 {
         }
         Action::List => Credentials::open().and_then(|store| list(&store, &mut out)),
         _ => read_stdin(&mut io::stdin().lock()).and_then(|input| {
+            // The raw request holds the secret: wipe it when done.
+            let input = zeroize::Zeroizing::new(input);
             let store = Credentials::open()?;
             match action {
                 Action::Store => store_action(&store, &input),
@@ -139,7 +141,10 @@ pub fn error_line(err: &anyhow::Error) -> String {
 
 /// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
 pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
-    let mut buf = Vec::with_capacity(256);
+    // Room for the whole bound up front: growing the buffer would leave
+    // copies of the secret in freed memory. The pages are only touched as
+    // they are filled, so this costs nothing on the hot path.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_INPUT + 1));
     reader
         .take(MAX_INPUT as u64 + 1)
         .read_to_end(&mut buf)
@@ -150,7 +155,11 @@ pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
             MAX_INPUT / 1024
         );
     }
-    String::from_utf8(buf).map_err(|_| anyhow!("input is not valid UTF-8 text"))
+    let bytes = std::mem::take(&mut *buf);
+    String::from_utf8(bytes).map_err(|err| {
+        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        anyhow!("input is not valid UTF-8 text")
+    })
 }
 
 /// The request of `store`: upstream's `{"ServerURL","Username","Secret"}`,
@@ -223,9 +232,6 @@ fn store_action(store: &Credentials, input: &str) -> Result<()> {
     let key = ServerKey::parse(&request.server_url)?;
     if request.username.is_empty() {
         bail!(ERR_MISSING_USERNAME);
-    }
-    if request.username.chars().any(char::is_control) {
-        bail!("invalid username: it contains control characters");
     }
     let credential = Credential {
         server_url: request.server_url.trim().to_owned(),

@@ -93,13 +93,17 @@ impl ServerKey {
         if input.contains(['?', '#']) {
             return Err(KeyError::QueryOrFragment);
         }
+        // A "://" after the first '/' is part of the path, not a scheme, so a
+        // key like `host/a://b` re-parses to itself.
         let (http, rest) = match input.split_once("://") {
-            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                "https" => (false, rest),
-                "http" => (true, rest),
-                _ => return Err(KeyError::UnsupportedScheme(scheme.to_owned())),
-            },
-            None => (false, input),
+            Some((scheme, rest)) if !scheme.contains('/') => {
+                match scheme.to_ascii_lowercase().as_str() {
+                    "https" => (false, rest),
+                    "http" => (true, rest),
+                    _ => return Err(KeyError::UnsupportedScheme(scheme.to_owned())),
+                }
+            }
+            _ => (false, input),
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -366,6 +370,7 @@ mod tests {
             "quay.io/repository-main",
             "[::1]:5000",
             "https://index.docker.io/v1/access-token",
+            "https://host.example/a://b",
         ] {
             let once = key(s);
             assert_eq!(key(&once), once, "{s}");

@@ -10,7 +10,8 @@ use crate::secret::Secret;
 /// Reads a secret from stdin as docker's `--password-stdin` does: the whole
 /// input, bounded, with one trailing newline (`\n` or `\r\n`) removed.
 pub fn secret_from_stdin() -> Result<Secret> {
-    let mut text = crate::protocol::read_stdin(&mut std::io::stdin().lock())?;
+    let mut text =
+        zeroize::Zeroizing::new(crate::protocol::read_stdin(&mut std::io::stdin().lock())?);
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -20,7 +21,13 @@ pub fn secret_from_stdin() -> Result<Secret> {
     if text.is_empty() {
         bail!("no password on standard input (pipe it in: `echo \"$PASSWORD\" | ... --password-stdin`)");
     }
-    Ok(Secret::new(text))
+    if text.trim().is_empty() {
+        bail!("the password on standard input is only whitespace: pipe in the real password");
+    }
+    if text.chars().any(char::is_control) {
+        bail!("the password on standard input contains control characters (binary data?): pipe in the password as text");
+    }
+    Ok(Secret::new(std::mem::take(&mut *text)))
 }
 
 /// Asks for a secret on the terminal without echo. Fails with advice when
@@ -32,7 +39,7 @@ pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     // Echo goes off before the prompt shows, so nothing typed after it is echoed.
     let _echo = EchoOff::new();
     eprint!("{prompt}");
-    let mut line = String::new();
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(1024));
     let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
     loop {
@@ -44,7 +51,10 @@ pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     }
     eprintln!();
     let bytes: Vec<u8> = line.chars().map(|c| c as u8).collect();
-    let text = String::from_utf8(bytes).context("the password is not valid UTF-8")?;
+    let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|err| {
+        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        anyhow::anyhow!("the password is not valid UTF-8")
+    })?);
     Ok(Secret::new(text.trim_end_matches('\r').to_owned()))
 }
 

@@ -81,7 +81,10 @@ impl Database {
 
     /// Writes the index atomically, mode 0600.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(self).context("cannot encode the store")?;
+        // The encoded file holds the file store's secrets: wipe it when done.
+        let mut bytes = zeroize::Zeroizing::new(
+            serde_json::to_vec_pretty(self).context("cannot encode the store")?,
+        );
         bytes.push(b'\n');
         crate::fsutil::write_atomic(path, &bytes, 0o600)
     }
@@ -128,10 +131,12 @@ fn corrupt(path: &Path, err: serde_json::Error) -> anyhow::Error {
 }
 
 /// Reads `path` if it exists, refusing a file that group or others can access.
-fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
+/// The bytes hold the file store's secrets, so they are wiped when dropped.
+fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
     let Some(bytes) = crate::fsutil::read_if_exists(path)? else {
         return Ok(None);
     };
+    let bytes = zeroize::Zeroizing::new(bytes);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -1,0 +1,571 @@
+//! Hostile and broken input, one table over the real binary: every protocol
+//! verb and every human command that reads input. Each row says what the
+//! binary must answer; every row also checks that nothing panicked and that
+//! the store is unchanged (byte compare of `store.json`, `list`, and the
+//! seeded credential's secret), on the file store and the Secret Service.
+//!
+//! Streams and exit codes (the contract this table pins down):
+//! - protocol verbs: one error line on **stdout**, stderr empty, exit 1;
+//!   an unknown action or extra arguments print the usage on stdout, exit 1
+//!   (as docker-credential-helpers do).
+//! - human commands: `error: <one line>` on **stderr**, stdout empty, exit 1;
+//!   a command-line (clap) usage error is exit 2, its first stderr line is
+//!   `error: ...`, followed by clap's usage hint.
+//!
+//! Adding a command: append rows in [`human_cases`] (or a new `*_cases`
+//! function chained in [`cases`]), e.g. for `import`:
+//! `Case::human("import: not JSON", &["import", "-"], b"{", "not valid JSON")`.
+//! Rows that must succeed use [`Case::accepted`] with the stdout they expect
+//! and, when they change the store, a check of the change (run in a fresh store).
+
+mod common;
+
+use common::{backends, Env, Run};
+
+/// A seeded credential every row must leave untouched.
+const SEED_URL: &str = "keep.example.com";
+const SEED_SECRET: &str = "seed-secret-do-not-lose";
+
+/// What a row expects.
+#[derive(Debug, Clone)]
+enum Expect {
+    /// A protocol error: exit 1, exactly one line on stdout containing the text, stderr empty.
+    ProtocolError(&'static str),
+    /// Protocol usage: exit 1, usage on stdout.
+    ProtocolUsage,
+    /// A human-command error: exit 1, one `error: ...` line on stderr containing the text.
+    HumanError(&'static str),
+    /// A clap usage error: exit 2, first stderr line `error: ...` containing the text.
+    CommandLine(&'static str),
+    /// Success (exit 0) with stdout containing the text; the store may change
+    /// only as the row says (checked by the row's `after`).
+    Accepted(&'static str),
+}
+
+struct Case {
+    name: String,
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    expect: Expect,
+    /// Extra check after an accepted row (the store is not compared then).
+    after: Option<fn(&Env)>,
+}
+
+impl Case {
+    fn new(name: &str, args: &[&str], stdin: impl Into<Vec<u8>>, expect: Expect) -> Case {
+        Case {
+            name: name.to_owned(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: stdin.into(),
+            expect,
+            after: None,
+        }
+    }
+
+    fn protocol(verb: &str, what: &str, stdin: impl Into<Vec<u8>>, needle: &'static str) -> Case {
+        Case::new(
+            &format!("{verb}: {what}"),
+            &[verb],
+            stdin,
+            Expect::ProtocolError(needle),
+        )
+    }
+
+    fn human(name: &str, args: &[&str], stdin: impl Into<Vec<u8>>, needle: &'static str) -> Case {
+        Case::new(name, args, stdin, Expect::HumanError(needle))
+    }
+
+    fn accepted(
+        name: &str,
+        args: &[&str],
+        stdin: impl Into<Vec<u8>>,
+        stdout: &'static str,
+        after: Option<fn(&Env)>,
+    ) -> Case {
+        let mut case = Case::new(name, args, stdin, Expect::Accepted(stdout));
+        case.after = after;
+        case
+    }
+}
+
+fn too_big() -> Vec<u8> {
+    vec![b'a'; 1024 * 1024 + 1]
+}
+
+fn deeply_nested(prefix: &str) -> Vec<u8> {
+    let mut v = prefix.as_bytes().to_vec();
+    v.extend(std::iter::repeat_n(b'[', 100_000));
+    v.extend(std::iter::repeat_n(b']', 100_000));
+    v.push(b'}');
+    v
+}
+
+fn big_secret() -> String {
+    "s".repeat(100 * 1024)
+}
+
+/// Every row, protocol verbs first.
+fn cases() -> Vec<Case> {
+    let mut all = store_cases();
+    all.extend(url_verb_cases("get"));
+    all.extend(url_verb_cases("erase"));
+    all.extend(ignored_stdin_cases());
+    all.extend(argv_cases());
+    all.extend(human_cases());
+    all
+}
+
+/// `store`: JSON `{"ServerURL","Username","Secret"}` on stdin.
+fn store_cases() -> Vec<Case> {
+    let p = |what: &str, stdin: &[u8], needle| Case::protocol("store", what, stdin, needle);
+    vec![
+        p("empty stdin", b"", "no credentials on standard input"),
+        p("whitespace only", b" \n\t\r\n", "no credentials on standard input"),
+        Case::protocol("store", "1 MiB + 1 byte", too_big(), "input too large"),
+        p("invalid UTF-8", &[0xff, 0xfe, b'{', b'}'], "not valid UTF-8"),
+        p("truncated UTF-8", b"{\"ServerURL\":\"\xc3", "not valid UTF-8"),
+        p(
+            "raw NUL inside a string",
+            b"{\"ServerURL\":\"a\0b\",\"Username\":\"u\",\"Secret\":\"s\"}",
+            "invalid credentials JSON",
+        ),
+        p("NUL bytes only", b"\0\0\0", "invalid credentials JSON"),
+        p("not JSON", b"{not json", "invalid credentials JSON"),
+        p("JSON array", b"[]", "expected an object"),
+        p("JSON string", b"\"x\"", "expected an object"),
+        p("JSON number", b"42", "expected an object"),
+        p("JSON null", b"null", "expected an object"),
+        p("ServerURL a number", br#"{"ServerURL": 5}"#, "ServerURL must be a string"),
+        p(
+            "Username an object",
+            br#"{"ServerURL":"x.io","Username":{},"Secret":"s"}"#,
+            "Username must be a string",
+        ),
+        p(
+            "Secret an array",
+            br#"{"ServerURL":"x.io","Username":"u","Secret":["s"]}"#,
+            "Secret must be a string",
+        ),
+        p(
+            "duplicate keys, the last one bad (last wins, like Go)",
+            br#"{"ServerURL":"ok.example.com","serverurl":"ftp://x","Username":"u","Secret":"s"}"#,
+            "unsupported scheme",
+        ),
+        p(
+            "duplicate keys, the last username empty",
+            br#"{"ServerURL":"ok.example.com","Username":"u","USERNAME":"","Secret":"s"}"#,
+            "no credentials username",
+        ),
+        Case::protocol(
+            "store",
+            "deeply nested JSON in a known key",
+            deeply_nested(r#"{"ServerURL":"#),
+            "invalid credentials JSON",
+        ),
+        Case::protocol(
+            "store",
+            "deeply nested JSON in an unknown key",
+            deeply_nested(r#"{"ServerURL":"x.io","Username":"u","Secret":"s","x":"#),
+            "invalid credentials JSON",
+        ),
+        p(
+            "trailing garbage",
+            br#"{"ServerURL":"x.io","Username":"u","Secret":"s"} {"#,
+            "invalid credentials JSON",
+        ),
+        p(
+            "control character in the username",
+            br#"{"ServerURL":"x.io","Username":"a\u0007b","Secret":"s"}"#,
+            "control characters",
+        ),
+        p(
+            "NUL in the username",
+            br#"{"ServerURL":"x.io","Username":"a\u0000b","Secret":"s"}"#,
+            "control characters",
+        ),
+        p(
+            "escape sequence in the username",
+            br#"{"ServerURL":"x.io","Username":"\u001b[2Jevil","Secret":"s"}"#,
+            "control characters",
+        ),
+        p(
+            "control character in the URL",
+            br#"{"ServerURL":"x\u0001.io","Username":"u","Secret":"s"}"#,
+            "spaces or control characters",
+        ),
+        p(
+            "newline inside the URL",
+            br#"{"ServerURL":"x.io\nevil.io","Username":"u","Secret":"s"}"#,
+            "spaces or control characters",
+        ),
+        p(
+            "unsupported scheme",
+            br#"{"ServerURL":"ftp://x","Username":"u","Secret":"s"}"#,
+            "unsupported scheme",
+        ),
+        p(
+            "user@ in the URL",
+            br#"{"ServerURL":"me@x.io","Username":"u","Secret":"s"}"#,
+            "user@",
+        ),
+        p(
+            "empty ServerURL",
+            br#"{"ServerURL":"","Username":"u","Secret":"s"}"#,
+            "no credentials server URL",
+        ),
+        p(
+            "missing Username",
+            br#"{"ServerURL":"x.io","Secret":"s"}"#,
+            "no credentials username",
+        ),
+        Case::accepted(
+            "store: a 100 KB secret is accepted and round-trips",
+            &["store"],
+            serde_json::json!({"ServerURL": "big.example.com", "Username": "u", "Secret": big_secret()})
+                .to_string(),
+            "",
+            Some(|env| assert_eq!(env.secret("big.example.com"), Some(big_secret()))),
+        ),
+        Case::accepted(
+            "store: duplicate keys, last wins like Go's encoding/json",
+            &["store"],
+            br#"{"ServerURL":"first.example.com","serverURL":"last.example.com","Username":"u","Secret":"s"}"#.to_vec(),
+            "",
+            Some(|env| {
+                assert_eq!(env.secret("last.example.com").as_deref(), Some("s"));
+                assert_eq!(env.secret("first.example.com"), None);
+            }),
+        ),
+    ]
+}
+
+/// `get` and `erase`: the raw server URL on stdin.
+fn url_verb_cases(verb: &'static str) -> Vec<Case> {
+    let p = |what: &str, stdin: &[u8], needle| Case::protocol(verb, what, stdin, needle);
+    let mut rows = vec![
+        p("empty stdin", b"", "no credentials server URL"),
+        p("whitespace only", b" \n\t\r\n", "no credentials server URL"),
+        Case::protocol(verb, "1 MiB + 1 byte", too_big(), "input too large"),
+        p("invalid UTF-8", &[0xc3, 0x28], "not valid UTF-8"),
+        p("NUL bytes", b"quay.io\0", "spaces or control characters"),
+        p("NUL only", b"\0", "spaces or control characters"),
+        p(
+            "control character",
+            b"qu\x07ay.io",
+            "spaces or control characters",
+        ),
+        p(
+            "escape sequence",
+            b"\x1b[2Jquay.io",
+            "spaces or control characters",
+        ),
+        p("JSON array", b"[]", "bad host name"),
+        p("JSON object", br#"{"ServerURL": 5}"#, "invalid server URL"),
+        p("space inside", b"quay .io", "spaces or control characters"),
+        p("unsupported scheme", b"ftp://x", "unsupported scheme"),
+        p("query string", b"quay.io?x=1", "'?' or '#'"),
+        p("port out of range", b"quay.io:65536", "bad port"),
+        Case::protocol(
+            verb,
+            "deeply nested JSON",
+            deeply_nested("{"),
+            "bad host name",
+        ),
+    ];
+    // A long but well-formed host: `get` finds nothing, `erase` has nothing to do.
+    let long_url = big_secret();
+    rows.push(if verb == "get" {
+        Case::protocol(verb, "a 100 KB URL", long_url, "credentials not found")
+    } else {
+        Case::accepted("erase: a 100 KB URL", &[verb], long_url, "", None)
+    });
+    rows
+}
+
+/// `list` and `version` ignore stdin: garbage there must not change their answer.
+fn ignored_stdin_cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for (what, stdin) in [
+        ("1 MiB + 1 byte", too_big()),
+        ("invalid UTF-8", vec![0xff, 0xfe]),
+        ("NUL bytes", vec![0, 0, 0]),
+        ("JSON array", b"[]".to_vec()),
+    ] {
+        v.push(Case::accepted(
+            &format!("list: ignores {what}"),
+            &["list"],
+            stdin.clone(),
+            "\"keep.example.com\":\"seed-user\"",
+            None,
+        ));
+        v.push(Case::accepted(
+            &format!("version: ignores {what}"),
+            &["version"],
+            stdin,
+            "docker-credential-keyring ",
+            None,
+        ));
+    }
+    v
+}
+
+/// Unknown actions and extra arguments.
+fn argv_cases() -> Vec<Case> {
+    let usage = |args: &[&str]| {
+        Case::new(
+            &format!("argv {args:?}"),
+            args,
+            b"quay.io".to_vec(),
+            Expect::ProtocolUsage,
+        )
+    };
+    vec![
+        usage(&[]),
+        usage(&["frobnicate"]),
+        usage(&["STORE"]),
+        usage(&[""]),
+        usage(&["--bogus"]),
+        usage(&["get", "extra"]),
+        usage(&["store", "a", "b"]),
+        usage(&["erase", "quay.io"]),
+        usage(&["list", "--json"]),
+        usage(&["version", "x"]),
+    ]
+}
+
+/// Human commands that read input (stdin or arguments). Add new commands here.
+fn human_cases() -> Vec<Case> {
+    const LOGIN: &[&str] = &["login", "new.example.com", "-u", "u", "--password-stdin"];
+    let login = |what: &str, stdin: &[u8], needle| {
+        Case::human(
+            &format!("login --password-stdin: {what}"),
+            LOGIN,
+            stdin,
+            needle,
+        )
+    };
+    let cli = |args: &[&str], needle| {
+        Case::new(
+            &format!("argv {args:?}"),
+            args,
+            b"pw".to_vec(),
+            Expect::CommandLine(needle),
+        )
+    };
+    vec![
+        login("empty stdin", b"", "no password on standard input"),
+        login("a bare newline", b"\n", "no password on standard input"),
+        login("whitespace only", b" \t \r\n", "only whitespace"),
+        Case::human(
+            "login --password-stdin: 1 MiB + 1 byte",
+            LOGIN,
+            too_big(),
+            "input too large",
+        ),
+        login("invalid UTF-8", &[0xff, 0xfe], "not valid UTF-8"),
+        login("NUL bytes", b"pass\0word", "control characters"),
+        login("escape sequence", b"\x1b[2Jpw\n", "control characters"),
+        Case::human(
+            "login: control character in the username",
+            &[
+                "login",
+                "new.example.com",
+                "-u",
+                "a\x07b",
+                "--password-stdin",
+            ],
+            b"pw".to_vec(),
+            "control characters",
+        ),
+        Case::human(
+            "login: control character in the registry",
+            &[
+                "login",
+                "new\x01.example.com",
+                "-u",
+                "u",
+                "--password-stdin",
+            ],
+            b"pw".to_vec(),
+            "spaces or control characters",
+        ),
+        Case::human(
+            "login: unsupported scheme",
+            &["login", "ftp://x", "-u", "u", "--password-stdin"],
+            b"pw".to_vec(),
+            "unsupported scheme",
+        ),
+        Case::human(
+            "login: empty username",
+            &["login", "new.example.com", "-u", "", "--password-stdin"],
+            b"pw".to_vec(),
+            "username is empty",
+        ),
+        Case::human(
+            "login without a terminal or --password-stdin",
+            &["login", "new.example.com", "-u", "u"],
+            b"pw".to_vec(),
+            "use --password-stdin",
+        ),
+        Case::accepted(
+            "login --password-stdin: a 100 KB secret is accepted",
+            LOGIN,
+            big_secret(),
+            "Login Succeeded",
+            Some(|env| assert_eq!(env.secret("new.example.com"), Some(big_secret()))),
+        ),
+        Case::human(
+            "logout: control character in the registry",
+            &["logout", "keep\x01.example.com"],
+            b"".to_vec(),
+            "spaces or control characters",
+        ),
+        Case::human(
+            "logout: unsupported scheme",
+            &["logout", "ftp://keep.example.com"],
+            b"".to_vec(),
+            "unsupported scheme",
+        ),
+        cli(
+            &["login", "new.example.com", "extra", "-u", "u"],
+            "unexpected argument",
+        ),
+        cli(&["login", "new.example.com"], "required"),
+        cli(
+            &["login", "-u", "u", "--password", "x", "r.io"],
+            "unexpected argument",
+        ),
+        cli(&["logout"], "required"),
+        cli(&["logout", "a.io", "--all"], "cannot be used with"),
+        cli(&["ls", "extra"], "unexpected argument"),
+        cli(&["ls", "--bogus"], "unexpected argument"),
+    ]
+}
+
+/// The observable state of the store: file bytes, `list`, and the seed's secret.
+fn snapshot(env: &Env) -> (Option<Vec<u8>>, String, Option<String>) {
+    let list = env.run(&["list"], b"");
+    (env.store_bytes(), list.stdout, env.secret(SEED_URL))
+}
+
+fn check(case: &Case, run: &Run) {
+    let name = &case.name;
+    assert!(
+        !run.stderr.contains("panicked") && run.code != 101,
+        "{name}: panic: {run:?}"
+    );
+    match case.expect {
+        Expect::ProtocolError(needle) => {
+            assert_eq!(run.code, 1, "{name}: {run:?}");
+            assert_eq!(run.stdout.lines().count(), 1, "{name}: one line: {run:?}");
+            assert!(run.stdout.ends_with('\n'), "{name}: {run:?}");
+            assert!(
+                run.stdout.contains(needle),
+                "{name}: want {needle:?}: {run:?}"
+            );
+            assert!(
+                run.stderr.is_empty(),
+                "{name}: stderr must be empty: {run:?}"
+            );
+        }
+        Expect::ProtocolUsage => {
+            assert_eq!(run.code, 1, "{name}: {run:?}");
+            assert!(
+                run.stdout
+                    .starts_with("Usage: docker-credential-keyring <store|get|erase|list|version>"),
+                "{name}: {run:?}"
+            );
+            assert!(run.stderr.is_empty(), "{name}: {run:?}");
+        }
+        Expect::HumanError(needle) => {
+            assert_eq!(run.code, 1, "{name}: {run:?}");
+            assert_eq!(run.stderr.lines().count(), 1, "{name}: one line: {run:?}");
+            assert!(run.stderr.starts_with("error: "), "{name}: {run:?}");
+            assert!(
+                run.stderr.contains(needle),
+                "{name}: want {needle:?}: {run:?}"
+            );
+            assert!(
+                run.stdout.is_empty(),
+                "{name}: stdout must be empty: {run:?}"
+            );
+        }
+        Expect::CommandLine(needle) => {
+            assert_eq!(run.code, 2, "{name}: {run:?}");
+            let first = run.stderr.lines().next().unwrap_or_default();
+            assert!(first.starts_with("error: "), "{name}: {run:?}");
+            assert!(
+                run.stderr.contains(needle),
+                "{name}: want {needle:?}: {run:?}"
+            );
+            assert!(run.stdout.is_empty(), "{name}: {run:?}");
+        }
+        Expect::Accepted(needle) => {
+            assert_eq!(run.code, 0, "{name}: {run:?}");
+            assert!(
+                run.stdout.contains(needle),
+                "{name}: want {needle:?}: {run:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_table() {
+    let cases = cases();
+    for backend in backends() {
+        // One environment per backend; accepted rows that change the store get their own.
+        let env = Env::new(backend);
+        env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+        let before = snapshot(&env);
+        assert_eq!(before.2.as_deref(), Some(SEED_SECRET));
+        for case in &cases {
+            let changes_store = case.after.is_some();
+            let fresh;
+            let target = if changes_store {
+                fresh = Env::new(backend);
+                fresh.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+                &fresh
+            } else {
+                &env
+            };
+            let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+            let run = target.run(&args, &case.stdin);
+            check(case, &run);
+            match case.after {
+                Some(after) => {
+                    after(target);
+                    assert_eq!(target.secret(SEED_URL).as_deref(), Some(SEED_SECRET));
+                }
+                None => assert_eq!(
+                    snapshot(&env),
+                    before,
+                    "{}: {backend:?}: the store changed",
+                    case.name
+                ),
+            }
+        }
+    }
+}
+
+/// The table covers every protocol verb and every human command that reads input.
+#[test]
+fn table_covers_every_verb_and_input_command() {
+    let cases = cases();
+    for verb in ["store", "get", "erase", "list", "version"] {
+        assert!(
+            cases
+                .iter()
+                .any(|c| c.args.first().map(String::as_str) == Some(verb)),
+            "no row for {verb}"
+        );
+    }
+    for command in ["login", "logout", "ls"] {
+        assert!(
+            cases
+                .iter()
+                .any(|c| c.args.first().map(String::as_str) == Some(command)),
+            "no row for {command}"
+        );
+    }
+}

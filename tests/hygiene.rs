@@ -1,0 +1,199 @@
+//! Secret hygiene: with debug logging on, no command prints a secret anywhere
+//! except where the protocol asks for it (`get`'s stdout), not even in its
+//! errors; secrets never travel in argv; files and directories the helper
+//! creates are private whatever the umask.
+//!
+//! Adding a command: append a row to [`COMMANDS`] (its args and stdin; use
+//! `SECRET` wherever the command takes the secret).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use common::{backends, run_command, Env, Run};
+
+/// Distinctive secrets: none is a substring of anything else the tests print.
+const SECRET: &str = "Zq7-hygiene-secret-Vx9";
+const SECRET2: &str = "Kp4-second-secret-Lm2";
+
+/// Every command, run with debug logging on: (args, stdin). `SECRET` in stdin
+/// is replaced by the secret. `get` rows are checked separately.
+const COMMANDS: &[(&[&str], &str)] = &[
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"u","Secret":"SECRET"}"#,
+    ),
+    (&["list"], "unused"),
+    (&["version"], ""),
+    (&["erase"], "h.example.com"),
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"u","Secret":"SECRET"}"#,
+    ),
+    // Failing requests that carry the secret: the error must not quote it.
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"u","Secret":"SECRET""#,
+    ),
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"u","Secret":"SECRET",}"#,
+    ),
+    (
+        &["store"],
+        r#"{"ServerURL":"ftp://h","Username":"u","Secret":"SECRET"}"#,
+    ),
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"","Secret":"SECRET"}"#,
+    ),
+    (
+        &["store"],
+        r#"{"ServerURL":"h.example.com","Username":"u","Secret":["SECRET"]}"#,
+    ),
+    (&["store"], r#"["SECRET"]"#),
+    (&["store"], r#""SECRET""#),
+    (&["store"], r#"{"Secret":"SECRET" "ServerURL":"x"}"#),
+    (&["get"], "SECRET"),
+    (&["erase"], "SECRET"),
+    (
+        &["login", "l.example.com", "-u", "u", "--password-stdin"],
+        "SECRET\n",
+    ),
+    (
+        &["login", "ftp://l", "-u", "u", "--password-stdin"],
+        "SECRET\n",
+    ),
+    (
+        &["login", "l.example.com", "-u", "u\u{7}", "--password-stdin"],
+        "SECRET\n",
+    ),
+    (
+        &["login", "l.example.com", "-u", "u", "--password-stdin"],
+        "SECRET\u{1}\n",
+    ),
+    (&["ls"], ""),
+    (&["ls", "--json"], ""),
+    (&["ls", "-q"], ""),
+    (&["logout", "l.example.com"], ""),
+    (&["--help"], ""),
+    (&["login", "--help"], ""),
+];
+
+fn leaks(run: &Run) -> bool {
+    [SECRET, SECRET2]
+        .iter()
+        .any(|s| run.stdout.contains(s) || run.stderr.contains(s))
+}
+
+fn debug_env(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = env.command(args);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+    cmd
+}
+
+#[test]
+fn no_command_prints_a_secret_even_with_debug_logging() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let mut saw_debug = false;
+        for (args, stdin) in COMMANDS {
+            let stdin = stdin.replace("SECRET", SECRET);
+            let run = run_command(debug_env(&env, args), stdin.as_bytes());
+            saw_debug |= run.stderr.contains("debug:");
+            assert!(
+                !leaks(&run),
+                "{backend:?} {args:?} printed the secret: {run:?}"
+            );
+        }
+        assert!(saw_debug, "debug logging printed nothing: the test is void");
+        // Replacing a secret, erasing it, and the not-found path.
+        env.store("h.example.com", "u", SECRET2).ok();
+        for (args, stdin) in [
+            (&["erase"][..], "h.example.com"),
+            (&["get"][..], "h.example.com"),
+            (&["list"][..], ""),
+        ] {
+            let run = run_command(debug_env(&env, args), stdin.as_bytes());
+            assert!(!leaks(&run), "{backend:?} {args:?}: {run:?}");
+        }
+        // `get` prints the secret on stdout (the protocol) and nowhere else.
+        env.store("g.example.com", "u", SECRET).ok();
+        let run = run_command(debug_env(&env, &["get"]), b"g.example.com");
+        run.ok();
+        assert!(run.stdout.contains(SECRET), "{run:?}");
+        assert!(!run.stderr.contains(SECRET), "{backend:?}: {run:?}");
+        assert!(run.stderr.contains("debug:") || run.stderr.is_empty());
+    }
+}
+
+/// Secrets never travel in argv (visible to every user in /proc/<pid>/cmdline):
+/// no command has a flag that takes one, and the obvious ones are refused.
+#[test]
+fn no_secret_flags_exist() {
+    let env = Env::new(common::Backend::File);
+    let help = env.run(&["login", "--help"], b"");
+    help.ok();
+    assert!(help.stdout.contains("--password-stdin"), "{help:?}");
+    for flag in ["--password ", "--password=", "-p ", "--secret", "--token"] {
+        assert!(
+            !help.stdout.contains(flag),
+            "login offers {flag:?}: {help:?}"
+        );
+    }
+    for args in [
+        &["login", "r.example.com", "-u", "u", "--password", SECRET][..],
+        &["login", "r.example.com", "-u", "u", "-p", SECRET][..],
+        &[
+            "login",
+            "r.example.com",
+            "-u",
+            "u",
+            &format!("--password={SECRET}"),
+        ][..],
+    ] {
+        let run = env.run(args, b"");
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(env.list().is_empty());
+    }
+    // The protocol verbs take exactly one argument: nothing else can ride along.
+    let run = env.run(&["store", SECRET], b"");
+    assert_eq!(run.code, 1);
+    assert!(!run.stdout.contains(SECRET));
+}
+
+/// Files and directories the helper creates are 0600/0700 whatever the umask,
+/// and a directory someone opened up is closed again on the next write.
+#[test]
+fn files_are_private_whatever_the_umask() {
+    for backend in backends() {
+        for umask in ["000", "022", "077"] {
+            let env = Env::new(backend);
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(format!(
+                "umask {umask}; exec {} login p.example.com -u u --password-stdin",
+                common::BIN
+            ));
+            env.apply(&mut cmd);
+            run_command(cmd, SECRET.as_bytes()).ok();
+            let dir = env.store_file().parent().unwrap().to_path_buf();
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700, "{backend:?} umask {umask}: dir");
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                assert_eq!(
+                    mode(&path),
+                    0o600,
+                    "{backend:?} umask {umask}: {}",
+                    path.display()
+                );
+            }
+            // Someone opens the directory up: the next write closes it again.
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            env.store("q.example.com", "u", "s").ok();
+            assert_eq!(mode(&dir), 0o700, "{backend:?}: dir not re-closed");
+        }
+    }
+}
