@@ -111,14 +111,14 @@ impl Credentials {
     }
 
     /// The credential stored under `key`, `None` when there is none.
+    /// Reads only that record from the index ([`db::find_record`]): `get` is the hot path.
     pub fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        let db = self.load()?;
-        let Some(record) = db.credentials.get(key.as_str()) else {
+        let Some(record) = db::find_record(&self.db_path(), key.as_str())? else {
             return Ok(None);
         };
         let secret = match record.store {
-            StoreKind::File => match &record.secret {
-                Some(secret) => secret.clone(),
+            StoreKind::File => match record.secret {
+                Some(secret) => secret,
                 None => return Ok(None),
             },
             kind => match backend::get(kind, key.as_str())? {
@@ -130,8 +130,8 @@ impl Credentials {
             },
         };
         Ok(Some(Credential {
-            server_url: record.server_url.clone(),
-            username: record.username.clone(),
+            server_url: record.server_url,
+            username: record.username,
             secret,
         }))
     }
