@@ -433,6 +433,7 @@ def main():
     info = machine_info(ours)
     started = time.monotonic()
     try:
+        b.no_peers = args.no_peers
         run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss)
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": os.path.join(root, "gnupg")}, capture_output=True)
@@ -480,7 +481,24 @@ def main():
         print(f"wrote {args.out}", file=sys.stderr)
     errors = [s.name for s in b.results.values() if s.error]
     print(f"{misses} target(s) missed; {len(errors)} scenario(s) n/a or failed", file=sys.stderr)
+    # Misses are reported, never fatal (a benchmark, not a test); a scenario of
+    # ours that cannot run at all is a broken benchmark or a broken binary.
+    ours_failed = [n for n in errors if n.startswith(("ours:", "file:", "secret-service:", "export", "import"))]
+    if ours_failed:
+        print(f"bench: these scenarios of ours failed: {', '.join(ours_failed)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def put_case(name, h):
+    """`store` of one credential, alternating two secrets so every run changes it."""
+    return Case(name, [[h.store_step("bench-store.example.com", "bench", "secret-a")],
+                       [h.store_step("bench-store.example.com", "bench", "secret-b")]])
+
+
+def erase_case(name, h):
+    """`erase` of an existing credential (stored again, untimed, before each run)."""
+    return Case(name, [h.erase_step("bench-erase.example.com")], setup=h.store_step("bench-erase.example.com").spawn)
 
 
 def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
@@ -488,6 +506,7 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
     true_ = Case("/bin/true", [Step(["/bin/true"], floor_env)])
     floor = Case("static floor", [Step([os.path.abspath(args.floor)], floor_env)])
     true_sweep = Case(f"/bin/true × {sweep_n + 1}", [[Step(["/bin/true"], floor_env)] * (sweep_n + 1)])
+    unused = fx.file("unused", "unused")
 
     print("== process floor", file=sys.stderr)
     file_env = base_env(os.path.join(root, "file"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
@@ -498,66 +517,30 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
     b.row(sec, "static floor", "/bin/true", note="(`fn main(){}`, static)")
     b.row(sec, "ours: version", "static floor", 2)
 
-    # ---- ours, file store and Secret Service
-    stores = [("file", file_env)]
+    # ---- ours, file store
+    h = Helper(fx, "file", ours, file_env)
+    sec = "ours, file store"
+    for n in levels:
+        print(f"== ours, file store, N={n}", file=sys.stderr)
+        h.populate(n)
+        get = Case(f"file: get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
+        lst = Case(f"file: list (N={n})", [h.step("list", unused)], check=h.check_list(n))
+        put, erase = put_case(f"file: store (N={n})", h), erase_case(f"file: erase (N={n})", h)
+        b.measure([get, lst, put, erase, floor])
+        b.row(sec, get.name, "static floor", 3)
+        b.row(sec, lst.name, "static floor", 5 if n == levels[-1] else None)
+        b.row(sec, put.name, "static floor", 10, "(fsync)")
+        b.row(sec, erase.name, "static floor")
+        if n == sweep_n or (n > sweep_n and not b.results.get(f"file: docker-build sweep of {sweep_n}")):
+            sw = Case(f"file: docker-build sweep of {sweep_n}", [h.sweep(sweep_n)])
+            b.measure([sw, true_sweep], runs=10 if not b.quick else 2)
+            b.row(sec, sw.name, true_sweep.name, 2)
+
+    # ---- Secret Service: ours, secret-tool and upstream side by side, same daemon
     if have_ss:
-        ss_env = base_env(os.path.join(root, "ss"), {
-            "DOCKER_CREDENTIAL_KEYRING_STORE": "secret-service",
-            "DOCKER_CREDENTIAL_KEYRING_SERVICE": f"dck-bench-{os.getpid()}",
-        })
-        stores.append(("secret-service", ss_env))
+        secret_service_phase(b, fx, root, ours, levels, sweep_n, floor, true_sweep, unused)
     else:
         b.notes.append("No Secret Service in this run (run through `bench/run`, which starts one): its rows are n/a.")
-    for store, env in stores:
-        h = Helper(fx, store, ours, env)
-        sec = f"ours, {store} store"
-        ref_tool = store == "secret-service"
-        if ref_tool:
-            # secret-tool on the same daemon: one item of its own.
-            st_store = Step(["secret-tool", "store", "--label=dck bench", "service", "dck-bench-ref", "key", "k"], env, fx.file("st-secret", "s3cret"))
-            st_store.capture()
-            st_lookup = Case("secret-tool lookup", [Step(["secret-tool", "lookup", "service", "dck-bench-ref", "key", "k"], env)])
-            st_write = Case("secret-tool store", [
-                [Step(st_store.argv, env, fx.file("st-secret-a", "secret-a"))],
-                [Step(st_store.argv, env, fx.file("st-secret-b", "secret-b"))],
-            ])
-        for n in levels:
-            print(f"== ours, {store} store, N={n}", file=sys.stderr)
-            h.populate(n)
-            get = Case(f"{store}: get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
-            # The no-bus env proves `list` never talks to the keyring.
-            nobus = dict(env, DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent/dck-bench-bus")
-            lst = Case(f"{store}: list (N={n})", [h.step("list", fx.file("unused", "unused"))], check=h.check_list(n, nobus))
-            # Alternate two secrets so every store really changes the credential.
-            put = Case(f"{store}: store (N={n})", [[h.store_step("bench-store.example.com", "bench", "secret-a")], [h.store_step("bench-store.example.com", "bench", "secret-b")]])
-            erase_setup = h.store_step("bench-erase.example.com")
-            erase = Case(f"{store}: erase (N={n})", [h.erase_step("bench-erase.example.com")], setup=erase_setup.spawn)
-            if ref_tool:
-                lookup = Case(f"secret-tool lookup (N={n})", st_lookup.variants)
-                write = Case(f"secret-tool store (N={n})", st_write.variants)
-                b.measure([get, lookup])
-                b.measure([lst, floor])
-                b.measure([put, write])
-                b.measure([erase, floor])
-                b.row(sec, get.name, lookup.name, 0.8)
-                b.row(sec, lst.name, "static floor", 5 if n == levels[-1] else None, "(no bus: proves no keyring call)" if n == levels[-1] else "")
-                b.row(sec, put.name, write.name)
-                b.row(sec, erase.name, "static floor")
-            else:
-                b.measure([get, lst, put, erase, floor])
-                b.row(sec, get.name, "static floor", 3)
-                b.row(sec, lst.name, "static floor", 5 if n == levels[-1] else None)
-                b.row(sec, put.name, "static floor", 10, "(fsync)")
-                b.row(sec, erase.name, "static floor")
-            if n >= sweep_n and not b.results.get(f"{store}: docker-build sweep of {sweep_n}"):
-                sw = Case(f"{store}: docker-build sweep of {sweep_n}", [h.sweep(sweep_n)])
-                b.measure([sw, true_sweep], runs=10 if not b.quick else 2)
-                b.row(sec, sw.name, true_sweep.name, 2 if store == "file" else None)
-                if store == "secret-service":
-                    b.row(sec, sw.name, f"secretservice (upstream): docker-build sweep of {sweep_n}", 0.3)
-        if store == "secret-service":
-            # Leave the daemon to the peers: remove our items in one call.
-            subprocess.run(["secret-tool", "clear", "service", env["DOCKER_CREDENTIAL_KEYRING_SERVICE"]], env=env, capture_output=True)
 
     # ---- export / import (built on another branch; n/a until merged)
     sec = "ours, export and import (file store)"
@@ -582,37 +565,74 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         b.row(sec, exp_name, note="n/a: this build has no `export`/`import` command yet")
         b.row(sec, imp_name, note="n/a: this build has no `export`/`import` command yet")
 
-    if args.no_peers:
-        b.notes.append("Peers skipped (--no-peers).")
-        return
+    if not args.no_peers:
+        pass_phase(b, fx, root, sweep_n, floor, true_sweep, unused)
 
-    # ---- docker-credential-secretservice (upstream)
-    sec = "docker-credential-secretservice (upstream)"
-    peer_levels = levels if not b.quick else levels[:1]
-    if have_ss and shutil.which("docker-credential-secretservice"):
-        env = base_env(os.path.join(root, "upstream-ss"))
-        h = Helper(fx, "secretservice", shutil.which("docker-credential-secretservice"), env)
-        for n in peer_levels:
-            print(f"== docker-credential-secretservice, N={n}", file=sys.stderr)
-            h.populate(n)
-            get = Case(f"secretservice (upstream): get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
-            lst = Case(f"secretservice (upstream): list (N={n})", [h.step("list", fx.file("unused", "unused"))])
-            put = Case(f"secretservice (upstream): store (N={n})", [[h.store_step("bench-store.example.com", "bench", "secret-a")], [h.store_step("bench-store.example.com", "bench", "secret-b")]])
-            erase = Case(f"secretservice (upstream): erase (N={n})", [h.erase_step("bench-erase.example.com")], setup=h.store_step("bench-erase.example.com").spawn)
-            b.measure([get, put, erase, floor])
-            b.measure([lst], runs=10, budget_s=3 if b.quick else 15)
-            for c in (get, lst, put, erase):
-                b.row(sec, c.name, "static floor")
-            if n >= sweep_n:
-                sw = Case(f"secretservice (upstream): docker-build sweep of {sweep_n}", [h.sweep(sweep_n)])
-                b.measure([sw, true_sweep], runs=5, budget_s=20)
-                b.row(sec, sw.name, true_sweep.name)
-        if b.quick:
-            b.notes.append("Quick mode: upstream peers measured at N=1 only; sweep ratios to them are n/a.")
-    else:
-        b.row(sec, "secretservice (upstream): get (N=1)", note="n/a: no Secret Service or no docker-credential-secretservice")
 
-    # ---- docker-credential-pass (upstream)
+def secret_service_phase(b, fx, root, ours, levels, sweep_n, floor, true_sweep, unused):
+    env = base_env(os.path.join(root, "ss"), {
+        "DOCKER_CREDENTIAL_KEYRING_STORE": "secret-service",
+        "DOCKER_CREDENTIAL_KEYRING_SERVICE": f"dck-bench-{os.getpid()}",
+    })
+    h = Helper(fx, "secret-service", ours, env)
+    up_bin = shutil.which("docker-credential-secretservice")
+    peers = up_bin and not b.no_peers
+    up = Helper(fx, "secretservice (upstream)", up_bin, base_env(os.path.join(root, "upstream-ss"))) if peers else None
+    if not peers:
+        b.notes.append("docker-credential-secretservice not measured (not installed or --no-peers).")
+    # secret-tool's own item on the same daemon.
+    st_argv = ["secret-tool", "store", "--label=dck bench", "service", "dck-bench-ref", "key", "k"]
+    Step(st_argv, env, fx.file("st-secret", "s3cret")).capture()
+    sec = "Secret Service (gnome-keyring, same daemon for every row)"
+    up_levels = levels if not b.quick else levels[:1]
+    for n in levels:
+        print(f"== Secret Service, N={n}", file=sys.stderr)
+        h.populate(n)
+        if up and n in up_levels:
+            up.populate(n)
+        nobus = dict(env, DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent/dck-bench-bus")
+        get = Case(f"secret-service: get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
+        lookup = Case(f"secret-tool lookup (N={n})", [Step(["secret-tool", "lookup", "service", "dck-bench-ref", "key", "k"], env)])
+        # The no-bus check proves `list` never talks to the keyring.
+        lst = Case(f"secret-service: list (N={n})", [h.step("list", unused)], check=h.check_list(n, nobus))
+        put = put_case(f"secret-service: store (N={n})", h)
+        write = Case(f"secret-tool store (N={n})", [[Step(st_argv, env, fx.file("st-secret-a", "secret-a"))],
+                                                     [Step(st_argv, env, fx.file("st-secret-b", "secret-b"))]])
+        erase = erase_case(f"secret-service: erase (N={n})", h)
+        up_cases = []
+        if up and n in up_levels:
+            up_get = Case(f"secretservice (upstream): get (N={n})", [up.get_step(key(0))], check=up.check_get(key(0), "user0"))
+            up_put = put_case(f"secretservice (upstream): store (N={n})", up)
+            up_erase = erase_case(f"secretservice (upstream): erase (N={n})", up)
+            up_cases = [up_get, up_put, up_erase]
+        b.measure([get, lookup, put, write, erase, floor] + up_cases)
+        b.row(sec, get.name, lookup.name, 0.8)
+        b.row(sec, put.name, write.name)
+        b.row(sec, erase.name, "static floor")
+        for c in up_cases:
+            b.row(sec, c.name, lookup.name if "get" in c.name else write.name if "store" in c.name else "static floor")
+        b.measure([lst, floor])
+        b.row(sec, lst.name, "static floor", 5 if n == levels[-1] else None, "(checked with no bus: no keyring call)")
+        if up and n in up_levels:
+            up_lst = Case(f"secretservice (upstream): list (N={n})", [up.step("list", unused)])
+            b.measure([up_lst], runs=10, budget_s=3 if b.quick else 12)
+            b.row(sec, up_lst.name, lst.name)
+        if n == sweep_n or (n > sweep_n and not b.results.get(f"secret-service: docker-build sweep of {sweep_n}")):
+            sw = Case(f"secret-service: docker-build sweep of {sweep_n}", [h.sweep(sweep_n)])
+            cases = [sw, true_sweep]
+            up_sw_name = f"secretservice (upstream): docker-build sweep of {sweep_n}"
+            if up and up.stored >= sweep_n:
+                cases.append(Case(up_sw_name, [up.sweep(sweep_n)]))
+            b.measure(cases, runs=10 if not b.quick else 2, budget_s=40)
+            b.row(sec, sw.name, true_sweep.name)
+            b.row(sec, sw.name, up_sw_name, 0.3)
+            if len(cases) == 3:
+                b.row(sec, up_sw_name, true_sweep.name)
+    if b.quick:
+        b.notes.append("Quick mode: docker-credential-secretservice measured at N=1 only, so the sweep ratio to it is n/a.")
+
+
+def pass_phase(b, fx, root, sweep_n, floor, true_sweep, unused):
     sec = "docker-credential-pass (upstream)"
     if b.quick:
         b.notes.append("Quick mode: docker-credential-pass skipped (GnuPG key generation).")
@@ -627,8 +647,8 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         print(f"== docker-credential-pass, N={n}", file=sys.stderr)
         h.populate(n)
         get = Case(f"pass (upstream): get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
-        lst = Case(f"pass (upstream): list (N={n})", [h.step("list", fx.file("unused", "unused"))])
-        put = Case(f"pass (upstream): store (N={n})", [[h.store_step("bench-store.example.com", "bench", "secret-a")], [h.store_step("bench-store.example.com", "bench", "secret-b")]])
+        lst = Case(f"pass (upstream): list (N={n})", [h.step("list", unused)])
+        put = put_case(f"pass (upstream): store (N={n})", h)
         b.measure([get, lst, put, floor], budget_s=8)
         for c in (get, lst, put):
             b.row(sec, c.name, "static floor")
