@@ -40,7 +40,7 @@ class Step:
         self.exe, self.argv, self.env, self.stdin = exe, argv, env, stdin
 
     def spawn(self):
-        """Runs the process to completion; returns (ok, peak RSS in KiB)."""
+        """Runs the process to completion; returns (ok, CPU time in ms: user + sys)."""
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, self.stdin, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, DEVNULL, os.O_WRONLY, 0),
@@ -48,7 +48,7 @@ class Step:
         ]
         pid = os.posix_spawn(self.exe, self.argv, self.env, file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0, usage.ru_maxrss
+        return os.waitstatus_to_exitcode(status) == 0, (usage.ru_utime + usage.ru_stime) * 1e3
 
     def peak_rss(self):
         """Peak RSS in KiB through /usr/bin/time: a small parent, because after
@@ -83,20 +83,24 @@ class Case:
         if self.setup:
             self.setup()
         steps = self.variants[i % len(self.variants)]
-        rss = 0
+        cpu = 0.0
         ok = True
         start = time.perf_counter_ns()
         for step in steps:
-            good, r = step.spawn()
+            good, c = step.spawn()
             ok = ok and good
-            rss = max(rss, r)
+            cpu += c
         elapsed = time.perf_counter_ns() - start
-        return elapsed / 1e6, rss, ok
+        return elapsed / 1e6, cpu, ok
 
 
 class Stats:
-    def __init__(self, name, times, rss, error=None):
+    def __init__(self, name, times, rss, error=None, cpu=()):
         self.name, self.times, self.rss, self.error = name, sorted(times), rss, error
+        # CPU time (user + sys) of the measured processes: unlike wall time it
+        # leaves out waiting for a core, so it stays stable on a busy machine
+        # (it also leaves out the Secret Service daemon's work).
+        self.cpu = statistics.median(cpu) if cpu else float("nan")
 
     @property
     def median(self):
@@ -154,20 +158,20 @@ class Bench:
             per_round += t / 1000
         n = max(3, min(runs, int(budget_s / max(per_round, 1e-6))))
         times = {c.name: [] for c in live}
-        rss = {c.name: 0 for c in live}
+        cpu = {c.name: [] for c in live}
         failed = {c.name: 0 for c in live}
         for i in range(n):
             for case in live:
-                t, r, ok = case.once(i)
+                t, c, ok = case.once(i)
                 times[case.name].append(t)
-                rss[case.name] = max(rss[case.name], r)
+                cpu[case.name].append(c)
                 if not ok:
                     failed[case.name] += 1
         for case in live:
             err = None
             if failed[case.name] and not case.allow_fail:
                 err = f"{failed[case.name]} of {n} runs exited non-zero"
-            s = Stats(case.name, times[case.name], max(st.peak_rss() for st in case.variants[0][:3]), err)
+            s = Stats(case.name, times[case.name], max(st.peak_rss() for st in case.variants[0][:3]), err, cpu[case.name])
             self.results[case.name] = s
             print(
                 f"  {case.name:<46} {fmt_ms(s.median):>10}  [{s.spread()}]  n={n}"
@@ -186,28 +190,29 @@ class Bench:
 
     def table(self):
         lines = [
-            "| scenario | median | spread (p25–p75) | runs | reference (median) | ratio | target | |",
-            "|---|---:|---:|---:|---|---:|---:|---|",
+            "| scenario | median | spread (p25–p75) | runs | reference (median) | ratio | target | | CPU | CPU ratio |",
+            "|---|---:|---:|---:|---|---:|---:|---|---:|---:|",
         ]
         section = None
         misses = 0
         for sec, name, s, ref, ref_s, target, note in self.rows:
             if sec != section:
-                lines.append(f"| **{sec}** | | | | | | | |")
+                lines.append(f"| **{sec}** | | | | | | | | | |")
                 section = sec
             if isinstance(s, str):
                 s = self.results.get(s)
             if s is None or s.error or not s.times:
                 why = s.error if s is not None and s.error else note or "n/a"
-                lines.append(f"| {name} | n/a | | | | | | {why} |")
+                lines.append(f"| {name} | n/a | | | | | | {why} | | |")
                 continue
             if isinstance(ref_s, str):
                 ref_s = self.results.get(ref_s)
-            ratio = verdict = ref_txt = ""
+            ratio = verdict = ref_txt = cpu_ratio = ""
             if ref_s is not None and ref_s.times and not ref_s.error:
                 r = s.median / ref_s.median
                 ratio = f"{r:.2f}×"
                 ref_txt = f"{ref} ({fmt_ms(ref_s.median)})"
+                cpu_ratio = f"{s.cpu / ref_s.cpu:.2f}×" if ref_s.cpu > 0 else ""
                 if target is not None:
                     if r <= target:
                         verdict = "ok"
@@ -219,7 +224,7 @@ class Bench:
             tgt = f"≤ {target:g}×" if target is not None else ""
             extra = f" {note}" if note else ""
             lines.append(
-                f"| {name} | {fmt_ms(s.median)} | {s.spread()} | {len(s.times)} | {ref_txt} | {ratio} | {tgt} | {verdict}{extra} |"
+                f"| {name} | {fmt_ms(s.median)} | {s.spread()} | {len(s.times)} | {ref_txt} | {ratio} | {tgt} | {verdict}{extra} | {fmt_ms(s.cpu)} | {cpu_ratio} |"
             )
         return "\n".join(lines), misses
 
@@ -416,6 +421,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="the docker-credential-keyring binary to measure")
     ap.add_argument("--floor", required=True, help="a trivial static binary (the process floor)")
+    ap.add_argument("--floor-kind", default="static", help="how the floor was linked, for the report")
+    ap.add_argument("--durable", help="a static binary that writes, fsyncs and renames a tiny file into DIR")
     ap.add_argument("--quick", action="store_true", help="few runs, small N: keeps the script working in CI")
     ap.add_argument("--out", help="write the Markdown report here")
     ap.add_argument("--no-peers", action="store_true", help="skip docker-credential-secretservice and -pass")
@@ -446,7 +453,9 @@ def main():
         "",
         f"Produced by `bench/run{' --quick' if quick else ''}` in {time.monotonic() - started:.0f} s. "
         "Wall time per operation, each a new process as docker runs it; each scenario is measured "
-        "interleaved with its reference, and the ratio is of the two medians.",
+        "interleaved with its reference, and the ratio is of the two medians (targets are checked on it). "
+        "CPU is the median user+sys time of the measured processes alone: it leaves out waiting for a core "
+        "(stable on a busy machine) and the Secret Service daemon's own work.",
         "",
         "## Machine",
         "",
@@ -507,15 +516,22 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
     floor = Case("static floor", [Step([os.path.abspath(args.floor)], floor_env)])
     true_sweep = Case(f"/bin/true × {sweep_n + 1}", [[Step(["/bin/true"], floor_env)] * (sweep_n + 1)])
     unused = fx.file("unused", "unused")
+    durable = None
+    if args.durable:
+        ddir = os.path.join(root, "durable")
+        os.makedirs(ddir, exist_ok=True)
+        durable = Case("durable-write floor", [Step([os.path.abspath(args.durable), ddir], floor_env)])
 
     print("== process floor", file=sys.stderr)
     file_env = base_env(os.path.join(root, "file"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
     version = Case("ours: version", [Step([ours, "version"], file_env)])
-    b.measure([true_, floor, version])
+    b.measure([true_, floor, version] + ([durable] if durable else []))
     sec = "process floor and start-up"
     b.row(sec, "/bin/true")
-    b.row(sec, "static floor", "/bin/true", note="(`fn main(){}`, static)")
+    b.row(sec, "static floor", "/bin/true", note=f"(`fn main(){{}}`, {args.floor_kind})")
     b.row(sec, "ours: version", "static floor", 2)
+    if durable:
+        b.row(sec, durable.name, "static floor", note="(write 3 bytes, fsync, rename, fsync dir)")
 
     # ---- ours, file store
     h = Helper(fx, "file", ours, file_env)
@@ -526,10 +542,12 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         get = Case(f"file: get (N={n})", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
         lst = Case(f"file: list (N={n})", [h.step("list", unused)], check=h.check_list(n))
         put, erase = put_case(f"file: store (N={n})", h), erase_case(f"file: erase (N={n})", h)
-        b.measure([get, lst, put, erase, floor])
+        b.measure([get, lst, put, erase, floor] + ([durable] if durable else []))
         b.row(sec, get.name, "static floor", 3)
         b.row(sec, lst.name, "static floor", 5 if n == levels[-1] else None)
         b.row(sec, put.name, "static floor", 10, "(fsync)")
+        if durable:
+            b.row(sec, put.name, durable.name)
         b.row(sec, erase.name, "static floor")
         if n == sweep_n or (n > sweep_n and not b.results.get(f"file: docker-build sweep of {sweep_n}")):
             sw = Case(f"file: docker-build sweep of {sweep_n}", [h.sweep(sweep_n)])
