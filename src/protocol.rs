@@ -2,7 +2,6 @@
 //! argument, input on stdin, output on stdout, errors as one line on **stdout**
 //! with exit code 1 (clients read stdout and compare the text).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -262,21 +261,31 @@ fn erase(store: &Credentials, input: &str) -> Result<()> {
     Ok(())
 }
 
+/// `{"<server url>":"<username>",...}`, sorted by URL as Go sorts map keys.
+/// Strings are borrowed from the index file's bytes (no allocation per line).
 fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
-    let entries = store.list()?;
-    let map: BTreeMap<&str, &str> = entries
-        .iter()
-        .map(|e| (e.server_url.as_str(), e.username.as_str()))
-        .collect();
-    let mut line = String::with_capacity(32 * map.len() + 3);
+    let index = store.list_index()?;
+    let mut entries = index.listed()?;
+    // Stable sort, then the last of equal URLs wins: what inserting them in
+    // index order into a map would give.
+    entries.sort_by(|a, b| a.server_url.cmp(&b.server_url));
+    let mut line = String::with_capacity(48 * entries.len() + 3);
     line.push('{');
-    for (i, (url, user)) in map.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    for (i, entry) in entries.iter().enumerate() {
+        if entries
+            .get(i + 1)
+            .is_some_and(|next| next.server_url == entry.server_url)
+        {
+            continue;
+        }
+        if !first {
             line.push(',');
         }
-        crate::gojson::write_string(&mut line, url);
+        first = false;
+        crate::gojson::write_string(&mut line, &entry.server_url);
         line.push(':');
-        crate::gojson::write_string(&mut line, user);
+        crate::gojson::write_string(&mut line, &entry.username);
     }
     line.push_str("}\n");
     out.write_all(line.as_bytes())
@@ -356,6 +365,37 @@ mod tests {
         );
         let e = anyhow!("line one\nline two").context("outer");
         assert_eq!(error_line(&e), "outer: line one line two");
+    }
+
+    #[test]
+    fn list_is_sorted_by_url_with_go_escaping() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Credentials::at(
+            dir.path().to_path_buf(),
+            crate::store::StoreChoice::Fixed(crate::store::StoreKind::File),
+        );
+        let mut out = Vec::new();
+        list(&store, &mut out).unwrap();
+        assert_eq!(out, b"{}\n");
+        for (url, user) in [
+            ("zeta.io", "z"),
+            ("https://alpha.io", "<token>"),
+            ("beta.io:5000", "b\"q"),
+        ] {
+            let key = ServerKey::parse(url).unwrap();
+            let credential = Credential {
+                server_url: url.to_owned(),
+                username: user.to_owned(),
+                secret: Secret::from("s"),
+            };
+            store.put(&key, &credential).unwrap();
+        }
+        let mut out = Vec::new();
+        list(&store, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"beta.io:5000\":\"b\\\"q\",\"https://alpha.io\":\"\\u003ctoken\\u003e\",\"zeta.io\":\"z\"}\n"
+        );
     }
 
     #[test]

@@ -224,6 +224,68 @@ mod find {
     }
 }
 
+/// The index file's bytes, read for `list`: [`IndexBytes::listed`] borrows
+/// every ServerURL and username from them instead of allocating each.
+pub struct IndexBytes(Option<Vec<u8>>, std::path::PathBuf);
+
+/// One line of `list`, borrowed from [`IndexBytes`] (owned only when the JSON
+/// string had escapes).
+#[derive(Debug, Deserialize)]
+pub struct ListedRef<'a> {
+    #[serde(rename = "serverURL", borrow)]
+    pub server_url: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub username: std::borrow::Cow<'a, str>,
+}
+
+impl IndexBytes {
+    /// Reads the index (a missing file lists nothing).
+    pub fn read(path: &Path) -> Result<IndexBytes> {
+        Ok(IndexBytes(read_private(path)?, path.to_path_buf()))
+    }
+
+    /// Every credential's ServerURL spelling and username, in index (key) order.
+    /// Secrets and other fields are skipped, never copied.
+    pub fn listed(&self) -> Result<Vec<ListedRef<'_>>> {
+        #[derive(Deserialize)]
+        struct View<'a> {
+            #[serde(default, borrow, deserialize_with = "map_values")]
+            credentials: Vec<ListedRef<'a>>,
+        }
+        let Some(bytes) = &self.0 else {
+            return Ok(Vec::new());
+        };
+        let view: View = serde_json::from_slice(bytes).map_err(|err| corrupt(&self.1, err))?;
+        Ok(view.credentials)
+    }
+}
+
+/// Deserializes a JSON object's values into a Vec, ignoring the keys (no map built).
+fn map_values<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Values<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Values<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of credentials")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some((serde::de::IgnoredAny, value)) = map.next_entry()? {
+                out.push(value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Values(std::marker::PhantomData))
+}
+
 fn corrupt(path: &Path, err: serde_json::Error) -> anyhow::Error {
     anyhow::anyhow!(
         "the credential store {} is corrupt (line {}, column {}); it was left untouched: restore it from a backup, or move it away to start an empty store",
@@ -303,6 +365,33 @@ mod tests {
         }
         assert_eq!(find_record(&path, "host999").unwrap(), None);
         assert_eq!(find_record(&path, "").unwrap(), None);
+    }
+
+    #[test]
+    fn listed_borrows_lines_and_skips_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = private_file(
+            &dir,
+            r#"{"version":1,"future":{"x":[1]},"credentials":{
+                "a":{"serverURL":"a.io","username":"plain","store":"file","secret":"s","email":"e"},
+                "b":{"serverURL":"b.io","username":"\u003ctoken\u003e","store":"secret-service"}}}"#,
+        );
+        let index = IndexBytes::read(&path).unwrap();
+        let listed = index.listed().unwrap();
+        let pairs: Vec<(&str, &str)> = listed
+            .iter()
+            .map(|l| (&*l.server_url, &*l.username))
+            .collect();
+        assert_eq!(pairs, [("a.io", "plain"), ("b.io", "<token>")]);
+        assert!(matches!(listed[0].username, std::borrow::Cow::Borrowed(_)));
+        let missing = IndexBytes::read(&dir.path().join("none.json")).unwrap();
+        assert!(missing.listed().unwrap().is_empty());
+        let broken = private_file(&dir, r#"{"version":1,"credentials":{"a":{"serverURL":1}}}"#);
+        let err = format!(
+            "{:#}",
+            IndexBytes::read(&broken).unwrap().listed().unwrap_err()
+        );
+        assert!(err.contains("is corrupt"), "{err}");
     }
 
     #[test]

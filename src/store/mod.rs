@@ -207,6 +207,12 @@ impl Credentials {
         })
     }
 
+    /// The index's bytes for `list`, the hot path: [`db::IndexBytes::listed`]
+    /// borrows every line from them. No keyring call, no secret.
+    pub fn list_index(&self) -> Result<db::IndexBytes> {
+        db::IndexBytes::read(&self.db_path())
+    }
+
     /// Every stored credential's key, ServerURL spelling, username and store.
     /// Reads only the index: no keyring call, no secret.
     pub fn list(&self) -> Result<Vec<Listed>> {
