@@ -117,7 +117,8 @@ pub fn list_index(path: &Path) -> Result<BTreeMap<String, RecordMeta>> {
 /// `#[serde(flatten)]` buffering of [`Database`] is avoided. With 1000 stored
 /// credentials this is several times fewer instructions than a full load.
 pub fn find_record(path: &Path, key: &str) -> Result<Option<Record>> {
-    let Some(bytes) = read_private(path)? else {
+    // The file holds the file store's secrets: wipe our copy when done.
+    let Some(bytes) = read_private(path)?.map(zeroize::Zeroizing::new) else {
         return Ok(None);
     };
     let mut de = serde_json::Deserializer::from_slice(&bytes);
@@ -226,7 +227,7 @@ mod find {
 
 /// The index file's bytes, read for `list`: [`IndexBytes::listed`] borrows
 /// every ServerURL and username from them instead of allocating each.
-pub struct IndexBytes(Option<Vec<u8>>, std::path::PathBuf);
+pub struct IndexBytes(Option<zeroize::Zeroizing<Vec<u8>>>, std::path::PathBuf);
 
 /// One line of `list`, borrowed from [`IndexBytes`] (owned only when the JSON
 /// string had escapes).
@@ -241,7 +242,9 @@ pub struct ListedRef<'a> {
 impl IndexBytes {
     /// Reads the index (a missing file lists nothing).
     pub fn read(path: &Path) -> Result<IndexBytes> {
-        Ok(IndexBytes(read_private(path)?, path.to_path_buf()))
+        // The file holds the file store's secrets: wipe our copy on drop.
+        let bytes = read_private(path)?.map(zeroize::Zeroizing::new);
+        Ok(IndexBytes(bytes, path.to_path_buf()))
     }
 
     /// Every credential's ServerURL spelling and username, in index (key) order.
