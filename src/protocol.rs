@@ -2,7 +2,6 @@
 //! argument, input on stdin, output on stdout, errors as one line on **stdout**
 //! with exit code 1 (clients read stdout and compare the text).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -246,16 +245,19 @@ fn store_action(store: &Credentials, input: &str) -> Result<()> {
 fn get(store: &Credentials, input: &str, out: &mut impl Write) -> Result<()> {
     let server_url = input.trim();
     let key = ServerKey::parse(server_url)?;
-    // One index read; an auth server without its own credential answers with
-    // its paired registry's (see crate::pairs).
-    let db = store.load()?;
-    let credential = match crate::pairs::lookup(store, &db, key.as_str())? {
-        crate::pairs::Lookup::Found { credential, .. } => credential,
-        crate::pairs::Lookup::Conflict { registries, reason } => {
-            crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
-            return Err(NotFound.into());
-        }
-        crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
+    // The key's own record first (one index read, no other record decoded);
+    // only a miss looks at pairs: an auth server without its own credential
+    // answers with its paired registry's (see crate::pairs).
+    let credential = match store.get(&key)? {
+        Some(credential) => credential,
+        None => match crate::pairs::lookup(store, &store.load()?, key.as_str())? {
+            crate::pairs::Lookup::Found { credential, .. } => credential,
+            crate::pairs::Lookup::Conflict { registries, reason } => {
+                crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
+                return Err(NotFound.into());
+            }
+            crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
+        },
     };
     let mut line = String::with_capacity(64 + credential.secret.expose().len());
     line.push_str("{\"ServerURL\":");
@@ -278,25 +280,46 @@ fn erase(store: &Credentials, input: &str) -> Result<()> {
     Ok(())
 }
 
+/// `{"<server url>":"<username>",...}`, sorted by URL as Go sorts map keys.
+/// Strings are borrowed from the index file's bytes (no allocation per line).
 fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
-    let view = store.index_view()?;
-    // Auth servers that answer through a paired registry (none without pairs).
-    let auth_servers = crate::pairs::listed_auth_servers(&view);
-    let entries = Credentials::listed(view);
-    let map: BTreeMap<&str, &str> = entries
-        .iter()
-        .map(|e| (e.server_url.as_str(), e.username.as_str()))
-        .chain(auth_servers.iter().map(|(a, u)| (a.as_str(), u.as_str())))
-        .collect();
-    let mut line = String::with_capacity(32 * map.len() + 3);
+    let index = store.list_index()?;
+    let (mut entries, has_pairs) = index.listed_and_pairs()?;
+    // Auth servers that answer through a paired registry (crate::pairs); the
+    // second parse happens only when the index holds pairs.
+    let auth_servers = if has_pairs {
+        crate::pairs::listed_auth_servers(&index.view()?)
+    } else {
+        Vec::new()
+    };
+    entries.extend(
+        auth_servers
+            .iter()
+            .map(|(auth, user)| crate::store::db::ListedRef {
+                server_url: auth.as_str().into(),
+                username: user.as_str().into(),
+            }),
+    );
+    // Stable sort, then the last of equal URLs wins: what inserting them in
+    // index order into a map would give.
+    entries.sort_by(|a, b| a.server_url.cmp(&b.server_url));
+    let mut line = String::with_capacity(48 * entries.len() + 3);
     line.push('{');
-    for (i, (url, user)) in map.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    for (i, entry) in entries.iter().enumerate() {
+        if entries
+            .get(i + 1)
+            .is_some_and(|next| next.server_url == entry.server_url)
+        {
+            continue;
+        }
+        if !first {
             line.push(',');
         }
-        crate::gojson::write_string(&mut line, url);
+        first = false;
+        crate::gojson::write_string(&mut line, &entry.server_url);
         line.push(':');
-        crate::gojson::write_string(&mut line, user);
+        crate::gojson::write_string(&mut line, &entry.username);
     }
     line.push_str("}\n");
     out.write_all(line.as_bytes())
@@ -376,6 +399,37 @@ mod tests {
         );
         let e = anyhow!("line one\nline two").context("outer");
         assert_eq!(error_line(&e), "outer: line one line two");
+    }
+
+    #[test]
+    fn list_is_sorted_by_url_with_go_escaping() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Credentials::at(
+            dir.path().to_path_buf(),
+            crate::store::StoreChoice::Fixed(crate::store::StoreKind::File),
+        );
+        let mut out = Vec::new();
+        list(&store, &mut out).unwrap();
+        assert_eq!(out, b"{}\n");
+        for (url, user) in [
+            ("zeta.io", "z"),
+            ("https://alpha.io", "<token>"),
+            ("beta.io:5000", "b\"q"),
+        ] {
+            let key = ServerKey::parse(url).unwrap();
+            let credential = Credential {
+                server_url: url.to_owned(),
+                username: user.to_owned(),
+                secret: Secret::from("s"),
+            };
+            store.put(&key, &credential).unwrap();
+        }
+        let mut out = Vec::new();
+        list(&store, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"beta.io:5000\":\"b\\\"q\",\"https://alpha.io\":\"\\u003ctoken\\u003e\",\"zeta.io\":\"z\"}\n"
+        );
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub fn timeout() -> Duration {
 /// The secret stored under `key`, `None` if there is none.
 pub fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
     let key = key.to_owned();
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return run_bounded(kind, move || secret_service_get(&key));
+    }
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
         match entry.get_secret() {
@@ -268,13 +272,20 @@ fn bounded<T: Send + 'static>(
     kind: StoreKind,
     op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T> + Send + 'static,
 ) -> BackendResult<T> {
+    run_bounded(kind, move || connect(kind).and_then(op))
+}
+
+/// Runs `op` on a worker thread, waiting at most [`timeout`] (see [`bounded`]).
+fn run_bounded<T: Send + 'static>(
+    kind: StoreKind,
+    op: impl FnOnce() -> BackendResult<T> + Send + 'static,
+) -> BackendResult<T> {
     let waited = timeout();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name(format!("keyring-{kind}"))
         .spawn(move || {
-            let result = connect(kind).and_then(op);
-            let _ = tx.send(result);
+            let _ = tx.send(op());
         })
         .map_err(|e| BackendError::Failed {
             kind,
@@ -313,10 +324,22 @@ fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
 
 #[cfg(target_os = "linux")]
 fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
-    let kind = StoreKind::SecretService;
+    set_session_bus_env()?;
+    match dbus_secret_service_keyring_store::Store::new() {
+        Ok(store) => Ok(store as Arc<CredentialStore>),
+        Err(err) => Err(BackendError::Unavailable {
+            kind: StoreKind::SecretService,
+            reason: describe_connect_error(err),
+        }),
+    }
+}
+
+/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]).
+#[cfg(target_os = "linux")]
+fn set_session_bus_env() -> BackendResult<()> {
     let Some(address) = super::choice::session_bus_address() else {
         return Err(BackendError::Unavailable {
-            kind,
+            kind: StoreKind::SecretService,
             reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set".to_owned(),
         });
     };
@@ -325,12 +348,63 @@ fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
         // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
         unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
     }
-    match dbus_secret_service_keyring_store::Store::new() {
-        Ok(store) => Ok(store as Arc<CredentialStore>),
-        Err(err) => Err(BackendError::Unavailable {
+    Ok(())
+}
+
+/// `get` on the Secret Service, the hot path (`docker build` calls it for every
+/// registry), through the store crate's own D-Bus layer with a *plain* session.
+///
+/// Why not through keyring-core like every other call: its store always opens
+/// a Diffie-Hellman session, and that key exchange (two 1024-bit modular
+/// exponentiations here plus one in the daemon) was half of a `get`
+/// (callgrind and the timestamps of `strace -f`; see the README's Performance
+/// section). It protects the secret only from someone reading the session bus,
+/// and that is the same user (or root), who can ask the Secret Service for
+/// the secret directly anyway. The round trips are the store crate's: Hello,
+/// OpenSession, SearchItems on the same attributes (`service`, `username`:
+/// see `dbus-secret-service-keyring-store`'s `Specifier`), an Unlock only
+/// when the item is locked, GetSecret. Several matches: the first wins, as in
+/// [`get`]'s `Ambiguous` arm.
+#[cfg(target_os = "linux")]
+fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    let kind = StoreKind::SecretService;
+    set_session_bus_env()?;
+    let ss =
+        SecretService::connect(EncryptionType::Plain).map_err(|err| BackendError::Unavailable {
             kind,
-            reason: describe_connect_error(err),
-        }),
+            reason: describe_connect_text(err.to_string()),
+        })?;
+    let service = service_name();
+    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
+    let found = ss.search_items(attributes).map_err(secret_service_error)?;
+    let item = match (found.unlocked.first(), found.locked.first()) {
+        (Some(item), _) => item,
+        (None, Some(item)) => {
+            item.unlock().map_err(secret_service_error)?;
+            item
+        }
+        (None, None) => return Ok(None),
+    };
+    let bytes = item.get_secret().map_err(secret_service_error)?;
+    decode(kind, bytes).map(Some)
+}
+
+/// Maps the D-Bus layer's errors like [`map_error`] maps keyring-core's.
+#[cfg(target_os = "linux")]
+fn secret_service_error(err: dbus_secret_service::Error) -> BackendError {
+    use dbus_secret_service::Error as E;
+    let kind = StoreKind::SecretService;
+    match err {
+        E::Locked | E::Prompt => BackendError::Locked { kind },
+        E::Unavailable => BackendError::Unavailable {
+            kind,
+            reason: describe_connect_text(err.to_string()),
+        },
+        other => BackendError::Failed {
+            kind,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -342,6 +416,11 @@ fn describe_connect_error(err: KeyringError) -> String {
         }
         _ => "cannot connect".to_owned(),
     };
+    describe_connect_text(text)
+}
+
+#[cfg(target_os = "linux")]
+fn describe_connect_text(text: String) -> String {
     if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
         "no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus"
             .to_owned()

@@ -121,19 +121,28 @@ impl Credentials {
     }
 
     /// The credential stored under `key`, `None` when there is none.
+    /// Reads only that record from the index ([`db::find_record`]): `get` is the hot path.
     pub fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        self.get_in(&self.load()?, key.as_str())
+        match db::find_record(&self.db_path(), key.as_str())? {
+            Some(record) => self.credential_of(record, key.as_str()),
+            None => Ok(None),
+        }
     }
 
     /// The credential stored under the index key `key` of an already loaded
     /// index (callers that resolve pairs read the index once).
     pub fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
-        let Some(record) = db.credentials.get(key) else {
-            return Ok(None);
-        };
+        match db.credentials.get(key) {
+            Some(record) => self.credential_of(record.clone(), key),
+            None => Ok(None),
+        }
+    }
+
+    /// Completes an index record with its secret from the store that holds it.
+    fn credential_of(&self, record: Record, key: &str) -> Result<Option<Credential>> {
         let secret = match record.store {
-            StoreKind::File => match &record.secret {
-                Some(secret) => secret.clone(),
+            StoreKind::File => match record.secret {
+                Some(secret) => secret,
                 None => return Ok(None),
             },
             kind => match backend::get(kind, key)? {
@@ -145,8 +154,8 @@ impl Credentials {
             },
         };
         Ok(Some(Credential {
-            server_url: record.server_url.clone(),
-            username: record.username.clone(),
+            server_url: record.server_url,
+            username: record.username,
             secret,
         }))
     }
@@ -252,6 +261,12 @@ impl Credentials {
         }
         db.credentials.remove(key);
         Ok(true)
+    }
+
+    /// The index's bytes for `list`, the hot path: [`db::IndexBytes::listed`]
+    /// borrows every line from them. No keyring call, no secret.
+    pub fn list_index(&self) -> Result<db::IndexBytes> {
+        db::IndexBytes::read(&self.db_path())
     }
 
     /// Every stored credential's key, ServerURL spelling, username and store.
