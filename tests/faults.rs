@@ -293,12 +293,34 @@ fn world_or_group_readable_store_is_refused() {
             );
             assert!(run.stdout.contains("chmod 600"), "{run:?}");
         }
-        for args in [
-            &["ls"][..],
-            &["logout", "quay.io"][..],
-            &["login", "x.io", "-u", "u", "--password-stdin"][..],
+        let import = br#"{"auths":{"i.io":{"username":"u","password":"p"}}}"#;
+        for (args, stdin) in [
+            (&["ls"][..], &b""[..]),
+            (&["logout", "quay.io"][..], b""),
+            (&["login", "x.io", "-u", "u", "--password-stdin"][..], b"pw"),
+            (
+                &[
+                    "login",
+                    "x.io",
+                    "-u",
+                    "u",
+                    "--password-stdin",
+                    "--auth-server",
+                    "sso.io",
+                ][..],
+                b"pw",
+            ),
+            (&["import", "-"][..], import),
+            (&["export"][..], b""),
+            (
+                &["export", "--registry", "quay.io", "--merge", "-"][..],
+                import,
+            ),
+            (&["pair", "add", "quay.io", "sso.io"][..], b""),
+            (&["pair", "rm", "quay.io"][..], b""),
+            (&["pair", "ls"][..], b""),
         ] {
-            let run = env.run(args, b"pw");
+            let run = env.run(args, stdin);
             assert_eq!(run.code, 1, "{mode:o} {args:?}: {run:?}");
             assert!(
                 run.stderr
@@ -612,9 +634,14 @@ fn secret_service_hung_fails_within_the_bound() {
             &["login", "hung.example.com", "-u", "u", "--password-stdin"][..],
             b"pw".to_vec(),
         ),
+        (
+            &["import", "-"][..],
+            br#"{"auths":{"hung.example.com":{"username":"u","password":"p"}}}"#.to_vec(),
+        ),
+        (&["export", "--registry", "quay.io"][..], b"".to_vec()),
     ] {
         let (run, took) = bus.run(&env, args, &stdin);
-        let human = args[0] == "login";
+        let human = !matches!(args[0], "get" | "store" | "erase");
         let text = if human { &run.stderr } else { &run.stdout };
         assert!(
             text.contains("did not answer within 1.0s"),
