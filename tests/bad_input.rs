@@ -569,6 +569,13 @@ fn human_cases() -> Vec<Case> {
             "use --password-stdin",
         ),
         Case::accepted(
+            "login --password-stdin: a tab inside the password is accepted",
+            LOGIN,
+            b"tab\there\n".to_vec(),
+            "Login Succeeded",
+            Some(|env| assert_eq!(env.secret("new.example.com").as_deref(), Some("tab\there"))),
+        ),
+        Case::accepted(
             "login --password-stdin: a 100 KB secret is accepted",
             LOGIN,
             big_secret(),

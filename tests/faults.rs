@@ -50,13 +50,14 @@ fn store_json(server: &str, user: &str, secret: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Files left in the store directory other than the store and its lock.
+/// Files left in the store directory other than the store and its locks
+/// (the writers' lock and the gate in front of it).
 fn stray_files(env: &Env) -> Vec<String> {
     let dir = env.store_file().parent().unwrap().to_path_buf();
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "store.json" && n != "store.lock")
+        .filter(|n| !["store.json", "store.lock", "store.gate.lock"].contains(&n.as_str()))
         .collect()
 }
 
