@@ -656,6 +656,17 @@ fn secret_service_hung_fails_within_the_bound() {
         assert_eq!(text.lines().count(), 1, "{args:?}: {run:?}");
         assert_eq!(env.store_bytes(), before, "hung {args:?} changed the store");
     }
+    // doctor probes the keyring (a few calls, each bounded) and says why it failed.
+    let (run, took) = bus.run(&env, &["doctor"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("did not answer"),
+        "{run:?}"
+    );
+    assert!(
+        took < Duration::from_secs(3 * BOUND_SECS) + SLACK,
+        "doctor took {took:?}"
+    );
     let (run, took) = bus.run(&env, &["list"], b"");
     assert_eq!(run.stdout, "{\"quay.io\":\"u\"}\n");
     assert!(
