@@ -113,7 +113,7 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
-/// An exclusive advisory lock on a lock file, released on drop (and by the
+/// An advisory lock (exclusive or shared) on a lock file, released on drop (and by the
 /// kernel if the process dies), so a killed helper never leaves a stale lock.
 #[derive(Debug)]
 pub struct LockGuard {
@@ -143,6 +143,17 @@ impl std::error::Error for LockTimeout {}
 
 /// Takes the exclusive lock at `path`, waiting up to `wait`.
 pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
+    lock(path, wait, false)
+}
+
+/// Takes a shared lock at `path`, waiting up to `wait`: readers that must
+/// see a writer's several steps all or not at all hold it together, while
+/// [`lock_exclusive`] holders wait for them (and they for it).
+pub fn lock_shared(path: &Path, wait: Duration) -> Result<LockGuard> {
+    lock(path, wait, true)
+}
+
+fn lock(path: &Path, wait: Duration, shared: bool) -> Result<LockGuard> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -154,7 +165,12 @@ pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
         .open(path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let start = Instant::now();
-    match file.try_lock() {
+    let tried = if shared {
+        file.try_lock_shared()
+    } else {
+        file.try_lock()
+    };
+    match tried {
         Ok(()) => return Ok(LockGuard { _file: file }),
         Err(fs::TryLockError::WouldBlock) => {}
         Err(fs::TryLockError::Error(err)) => {
@@ -169,7 +185,12 @@ pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
     std::thread::Builder::new()
         .name("store-lock".to_owned())
         .spawn(move || {
-            let _ = tx.send(file.lock().map(|()| file));
+            let locked = if shared {
+                file.lock_shared()
+            } else {
+                file.lock()
+            };
+            let _ = tx.send(locked.map(|()| file));
         })
         .context("cannot start the lock thread")?;
     match rx.recv_timeout(wait) {
@@ -233,6 +254,23 @@ mod tests {
         let _held = lock_exclusive(&path, Duration::from_secs(1)).unwrap();
         let err = lock_exclusive(&path, Duration::from_millis(30)).unwrap_err();
         assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shared_locks_share_and_exclude_the_writer() {
+        let dir = std::env::temp_dir().join(format!("dck-shlock-{}", std::process::id()));
+        ensure_private_dir(&dir).unwrap();
+        let path = dir.join("lock");
+        let one = lock_shared(&path, Duration::from_secs(1)).unwrap();
+        let two = lock_shared(&path, Duration::from_millis(30)).unwrap();
+        let err = lock_exclusive(&path, Duration::from_millis(30)).unwrap_err();
+        assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
+        drop((one, two));
+        let writer = lock_exclusive(&path, Duration::from_secs(1)).unwrap();
+        let err = lock_shared(&path, Duration::from_millis(30)).unwrap_err();
+        assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
+        drop(writer);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -25,6 +25,9 @@ use common::{backends, Env, Run};
 /// A seeded credential every row must leave untouched.
 const SEED_URL: &str = "keep.example.com";
 const SEED_SECRET: &str = "seed-secret-do-not-lose";
+/// A seeded pair (registry -> auth server) every row must leave untouched.
+const SEED_PAIRED: &str = "paired.example.com";
+const SEED_AUTH: &str = "sso.example.com";
 
 /// What a row expects.
 #[derive(Debug, Clone)]
@@ -112,7 +115,165 @@ fn cases() -> Vec<Case> {
     all.extend(ignored_stdin_cases());
     all.extend(argv_cases());
     all.extend(human_cases());
+    all.extend(import_cases(&["import", "-"], "import"));
+    all.extend(import_cases(
+        &["export", "--registry", SEED_URL, "--merge", "-"],
+        "export --merge",
+    ));
+    all.extend(pair_cases());
     all
+}
+
+/// A pull secret / config document on stdin (`import -`, `export --merge -`).
+fn import_cases(args: &'static [&'static str], what: &str) -> Vec<Case> {
+    let row = |name: &str, stdin: &[u8], needle| {
+        Case::human(&format!("{what}: {name}"), args, stdin.to_vec(), needle)
+    };
+    let mut nested = br#"{"auths":{"a.io":{"auth":"YTpi"}},"x":"#.to_vec();
+    nested.extend(deeply_nested("").iter().take(200_000));
+    nested.push(b'}');
+    let mut rows = vec![
+        row("not JSON", b"{", "not valid JSON"),
+        row("a JSON array", b"[]", "wrong shape"),
+        row("a JSON string", b"\"x\"", "wrong shape"),
+        row("auths of the wrong type", br#"{"auths":5}"#, "auths"),
+        row("empty stdin", b"", "the input is empty"),
+        row("whitespace only", b" \n\t\n", "the input is empty"),
+        row(
+            "16 MiB + 1 byte (the input bound)",
+            &vec![b'a'; 16 * 1024 * 1024 + 1],
+            "larger than 16 MiB",
+        ),
+        row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
+        row("NUL bytes", b"{\"auths\":\0}", "not valid JSON"),
+        row("deeply nested JSON", &nested, "recursion limit"),
+        row("YAML garbage", b"key: [unclosed\n", "not valid YAML"),
+        row(
+            "a Secret of an unknown type",
+            b"apiVersion: v1\nkind: Secret\ntype: Opaque\ndata: {}\n",
+            "Opaque",
+        ),
+    ];
+    // `export --merge` keeps the document's other entries as they are (it
+    // does not read them); `import` reads every one.
+    if what == "import" {
+        rows.extend([
+            row(
+                "auth is not base64",
+                br#"{"auths":{"a.io":{"auth":"!!not-base64!!"}}}"#,
+                "not valid base64",
+            ),
+            row(
+                "auth without ':'",
+                br#"{"auths":{"a.io":{"auth":"bm9jb2xvbg=="}}}"#,
+                "no ':'",
+            ),
+            row(
+                "password of the wrong type",
+                br#"{"auths":{"a.io":{"username":"u","password":5}}}"#,
+                "not a string",
+            ),
+        ]);
+    }
+    rows
+}
+
+/// `pair add/rm/discover` and the pairing options of `login`.
+fn pair_cases() -> Vec<Case> {
+    let none = || b"".to_vec();
+    vec![
+        Case::human(
+            "pair add: control character in the registry",
+            &["pair", "add", "a\x01.io", "sso.io"],
+            none(),
+            "spaces or control characters",
+        ),
+        Case::human(
+            "pair add: unsupported scheme of the auth server",
+            &["pair", "add", "a.io", "ftp://sso.io"],
+            none(),
+            "unsupported scheme",
+        ),
+        Case::human(
+            "pair add: a registry paired with itself",
+            &["pair", "add", "a.io", "https://a.io/"],
+            none(),
+            "with itself",
+        ),
+        Case::human(
+            "pair add: an auth server as a paired registry (chain)",
+            &["pair", "add", SEED_AUTH, "other.example.com"],
+            none(),
+            "is the auth server of",
+        ),
+        Case::human(
+            "pair add: a paired registry as an auth server (chain)",
+            &["pair", "add", "x.example.com", SEED_PAIRED],
+            none(),
+            "is itself a registry paired",
+        ),
+        Case::human(
+            "pair rm: spaces in the registry",
+            &["pair", "rm", "a b.io"],
+            none(),
+            "spaces or control characters",
+        ),
+        Case::human(
+            "pair discover: nothing listens",
+            &["pair", "discover", "127.0.0.1:1", "--timeout", "5"],
+            none(),
+            "cannot connect",
+        ),
+        Case::human(
+            "pair discover: unsupported scheme",
+            &["pair", "discover", "ftp://a.io"],
+            none(),
+            "unsupported scheme",
+        ),
+        Case::new(
+            "argv pair add with one argument",
+            &["pair", "add", "a.io"],
+            none(),
+            Expect::CommandLine("required"),
+        ),
+        Case::human(
+            "login --auth-password-stdin: one line instead of two",
+            &[
+                "login",
+                "new.example.com",
+                "-u",
+                "u",
+                "--password-stdin",
+                "--auth-server",
+                "auth.example.com",
+                "--auth-username",
+                "au",
+                "--auth-password-stdin",
+            ],
+            b"only-one-line\n".to_vec(),
+            "two non-empty lines",
+        ),
+        Case::human(
+            "login --auth-server: the registry itself",
+            &[
+                "login",
+                "new.example.com",
+                "-u",
+                "u",
+                "--password-stdin",
+                "--auth-server",
+                "new.example.com",
+            ],
+            b"pw".to_vec(),
+            "with itself",
+        ),
+        Case::human(
+            "export --output: an unwritable place",
+            &["export", "--registry", SEED_URL, "--output", "/proc/nope/x"],
+            none(),
+            "cannot write /proc/nope/x",
+        ),
+    ]
 }
 
 /// `store`: JSON `{"ServerURL","Username","Secret"}` on stdin.
@@ -363,7 +524,8 @@ fn human_cases() -> Vec<Case> {
             "input too large",
         ),
         login("invalid UTF-8", &[0xff, 0xfe], "not valid UTF-8"),
-        login("NUL bytes", b"pass\0word", "NUL byte"),
+        login("NUL bytes", b"pass\0word", "control characters"),
+        login("escape sequence", b"\x1b[2Jpw\n", "control characters"),
         Case::human(
             "login: control character in the username",
             &[
@@ -405,6 +567,13 @@ fn human_cases() -> Vec<Case> {
             &["login", "new.example.com", "-u", "u"],
             b"pw".to_vec(),
             "use --password-stdin",
+        ),
+        Case::accepted(
+            "login --password-stdin: a tab inside the password is accepted",
+            LOGIN,
+            b"tab\there\n".to_vec(),
+            "Login Succeeded",
+            Some(|env| assert_eq!(env.secret("new.example.com").as_deref(), Some("tab\there"))),
         ),
         Case::accepted(
             "login --password-stdin: a 100 KB secret is accepted",
@@ -516,6 +685,7 @@ fn bad_input_table() {
         // One environment per backend; accepted rows that change the store get their own.
         let env = Env::new(backend);
         env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+        env.run(&["pair", "add", SEED_PAIRED, SEED_AUTH], b"").ok();
         let before = snapshot(&env);
         assert_eq!(before.2.as_deref(), Some(SEED_SECRET));
         for case in &cases {
@@ -559,12 +729,90 @@ fn table_covers_every_verb_and_input_command() {
             "no row for {verb}"
         );
     }
-    for command in ["login", "logout", "ls"] {
+    for command in ["login", "logout", "ls", "import", "export", "pair"] {
         assert!(
             cases
                 .iter()
                 .any(|c| c.args.first().map(String::as_str) == Some(command)),
             "no row for {command}"
         );
+    }
+}
+
+/// `configure`, `unconfigure` and `migrate` against a corrupt docker
+/// `config.json` or containers `auth.json`: one clear line, exit 1, the file
+/// byte-identical (no backup written either) and the store unchanged.
+#[test]
+fn config_commands_refuse_corrupt_files_and_leave_them_untouched() {
+    let bin_dir = std::path::Path::new(common::BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let corrupt: [(&str, &[u8], &str); 5] = [
+        ("not JSON", b"{\"auths\": {", "is not valid JSON"),
+        ("a JSON array", b"[]", "is not a JSON object"),
+        (
+            "invalid UTF-8",
+            b"{\"a\":\"\xff\xfe\"}",
+            "is not valid JSON",
+        ),
+        ("NUL bytes", b"{\"auths\":\0}", "is not valid JSON"),
+        (
+            "deeply nested",
+            &deeply_nested("{\"x\":"),
+            "is not valid JSON",
+        ),
+    ];
+    let commands: [(&[&str], bool); 6] = [
+        (&["configure", "--force"], false),
+        (&["unconfigure"], false),
+        (&["migrate"], false),
+        (&["configure", "--force", "--podman"], true),
+        (&["unconfigure", "--podman"], true),
+        (&["migrate"], true),
+    ];
+    for backend in backends() {
+        let env = Env::new(backend);
+        env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+        let before = snapshot(&env);
+        for (what, bytes, needle) in &corrupt {
+            for (args, podman) in &commands {
+                let file = if *podman {
+                    env.home().join("containers-auth.json")
+                } else {
+                    env.docker_config_dir().join("config.json")
+                };
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, bytes).unwrap();
+                let mut cmd = env.command(args);
+                cmd.env("PATH", &path);
+                let run = common::run_command(cmd, b"");
+                let case = Case::human(
+                    &format!("{args:?} on a {what} {}", file.display()),
+                    args,
+                    b"".to_vec(),
+                    needle,
+                );
+                check(&case, &run);
+                assert!(
+                    run.stderr.contains("left untouched"),
+                    "{}: {run:?}",
+                    case.name
+                );
+                assert_eq!(
+                    std::fs::read(&file).unwrap(),
+                    *bytes,
+                    "{}: file changed",
+                    case.name
+                );
+                let mut bak = file.clone().into_os_string();
+                bak.push(".bak");
+                assert!(
+                    !std::path::Path::new(&bak).exists(),
+                    "{}: backup written",
+                    case.name
+                );
+                assert_eq!(snapshot(&env), before, "{}: the store changed", case.name);
+                std::fs::remove_file(&file).unwrap();
+            }
+        }
     }
 }

@@ -73,3 +73,53 @@ fn parallel_store_erase_mix_ends_consistent() {
         }
     }
 }
+
+/// On a keyring store the username is in the index and the secret in the
+/// keyring, written one after the other: a `get` running while another helper
+/// stores the same key must still return a username and secret that belong
+/// together (never the old username with the new secret).
+#[test]
+fn get_during_store_never_mixes_old_username_with_new_secret() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    if !backends().contains(&common::Backend::SecretService) {
+        eprintln!("skipped: no Secret Service (run through tests/with-secret-service)");
+        return;
+    }
+    let env = Arc::new(Env::new(common::Backend::SecretService));
+    let host = "mixed.example.com";
+    let pairs = [("alice", "alice-secret-1"), ("bob", "bob-secret-2")];
+    env.store(host, pairs[0].0, pairs[0].1).ok();
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (env, done) = (Arc::clone(&env), Arc::clone(&done));
+            thread::spawn(move || {
+                let mut seen = 0;
+                while !done.load(Ordering::SeqCst) {
+                    let run = env.get(host);
+                    assert_eq!(run.code, 0, "get failed: {run:?}");
+                    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                    let pair = (v["Username"].as_str().unwrap(), v["Secret"].as_str().unwrap());
+                    assert!(
+                        pairs.contains(&pair),
+                        "get returned a username and a secret that were never stored together: {pair:?}"
+                    );
+                    seen += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    for i in 1..=80 {
+        let (user, secret) = pairs[i % 2];
+        env.store(host, user, secret).ok();
+    }
+    done.store(true, Ordering::SeqCst);
+    let seen: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(
+        seen >= 20,
+        "the readers ran only {seen} gets during the writes"
+    );
+}

@@ -50,13 +50,14 @@ fn store_json(server: &str, user: &str, secret: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Files left in the store directory other than the store and its lock.
+/// Files left in the store directory other than the store and its locks
+/// (the writers' lock and the gate in front of it).
 fn stray_files(env: &Env) -> Vec<String> {
     let dir = env.store_file().parent().unwrap().to_path_buf();
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "store.json" && n != "store.lock")
+        .filter(|n| !["store.json", "store.lock", "store.gate.lock"].contains(&n.as_str()))
         .collect()
 }
 
@@ -293,12 +294,34 @@ fn world_or_group_readable_store_is_refused() {
             );
             assert!(run.stdout.contains("chmod 600"), "{run:?}");
         }
-        for args in [
-            &["ls"][..],
-            &["logout", "quay.io"][..],
-            &["login", "x.io", "-u", "u", "--password-stdin"][..],
+        let import = br#"{"auths":{"i.io":{"username":"u","password":"p"}}}"#;
+        for (args, stdin) in [
+            (&["ls"][..], &b""[..]),
+            (&["logout", "quay.io"][..], b""),
+            (&["login", "x.io", "-u", "u", "--password-stdin"][..], b"pw"),
+            (
+                &[
+                    "login",
+                    "x.io",
+                    "-u",
+                    "u",
+                    "--password-stdin",
+                    "--auth-server",
+                    "sso.io",
+                ][..],
+                b"pw",
+            ),
+            (&["import", "-"][..], import),
+            (&["export"][..], b""),
+            (
+                &["export", "--registry", "quay.io", "--merge", "-"][..],
+                import,
+            ),
+            (&["pair", "add", "quay.io", "sso.io"][..], b""),
+            (&["pair", "rm", "quay.io"][..], b""),
+            (&["pair", "ls"][..], b""),
         ] {
-            let run = env.run(args, b"pw");
+            let run = env.run(args, stdin);
             assert_eq!(run.code, 1, "{mode:o} {args:?}: {run:?}");
             assert!(
                 run.stderr
@@ -612,9 +635,14 @@ fn secret_service_hung_fails_within_the_bound() {
             &["login", "hung.example.com", "-u", "u", "--password-stdin"][..],
             b"pw".to_vec(),
         ),
+        (
+            &["import", "-"][..],
+            br#"{"auths":{"hung.example.com":{"username":"u","password":"p"}}}"#.to_vec(),
+        ),
+        (&["export", "--registry", "quay.io"][..], b"".to_vec()),
     ] {
         let (run, took) = bus.run(&env, args, &stdin);
-        let human = args[0] == "login";
+        let human = !matches!(args[0], "get" | "store" | "erase");
         let text = if human { &run.stderr } else { &run.stdout };
         assert!(
             text.contains("did not answer within 1.0s"),
@@ -628,6 +656,17 @@ fn secret_service_hung_fails_within_the_bound() {
         assert_eq!(text.lines().count(), 1, "{args:?}: {run:?}");
         assert_eq!(env.store_bytes(), before, "hung {args:?} changed the store");
     }
+    // doctor probes the keyring (a few calls, each bounded) and says why it failed.
+    let (run, took) = bus.run(&env, &["doctor"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("did not answer"),
+        "{run:?}"
+    );
+    assert!(
+        took < Duration::from_secs(3 * BOUND_SECS) + SLACK,
+        "doctor took {took:?}"
+    );
     let (run, took) = bus.run(&env, &["list"], b"");
     assert_eq!(run.stdout, "{\"quay.io\":\"u\"}\n");
     assert!(

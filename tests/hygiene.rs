@@ -79,6 +79,93 @@ const COMMANDS: &[(&[&str], &str)] = &[
     (&["logout", "l.example.com"], ""),
     (&["--help"], ""),
     (&["login", "--help"], ""),
+    // import: a pull secret carrying the secret, accepted and refused.
+    (
+        &["import", "-"],
+        r#"{"auths":{"i.example.com":{"username":"u","password":"SECRET"}}}"#,
+    ),
+    (
+        &["import", "-"],
+        r#"{"auths":{"i.example.com":{"auth":"SECRET"}}}"#,
+    ),
+    (
+        &["import", "-"],
+        r#"{"auths":{"i.example.com":{"username":"u","password":"SECRET"}"#,
+    ),
+    (
+        &["import", "-"],
+        r#"{"auths":{"i.example.com":{"username":5,"password":"SECRET"}}}"#,
+    ),
+    (&["import", "-"], "password: SECRET: [\n"),
+    (
+        &["import", "-"],
+        "apiVersion: v1\nkind: Secret\ndata:\n  x: SECRET\n",
+    ),
+    // export --merge of a document whose other entries carry a secret, refused.
+    (
+        &["export", "--registry", "i.example.com", "--merge", "-"],
+        r#"{"auths":{"o.example.com":{"password":"SECRET"}},"#,
+    ),
+    (
+        &[
+            "export",
+            "--registry",
+            "i.example.com",
+            "--output",
+            "/proc/nope/x",
+        ],
+        "",
+    ),
+    // pairs, and a login that stores the auth server's own secret.
+    (&["pair", "add", "p.example.com", "sso.example.com"], ""),
+    (&["pair", "ls"], ""),
+    (&["pair", "discover", "127.0.0.1:1", "--timeout", "2"], ""),
+    (
+        &[
+            "login",
+            "p.example.com",
+            "-u",
+            "u",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "au",
+            "--auth-password-stdin",
+        ],
+        "SECRET\nSECRET\n",
+    ),
+    (
+        &[
+            "login",
+            "p.example.com",
+            "-u",
+            "u",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "au",
+            "--auth-password-stdin",
+        ],
+        "SECRET\n",
+    ),
+    (&["ls"], ""),
+    (&["pair", "rm", "p.example.com"], ""),
+    (&["configure", "--force"], ""),
+    (&["configure", "--force", "--podman"], ""),
+    (&["migrate", "--dry-run"], ""),
+    (&["migrate", "--json"], ""),
+    (&["doctor"], ""),
+    (&["unconfigure"], ""),
+    (&["unconfigure", "--podman"], ""),
+    (&["completions", "bash"], ""),
+    (
+        &["grant-pull", "--from-namespace", "a", "--to-namespace", "b"],
+        "",
+    ),
+    (&["import", "--help"], ""),
+    (&["export", "--help"], ""),
 ];
 
 fn leaks(run: &Run) -> bool {
@@ -195,5 +282,81 @@ fn files_are_private_whatever_the_umask() {
             env.store("q.example.com", "u", "s").ok();
             assert_eq!(mode(&dir), 0o700, "{backend:?}: dir not re-closed");
         }
+    }
+}
+
+/// `export` prints secrets by design, in the pull secret on stdout (or the
+/// `--output` file, 0600) and nowhere else: never in stderr or debug lines.
+/// `migrate` moves a plaintext secret out of config.json without printing it.
+#[test]
+fn export_prints_secrets_only_in_the_pull_secret_and_migrate_never() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for backend in backends() {
+        let env = Env::new(backend);
+        env.store("e.example.com", "u", SECRET).ok();
+        let export = |args: &[&str], stdin: &str| {
+            let mut all = vec!["export", "--registry", "e.example.com"];
+            all.extend_from_slice(args);
+            let run = run_command(debug_env(&env, &all), stdin.as_bytes());
+            run.ok();
+            assert!(
+                !run.stderr.contains(SECRET) && !run.stderr.contains(SECRET2),
+                "{backend:?} export {args:?}: secret on stderr: {run:?}"
+            );
+            run
+        };
+        // The raw payloads carry the password in clear; the Secret base64s it.
+        for format in ["dockerconfigjson", "dockercfg"] {
+            let run = export(&["--format", format], "");
+            assert!(run.stdout.contains(SECRET), "{format}: {run:?}");
+        }
+        let run = export(&["--format", "secret", "--yaml"], "");
+        assert!(run.stdout.contains("kind: Secret"), "{run:?}");
+        assert!(
+            !run.stdout.contains(SECRET),
+            "the Secret's data is base64: {run:?}"
+        );
+        // Merging into a document that holds someone else's secret.
+        let foreign = format!(r#"{{"auths":{{"o.example.com":{{"password":"{SECRET2}"}}}}}}"#);
+        let run = export(&["--merge", "-"], &foreign);
+        assert!(
+            run.stdout.contains(SECRET) && run.stdout.contains(SECRET2),
+            "{run:?}"
+        );
+        // --output: the secret goes to a private file, not to stdout.
+        let out = env.home().join("pull.json");
+        let run = export(&["--output", out.to_str().unwrap()], "");
+        assert!(!run.stdout.contains(SECRET), "{run:?}");
+        assert!(std::fs::read_to_string(&out).unwrap().contains(SECRET));
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{backend:?}: export --output file mode");
+
+        // migrate: a plaintext secret in config.json moves without being printed.
+        let config = env.docker_config_dir().join("config.json");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        let auth = b64.encode(format!("mu:{SECRET2}"));
+        std::fs::write(
+            &config,
+            format!(r#"{{"auths":{{"m.example.com":{{"auth":"{auth}"}}}}}}"#),
+        )
+        .unwrap();
+        for args in [
+            &["migrate", "--dry-run", "--force"][..],
+            &["migrate", "--force"][..],
+        ] {
+            let run = run_command(debug_env(&env, args), b"");
+            run.ok();
+            assert!(!leaks(&run), "{backend:?} {args:?}: {run:?}");
+            assert!(
+                !run.stdout.contains(&auth) && !run.stderr.contains(&auth),
+                "{run:?}"
+            );
+        }
+        let left = std::fs::read_to_string(&config).unwrap();
+        assert!(!left.contains(&auth), "migrate left the secret: {left}");
+        assert_eq!(env.secret("m.example.com").as_deref(), Some(SECRET2));
+        let run = run_command(debug_env(&env, &["doctor"]), b"");
+        assert!(!leaks(&run), "{backend:?} doctor: {run:?}");
     }
 }

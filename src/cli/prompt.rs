@@ -24,10 +24,10 @@ pub fn secret_from_stdin() -> Result<Secret> {
     if text.trim().is_empty() {
         bail!("the password on standard input is only whitespace: pipe in the real password");
     }
-    // Tabs and other characters are legal in passwords (kubectl and docker
-    // accept them); a NUL byte means binary data was piped in by mistake.
-    if text.contains('\0') {
-        bail!("the password on standard input contains a NUL byte (binary data?): pipe in the password as text");
+    // A tab is a password character docker and kubectl accept (tests/export.rs
+    // pins kubectl parity with one); NUL, escapes and other controls mean binary data.
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        bail!("the password on standard input contains control characters (binary data?): pipe in the password as text");
     }
     Ok(Secret::new(std::mem::take(&mut *text)))
 }

@@ -32,6 +32,9 @@ use crate::secret::Secret;
 /// few D-Bus calls under the lock) saw 10 s run out; docker waits for us anyway.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
+/// Lock file of the writers' turnstile, next to the index (see `gate_path`).
+const GATE_FILE: &str = "store.gate.lock";
+
 /// A full credential as the protocol moves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -89,6 +92,15 @@ impl Credentials {
         self.dir.join(db::LOCK_FILE)
     }
 
+    /// The turnstile in front of the lock: flock grants a shared lock even
+    /// while a writer waits, so keyring readers (see [`get_in`](Self::get_in))
+    /// arriving back to back could starve writers. A writer holds the gate
+    /// while it waits for the lock, which stops new readers; readers hold it
+    /// (shared) only while they take their shared lock.
+    fn gate_path(&self) -> PathBuf {
+        self.dir.join(GATE_FILE)
+    }
+
     pub fn choice(&self) -> StoreChoice {
         self.choice
     }
@@ -115,8 +127,19 @@ impl Credentials {
     /// temporary files a killed writer left.
     fn lock(&self) -> Result<crate::fsutil::LockGuard> {
         crate::fsutil::ensure_private_dir(&self.dir)?;
+        let gate = crate::fsutil::lock_exclusive(&self.gate_path(), LOCK_WAIT)?;
         let lock = crate::fsutil::lock_exclusive(&self.lock_path(), LOCK_WAIT)?;
+        drop(gate);
         crate::fsutil::remove_stale_temps(&self.db_path());
+        Ok(lock)
+    }
+
+    /// The readers' shared lock (through the writers' gate): held, no writer
+    /// is between its keyring write and its index save.
+    fn read_lock(&self) -> Result<crate::fsutil::LockGuard> {
+        let gate = crate::fsutil::lock_shared(&self.gate_path(), LOCK_WAIT)?;
+        let lock = crate::fsutil::lock_shared(&self.lock_path(), LOCK_WAIT)?;
+        drop(gate);
         Ok(lock)
     }
 
@@ -139,19 +162,29 @@ impl Credentials {
     }
 
     /// Completes an index record with its secret from the store that holds it.
+    ///
+    /// A file-store record is complete as read, lock-free (its username and
+    /// secret change together in one atomic file replace). A keyring record's
+    /// username is in the index and its secret in the keyring, and `put`
+    /// writes the secret first: read lock-free, a `get` racing another
+    /// helper's `store` could return the old username with the new secret. So
+    /// for those only, take the writers' lock shared, re-read the record under
+    /// it, then read the secret.
     fn credential_of(&self, record: Record, key: &str) -> Result<Option<Credential>> {
-        let secret = match record.store {
-            StoreKind::File => match record.secret {
-                Some(secret) => secret,
-                None => return Ok(None),
-            },
-            kind => match backend::get(kind, key)? {
-                Some(secret) => secret,
-                None => {
-                    crate::debug!("index lists {key} in {kind} but the keyring has no secret");
-                    return Ok(None);
-                }
-            },
+        if record.store == StoreKind::File {
+            return Ok(file_credential(&record));
+        }
+        let _lock = self.read_lock()?;
+        let Some(record) = db::find_record(&self.db_path(), key)? else {
+            return Ok(None);
+        };
+        if record.store == StoreKind::File {
+            return Ok(file_credential(&record));
+        }
+        let kind = record.store;
+        let Some(secret) = backend::get(kind, key)? else {
+            crate::debug!("index lists {key} in {kind} but the keyring has no secret");
+            return Ok(None);
         };
         Ok(Some(Credential {
             server_url: record.server_url,
@@ -292,4 +325,13 @@ impl Credentials {
             })
             .collect()
     }
+}
+
+/// The credential of a file-store record (its secret is in the index).
+fn file_credential(record: &Record) -> Option<Credential> {
+    Some(Credential {
+        server_url: record.server_url.clone(),
+        username: record.username.clone(),
+        secret: record.secret.clone()?,
+    })
 }

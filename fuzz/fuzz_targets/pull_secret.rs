@@ -1,0 +1,141 @@
+//! The pull-secret readers (`import`, `export --merge`): a `.dockerconfigjson`,
+//! a `.dockercfg`, a Secret or a List of Secrets, in JSON or YAML.
+//! Properties: never panics; an error never quotes a secret of the input;
+//! read → write → read is stable (the credentials read, written as a payload,
+//! read back the same; a document merged with nothing and rendered reads back
+//! the same entries).
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use docker_credential_keyring::export::dockerconfig::{payload_bytes, payload_value, read_entry};
+use docker_credential_keyring::export::document::{Document, Shape};
+use docker_credential_keyring::export::{yaml, Entry, PayloadKind};
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Map, Value};
+
+/// Every secret-bearing string of the input (and of base64 `data` payloads
+/// and `auth` fields inside it), at least 8 bytes long, that is not also an
+/// object key or a non-secret value (an error may name a registry).
+fn secrets(v: &Value, out: &mut Vec<String>, plain: &mut Vec<String>) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                plain.push(k.clone());
+                match (k.to_ascii_lowercase().as_str(), v) {
+                    ("password" | "identitytoken" | "auth", Value::String(s)) => {
+                        out.push(s.clone());
+                        if let Some(pass) = b64
+                            .decode(s.trim())
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok())
+                            .and_then(|d| d.split_once(':').map(|(_, p)| p.to_owned()))
+                        {
+                            out.push(pass);
+                        }
+                    }
+                    (_, Value::String(s)) => {
+                        plain.push(s.clone());
+                        if let Some(inner) = b64
+                            .decode(s.trim())
+                            .ok()
+                            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                        {
+                            secrets(&inner, out, plain);
+                        }
+                        if let Ok(inner) = serde_json::from_str::<Value>(s) {
+                            secrets(&inner, out, plain);
+                        }
+                    }
+                    (_, v) => secrets(v, out, plain),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| secrets(i, out, plain)),
+        _ => {}
+    }
+}
+
+fn check_error(text: &str, err: &anyhow::Error) {
+    let message = format!("{err:#}");
+    let root = serde_json::from_str::<Value>(text)
+        .ok()
+        .or_else(|| yaml::parse(text).ok());
+    let Some(root) = root else { return };
+    let (mut found, mut plain) = (Vec::new(), Vec::new());
+    secrets(&root, &mut found, &mut plain);
+    for s in found {
+        if s.len() >= 8 && !plain.iter().any(|p| p.contains(&s)) {
+            assert!(!message.contains(&s), "error quotes a secret: {message}");
+        }
+    }
+}
+
+/// The usable credentials of a document, by key. A username with a ':' has
+/// no `auth` spelling (RFC 7617: the first ':' ends the user-id), so it is
+/// left out of the round trip.
+fn credentials(entries: &[(String, Value)]) -> BTreeMap<String, Entry> {
+    let mut out = BTreeMap::new();
+    for (key, value) in entries {
+        if let Ok(Ok(found)) = read_entry(key, value) {
+            if found.username.contains(':') {
+                continue;
+            }
+            out.insert(
+                key.clone(),
+                Entry::Password {
+                    username: found.username,
+                    password: found.password,
+                    email: found.email,
+                },
+            );
+        }
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let doc = match Document::parse(text) {
+        Ok(doc) => doc,
+        Err(err) => return check_error(text, &err),
+    };
+    let entries = doc.entries().expect("parse validated the entries");
+    for (key, value) in &entries {
+        if let Err(err) = read_entry(key, value) {
+            check_error(text, &err);
+        }
+    }
+    // Credentials read, written as a payload of either kind, read back the same.
+    let creds = credentials(&entries);
+    for kind in [PayloadKind::DockerConfigJson, PayloadKind::DockerCfg] {
+        let written = payload_bytes(&payload_value(kind, &creds));
+        let again = Document::parse(&written)
+            .unwrap_or_else(|e| panic!("our own payload {written:?} refused: {e:#}"));
+        let again = credentials(&again.entries().expect("validated"));
+        assert_eq!(again, creds, "{written:?}");
+    }
+    // A document merged with nothing and rendered keeps every entry.
+    if matches!(doc.shape, Shape::List) {
+        return;
+    }
+    let payload = doc.merged_payload(&Map::new()).expect("a Secret or payload merges");
+    let rendered = doc
+        .render_with(&payload, true)
+        .expect("a merged document renders");
+    let again = Document::parse(&rendered)
+        .unwrap_or_else(|e| panic!("rendered {rendered:?} refused: {e:#}"));
+    let sorted = |mut v: Vec<(String, Value)>| {
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(
+        sorted(again.entries().expect("validated")),
+        sorted(entries),
+        "{rendered:?}"
+    );
+});
