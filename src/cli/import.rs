@@ -12,7 +12,7 @@ use crate::export::dockerconfig::{self, Found};
 use crate::export::document::Document;
 use crate::export::select::{self, Pattern};
 use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials};
+use crate::store::{Credential, Credentials, Put};
 
 /// Largest input read (a pull secret with hundreds of registries is ~100 KiB).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -112,65 +112,38 @@ pub fn run(args: Args) -> CommandResult {
     Ok(0)
 }
 
-/// A credential as it was before the import (with its email), to put back on failure.
-type Before = (Credential, Option<String>);
-
-/// Writes every planned credential; on the first failure, restores the
-/// credentials already overwritten and removes the ones already added.
+/// Writes every planned credential in one all-or-nothing batch
+/// ([`Credentials::put_all`]: one lock, one index save). Returns how many were
+/// added and which keys were replaced.
 fn write_all(
     store: &Credentials,
     planned: &BTreeMap<String, Planned>,
 ) -> Result<(usize, std::collections::BTreeSet<String>)> {
     let db = store.load()?;
-    let mut previous: Vec<(ServerKey, Option<Before>)> = Vec::new();
-    let mut replaced = std::collections::BTreeSet::new();
-    for p in planned.values() {
-        let before = match db.credentials.get(p.key.as_str()) {
-            Some(record) => {
-                replaced.insert(p.key.as_str().to_owned());
-                store.get(&p.key)?.map(|c| (c, record.email.clone()))
-            }
-            None => None,
-        };
-        previous.push((p.key.clone(), before));
-    }
-    let mut done = 0;
-    let result = planned.values().try_for_each(|p| {
-        let credential = Credential {
+    let replaced: std::collections::BTreeSet<String> = planned
+        .values()
+        .filter(|p| db.credentials.contains_key(p.key.as_str()))
+        .map(|p| p.key.as_str().to_owned())
+        .collect();
+    let credentials: Vec<Credential> = planned
+        .values()
+        .map(|p| Credential {
             server_url: p.spelling.clone(),
             username: p.found.username.clone(),
             secret: p.found.password.clone(),
-        };
-        store.put(&p.key, &credential)?;
-        done += 1;
-        set_email(store, &p.key, p.found.email.clone())
-    });
-    if let Err(err) = result {
-        for (key, before) in previous.iter().take(done + 1) {
-            let undo = match before {
-                Some((credential, email)) => store
-                    .put(key, credential)
-                    .and_then(|_| set_email(store, key, email.clone())),
-                None => store.delete(key).map(|_| ()),
-            };
-            if let Err(undo_err) = undo {
-                eprintln!("warning: could not undo the import of {key}: {undo_err:#}");
-            }
-        }
-        return Err(
-            err.context("nothing was imported (the credentials written so far were put back)")
-        );
-    }
+        })
+        .collect();
+    let puts: Vec<Put> = planned
+        .values()
+        .zip(&credentials)
+        .map(|(p, credential)| Put {
+            key: &p.key,
+            credential,
+            email: Some(&p.found.email),
+        })
+        .collect();
+    store.put_all(&puts).context("nothing was imported")?;
     Ok((planned.len() - replaced.len(), replaced))
-}
-
-fn set_email(store: &Credentials, key: &ServerKey, email: Option<String>) -> Result<()> {
-    store.update(|db| {
-        if let Some(record) = db.credentials.get_mut(key.as_str()) {
-            record.email = email;
-        }
-        Ok(())
-    })
 }
 
 /// Reads FILE or standard input (`-`), bounded, as UTF-8 text.

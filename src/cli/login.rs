@@ -1,11 +1,11 @@
 //! `login REGISTRY`: store a credential the way `docker login` would, through
 //! the same store path as the protocol's `store`.
 
-use anyhow::{bail, Result};
+use anyhow::bail;
 
 use super::CommandResult;
 use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials};
+use crate::store::{Credential, Credentials, Put};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -62,10 +62,13 @@ pub fn run(args: Args) -> CommandResult {
         username: args.username,
         secret,
     };
-    let kind = store.put(&key, &credential)?;
-    if let Some(email) = args.email {
-        set_email(&store, &key, email)?;
-    }
+    // The email (when given) lands with the credential, in the same index write.
+    let email = args.email.map(Some);
+    let kind = store.put_all(&[Put {
+        key: &key,
+        credential: &credential,
+        email: email.as_ref(),
+    }])?[0];
     if !args.quiet {
         println!("Login Succeeded: {key} (stored in the {kind} store)");
         note_if_docker_ignores(&key);
@@ -74,15 +77,6 @@ pub fn run(args: Args) -> CommandResult {
         pairing.finish(&store, &key, auth_secret, args.quiet)?;
     }
     Ok(0)
-}
-
-fn set_email(store: &Credentials, key: &ServerKey, email: String) -> Result<()> {
-    store.update(|db| {
-        if let Some(record) = db.credentials.get_mut(key.as_str()) {
-            record.email = Some(email);
-        }
-        Ok(())
-    })
 }
 
 /// Warns (stderr) when docker would not ask this helper for `key`.

@@ -74,9 +74,8 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
     }
     for (key, source) in &plan {
         let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
-        let source_key =
-            ServerKey::parse(source).map_err(|e| anyhow!("stored key {source:?}: {e}"))?;
-        let credential = store.get(&source_key)?.ok_or_else(|| {
+        // From the index read above: one file parse for the whole export.
+        let credential = store.get_in(&db, source)?.ok_or_else(|| {
             anyhow!("the index lists {source} but its secret is missing from the store: run `docker-credential-keyring login {source}` again")
         })?;
         let config_key = server.config_key().to_owned();

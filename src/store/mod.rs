@@ -47,6 +47,45 @@ pub struct Credential {
 /// Username that marks the secret as an identity (refresh) token.
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
+/// One credential for [`Credentials::put_all`].
+#[derive(Debug, Clone, Copy)]
+pub struct Put<'a> {
+    pub key: &'a ServerKey,
+    pub credential: &'a Credential,
+    /// `Some` replaces the record's email (`Some(None)` clears it); `None` keeps it.
+    pub email: Option<&'a Option<String>>,
+}
+
+/// A keyring write of [`Credentials::put_all`], with what to put back if the batch fails.
+struct Written {
+    key: String,
+    kind: StoreKind,
+    previous: Option<Record>,
+    old_secret: Option<Secret>,
+}
+
+/// Puts back what a failed batch wrote to keyrings: the old secret where the
+/// same keyring held one, else removes the new item. The file store needs
+/// nothing: its secrets live in the index, which was not saved.
+fn undo_keyring_writes(written: &[Written]) {
+    for w in written.iter().rev().filter(|w| w.kind != StoreKind::File) {
+        let restored = match (&w.previous, &w.old_secret) {
+            (Some(prev), Some(old)) if prev.store == w.kind => {
+                let label = format!("docker-credential-keyring: {}", prev.server_url);
+                backend::set(w.kind, &w.key, &label, old)
+            }
+            _ => backend::delete(w.kind, &w.key).map(|_| ()),
+        };
+        if let Err(undo) = restored {
+            crate::debug!(
+                "could not undo the {} write for {}: {undo:#}",
+                w.kind,
+                w.key
+            );
+        }
+    }
+}
+
 /// One line of `list`: no secret in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -196,60 +235,97 @@ impl Credentials {
     /// Stores `credential` under `key`, replacing any earlier one. Returns the
     /// store that now holds the secret.
     pub fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
+        let kinds = self.put_all(&[Put {
+            key,
+            credential,
+            email: None,
+        }])?;
+        Ok(kinds[0])
+    }
+
+    /// Stores several credentials at once, all or nothing: one lock, one index
+    /// save (so importing thousands costs one file write, not thousands). If
+    /// any keyring write or the save fails, the keyring secrets already written
+    /// are put back as they were and the index is not changed.
+    pub fn put_all(&self, puts: &[Put<'_>]) -> Result<Vec<StoreKind>> {
         // One rule for every writer (protocol `store`, `login`, `import`): a
         // control character in a username would corrupt `ls` output and terminals.
-        if credential.username.chars().any(char::is_control) {
-            anyhow::bail!("invalid username: it contains control characters");
+        if let Some(bad) = puts
+            .iter()
+            .find(|p| p.credential.username.chars().any(char::is_control))
+        {
+            anyhow::bail!(
+                "invalid username for {}: it contains control characters",
+                bad.key
+            );
         }
         // The keyring is reached under the lock on purpose: 50 helpers opening
         // Secret Service sessions at once overloaded gnome-keyring past the
         // call bound in tests/load.rs; serialised, they wait for the lock instead.
         let _lock = self.lock()?;
         let mut db = self.load()?;
-        let previous = db.credentials.get(key.as_str()).cloned();
-        // The keyring secret this store overwrites, kept to put back if the
-        // index cannot be saved (full disk): a failed store changes nothing.
-        let old_secret = match &previous {
-            Some(prev) if prev.store != StoreKind::File => {
-                backend::get(prev.store, key.as_str())
-                    .with_context(|| format!("cannot store the credential for {key}"))?
-            }
-            _ => None,
-        };
-        let kind = self.write_secret(key, credential)?;
-        let mut record = previous.clone().unwrap_or_default();
-        record.server_url = credential.server_url.clone();
-        record.username = credential.username.clone();
-        record.store = kind;
-        record.secret = (kind == StoreKind::File).then(|| credential.secret.clone());
-        db.credentials.insert(key.as_str().to_owned(), record);
-        if let Err(err) = db.save(&self.db_path()) {
-            if kind != StoreKind::File {
-                let restored = match (&previous, old_secret) {
-                    (Some(prev), Some(old)) if prev.store == kind => {
-                        let label = format!("docker-credential-keyring: {}", prev.server_url);
-                        backend::set(kind, key.as_str(), &label, &old)
+        let mut written: Vec<Written> = Vec::with_capacity(puts.len());
+        for put in puts {
+            let key = put.key;
+            let previous = db.credentials.get(key.as_str()).cloned();
+            // The keyring secret this store overwrites, kept to put back if a
+            // later step fails (full disk): a failed store changes nothing.
+            let old_secret = match &previous {
+                Some(prev) if prev.store != StoreKind::File => {
+                    match backend::get(prev.store, key.as_str())
+                        .with_context(|| format!("cannot store the credential for {key}"))
+                    {
+                        Ok(secret) => secret,
+                        Err(err) => {
+                            undo_keyring_writes(&written);
+                            return Err(err);
+                        }
                     }
-                    _ => backend::delete(kind, key.as_str()).map(|_| ()),
-                };
-                if let Err(undo) = restored {
-                    crate::debug!("could not undo the {kind} write for {key}: {undo:#}");
                 }
+                _ => None,
+            };
+            let kind = match self.write_secret(key, put.credential) {
+                Ok(kind) => kind,
+                Err(err) => {
+                    undo_keyring_writes(&written);
+                    return Err(err);
+                }
+            };
+            let mut record = previous.clone().unwrap_or_default();
+            record.server_url = put.credential.server_url.clone();
+            record.username = put.credential.username.clone();
+            record.store = kind;
+            record.secret = (kind == StoreKind::File).then(|| put.credential.secret.clone());
+            if let Some(email) = put.email {
+                record.email = email.clone();
             }
+            db.credentials.insert(key.as_str().to_owned(), record);
+            written.push(Written {
+                key: key.as_str().to_owned(),
+                kind,
+                previous,
+                old_secret,
+            });
+        }
+        if let Err(err) = db.save(&self.db_path()) {
+            undo_keyring_writes(&written);
             return Err(err);
         }
-        if let Some(prev) = &previous {
-            if prev.store != kind && prev.store != StoreKind::File {
-                // The secret moved stores: do not leave a stale copy behind.
-                if let Err(err) = backend::delete(prev.store, key.as_str()) {
-                    crate::debug!(
-                        "could not remove old copy of {key} from {}: {err:#}",
-                        prev.store
-                    );
+        for w in &written {
+            if let Some(prev) = &w.previous {
+                if prev.store != w.kind && prev.store != StoreKind::File {
+                    // The secret moved stores: do not leave a stale copy behind.
+                    if let Err(err) = backend::delete(prev.store, &w.key) {
+                        crate::debug!(
+                            "could not remove old copy of {} from {}: {err:#}",
+                            w.key,
+                            prev.store
+                        );
+                    }
                 }
             }
         }
-        Ok(kind)
+        Ok(written.iter().map(|w| w.kind).collect())
     }
 
     /// Writes the secret to the chosen keyring store (the file store's secret
