@@ -139,15 +139,43 @@ pub fn error_line(err: &anyhow::Error) -> String {
 }
 
 /// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
+///
+/// The buffer grows by doubling, and each outgrown buffer is wiped before it
+/// is freed, so no copy of a secret is left in freed memory. It starts small:
+/// the request is wiped when done (the whole capacity), and a 1 MiB buffer
+/// would cost `get` a page fault per 4 KiB on every call.
 pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
-    // Room for the whole bound up front: growing the buffer would leave
-    // copies of the secret in freed memory. The pages are only touched as
-    // they are filled, so this costs nothing on the hot path.
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_INPUT + 1));
-    reader
-        .take(MAX_INPUT as u64 + 1)
-        .read_to_end(&mut buf)
-        .context("cannot read standard input")?;
+    use zeroize::{Zeroize, Zeroizing};
+    let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(1024));
+    let mut limited = reader.take(MAX_INPUT as u64 + 1);
+    loop {
+        if buf.len() == buf.capacity() {
+            let mut bigger = Vec::with_capacity(buf.capacity() * 2);
+            bigger.extend_from_slice(&buf);
+            // The old buffer is wiped as it drops (Zeroizing).
+            drop(std::mem::replace(&mut buf, Zeroizing::new(bigger)));
+        }
+        let len = buf.len();
+        let spare = buf.capacity() - len;
+        buf.resize(len + spare, 0);
+        let read = loop {
+            match limited.read(&mut buf[len..]) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
+            Ok(0) => {
+                buf.truncate(len);
+                break;
+            }
+            Ok(n) => buf.truncate(len + n),
+            Err(err) => {
+                buf.truncate(len);
+                return Err(err).context("cannot read standard input");
+            }
+        }
+    }
     if buf.len() > MAX_INPUT {
         bail!(
             "input too large: more than {} KiB on standard input",
@@ -156,7 +184,7 @@ pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
     }
     let bytes = std::mem::take(&mut *buf);
     String::from_utf8(bytes).map_err(|err| {
-        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        err.into_bytes().zeroize();
         anyhow!("input is not valid UTF-8 text")
     })
 }
