@@ -674,3 +674,51 @@ fn secret_service_hung_fails_within_the_bound() {
         "list must not touch the keyring"
     );
 }
+
+/// `import` is one batch: when the index cannot be saved (file size limit, as
+/// a full disk), every keyring write of the batch is undone: the replaced
+/// credential keeps its old secret and no item is left for the new keys.
+#[test]
+fn failed_import_batch_leaves_store_and_keyring_unchanged() {
+    use base64::Engine as _;
+    for backend in backends() {
+        let env = Env::new(backend);
+        env.store("old.example.com", "old-user", "old-secret").ok();
+        let before = env.store_bytes().unwrap();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let long_user = "n".repeat(2048);
+        let secret = serde_json::json!({"auths": {
+            "old.example.com": {"auth": b64("old-user:replaced-secret")},
+            "new1.example.com": {"auth": b64(&format!("{long_user}:new1-secret"))},
+            "new2.example.com": {"auth": b64(&format!("{long_user}:new2-secret"))},
+        }});
+        let file = env.home().join("pull-secret.json");
+        fs::write(&file, secret.to_string()).unwrap();
+        let limit = before.len() + 64;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!(
+            "trap '' XFSZ; exec prlimit --fsize={limit}:{limit} -- {} import {}",
+            common::BIN,
+            file.display()
+        ));
+        env.apply(&mut cmd);
+        let run = run_command(cmd, b"");
+        assert_eq!(run.code, 1, "{backend:?}: {run:?}");
+        assert!(run.stderr.contains("nothing was imported"), "{run:?}");
+        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+        assert_eq!(env.secret("old.example.com").as_deref(), Some("old-secret"));
+        assert_eq!(env.secret("new1.example.com"), None);
+        if backend == Backend::SecretService {
+            for key in ["new1.example.com", "new2.example.com"] {
+                let out = Command::new("secret-tool")
+                    .args(["lookup", "service", env.service(), "username", key])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.stdout.is_empty(),
+                    "{key}: the keyring kept an item from the failed batch"
+                );
+            }
+        }
+    }
+}

@@ -80,6 +80,11 @@ impl Env {
         }
     }
 
+    /// The keyring `service` attribute this environment's items carry.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     pub fn home(&self) -> &Path {
         self.dir.path()
     }
