@@ -139,15 +139,33 @@ pub fn error_line(err: &anyhow::Error) -> String {
 }
 
 /// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
+pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
+    use zeroize::Zeroize;
+    let mut buf = read_limited(reader, MAX_INPUT).context("cannot read standard input")?;
+    if buf.len() > MAX_INPUT {
+        bail!(
+            "input too large: more than {} KiB on standard input",
+            MAX_INPUT / 1024
+        );
+    }
+    let bytes = std::mem::take(&mut *buf);
+    String::from_utf8(bytes).map_err(|err| {
+        err.into_bytes().zeroize();
+        anyhow!("input is not valid UTF-8 text")
+    })
+}
+
+/// Reads `reader` to its end or to `max + 1` bytes (so callers can tell
+/// "too large" apart), into a buffer that is wiped when dropped.
 ///
 /// The buffer grows by doubling, and each outgrown buffer is wiped before it
 /// is freed, so no copy of a secret is left in freed memory. It starts small:
-/// the request is wiped when done (the whole capacity), and a 1 MiB buffer
-/// would cost `get` a page fault per 4 KiB on every call.
-pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
-    use zeroize::{Zeroize, Zeroizing};
+/// the final buffer is wiped whole (its capacity), and a 1 MiB one would cost
+/// `get` a page fault per 4 KiB on every call.
+pub fn read_limited(reader: &mut impl Read, max: usize) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use zeroize::Zeroizing;
     let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(1024));
-    let mut limited = reader.take(MAX_INPUT as u64 + 1);
+    let mut limited = reader.take(max as u64 + 1);
     loop {
         if buf.len() == buf.capacity() {
             let mut bigger = Vec::with_capacity(buf.capacity() * 2);
@@ -167,26 +185,12 @@ pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
         match read {
             Ok(0) => {
                 buf.truncate(len);
-                break;
+                return Ok(buf);
             }
             Ok(n) => buf.truncate(len + n),
-            Err(err) => {
-                buf.truncate(len);
-                return Err(err).context("cannot read standard input");
-            }
+            Err(err) => return Err(err),
         }
     }
-    if buf.len() > MAX_INPUT {
-        bail!(
-            "input too large: more than {} KiB on standard input",
-            MAX_INPUT / 1024
-        );
-    }
-    let bytes = std::mem::take(&mut *buf);
-    String::from_utf8(bytes).map_err(|err| {
-        err.into_bytes().zeroize();
-        anyhow!("input is not valid UTF-8 text")
-    })
 }
 
 /// The request of `store`: upstream's `{"ServerURL","Username","Secret"}`,

@@ -3,7 +3,6 @@
 //! failed write puts back what the earlier ones changed: all or nothing.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -146,21 +145,19 @@ fn write_all(
     Ok((planned.len() - replaced.len(), replaced))
 }
 
-/// Reads FILE or standard input (`-`), bounded, as UTF-8 text.
+/// Reads FILE or standard input (`-`), bounded, as UTF-8 text. A pull secret
+/// holds passwords: read through the wiping reader the protocol uses.
 pub fn read_input(source: &str) -> Result<String> {
-    let mut bytes = Vec::new();
-    if source == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
+    let max = MAX_INPUT as usize;
+    let mut bytes = if source == "-" {
+        crate::protocol::read_limited(&mut std::io::stdin().lock(), max)
+            .context("cannot read standard input")?
     } else {
         std::fs::File::open(source)
-            .and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut bytes))
-            .with_context(|| format!("cannot read {source}"))?;
-    }
-    if bytes.len() as u64 > MAX_INPUT {
+            .and_then(|mut f| crate::protocol::read_limited(&mut f, max))
+            .with_context(|| format!("cannot read {source}"))?
+    };
+    if bytes.len() > max {
         bail!(
             "{} is larger than {} MiB: not a pull secret",
             if source == "-" {
@@ -171,5 +168,8 @@ pub fn read_input(source: &str) -> Result<String> {
             MAX_INPUT / 1024 / 1024
         );
     }
-    String::from_utf8(bytes).map_err(|_| anyhow!("{source} is not UTF-8 text"))
+    String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
+        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        anyhow!("{source} is not UTF-8 text")
+    })
 }
