@@ -281,21 +281,16 @@ fn secret_service_store_is_recorded_in_the_index_not_the_secret() {
 fn file_store_permissions_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new(Backend::File);
-    let mut cmd = env.command(&["store"]);
     // A permissive umask must not leak into our files.
-    cmd.env("UMASK_TEST", "1");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("umask 000; exec {} store", common::BIN));
+    env.apply(&mut cmd);
     let run = common::run_command(
-        {
-            let mut c = std::process::Command::new("sh");
-            c.arg("-c")
-                .arg(format!("umask 000; exec {} store", common::BIN));
-            env.apply(&mut c);
-            c
-        },
+        cmd,
         br#"{"ServerURL":"p.example.com","Username":"u","Secret":"s"}"#,
     );
     run.ok();
-    drop(cmd);
     let file = std::fs::metadata(env.store_file())
         .unwrap()
         .permissions()
