@@ -123,3 +123,72 @@ fn get_during_store_never_mixes_old_username_with_new_secret() {
         "the readers ran only {seen} gets during the writes"
     );
 }
+
+/// The pid owning `org.freedesktop.secrets` on the session bus.
+fn secret_service_pid() -> String {
+    let out = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            "string:org.freedesktop.secrets",
+        ])
+        .output()
+        .expect("dbus-send (apt-get install dbus)");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// gnome-keyring-daemon aborts when short-lived clients connect and
+/// disconnect back to back (see `store::bus_lock`); `docker build` and CI
+/// jobs start helpers in parallel. Many parallel `get`s, from two users of the
+/// same bus with different data directories and keyring namespaces, must all
+/// succeed and leave the same daemon running. Without the turn lock, 4 of 6
+/// runs of this test killed the daemon here.
+#[test]
+fn parallel_gets_on_one_bus_leave_the_secret_service_running() {
+    use std::sync::Arc;
+
+    if !backends().contains(&common::Backend::SecretService) {
+        eprintln!("skipped: no Secret Service (run through tests/with-secret-service)");
+        return;
+    }
+    let daemon = secret_service_pid();
+    let envs: Vec<Arc<Env>> = (0..2)
+        .map(|_| Arc::new(Env::new(common::Backend::SecretService)))
+        .collect();
+    for (i, env) in envs.iter().enumerate() {
+        env.store(
+            "burst.example.com",
+            &format!("user{i}"),
+            &format!("secret{i}"),
+        )
+        .ok();
+    }
+    let readers: Vec<_> = (0..16)
+        .map(|t| {
+            let (i, env) = (t % 2, Arc::clone(&envs[t % 2]));
+            thread::spawn(move || {
+                for _ in 0..100 {
+                    let run = env.get("burst.example.com");
+                    assert_eq!(run.code, 0, "get failed: {run:?}");
+                    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                    assert_eq!(v["Secret"], format!("secret{i}"));
+                }
+            })
+        })
+        .collect();
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert_eq!(
+        secret_service_pid(),
+        daemon,
+        "the Secret Service provider was replaced (gnome-keyring-daemon crashed?)"
+    );
+}

@@ -3,10 +3,18 @@
 //! Every call runs on a worker thread and is bounded in time
 //! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
 //! collection waiting on a prompt, or a hung provider becomes a clear error
-//! instead of a hung docker. One connection per store per process.
+//! instead of a hung docker. A Secret Service connection lives for one
+//! conversation (one call, or every call of a [`Session`]) and only while
+//! this process holds the bus's turn lock (see [`super::bus_lock`]); other
+//! keyrings keep one connection per process.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+#[cfg(target_os = "linux")]
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Mutex, PoisonError, TryLockError,
+};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -162,25 +170,23 @@ pub fn probe(kind: StoreKind) -> BackendResult<()> {
 /// Whether the Secret Service's default collection (where items go) is locked,
 /// `None` when there is no default collection. For `doctor`; bounded like every call.
 pub fn secret_service_locked() -> BackendResult<Option<bool>> {
-    let kind = StoreKind::SecretService;
-    connect(kind)?;
-    let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("keyring-lock-check".to_owned())
-        .spawn(move || {
-            let _ = tx.send(default_collection_locked());
-        });
-    if spawned.is_err() {
-        return Err(BackendError::Failed {
-            kind,
-            reason: "cannot start a worker thread".to_owned(),
-        });
-    }
-    let waited = timeout();
-    match rx.recv_timeout(waited) {
-        Ok(result) => result.map_err(|reason| BackendError::Failed { kind, reason }),
-        Err(_) => Err(BackendError::Timeout { kind, waited }),
-    }
+    run_bounded(StoreKind::SecretService, default_collection_state)
+}
+
+#[cfg(target_os = "linux")]
+fn default_collection_state() -> BackendResult<Option<bool>> {
+    in_conversation(|conversation| {
+        conversation.store()?;
+        default_collection_locked().map_err(|reason| BackendError::Failed {
+            kind: StoreKind::SecretService,
+            reason,
+        })
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn default_collection_state() -> BackendResult<Option<bool>> {
+    connect(StoreKind::SecretService).map(|_| None)
 }
 
 #[cfg(target_os = "linux")]
@@ -272,7 +278,20 @@ fn bounded<T: Send + 'static>(
     kind: StoreKind,
     op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T> + Send + 'static,
 ) -> BackendResult<T> {
-    run_bounded(kind, move || connect(kind).and_then(op))
+    run_bounded(kind, move || with_store(kind, op))
+}
+
+/// Runs `op` with the store of `kind`: a Secret Service store inside this
+/// process's conversation, any other the process-wide connection.
+fn with_store<T>(
+    kind: StoreKind,
+    op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T>,
+) -> BackendResult<T> {
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return in_conversation(|conversation| conversation.store().and_then(op));
+    }
+    connect(kind).and_then(op)
 }
 
 /// Runs `op` on a worker thread, waiting at most [`timeout`] (see [`bounded`]).
@@ -301,7 +320,103 @@ fn run_bounded<T: Send + 'static>(
     }
 }
 
-/// The process-wide connection to the store of `kind`, made on first use.
+/// This process's Secret Service conversation: the bus's turn lock and the
+/// keyring-core store connection (opened on first use). It ends (connection
+/// closed, then the lock released, in that order: the next helper must find
+/// us gone) after each call, or when the last [`Session`] ends.
+#[cfg(target_os = "linux")]
+struct Conversation {
+    store: Option<Arc<CredentialStore>>,
+    turn: Option<super::bus_lock::BusLock>,
+    started: bool,
+}
+
+#[cfg(target_os = "linux")]
+static CONVERSATION: Mutex<Conversation> = Mutex::new(Conversation {
+    store: None,
+    turn: None,
+    started: false,
+});
+
+/// How many [`Session`]s are open: while any is, the conversation stays open.
+#[cfg(target_os = "linux")]
+static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[cfg(target_os = "linux")]
+impl Conversation {
+    /// Waits for this bus's turn (once per conversation).
+    fn begin(&mut self) -> BackendResult<()> {
+        if !self.started {
+            let address = set_session_bus_env()?;
+            self.turn = super::bus_lock::acquire(&address);
+            self.started = true;
+        }
+        Ok(())
+    }
+
+    /// The keyring-core store, connected on first use in this conversation.
+    fn store(&mut self) -> BackendResult<Arc<CredentialStore>> {
+        if let Some(store) = &self.store {
+            return Ok(Arc::clone(store));
+        }
+        let store = open_secret_service()?;
+        self.store = Some(Arc::clone(&store));
+        Ok(store)
+    }
+
+    fn end(&mut self) {
+        self.store = None;
+        self.turn = None;
+        self.started = false;
+    }
+}
+
+/// Runs `op` inside the conversation (starting it if needed); ends it after
+/// unless a [`Session`] is open. Every Secret Service call goes through here.
+#[cfg(target_os = "linux")]
+fn in_conversation<T>(op: impl FnOnce(&mut Conversation) -> BackendResult<T>) -> BackendResult<T> {
+    let mut conversation = CONVERSATION.lock().unwrap_or_else(PoisonError::into_inner);
+    let result = conversation.begin().and_then(|()| op(&mut conversation));
+    if SESSIONS.load(Ordering::SeqCst) == 0 {
+        conversation.end();
+    }
+    result
+}
+
+/// Keeps one Secret Service conversation (one connection, one turn of the
+/// bus lock) across the calls made while it lives: a batch (`import`, a
+/// `store` that reads the old secret first) talks once. Held inside the
+/// index lock, never around taking it, so the two locks are always taken in
+/// the same order.
+#[must_use]
+pub struct Session {
+    _private: (),
+}
+
+/// Opens a [`Session`].
+pub fn session() -> Session {
+    #[cfg(target_os = "linux")]
+    SESSIONS.fetch_add(1, Ordering::SeqCst);
+    Session { _private: () }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if SESSIONS.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // A worker abandoned on timeout may still be in the conversation:
+            // then it ends the conversation itself when its call returns.
+            match CONVERSATION.try_lock() {
+                Ok(mut conversation) => conversation.end(),
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().end(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+    }
+}
+
+/// The process-wide connection to a store other than the Secret Service
+/// (on Linux), made on first use.
 fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
     static NATIVE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
@@ -334,9 +449,10 @@ fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
     }
 }
 
-/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]).
+/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]);
+/// returns its address.
 #[cfg(target_os = "linux")]
-fn set_session_bus_env() -> BackendResult<()> {
+fn set_session_bus_env() -> BackendResult<String> {
     let Some(address) = super::choice::session_bus_address() else {
         return Err(BackendError::Unavailable {
             kind: StoreKind::SecretService,
@@ -348,7 +464,7 @@ fn set_session_bus_env() -> BackendResult<()> {
         // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
         unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
     }
-    Ok(())
+    Ok(address)
 }
 
 /// `get` on the Secret Service, the hot path (`docker build` calls it for every
@@ -367,9 +483,13 @@ fn set_session_bus_env() -> BackendResult<()> {
 /// [`get`]'s `Ambiguous` arm.
 #[cfg(target_os = "linux")]
 fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
+    in_conversation(|_| secret_service_get_plain(key))
+}
+
+#[cfg(target_os = "linux")]
+fn secret_service_get_plain(key: &str) -> BackendResult<Option<Secret>> {
     use dbus_secret_service::{EncryptionType, SecretService};
     let kind = StoreKind::SecretService;
-    set_session_bus_env()?;
     let ss =
         SecretService::connect(EncryptionType::Plain).map_err(|err| BackendError::Unavailable {
             kind,
