@@ -395,13 +395,23 @@ impl PrivateBus {
 
     /// Starts gnome-keyring (unlocked, password "test-password") on this bus.
     fn start_keyring(&mut self) {
+        self.start_keyring_with(Some(b"test-password"));
+    }
+
+    /// Starts gnome-keyring on this bus; without a password it has no
+    /// collection at all, like a fresh headless daemon started by D-Bus activation.
+    fn start_keyring_with(&mut self, password: Option<&[u8]>) {
         let home = self.dir.path().join("keyring-home");
         let runtime = self.dir.path().join("run");
         fs::create_dir_all(home.join("data")).unwrap();
         fs::create_dir_all(&runtime).unwrap();
         fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+        let mut args = vec!["--foreground", "--components=secrets"];
+        if password.is_some() {
+            args.push("--unlock");
+        }
         let mut child = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
+            .args(&args)
             .env("DBUS_SESSION_BUS_ADDRESS", self.address())
             .env("HOME", &home)
             .env("XDG_DATA_HOME", home.join("data"))
@@ -414,7 +424,9 @@ impl PrivateBus {
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(b"test-password").unwrap();
+            if let Some(password) = password {
+                stdin.write_all(password).unwrap();
+            }
         }
         self.keyring = Some(child);
         wait_for(|| self.has_provider(), "gnome-keyring on the private bus");
@@ -612,6 +624,45 @@ fn secret_service_locked_fails_within_the_bound() {
     // list reads only the index: it still answers.
     let (run, _) = bus.run(&env, &["list"], b"");
     assert_eq!(run.stdout, "{\"quay.io\":\"u\"}\n");
+}
+
+/// A fresh headless gnome-keyring has no default collection, and creating one
+/// needs a password prompt it cannot show: `store` says so and how to fix it,
+/// and changes nothing; under `auto` the credential goes to the file store;
+/// `doctor` warns instead of promising that the first store creates one.
+#[test]
+fn secret_service_without_a_collection_explains_and_auto_falls_back() {
+    if !secret_service_tools() {
+        return;
+    }
+    let mut bus = PrivateBus::start();
+    bus.start_keyring_with(None);
+    let env = bus.env();
+    let (run, took) = bus.run(&env, &["store"], &store_json("quay.io", "u", "s"));
+    assert_bounded(
+        &run,
+        took,
+        "no default keyring",
+        "store without a collection",
+    );
+    assert!(run.stdout.contains("--replace --unlock"), "{run:?}");
+    assert!(env.list().is_empty(), "a failed store left a record");
+
+    let auto = |args: &[&str], stdin: &[u8]| {
+        let mut cmd = env.command(args);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
+        run_command(cmd, stdin)
+    };
+    auto(&["store"], &store_json("quay.io", "u", "s")).ok();
+    let db: serde_json::Value = serde_json::from_slice(&env.store_bytes().unwrap()).unwrap();
+    assert_eq!(db["credentials"]["quay.io"]["store"], "file", "{db}");
+    let doctor = auto(&["doctor"], b"");
+    assert!(
+        doctor.stdout.contains("[WARN] store: auto")
+            && doctor.stdout.contains("no default keyring"),
+        "{doctor:?}"
+    );
 }
 
 /// A provider that owns the bus name but never answers (frozen with SIGSTOP).

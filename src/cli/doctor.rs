@@ -300,10 +300,10 @@ fn probe(kind: StoreKind) -> Result<String, BackendError> {
     match backend::secret_service_locked() {
         Ok(Some(false)) => Ok("provider answering, default collection unlocked".to_owned()),
         Ok(Some(true)) => Err(BackendError::Locked { kind }),
-        Ok(None) => Ok(
-            "provider answering (no default collection yet: it is created on first store)"
-                .to_owned(),
-        ),
+        // Creating the default collection needs a password prompt, which a
+        // headless session cannot show: stores would fail (`auto` falls back
+        // to the file store).
+        Ok(None) => Err(BackendError::NoCollection { kind }),
         Err(err) => Ok(format!("provider answering (lock state unknown: {err})")),
     }
 }

@@ -51,6 +51,9 @@ pub enum BackendError {
     Unavailable { kind: StoreKind, reason: String },
     /// The keyring is locked and was not unlocked (prompt dismissed or impossible).
     Locked { kind: StoreKind },
+    /// The Secret Service has no default collection to create items in (a
+    /// fresh headless gnome-keyring: creating one needs a password prompt).
+    NoCollection { kind: StoreKind },
     /// The call did not finish within the bound.
     Timeout { kind: StoreKind, waited: Duration },
     /// Anything else the keyring reported.
@@ -67,7 +70,12 @@ impl std::fmt::Display for BackendError {
             ),
             BackendError::Locked { kind } => write!(
                 f,
-                "the {kind} store is locked; unlock it (e.g. log in to the desktop, or `gnome-keyring-daemon --unlock`), or use {}=file",
+                "the {kind} store is locked; unlock it (log in to the desktop, or from a script `gnome-keyring-daemon --replace --unlock` with the password on stdin), or use {}=file",
+                super::STORE_ENV
+            ),
+            BackendError::NoCollection { kind } => write!(
+                f,
+                "the {kind} store has no default keyring to keep secrets in, and creating one needs a desktop password prompt; log in to the desktop once, or create it from a script (`gnome-keyring-daemon --replace --unlock` reads the new keyring's password on stdin), or use {}=file",
                 super::STORE_ENV
             ),
             BackendError::Timeout { kind, waited } => write!(
@@ -230,12 +238,20 @@ fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
         })
 }
 
+/// The store crate reports a missing default collection (where new items go)
+/// as `NoStorageAccess` wrapping the D-Bus layer's `NoResult`.
+fn is_no_result(reason: &str) -> bool {
+    reason.contains("no result found")
+}
+
 /// Maps keyring-core errors without ever formatting secret bytes they may carry.
 fn map_error(kind: StoreKind, err: KeyringError) -> BackendError {
     match err {
         KeyringError::NoStorageAccess(inner) => {
             let reason = inner.to_string();
-            if reason.to_ascii_lowercase().contains("lock")
+            if is_no_result(&reason) {
+                BackendError::NoCollection { kind }
+            } else if reason.to_ascii_lowercase().contains("lock")
                 || reason.to_ascii_lowercase().contains("prompt")
             {
                 BackendError::Locked { kind }
