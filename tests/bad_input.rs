@@ -598,7 +598,13 @@ fn human_cases() -> Vec<Case> {
             &["login", "new.example.com", "extra", "-u", "u"],
             "unexpected argument",
         ),
-        cli(&["login", "new.example.com"], "required"),
+        cli(&["login"], "required"),
+        Case::human(
+            "login: no username and no terminal to ask",
+            &["login", "new.example.com"],
+            b"".to_vec(),
+            "pass --username",
+        ),
         cli(
             &["login", "-u", "u", "--password", "x", "r.io"],
             "unexpected argument",

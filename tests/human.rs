@@ -853,15 +853,13 @@ fn login_reads_the_secret_from_stdin() {
     }
 }
 
-/// The interactive prompt on a real terminal (a pty from `script`): the
-/// secret is read without echo and stored.
-#[test]
-fn login_prompts_on_a_terminal_without_echo() {
+/// Runs `login ARGS` on a real terminal (a pty from `script`), answering each
+/// prompt in turn; returns everything the terminal showed.
+fn login_on_a_terminal(env: &Env, args: &str, answers: &[(&str, &str)]) -> Run {
     use std::io::{Read, Write};
-    let env = Env::new(Backend::File);
     let mut cmd = Command::new("script");
     cmd.args(["-q", "-e", "-c"])
-        .arg(format!("{} login quay.io -u carol", common::BIN))
+        .arg(format!("{} login {args}", common::BIN))
         .arg("/dev/null");
     env.apply(&mut cmd);
     let mut child = cmd
@@ -871,32 +869,80 @@ fn login_prompts_on_a_terminal_without_echo() {
         .spawn()
         .expect("script (bsdutils) runs the command on a pty");
     let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
     let mut seen = Vec::new();
     let mut byte = [0u8; 1];
-    while !String::from_utf8_lossy(&seen).contains("Password for carol@quay.io: ") {
-        assert_eq!(
-            stdout.read(&mut byte).unwrap(),
-            1,
-            "no prompt: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.push(byte[0]);
+    for (prompt, answer) in answers {
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            assert_eq!(
+                stdout.read(&mut byte).unwrap(),
+                1,
+                "no prompt {prompt:?}: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.push(byte[0]);
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
     }
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{}\n", secret(3)).as_bytes())
-        .unwrap();
     drop(stdin);
     stdout.read_to_end(&mut seen).unwrap();
-    assert!(child.wait().unwrap().success());
-    let out = Run {
-        code: 0,
+    let status = child.wait().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&seen).into_owned(),
         stderr: String::new(),
-    };
+    }
+}
+
+/// The interactive prompt on a real terminal: the secret is read without
+/// echo and stored.
+#[test]
+fn login_prompts_on_a_terminal_without_echo() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io -u carol",
+        &[("Password for carol@quay.io: ", secret(3))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
     assert_no_secret(&out);
     assert!(out.stdout.contains("Login Succeeded: quay.io"), "{out:?}");
     assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
+}
+
+/// Without --username, login asks for it on the terminal (as `docker login`
+/// does), echoed, then for the password without echo.
+#[test]
+fn login_asks_for_the_username_on_a_terminal() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io",
+        &[
+            ("Username for quay.io: ", "dave"),
+            ("Password for dave@quay.io: ", secret(4)),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_no_secret(&out);
+    assert!(
+        out.stdout.contains("dave"),
+        "the username is echoed: {out:?}"
+    );
+    assert_eq!(env.list()["quay.io"], "dave");
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(4)));
+    // No terminal, or stdin taken by the password: a clear error, nothing stored.
+    let env = Env::new(Backend::File);
+    let out = run(&env, &["login", "quay.io"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: no terminal to ask for the username: pass --username\n"
+    );
+    let out = run(&env, &["login", "quay.io", "--password-stdin"], b"pw");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr, "error: --password-stdin needs --username\n");
+    assert!(env.list().is_empty());
 }
 
 #[test]

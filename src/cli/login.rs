@@ -10,7 +10,8 @@ use crate::store::{Credential, Credentials, Put};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 The password is never taken from the command line (it would show in `ps` and shell history):
-pipe it in with --password-stdin, or type it at the no-echo prompt.
+pipe it in with --password-stdin, or type it at the no-echo prompt. Without --username, the
+username is asked for on the terminal too (as `docker login` does).
 
 Example:
   echo \"$PW\" | docker-credential-keyring login registry.example.com -u me --password-stdin
@@ -19,9 +20,9 @@ Exit codes: 0 stored, 1 error (nothing was stored), 2 bad command line.")]
 pub struct Args {
     /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
     pub registry: String,
-    /// Username (`<token>` stores an identity token)
+    /// Username (`<token>` stores an identity token); asked for on a terminal when missing
     #[arg(short, long)]
-    pub username: String,
+    pub username: Option<String>,
     /// Read the password (or token) from standard input
     #[arg(long)]
     pub password_stdin: bool,
@@ -38,7 +39,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> CommandResult {
     let key = ServerKey::parse(&args.registry)?;
-    if args.username.is_empty() {
+    let username = match args.username {
+        Some(username) => username,
+        // Standard input holds the password: the username cannot come from there too.
+        None if args.password_stdin => bail!("--password-stdin needs --username"),
+        None => super::prompt::line_from_tty(&format!("Username for {key}: "))?,
+    };
+    if username.is_empty() {
         bail!("the username is empty: pass --username");
     }
     // Delegated auth: find and check the auth server before reading or storing anything.
@@ -54,12 +61,12 @@ pub fn run(args: Args) -> CommandResult {
         }
         super::prompt::secret_from_stdin()?
     } else {
-        super::prompt::secret_from_tty(&format!("Password for {}@{}: ", args.username, key))?
+        super::prompt::secret_from_tty(&format!("Password for {username}@{key}: "))?
     };
     let store = Credentials::open()?;
     let credential = Credential {
         server_url: args.registry.trim().to_owned(),
-        username: args.username,
+        username,
         secret,
     };
     // The email (when given) lands with the credential, in the same index write.

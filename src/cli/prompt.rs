@@ -32,6 +32,20 @@ pub fn secret_from_stdin() -> Result<Secret> {
     Ok(Secret::new(std::mem::take(&mut *text)))
 }
 
+/// Asks for a non-secret line (a username) on the terminal, echoed as typed.
+/// Fails with advice when stdin is not a terminal.
+pub fn line_from_tty(prompt: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for the username: pass --username");
+    }
+    eprint!("{prompt}");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the username")?;
+    Ok(line.trim().to_owned())
+}
+
 /// Asks for a secret on the terminal without echo. Fails with advice when
 /// stdin is not a terminal.
 pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
