@@ -211,6 +211,31 @@ fn every_format_matches_its_golden_file() {
             assert!(run.stderr.is_empty(), "{golden}: {run:?}");
             assert_golden(golden, &run.stdout);
         }
+        // With the live ServiceAccounts piped in: one List to apply, holding
+        // the Secrets and the ServiceAccounts with their entries kept.
+        let live = r#"{"kind":"List","apiVersion":"v1","items":[
+            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-a","resourceVersion":"7"},"imagePullSecrets":[{"name":"default-dockercfg-a"}]},
+            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-b","resourceVersion":"9"}}]}"#;
+        let run = env.run(
+            &[
+                "export",
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "-n",
+                "team-b",
+                "--link-service-account",
+                "default",
+                "--service-accounts",
+                "-",
+                "--yaml",
+            ],
+            live.as_bytes(),
+        );
+        run.ok();
+        assert!(run.stderr.is_empty(), "{run:?}");
+        assert_golden("linked-list.yaml", &run.stdout);
         // Without --link-commands: the List on stdout, the link commands on stderr.
         let run = export(
             &env,
@@ -1126,4 +1151,87 @@ fn link_commands_append_create_or_do_nothing() {
     assert!(calls[2].contains(r#"{"op":"test","path":"/imagePullSecrets","value":null}"#));
     assert!(calls[2]
         .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
+}
+
+/// Issue 10's seed workflow with the real kubectl against the stub API server:
+/// `kubectl get serviceaccount ... -o json | export --link-service-account
+/// default --service-accounts - | kubectl apply -f -` creates the Secret and
+/// patches the ServiceAccount with the live imagePullSecrets kept and ours
+/// added. If the ServiceAccount changed after the `get`, kubectl's patch
+/// carries the old resourceVersion, which the API server refuses (409
+/// Conflict) instead of dropping the entry someone else just added.
+#[test]
+fn linking_through_kubectl_apply_keeps_the_existing_pull_secrets() {
+    if !kubestub::kubectl_available() {
+        eprintln!("kubectl not on PATH: skipped");
+        return;
+    }
+    let live = |version: &str| {
+        format!(
+            r#"{{"kind":"ServiceAccount","apiVersion":"v1","metadata":{{"name":"default","namespace":"project-a","resourceVersion":"{version}","uid":"7"}},"secrets":[{{"name":"default-token-x"}}],"imagePullSecrets":[{{"name":"default-dockercfg-x"}}]}}"#
+        )
+    };
+    let env = seeded(common::Backend::File);
+    login(&env, "quay.io", "me", "pw", None);
+    // What `kubectl get serviceaccount default -n project-a -o json` printed.
+    let exported = env
+        .run(
+            &[
+                "export",
+                "--format",
+                "secret",
+                "-n",
+                "project-a",
+                "--registry",
+                "quay.io",
+                "--link-service-account",
+                "default",
+                "--service-accounts",
+                "-",
+            ],
+            live("100").as_bytes(),
+        )
+        .ok()
+        .stdout
+        .clone();
+    let sa_path = "/api/v1/namespaces/project-a/serviceaccounts/default";
+    let apply = |live_now: String| {
+        let stub = kubestub::Stub::with_objects(vec![(sa_path.to_owned(), live_now)]);
+        let run = stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            exported.as_bytes(),
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.contains("serviceaccount/default configured"),
+            "{run:?}"
+        );
+        let writes = stub.writes();
+        assert!(
+            writes
+                .iter()
+                .any(|w| w.method == "POST" && w.path == "/api/v1/namespaces/project-a/secrets"),
+            "the Secret was not created: {writes:?}"
+        );
+        let patch = writes
+            .iter()
+            .find(|w| w.method == "PATCH" && w.path == sa_path)
+            .unwrap_or_else(|| panic!("no ServiceAccount patch: {writes:?}"));
+        serde_json::from_str::<serde_json::Value>(&patch.body).unwrap()
+    };
+    let unchanged = apply(live("100"));
+    assert_eq!(
+        unchanged["imagePullSecrets"],
+        serde_json::json!([{"name": "default-dockercfg-x"}, {"name": "pull-secret"}]),
+        "{unchanged}"
+    );
+    assert!(
+        unchanged.get("secrets").is_none(),
+        "the patch touches only imagePullSecrets: {unchanged}"
+    );
+    let changed = apply(live("101"));
+    assert_eq!(
+        changed["metadata"]["resourceVersion"], "100",
+        "a ServiceAccount changed since the get must be patched with the old resourceVersion (a 409 precondition): {changed}"
+    );
 }

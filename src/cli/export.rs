@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 
 use super::CommandResult;
 use crate::export::document::Document;
+use crate::export::link::{self, LiveServiceAccount};
 use crate::export::manifest::{self, Syntax};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, dockerconfig, PayloadKind, Selection};
@@ -18,6 +19,10 @@ A registry's paired auth server comes along unless --no-auth-servers.
 Examples:
   docker-credential-keyring export --registry quay.io > config.json
   docker-credential-keyring export --format secret --namespace team-a | kubectl apply -f -
+  kubectl get serviceaccount default -n team-a -o json \\
+    | docker-credential-keyring export --format secret -n team-a \\
+        --link-service-account default --service-accounts - \\
+    | kubectl apply -f -
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
     | oc apply -f -";
@@ -63,9 +68,20 @@ pub struct Args {
     #[arg(long)]
     pub yaml: bool,
     /// Add the Secret to this service account's imagePullSecrets ([NAMESPACE/]NAME,
-    /// repeatable): prints the safe `kubectl patch` commands (see --link-commands)
+    /// repeatable): with --service-accounts, as ServiceAccounts in the output;
+    /// without, as safe `kubectl patch` commands on stderr (see --link-commands)
     #[arg(long = "link-service-account", value_name = "SA")]
     pub link_service_accounts: Vec<String>,
+    /// The live ServiceAccounts to link (FILE or - for stdin: `kubectl get serviceaccount
+    /// NAME -n NS -o json`, one or a List); the output adds each, its imagePullSecrets
+    /// kept and the Secret added, guarded by its resourceVersion
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "link_service_accounts",
+        conflicts_with = "link_commands"
+    )]
+    pub service_accounts: Option<String>,
     /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
     pub link_commands: bool,
@@ -88,6 +104,12 @@ pub fn run(args: Args) -> CommandResult {
     // Read the document to merge before touching the store: bad input fails first.
     let merge_doc = match &args.merge {
         Some(source) => Some(Document::parse(&super::import::read_input(source)?)?),
+        None => None,
+    };
+    let live_service_accounts = match &args.service_accounts {
+        Some(source) => Some(link::parse_service_accounts(&super::import::read_input(
+            source,
+        )?)?),
         None => None,
     };
     let selection = Selection {
@@ -120,7 +142,7 @@ pub fn run(args: Args) -> CommandResult {
                 doc.render_with(&payload, args.keep_metadata)?
             }
         }
-        None => fresh_output(&args, &collected.entries)?,
+        None => fresh_output(&args, &collected.entries, live_service_accounts.as_deref())?,
     };
     emit(&args, &text)?;
     Ok(0)
@@ -177,6 +199,7 @@ fn check_name(flag: &str, name: &str) -> Result<()> {
 fn fresh_output(
     args: &Args,
     entries: &std::collections::BTreeMap<String, ex::Entry>,
+    live_service_accounts: Option<&[LiveServiceAccount]>,
 ) -> Result<String> {
     let format = args.format.unwrap_or(Format::Dockerconfigjson);
     let kind = match format {
@@ -185,9 +208,13 @@ fn fresh_output(
         _ => PayloadKind::DockerConfigJson,
     };
     let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, entries));
-    let links = links(args)?;
+    let targets = link_targets(args)?;
+    let commands: Vec<String> = targets
+        .iter()
+        .map(|(ns, sa)| manifest::link_command(ns.as_deref(), sa, &args.name))
+        .collect();
     if args.link_commands {
-        return Ok(links.iter().map(|l| format!("{l}\n")).collect());
+        return Ok(commands.iter().map(|l| format!("{l}\n")).collect());
     }
     if format != Format::Secret {
         return Ok(payload);
@@ -206,27 +233,33 @@ fn fresh_output(
     } else {
         Syntax::Json
     };
+    if let Some(live) = live_service_accounts {
+        secrets.extend(linked_service_accounts(args, &targets, live)?);
+    } else if !commands.is_empty() {
+        eprintln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
+        eprintln!("# ServiceAccount would replace it, so link the Secret with these patches");
+        eprintln!("# (or rerun with --link-commands and pipe to sh) after applying it, or pipe");
+        eprintln!(
+            "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
+        );
+        for command in &commands {
+            eprintln!("{command}");
+        }
+    }
     let object = if secrets.len() == 1 && args.link_service_accounts.is_empty() {
         secrets.remove(0)
     } else {
         manifest::list(secrets)
     };
-    if !links.is_empty() {
-        eprintln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        eprintln!("# ServiceAccount would replace it, so link the Secret with these patches");
-        eprintln!("# (or rerun with --link-commands and pipe to sh) after applying it:");
-        for link in &links {
-            eprintln!("{link}");
-        }
-    }
     Ok(match syntax {
         Syntax::Yaml => manifest::render(&manifest::sorted(&object), syntax),
         Syntax::Json => manifest::render(&object, syntax),
     })
 }
 
-/// The `kubectl patch` commands for every `--link-service-account`.
-fn links(args: &Args) -> Result<Vec<String>> {
+/// Every `--link-service-account` as (namespace, service account): `NS/SA`,
+/// or `SA` in each `--namespace` (none: kubectl's current namespace).
+fn link_targets(args: &Args) -> Result<Vec<(Option<String>, String)>> {
     let mut out = Vec::new();
     for spec in &args.link_service_accounts {
         let (ns, sa) = match spec.split_once('/') {
@@ -240,19 +273,43 @@ fn links(args: &Args) -> Result<Vec<String>> {
                 if !args.namespaces.is_empty() && !args.namespaces.iter().any(|n| n == ns) {
                     bail!("--link-service-account {spec}: the Secret is not exported to namespace {ns:?}; add --namespace {ns}");
                 }
-                out.push(manifest::link_command(Some(ns), sa, &args.name));
+                out.push((Some(ns.to_owned()), sa.to_owned()));
             }
-            None if args.namespaces.is_empty() => {
-                out.push(manifest::link_command(None, sa, &args.name))
-            }
-            None => {
-                for ns in &args.namespaces {
-                    out.push(manifest::link_command(Some(ns), sa, &args.name));
-                }
-            }
+            None if args.namespaces.is_empty() => out.push((None, sa.to_owned())),
+            None => out.extend(
+                args.namespaces
+                    .iter()
+                    .map(|ns| (Some(ns.clone()), sa.to_owned())),
+            ),
         }
     }
     Ok(out)
+}
+
+/// The ServiceAccount objects for `--service-accounts`: each link target's
+/// live ServiceAccount with the Secret added (see [`link`]).
+fn linked_service_accounts(
+    args: &Args,
+    targets: &[(Option<String>, String)],
+    live: &[LiveServiceAccount],
+) -> Result<Vec<serde_json::Value>> {
+    targets
+        .iter()
+        .map(|(ns, sa)| {
+            let Some(ns) = ns else {
+                bail!("--service-accounts needs the Secret's namespace: pass --namespace (or --link-service-account NAMESPACE/{sa}), so the Secret lands where the ServiceAccount is");
+            };
+            let found = live
+                .iter()
+                .find(|l| &l.namespace == ns && &l.name == sa)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--link-service-account {ns}/{sa}: no such ServiceAccount in the --service-accounts input; add it: kubectl get serviceaccount {sa} -n {ns} -o json"
+                    )
+                })?;
+            Ok(found.linked(&args.name))
+        })
+        .collect()
 }
 
 /// Writes `text` to --output (0600, atomic) or stdout.

@@ -12,6 +12,7 @@
 
 pub mod dockerconfig;
 pub mod document;
+pub mod link;
 pub mod manifest;
 pub mod select;
 pub mod yaml;

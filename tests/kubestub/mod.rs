@@ -3,13 +3,17 @@
 //! needs the server's discovery (/api, /apis, resource lists) to map kinds to
 //! resources, and `apply` GETs the live object (404 here: "created (dry run)").
 //! Schema validation needs the server's OpenAPI document, which this stub does
-//! not serve, hence `--validate=false`.
+//! not serve, hence `--validate=false`. [`Stub::with_objects`] also serves live
+//! objects and records what kubectl writes (POST, PATCH, PUT), so a real
+//! `kubectl apply` can be checked: the stub answers a write with the live
+//! object (or the created one) and changes nothing.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 const API: &str = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#;
 const APIS: &str = r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"rbac.authorization.k8s.io","versions":[{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}}]}"#;
@@ -30,16 +34,32 @@ pub fn kubectl_available() -> bool {
     present
 }
 
+/// A request kubectl made that writes: method, path, body.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub body: String,
+}
+
 /// A running stub and a kubeconfig pointing at it.
 pub struct Stub {
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
+    writes: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl Stub {
     pub fn start() -> Stub {
+        Stub::with_objects(Vec::new())
+    }
+
+    /// A stub that also answers `GET path` with each `(path, object)`.
+    pub fn with_objects(objects: Vec<(String, String)>) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&writes);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -48,13 +68,45 @@ impl Stub {
                 if reader.read_line(&mut request).is_err() {
                     continue;
                 }
-                // Drain the headers.
+                // The headers; only the body's length matters.
+                let mut length = 0;
                 let mut line = String::new();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
                     line.clear();
                 }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                let method = request.split_whitespace().next().unwrap_or("GET");
                 let path = request.split_whitespace().nth(1).unwrap_or("/");
                 let path = path.split('?').next().unwrap_or(path);
+                let live = objects
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map(|(_, o)| o.as_str());
+                let body_text = String::from_utf8_lossy(&body).into_owned();
+                if method != "GET" {
+                    recorded.lock().unwrap().push(Recorded {
+                        method: method.to_owned(),
+                        path: path.to_owned(),
+                        body: body_text.clone(),
+                    });
+                    let (status, reply) = match (method, live) {
+                        ("POST", _) => ("201 Created", body_text),
+                        (_, Some(object)) => ("200 OK", object.to_owned()),
+                        _ => ("404 Not Found", NOT_FOUND.to_owned()),
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    continue;
+                }
                 let (status, body) = match path {
                     "/api" => ("200 OK", API),
                     "/apis" => ("200 OK", APIS),
@@ -64,7 +116,10 @@ impl Stub {
                         "200 OK",
                         r#"{"major":"1","minor":"32","gitVersion":"v1.32.0"}"#,
                     ),
-                    _ => ("404 Not Found", NOT_FOUND),
+                    _ => match live {
+                        Some(object) => ("200 OK", object),
+                        None => ("404 Not Found", NOT_FOUND),
+                    },
                 };
                 let _ = write!(
                     stream,
@@ -85,7 +140,13 @@ impl Stub {
         Stub {
             kubeconfig,
             _dir: dir,
+            writes,
         }
+    }
+
+    /// The writes kubectl made so far.
+    pub fn writes(&self) -> Vec<Recorded> {
+        self.writes.lock().unwrap().clone()
     }
 
     /// Runs kubectl with `args` and `stdin` against the stub.
