@@ -121,7 +121,66 @@ fn cases() -> Vec<Case> {
         "export --merge",
     ));
     all.extend(pair_cases());
+    all.extend(service_account_cases());
     all
+}
+
+/// The live ServiceAccounts on stdin (`export --link-service-account SA --service-accounts -`).
+fn service_account_cases() -> Vec<Case> {
+    const ARGS: &[&str] = &[
+        "export",
+        "--registry",
+        SEED_URL,
+        "--format",
+        "secret",
+        "-n",
+        "a",
+        "--link-service-account",
+        "default",
+        "--service-accounts",
+        "-",
+    ];
+    let row = |name: &str, stdin: &[u8], needle| {
+        Case::human(
+            &format!("export --service-accounts: {name}"),
+            ARGS,
+            stdin.to_vec(),
+            needle,
+        )
+    };
+    let mut nested = br#"{"kind":"ServiceAccount","x":"#.to_vec();
+    nested.extend(deeply_nested("").iter().take(200_000));
+    nested.push(b'}');
+    vec![
+        row("empty stdin", b"", "the ServiceAccount input is empty"),
+        row("whitespace only", b" \n\t\n", "the ServiceAccount input is empty"),
+        row(
+            "16 MiB + 1 byte (the input bound)",
+            &vec![b'a'; 16 * 1024 * 1024 + 1],
+            "larger than 16 MiB",
+        ),
+        row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
+        row("NUL bytes", b"{\"kind\":\0}", "not valid JSON"),
+        row("not JSON", b"{", "not valid JSON"),
+        row("a JSON array", b"[]", "expected a ServiceAccount"),
+        row("deeply nested JSON", &nested, "recursion limit"),
+        row("YAML garbage", b"kind: [unclosed\n", "not valid JSON or YAML"),
+        row(
+            "a Secret instead",
+            br#"{"kind":"Secret","apiVersion":"v1"}"#,
+            "got kind \"Secret\"",
+        ),
+        row(
+            "not the linked ServiceAccount",
+            br#"{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"builder","namespace":"a"}}"#,
+            "no such ServiceAccount",
+        ),
+        row(
+            "imagePullSecrets of the wrong shape",
+            br#"{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"a"},"imagePullSecrets":"x"}"#,
+            "not a list",
+        ),
+    ]
 }
 
 /// A pull secret / config document on stdin (`import -`, `export --merge -`).
