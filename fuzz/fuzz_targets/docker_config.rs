@@ -63,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => {
             let message = format!("{err:#}");
             assert!(message.contains("left untouched"), "{message}");
-            assert!(message.starts_with(&path.display().to_string()), "{message}");
+            assert!(
+                message.starts_with(&path.display().to_string()),
+                "{message}"
+            );
             return;
         }
     };

@@ -1,5 +1,7 @@
 //! The pull-secret readers (`import`, `export --merge`): a `.dockerconfigjson`,
-//! a `.dockercfg`, a Secret or a List of Secrets, in JSON or YAML.
+//! a `.dockercfg`, a Secret or a List of Secrets, in JSON or YAML; and the
+//! live ServiceAccounts of `export --service-accounts` (a link keeps every
+//! live `imagePullSecrets` entry, in order, and holds the Secret).
 //! Properties: never panics; an error never quotes a secret of the input;
 //! read → write → read is stable (the credentials read, written as a payload,
 //! read back the same; a document merged with nothing and rendered reads back
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 
 use docker_credential_keyring::export::dockerconfig::{payload_bytes, payload_value, read_entry};
 use docker_credential_keyring::export::document::{Document, Shape};
-use docker_credential_keyring::export::{yaml, Entry, PayloadKind};
+use docker_credential_keyring::export::{link, yaml, Entry, PayloadKind};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 
@@ -100,6 +102,32 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(accounts) = link::parse_service_accounts(text) {
+        let live = serde_json::from_str::<Value>(text)
+            .ok()
+            .or_else(|| yaml::parse(text).ok())
+            .expect("it parsed once");
+        let items = match live.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => vec![live],
+        };
+        assert_eq!(accounts.len(), items.len(), "one account per item");
+        for (account, item) in accounts.iter().zip(&items) {
+            let linked = account.linked("pull-secret");
+            let pull = linked["imagePullSecrets"].as_array().expect("a list");
+            assert!(pull.iter().any(|e| e["name"] == "pull-secret"), "{linked}");
+            let before = item
+                .get("imagePullSecrets")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                &pull[..before.len()],
+                &before[..],
+                "a live entry was lost: {linked}"
+            );
+        }
+    }
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(err) => return check_error(text, &err),
@@ -123,7 +151,9 @@ fuzz_target!(|data: &[u8]| {
     if matches!(doc.shape, Shape::List) {
         return;
     }
-    let payload = doc.merged_payload(&Map::new()).expect("a Secret or payload merges");
+    let payload = doc
+        .merged_payload(&Map::new())
+        .expect("a Secret or payload merges");
     let rendered = doc
         .render_with(&payload, true)
         .expect("a merged document renders");

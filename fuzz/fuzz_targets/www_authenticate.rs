@@ -41,7 +41,11 @@ fuzz_target!(|data: &[u8]| {
     };
     match parse(header) {
         Err(err) => {
-            assert!(err.at <= header.len(), "{err} in a {}-byte header", header.len());
+            assert!(
+                err.at <= header.len(),
+                "{err} in a {}-byte header",
+                header.len()
+            );
         }
         Ok(challenges) => {
             for c in &challenges {
