@@ -773,3 +773,42 @@ fn failed_import_batch_leaves_store_and_keyring_unchanged() {
         }
     }
 }
+
+/// A turn-lock directory others could enter: helpers do not use it (no lock
+/// file appears in it, its mode stays), they still work, and `doctor` says
+/// they go on without taking turns.
+#[test]
+fn turn_lock_directory_that_is_not_private_is_left_alone() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = fs::metadata(tmp.path()).unwrap().uid();
+    let dir = tmp.path().join(format!("docker-credential-keyring-{uid}"));
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    for backend in backends() {
+        let env = Env::new(backend);
+        let run_in = |args: &[&str], stdin: &[u8]| {
+            let mut cmd = env.command(args);
+            cmd.env("TMPDIR", tmp.path());
+            run_command(cmd, stdin)
+        };
+        run_in(&["store"], &store_json("quay.io", "u", "kept")).ok();
+        let got = run_in(&["get"], b"quay.io");
+        got.ok();
+        assert!(got.stdout.contains("\"kept\""), "{backend:?}: {got:?}");
+        if backend == Backend::SecretService {
+            let doctor = run_in(&["doctor"], b"");
+            assert!(
+                doctor.stdout.contains("[WARN] turn lock")
+                    && doctor.stdout.contains("not a private directory"),
+                "{doctor:?}"
+            );
+        }
+    }
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        0,
+        "a lock file was created"
+    );
+    assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
+}

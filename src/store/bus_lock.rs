@@ -113,20 +113,22 @@ fn monotonic_nanos() -> u64 {
 }
 
 /// `$TMPDIR/docker-credential-keyring-UID`, created 0700; an existing one must
-/// be a real directory owned by us that nobody else can enter.
-fn private_dir() -> io::Result<PathBuf> {
+/// be a real directory owned by us that nobody else can enter. `doctor`
+/// reports it (errors name the directory).
+pub fn private_dir() -> io::Result<PathBuf> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let uid = unsafe { libc::geteuid() };
     let dir = std::env::temp_dir().join(format!("docker-credential-keyring-{uid}"));
+    let named = |err: io::Error| io::Error::new(err.kind(), format!("{}: {err}", dir.display()));
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(err) => return Err(err),
+        Err(err) => return Err(named(err)),
     }
-    let meta = fs::symlink_metadata(&dir)?;
+    let meta = fs::symlink_metadata(&dir).map_err(named)?;
     if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
         return Err(io::Error::other(format!(
-            "{} is not a private directory of this user",
+            "{} is not a private directory of this user (it must be a directory owned by uid {uid}, mode 0700)",
             dir.display()
         )));
     }

@@ -14,6 +14,12 @@
 pub mod backend;
 #[cfg(target_os = "linux")]
 mod bus_lock;
+
+/// Where helpers take turns on the Secret Service (see `bus_lock`), for `doctor`.
+#[cfg(target_os = "linux")]
+pub fn secret_service_turn_dir() -> std::io::Result<PathBuf> {
+    bus_lock::private_dir()
+}
 pub mod choice;
 pub mod db;
 
