@@ -208,11 +208,6 @@ fn default_collection_locked() -> Result<Option<bool>, String> {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn default_collection_locked() -> Result<Option<bool>, String> {
-    Ok(None)
-}
-
 fn entry(
     kind: StoreKind,
     store: &Arc<CredentialStore>,
