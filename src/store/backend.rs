@@ -183,29 +183,22 @@ pub fn secret_service_locked() -> BackendResult<Option<bool>> {
 
 #[cfg(target_os = "linux")]
 fn default_collection_state() -> BackendResult<Option<bool>> {
-    in_conversation(|conversation| {
-        conversation.store()?;
-        default_collection_locked().map_err(|reason| BackendError::Failed {
-            kind: StoreKind::SecretService,
-            reason,
-        })
-    })
+    use dbus_secret_service::Error;
+    in_conversation(
+        |conversation| match conversation.plain()?.get_default_collection() {
+            Ok(collection) => collection
+                .is_locked()
+                .map(Some)
+                .map_err(secret_service_error),
+            Err(Error::NoResult) => Ok(None),
+            Err(err) => Err(secret_service_error(err)),
+        },
+    )
 }
 
 #[cfg(not(target_os = "linux"))]
 fn default_collection_state() -> BackendResult<Option<bool>> {
     connect(StoreKind::SecretService).map(|_| None)
-}
-
-#[cfg(target_os = "linux")]
-fn default_collection_locked() -> Result<Option<bool>, String> {
-    use dbus_secret_service::{EncryptionType, Error, SecretService};
-    let service = SecretService::connect(EncryptionType::Plain).map_err(|e| e.to_string())?;
-    match service.get_default_collection() {
-        Ok(collection) => collection.is_locked().map(Some).map_err(|e| e.to_string()),
-        Err(Error::NoResult) => Ok(None),
-        Err(err) => Err(err.to_string()),
-    }
 }
 
 fn entry(
@@ -332,12 +325,15 @@ fn run_bounded<T: Send + 'static>(
 }
 
 /// This process's Secret Service conversation: the bus's turn lock and the
-/// keyring-core store connection (opened on first use). It ends (connection
-/// closed, then the lock released, in that order: the next helper must find
-/// us gone) after each call, or when the last [`Session`] ends.
+/// connections (keyring-core's store, and the plain-session one of `get`),
+/// each opened on first use. It ends (connections closed, then the lock
+/// released, in that order: the next helper must find us gone) after each
+/// call, or when the last [`Session`] ends.
 #[cfg(target_os = "linux")]
 struct Conversation {
     store: Option<Arc<CredentialStore>>,
+    /// The plain-session connection `get` and `doctor` use (see [`secret_service_get`]).
+    plain: Option<dbus_secret_service::SecretService>,
     turn: Option<super::bus_lock::BusLock>,
     started: bool,
 }
@@ -345,6 +341,7 @@ struct Conversation {
 #[cfg(target_os = "linux")]
 static CONVERSATION: Mutex<Conversation> = Mutex::new(Conversation {
     store: None,
+    plain: None,
     turn: None,
     started: false,
 });
@@ -375,8 +372,26 @@ impl Conversation {
         Ok(store)
     }
 
+    /// The plain-session connection, opened on first use in this conversation
+    /// and kept for the rest of it: a batch must not disconnect and reconnect
+    /// back to back, the pattern that aborts gnome-keyring (see `bus_lock`).
+    fn plain(&mut self) -> BackendResult<&dbus_secret_service::SecretService> {
+        use dbus_secret_service::{EncryptionType, SecretService};
+        if self.plain.is_none() {
+            let ss = SecretService::connect(EncryptionType::Plain).map_err(|err| {
+                BackendError::Unavailable {
+                    kind: StoreKind::SecretService,
+                    reason: describe_connect_text(err.to_string()),
+                }
+            })?;
+            self.plain = Some(ss);
+        }
+        Ok(self.plain.as_ref().expect("just connected"))
+    }
+
     fn end(&mut self) {
         self.store = None;
+        self.plain = None;
         self.turn = None;
         self.started = false;
     }
@@ -494,18 +509,15 @@ fn set_session_bus_env() -> BackendResult<String> {
 /// [`get`]'s `Ambiguous` arm.
 #[cfg(target_os = "linux")]
 fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
-    in_conversation(|_| secret_service_get_plain(key))
+    in_conversation(|conversation| secret_service_get_plain(conversation.plain()?, key))
 }
 
 #[cfg(target_os = "linux")]
-fn secret_service_get_plain(key: &str) -> BackendResult<Option<Secret>> {
-    use dbus_secret_service::{EncryptionType, SecretService};
+fn secret_service_get_plain(
+    ss: &dbus_secret_service::SecretService,
+    key: &str,
+) -> BackendResult<Option<Secret>> {
     let kind = StoreKind::SecretService;
-    let ss =
-        SecretService::connect(EncryptionType::Plain).map_err(|err| BackendError::Unavailable {
-            kind,
-            reason: describe_connect_text(err.to_string()),
-        })?;
     let service = service_name();
     let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
     let found = ss.search_items(attributes).map_err(secret_service_error)?;
