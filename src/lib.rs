@@ -24,6 +24,8 @@ pub mod paths;
 pub mod protocol;
 pub mod registry;
 pub mod secret;
+#[cfg(target_os = "linux")]
+pub mod start;
 pub mod store;
 pub mod www_authenticate;
 

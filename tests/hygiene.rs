@@ -360,3 +360,70 @@ fn export_prints_secrets_only_in_the_pull_secret_and_migrate_never() {
         assert!(!leaks(&run), "{backend:?} doctor: {run:?}");
     }
 }
+
+/// A helper started with its standard descriptors closed (some launchers do
+/// that) stores normally, and no file it opens becomes fd 1 or 2 and
+/// collects debug output or errors: every file it leaves holds only what it
+/// should, and the credential reads back. (`start` reopens closed standard
+/// descriptors on /dev/null; today's code also happens to print nothing while
+/// a file is open, so this guards the promise rather than that mechanism.)
+#[test]
+fn closed_standard_descriptors_never_receive_output() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"exec "$0" store 1>&- 2>&-"#)
+            .arg(common::BIN)
+            .env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+        env.apply(&mut cmd);
+        let run = common::run_command(
+            cmd,
+            br#"{"ServerURL":"closed.example.com","Username":"u","Secret":"fd-secret"}"#,
+        );
+        assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+        assert_eq!(
+            env.secret("closed.example.com").as_deref(),
+            Some("fd-secret"),
+            "{backend:?}"
+        );
+        let dir = env.store_file().parent().unwrap().to_path_buf();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            assert!(
+                !text.contains("debug:"),
+                "{backend:?}: diagnostics went into {}: {text:?}",
+                path.display()
+            );
+            if path != env.store_file() {
+                assert!(
+                    text.is_empty(),
+                    "{backend:?}: {} holds {text:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// A reader that goes away (`list | head -0`) is a write error, reported with
+/// exit code 1, never a death by SIGPIPE (which docker would see as a crash).
+#[test]
+fn closed_pipe_is_an_error_not_a_signal() {
+    let env = Env::new(common::Backend::File);
+    env.store("pipe.example.com", "u", "s").ok();
+    for _ in 0..20 {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg("-c")
+            .arg(r#""$0" list | true; echo "status ${PIPESTATUS[0]}""#)
+            .arg(common::BIN);
+        env.apply(&mut cmd);
+        let run = common::run_command(cmd, b"");
+        assert!(
+            run.stdout.trim_end().ends_with("status 0")
+                || run.stdout.trim_end().ends_with("status 1"),
+            "list into a closed pipe: {run:?}"
+        );
+    }
+}
