@@ -364,28 +364,40 @@ fn export_prints_secrets_only_in_the_pull_secret_and_migrate_never() {
 /// A helper started with its standard descriptors closed (some launchers do
 /// that) stores normally, and no file it opens becomes fd 1 or 2 and
 /// collects debug output or errors: every file it leaves holds only what it
-/// should, and the credential reads back. (`start` reopens closed standard
-/// descriptors on /dev/null; today's code also happens to print nothing while
-/// a file is open, so this guards the promise rather than that mechanism.)
+/// should, and the credential reads back. The `auto` case prints its
+/// fallback diagnostic while the index lock is held: without `start`
+/// reopening closed descriptors on /dev/null, that line lands in the lock file.
 #[test]
 fn closed_standard_descriptors_never_receive_output() {
-    for backend in backends() {
-        let env = Env::new(backend);
+    let mut cases: Vec<(Env, Vec<(&str, &str)>)> = backends()
+        .into_iter()
+        .map(|b| (Env::new(b), vec![]))
+        .collect();
+    cases.push((
+        Env::new(common::Backend::File),
+        vec![
+            ("DOCKER_CREDENTIAL_KEYRING_STORE", "auto"),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/dck/bus"),
+        ],
+    ));
+    for (env, extra) in &cases {
+        let what = format!("{:?} {extra:?}", env.backend);
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c")
             .arg(r#"exec "$0" store 1>&- 2>&-"#)
-            .arg(common::BIN)
-            .env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+            .arg(common::BIN);
         env.apply(&mut cmd);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug")
+            .envs(extra.iter().copied());
         let run = common::run_command(
             cmd,
             br#"{"ServerURL":"closed.example.com","Username":"u","Secret":"fd-secret"}"#,
         );
-        assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+        assert_eq!(run.code, 0, "{what}: {run:?}");
         assert_eq!(
             env.secret("closed.example.com").as_deref(),
             Some("fd-secret"),
-            "{backend:?}"
+            "{what}"
         );
         let dir = env.store_file().parent().unwrap().to_path_buf();
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -393,15 +405,11 @@ fn closed_standard_descriptors_never_receive_output() {
             let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
             assert!(
                 !text.contains("debug:"),
-                "{backend:?}: diagnostics went into {}: {text:?}",
+                "{what}: diagnostics went into {}: {text:?}",
                 path.display()
             );
             if path != env.store_file() {
-                assert!(
-                    text.is_empty(),
-                    "{backend:?}: {} holds {text:?}",
-                    path.display()
-                );
+                assert!(text.is_empty(), "{what}: {} holds {text:?}", path.display());
             }
         }
     }
