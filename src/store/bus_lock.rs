@@ -95,6 +95,11 @@ fn settle_after_previous(file: &File) {
         return;
     };
     if let Some(left) = SETTLE.checked_sub(Duration::from_nanos(since)) {
+        crate::debug!(
+            "another helper left the Secret Service {} us ago: waiting {} us",
+            since / 1000,
+            left.as_micros()
+        );
         std::thread::sleep(left);
     }
 }
