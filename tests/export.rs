@@ -1194,6 +1194,24 @@ fn linking_through_kubectl_apply_keeps_the_existing_pull_secrets() {
         .ok()
         .stdout
         .clone();
+    // Without --namespace the Secret would land in kubectl's current
+    // namespace, maybe not the ServiceAccount's: refused.
+    for link in ["default", "project-a/default"] {
+        let run = env.run(
+            &[
+                "export",
+                "--format",
+                "secret",
+                "--link-service-account",
+                link,
+                "--service-accounts",
+                "-",
+            ],
+            live("100").as_bytes(),
+        );
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("pass --namespace"), "{run:?}");
+    }
     let sa_path = "/api/v1/namespaces/project-a/serviceaccounts/default";
     let apply = |live_now: String| {
         let stub = kubestub::Stub::with_objects(vec![(sa_path.to_owned(), live_now)]);

@@ -293,11 +293,15 @@ fn linked_service_accounts(
     targets: &[(Option<String>, String)],
     live: &[LiveServiceAccount],
 ) -> Result<Vec<serde_json::Value>> {
+    if args.namespaces.is_empty() {
+        bail!("--service-accounts needs the Secret's namespace: pass --namespace, so the Secret lands where the ServiceAccounts are");
+    }
     targets
         .iter()
         .map(|(ns, sa)| {
+            // With --namespace given, every target has one (see link_targets).
             let Some(ns) = ns else {
-                bail!("--service-accounts needs the Secret's namespace: pass --namespace (or --link-service-account NAMESPACE/{sa}), so the Secret lands where the ServiceAccount is");
+                bail!("--link-service-account {sa}: no namespace; pass --namespace");
             };
             let found = live
                 .iter()
