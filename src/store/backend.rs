@@ -226,22 +226,26 @@ fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
         })
 }
 
-/// The store crate reports a missing default collection (where new items go)
-/// as `NoStorageAccess` wrapping the D-Bus layer's `NoResult`.
-fn is_no_result(reason: &str) -> bool {
-    reason.contains("no result found")
-}
-
 /// Maps keyring-core errors without ever formatting secret bytes they may carry.
 fn map_error(kind: StoreKind, err: KeyringError) -> BackendError {
     match err {
         KeyringError::NoStorageAccess(inner) => {
+            // The Secret Service store wraps the D-Bus layer's own error: map
+            // it by variant, as `secret_service_error` does, plus `NoResult`,
+            // which here means no default collection to create items in.
+            #[cfg(target_os = "linux")]
+            if let Some(service_error) = inner.downcast_ref::<dbus_secret_service::Error>() {
+                use dbus_secret_service::Error as E;
+                match service_error {
+                    E::NoResult => return BackendError::NoCollection { kind },
+                    E::Locked | E::Prompt => return BackendError::Locked { kind },
+                    _ => {}
+                }
+            }
+            // Other stores: their message says whether the keychain is locked.
             let reason = inner.to_string();
-            if is_no_result(&reason) {
-                BackendError::NoCollection { kind }
-            } else if reason.to_ascii_lowercase().contains("lock")
-                || reason.to_ascii_lowercase().contains("prompt")
-            {
+            let lower = reason.to_ascii_lowercase();
+            if lower.contains("lock") || lower.contains("prompt") {
                 BackendError::Locked { kind }
             } else {
                 BackendError::Unavailable { kind, reason }
