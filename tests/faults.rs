@@ -393,6 +393,17 @@ impl PrivateBus {
         format!("unix:path={}", self.dir.path().join("bus").display())
     }
 
+    /// A bus with gnome-keyring and one credential stored in it (quay.io,
+    /// secret "kept"), for the tests that then break the keyring.
+    fn with_kept_credential() -> (PrivateBus, Env) {
+        let mut bus = PrivateBus::start();
+        bus.start_keyring();
+        let env = bus.env();
+        let (run, _) = bus.run(&env, &["store"], &store_json("quay.io", "u", "kept"));
+        run.ok();
+        (bus, env)
+    }
+
     /// Starts gnome-keyring (unlocked, password "test-password") on this bus.
     fn start_keyring(&mut self) {
         self.start_keyring_with(Some(b"test-password"));
@@ -591,11 +602,7 @@ fn secret_service_locked_fails_within_the_bound() {
     if !secret_service_tools() {
         return;
     }
-    let mut bus = PrivateBus::start();
-    bus.start_keyring();
-    let env = bus.env();
-    let (run, _) = bus.run(&env, &["store"], &store_json("quay.io", "u", "kept"));
-    run.ok();
+    let (bus, env) = PrivateBus::with_kept_credential();
     bus.lock();
     let before = env.store_bytes();
     for (args, stdin) in [
@@ -671,11 +678,7 @@ fn secret_service_hung_fails_within_the_bound() {
     if !secret_service_tools() {
         return;
     }
-    let mut bus = PrivateBus::start();
-    bus.start_keyring();
-    let env = bus.env();
-    let (run, _) = bus.run(&env, &["store"], &store_json("quay.io", "u", "kept"));
-    run.ok();
+    let (bus, env) = PrivateBus::with_kept_credential();
     bus.freeze();
     let before = env.store_bytes();
     for (args, stdin) in [
