@@ -144,12 +144,13 @@ fn secret_service_pid() -> String {
         .to_owned()
 }
 
-/// gnome-keyring-daemon aborts when short-lived clients connect and
-/// disconnect back to back (see `store::bus_lock`); `docker build` and CI
-/// jobs start helpers in parallel. Many parallel `get`s, from two users of the
-/// same bus with different data directories and keyring namespaces, must all
-/// succeed and leave the same daemon running. Without the turn lock, 4 of 6
-/// runs of this test killed the daemon here.
+/// gnome-keyring-daemon aborts when a new client's first call, `OpenSession`,
+/// is dispatched before the daemon has a record of that client (see
+/// `vendor/dbus-secret-service/PATCHED.md`); parallel helpers (`docker build`,
+/// CI jobs) make that likely. Many parallel `get`s, from two users of the same
+/// bus with different data directories and keyring namespaces, must all
+/// succeed and leave the same daemon running. Without the vendored fix, CI
+/// saw this test kill the daemon.
 #[test]
 fn parallel_gets_on_one_bus_leave_the_secret_service_running() {
     use std::sync::Arc;

@@ -247,10 +247,6 @@ fn check_store(report: &mut Report) {
             ),
         }
     }
-    #[cfg(target_os = "linux")]
-    if bus.is_some() {
-        check_turn_lock(report);
-    }
     let change_fix = |to: &str| {
         if source.starts_with("environment") {
             format!("unset {} or set it to {to}", crate::store::STORE_ENV)
@@ -292,28 +288,6 @@ fn check_store(report: &mut Report) {
                 ),
             },
         },
-    }
-}
-
-/// The directory of the Secret Service turn lock: without it helpers talk to
-/// the Secret Service at the same time, which can abort gnome-keyring.
-#[cfg(target_os = "linux")]
-fn check_turn_lock(report: &mut Report) {
-    match crate::store::secret_service_turn_dir() {
-        Ok(dir) => report.add(
-            "turn lock",
-            Status::Ok,
-            format!(
-                "helpers take turns on the Secret Service through {}",
-                dir.display()
-            ),
-        ),
-        Err(err) => report.problem(
-            "turn lock",
-            Status::Warn,
-            format!("{err}: helpers talk to the Secret Service without taking turns, and parallel helpers can make gnome-keyring abort"),
-            "remove that path (it is recreated as needed), or point TMPDIR at a directory of your own",
-        ),
     }
 }
 

@@ -3,19 +3,15 @@
 //! Every call runs on a worker thread and is bounded in time
 //! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
 //! collection waiting on a prompt, or a hung provider becomes a clear error
-//! instead of a hung docker. A Secret Service connection lives for one
-//! conversation (one call, or every call of a [`Session`]) and only while
-//! this process holds the bus's turn lock (see [`super::bus_lock`]); other
-//! keyrings keep one connection per process.
+//! instead of a hung docker. Connections are made on first use and kept for
+//! the life of the process, so a batch (`import`, `logout --all`) talks over
+//! one connection instead of connecting and disconnecting back to back.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-#[cfg(target_os = "linux")]
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Mutex, PoisonError, TryLockError,
-};
 use std::sync::{Arc, OnceLock};
+#[cfg(target_os = "linux")]
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use keyring_core::api::CredentialStore;
@@ -184,16 +180,14 @@ pub fn secret_service_locked() -> BackendResult<Option<bool>> {
 #[cfg(target_os = "linux")]
 fn default_collection_state() -> BackendResult<Option<bool>> {
     use dbus_secret_service::Error;
-    in_conversation(
-        |conversation| match conversation.plain()?.get_default_collection() {
-            Ok(collection) => collection
-                .is_locked()
-                .map(Some)
-                .map_err(secret_service_error),
-            Err(Error::NoResult) => Ok(None),
-            Err(err) => Err(secret_service_error(err)),
-        },
-    )
+    with_plain_session(|ss| match ss.get_default_collection() {
+        Ok(collection) => collection
+            .is_locked()
+            .map(Some)
+            .map_err(secret_service_error),
+        Err(Error::NoResult) => Ok(None),
+        Err(err) => Err(secret_service_error(err)),
+    })
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -286,20 +280,7 @@ fn bounded<T: Send + 'static>(
     kind: StoreKind,
     op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T> + Send + 'static,
 ) -> BackendResult<T> {
-    run_bounded(kind, move || with_store(kind, op))
-}
-
-/// Runs `op` with the store of `kind`: a Secret Service store inside this
-/// process's conversation, any other the process-wide connection.
-fn with_store<T>(
-    kind: StoreKind,
-    op: impl FnOnce(Arc<CredentialStore>) -> BackendResult<T>,
-) -> BackendResult<T> {
-    #[cfg(target_os = "linux")]
-    if kind == StoreKind::SecretService {
-        return in_conversation(|conversation| conversation.store().and_then(op));
-    }
-    connect(kind).and_then(op)
+    run_bounded(kind, move || connect(kind).and_then(op))
 }
 
 /// Runs `op` on a worker thread, waiting at most [`timeout`] (see [`bounded`]).
@@ -328,125 +309,35 @@ fn run_bounded<T: Send + 'static>(
     }
 }
 
-/// This process's Secret Service conversation: the bus's turn lock and the
-/// connections (keyring-core's store, and the plain-session one of `get`),
-/// each opened on first use. It ends (connections closed, then the lock
-/// released, in that order: the next helper must find us gone) after each
-/// call, or when the last [`Session`] ends.
+/// The plain-session connection of `get` and `doctor` (see
+/// [`secret_service_get`]), made on first use and kept for the process.
 #[cfg(target_os = "linux")]
-struct Conversation {
-    store: Option<Arc<CredentialStore>>,
-    /// The plain-session connection `get` and `doctor` use (see [`secret_service_get`]).
-    plain: Option<dbus_secret_service::SecretService>,
-    turn: Option<super::bus_lock::BusLock>,
-    started: bool,
-}
+static PLAIN_SESSION: Mutex<Option<dbus_secret_service::SecretService>> = Mutex::new(None);
 
+/// Runs `op` with the plain-session connection, connecting first if needed.
 #[cfg(target_os = "linux")]
-static CONVERSATION: Mutex<Conversation> = Mutex::new(Conversation {
-    store: None,
-    plain: None,
-    turn: None,
-    started: false,
-});
-
-/// How many [`Session`]s are open: while any is, the conversation stays open.
-#[cfg(target_os = "linux")]
-static SESSIONS: AtomicUsize = AtomicUsize::new(0);
-
-#[cfg(target_os = "linux")]
-impl Conversation {
-    /// Waits for this bus's turn (once per conversation).
-    fn begin(&mut self) -> BackendResult<()> {
-        if !self.started {
-            let address = set_session_bus_env()?;
-            self.turn = super::bus_lock::acquire(&address);
-            self.started = true;
-        }
-        Ok(())
-    }
-
-    /// The keyring-core store, connected on first use in this conversation.
-    fn store(&mut self) -> BackendResult<Arc<CredentialStore>> {
-        if let Some(store) = &self.store {
-            return Ok(Arc::clone(store));
-        }
-        let store = open_secret_service()?;
-        self.store = Some(Arc::clone(&store));
-        Ok(store)
-    }
-
-    /// The plain-session connection, opened on first use in this conversation
-    /// and kept for the rest of it: a batch must not disconnect and reconnect
-    /// back to back, the pattern that aborts gnome-keyring (see `bus_lock`).
-    fn plain(&mut self) -> BackendResult<&dbus_secret_service::SecretService> {
-        use dbus_secret_service::{EncryptionType, SecretService};
-        if self.plain.is_none() {
+fn with_plain_session<T>(
+    op: impl FnOnce(&dbus_secret_service::SecretService) -> BackendResult<T>,
+) -> BackendResult<T> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    let mut plain = PLAIN_SESSION.lock().unwrap_or_else(PoisonError::into_inner);
+    let ss = match &mut *plain {
+        Some(ss) => ss,
+        None => {
+            set_session_bus_env()?;
             let ss = SecretService::connect(EncryptionType::Plain).map_err(|err| {
                 BackendError::Unavailable {
                     kind: StoreKind::SecretService,
                     reason: describe_connect_text(err.to_string()),
                 }
             })?;
-            self.plain = Some(ss);
+            plain.insert(ss)
         }
-        Ok(self.plain.as_ref().expect("just connected"))
-    }
-
-    fn end(&mut self) {
-        self.store = None;
-        self.plain = None;
-        self.turn = None;
-        self.started = false;
-    }
+    };
+    op(ss)
 }
 
-/// Runs `op` inside the conversation (starting it if needed); ends it after
-/// unless a [`Session`] is open. Every Secret Service call goes through here.
-#[cfg(target_os = "linux")]
-fn in_conversation<T>(op: impl FnOnce(&mut Conversation) -> BackendResult<T>) -> BackendResult<T> {
-    let mut conversation = CONVERSATION.lock().unwrap_or_else(PoisonError::into_inner);
-    let result = conversation.begin().and_then(|()| op(&mut conversation));
-    if SESSIONS.load(Ordering::SeqCst) == 0 {
-        conversation.end();
-    }
-    result
-}
-
-/// Keeps one Secret Service conversation (one connection, one turn of the
-/// bus lock) across the calls made while it lives: a batch (`import`, a
-/// `store` that reads the old secret first) talks once. Held inside the
-/// index lock, never around taking it, so the two locks are always taken in
-/// the same order.
-#[must_use]
-pub struct Session {
-    _private: (),
-}
-
-/// Opens a [`Session`].
-pub fn session() -> Session {
-    #[cfg(target_os = "linux")]
-    SESSIONS.fetch_add(1, Ordering::SeqCst);
-    Session { _private: () }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        #[cfg(target_os = "linux")]
-        if SESSIONS.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // A worker abandoned on timeout may still be in the conversation:
-            // then it ends the conversation itself when its call returns.
-            match CONVERSATION.try_lock() {
-                Ok(mut conversation) => conversation.end(),
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().end(),
-                Err(TryLockError::WouldBlock) => {}
-            }
-        }
-    }
-}
-
-/// The process-wide connection to a store other than the Secret Service
-/// (on Linux), made on first use.
+/// The process-wide connection to the store of `kind`, made on first use.
 fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
     static NATIVE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
@@ -479,10 +370,9 @@ fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
     }
 }
 
-/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]);
-/// returns its address.
+/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]).
 #[cfg(target_os = "linux")]
-fn set_session_bus_env() -> BackendResult<String> {
+fn set_session_bus_env() -> BackendResult<()> {
     let Some(address) = super::choice::session_bus_address() else {
         return Err(BackendError::Unavailable {
             kind: StoreKind::SecretService,
@@ -494,7 +384,7 @@ fn set_session_bus_env() -> BackendResult<String> {
         // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
         unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
     }
-    Ok(address)
+    Ok(())
 }
 
 /// `get` on the Secret Service, the hot path (`docker build` calls it for every
@@ -513,7 +403,7 @@ fn set_session_bus_env() -> BackendResult<String> {
 /// [`get`]'s `Ambiguous` arm.
 #[cfg(target_os = "linux")]
 fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
-    in_conversation(|conversation| secret_service_get_plain(conversation.plain()?, key))
+    with_plain_session(|ss| secret_service_get_plain(ss, key))
 }
 
 #[cfg(target_os = "linux")]

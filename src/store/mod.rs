@@ -12,14 +12,6 @@
 //! protocol and the human commands use.
 
 pub mod backend;
-#[cfg(target_os = "linux")]
-mod bus_lock;
-
-/// Where helpers take turns on the Secret Service (see `bus_lock`), for `doctor`.
-#[cfg(target_os = "linux")]
-pub fn secret_service_turn_dir() -> std::io::Result<PathBuf> {
-    bus_lock::private_dir()
-}
 pub mod choice;
 pub mod db;
 
@@ -54,24 +46,6 @@ pub struct Credential {
 
 /// Username that marks the secret as an identity (refresh) token.
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
-
-/// The index lock, with one keyring conversation for everything done under
-/// it. Fields drop in order: the conversation ends (and the bus's turn lock
-/// is released) before the index lock, so no helper ever waits for the index
-/// while holding the bus.
-struct IndexLock {
-    _keyring: backend::Session,
-    _index: crate::fsutil::LockGuard,
-}
-
-impl IndexLock {
-    fn new(index: crate::fsutil::LockGuard) -> Self {
-        IndexLock {
-            _keyring: backend::session(),
-            _index: index,
-        }
-    }
-}
 
 /// One credential for [`Credentials::put_all`].
 #[derive(Debug, Clone, Copy)]
@@ -190,22 +164,22 @@ impl Credentials {
 
     /// Takes the writers' lock (creating the private directory) and sweeps
     /// temporary files a killed writer left.
-    fn lock(&self) -> Result<IndexLock> {
+    fn lock(&self) -> Result<crate::fsutil::LockGuard> {
         crate::fsutil::ensure_private_dir(&self.dir)?;
         let gate = crate::fsutil::lock_exclusive(&self.gate_path(), LOCK_WAIT)?;
         let lock = crate::fsutil::lock_exclusive(&self.lock_path(), LOCK_WAIT)?;
         drop(gate);
         crate::fsutil::remove_stale_temps(&self.db_path());
-        Ok(IndexLock::new(lock))
+        Ok(lock)
     }
 
     /// The readers' shared lock (through the writers' gate): held, no writer
     /// is between its keyring write and its index save.
-    fn read_lock(&self) -> Result<IndexLock> {
+    fn read_lock(&self) -> Result<crate::fsutil::LockGuard> {
         let gate = crate::fsutil::lock_shared(&self.gate_path(), LOCK_WAIT)?;
         let lock = crate::fsutil::lock_shared(&self.lock_path(), LOCK_WAIT)?;
         drop(gate);
-        Ok(IndexLock::new(lock))
+        Ok(lock)
     }
 
     /// The credential stored under `key`, `None` when there is none.
