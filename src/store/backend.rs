@@ -397,7 +397,8 @@ fn set_session_bus_env() -> BackendResult<()> {
 /// section). It protects the secret only from someone reading the session bus,
 /// and that is the same user (or root), who can ask the Secret Service for
 /// the secret directly anyway. The round trips are the store crate's: Hello,
-/// OpenSession, SearchItems on the same attributes (`service`, `username`:
+/// a property read (the vendored fix that keeps gnome-keyring from aborting:
+/// `vendor/dbus-secret-service/PATCHED.md`), OpenSession, SearchItems on the same attributes (`service`, `username`:
 /// see `dbus-secret-service-keyring-store`'s `Specifier`), an Unlock only
 /// when the item is locked, GetSecret. Several matches: the first wins, as in
 /// [`get`]'s `Ambiguous` arm.
