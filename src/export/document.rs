@@ -369,4 +369,22 @@ mod tests {
             r#"{"auths":{"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]},"https://quay.io":{"username":"u","password":"p","email":"x@y","auth":"dTpw","x-extra":1}},"credsStore":"x"}"#
         );
     }
+
+    /// Found by fuzzing: a number too big for an integer went through a
+    /// merge as a float that read back as a neighbouring one (serde_json's
+    /// fast float parser is not exact; its `float_roundtrip` feature is).
+    #[test]
+    fn merge_and_render_keep_numbers_of_foreign_fields() {
+        let text = r#"{"auths":{"a.io":{"auth":"YTpi","n":66666666666666666666666666666666666666666,"f":0.1,"g":1.7976931348623157e308}}}"#;
+        let doc = Document::parse(text).unwrap();
+        let rendered = doc
+            .render_with(&doc.merged_payload(&Map::new()).unwrap(), true)
+            .unwrap();
+        let again = Document::parse(&rendered).unwrap();
+        assert_eq!(
+            again.entries().unwrap(),
+            doc.entries().unwrap(),
+            "{rendered}"
+        );
+    }
 }
