@@ -912,6 +912,7 @@ fn import_each_input_kind() {
         "quay.io/repository-main": {"auth": B64.encode("q:p:w")},
         "helper.example.com": {},
         "token.example.com": {"identitytoken": "tok"},
+        "colon.example.com": {"username": "a:b", "password": "colonpw"},
     }});
     let payload_text = payload.to_string();
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
@@ -943,9 +944,16 @@ fn import_each_input_kind() {
             let run = import(&env, &["-"], input.as_bytes());
             run.ok();
             assert!(
-                run.stdout.ends_with("2 added, 1 replaced, 2 skipped\n"),
+                run.stdout.ends_with("2 added, 1 replaced, 3 skipped\n"),
                 "{kind}: {run:?}"
             );
+            // What export would refuse, import does not take in.
+            assert!(
+                run.stdout
+                    .contains("skipped  colon.example.com: the username contains ':'"),
+                "{run:?}"
+            );
+            assert!(!env.list().contains_key("colon.example.com"), "{kind}");
             assert!(
                 run.stdout.contains("skipped  helper.example.com: no auth"),
                 "{run:?}"
@@ -982,7 +990,7 @@ fn import_each_input_kind() {
         assert!(
             run.ok()
                 .stdout
-                .ends_with("1 added, 0 replaced, 2 skipped\n"),
+                .ends_with("1 added, 0 replaced, 3 skipped\n"),
             "{run:?}"
         );
         assert_eq!(env.list().len(), 1);

@@ -57,6 +57,10 @@ pub fn run(args: Args) -> CommandResult {
                 continue;
             }
         };
+        if let Some(why) = dockerconfig::unrepresentable_username(&found.username) {
+            skipped.push(format!("{spelling}: {why}"));
+            continue;
+        }
         if !select::selected(&patterns, key.as_str()) {
             continue;
         }

@@ -136,6 +136,16 @@ impl std::fmt::Display for Unusable {
     }
 }
 
+/// Why a username cannot go into a pull secret, if it cannot: `auth` is
+/// base64 of `username:password`, and kubelet and registries split it at
+/// the first ':' (RFC 7617: a user-id has no ':'). `export` refuses such a
+/// credential, `import` skips it.
+pub fn unrepresentable_username(username: &str) -> Option<&'static str> {
+    username.contains(':').then_some(
+        "the username contains ':', which a pull secret cannot represent (kubelet and registries split \"auth\" at the first ':')",
+    )
+}
+
 /// Reads one entry the way kubelet does: `auth` wins over username/password.
 /// Malformed input is an error naming `key`.
 pub fn read_entry(key: &str, value: &Value) -> Result<std::result::Result<Found, Unusable>> {

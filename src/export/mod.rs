@@ -94,10 +94,8 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
             }
             continue;
         }
-        if credential.username.contains(':') {
-            bail!(
-                "{config_key}: the username contains ':', which a pull secret cannot represent (kubelet splits \"auth\" at the first ':'); log in to it with a username without ':'"
-            );
+        if let Some(why) = dockerconfig::unrepresentable_username(&credential.username) {
+            bail!("{config_key}: {why}; log in to it with a username without ':'");
         }
         let email = selection
             .email
