@@ -148,22 +148,14 @@ fn service_account_cases() -> Vec<Case> {
             needle,
         )
     };
-    let mut nested = br#"{"kind":"ServiceAccount","x":"#.to_vec();
-    nested.extend(deeply_nested("").iter().take(200_000));
-    nested.push(b'}');
-    vec![
-        row("empty stdin", b"", "the ServiceAccount input is empty"),
-        row("whitespace only", b" \n\t\n", "the ServiceAccount input is empty"),
-        row(
-            "16 MiB + 1 byte (the input bound)",
-            &vec![b'a'; 16 * 1024 * 1024 + 1],
-            "larger than 16 MiB",
-        ),
-        row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
-        row("NUL bytes", b"{\"kind\":\0}", "not valid JSON"),
+    let mut rows = document_input_rows(
+        row,
+        br#"{"kind":"ServiceAccount","x":"#,
+        "the ServiceAccount input is empty",
+    );
+    rows.extend([
         row("not JSON", b"{", "not valid JSON"),
         row("a JSON array", b"[]", "expected a ServiceAccount"),
-        row("deeply nested JSON", &nested, "recursion limit"),
         row("YAML garbage", b"kind: [unclosed\n", "not valid JSON or YAML"),
         row(
             "a Secret instead",
@@ -180,6 +172,36 @@ fn service_account_cases() -> Vec<Case> {
             br#"{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"a"},"imagePullSecrets":"x"}"#,
             "not a list",
         ),
+    ]);
+    rows
+}
+
+/// The rows every reader of a document on stdin (pull secret, config,
+/// ServiceAccounts) must refuse the same way: empty, the 16 MiB bound, not
+/// UTF-8, NUL bytes and deep nesting inside a document that starts as
+/// `open` (an object left open after a key), and `empty` as the message of
+/// an empty input.
+fn document_input_rows(
+    row: impl Fn(&str, &[u8], &'static str) -> Case,
+    open: &[u8],
+    empty: &'static str,
+) -> Vec<Case> {
+    let mut nul = open.to_vec();
+    nul.extend(b"\0}");
+    let mut nested = open.to_vec();
+    nested.extend(deeply_nested("").iter().take(200_000));
+    nested.push(b'}');
+    vec![
+        row("empty stdin", b"", empty),
+        row("whitespace only", b" \n\t\n", empty),
+        row(
+            "16 MiB + 1 byte (the input bound)",
+            &vec![b'a'; 16 * 1024 * 1024 + 1],
+            "larger than 16 MiB",
+        ),
+        row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
+        row("NUL bytes", &nul, "not valid JSON"),
+        row("deeply nested JSON", &nested, "recursion limit"),
     ]
 }
 
@@ -188,31 +210,23 @@ fn import_cases(args: &'static [&'static str], what: &str) -> Vec<Case> {
     let row = |name: &str, stdin: &[u8], needle| {
         Case::human(&format!("{what}: {name}"), args, stdin.to_vec(), needle)
     };
-    let mut nested = br#"{"auths":{"a.io":{"auth":"YTpi"}},"x":"#.to_vec();
-    nested.extend(deeply_nested("").iter().take(200_000));
-    nested.push(b'}');
-    let mut rows = vec![
+    let mut rows = document_input_rows(
+        row,
+        br#"{"auths":{"a.io":{"auth":"YTpi"}},"x":"#,
+        "the input is empty",
+    );
+    rows.extend([
         row("not JSON", b"{", "not valid JSON"),
         row("a JSON array", b"[]", "wrong shape"),
         row("a JSON string", b"\"x\"", "wrong shape"),
         row("auths of the wrong type", br#"{"auths":5}"#, "auths"),
-        row("empty stdin", b"", "the input is empty"),
-        row("whitespace only", b" \n\t\n", "the input is empty"),
-        row(
-            "16 MiB + 1 byte (the input bound)",
-            &vec![b'a'; 16 * 1024 * 1024 + 1],
-            "larger than 16 MiB",
-        ),
-        row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
-        row("NUL bytes", b"{\"auths\":\0}", "not valid JSON"),
-        row("deeply nested JSON", &nested, "recursion limit"),
         row("YAML garbage", b"key: [unclosed\n", "not valid YAML"),
         row(
             "a Secret of an unknown type",
             b"apiVersion: v1\nkind: Secret\ntype: Opaque\ndata: {}\n",
             "Opaque",
         ),
-    ];
+    ]);
     // `export --merge` keeps the document's other entries as they are (it
     // does not read them); `import` reads every one.
     if what == "import" {
