@@ -1,0 +1,225 @@
+//! What a new user meets first, through the real binary: a mistyped command
+//! is named with the closest one (the protocol verbs stay byte-exact), every
+//! `--help` states its exit codes, README's first command leaves nothing
+//! behind, `version` names the store it would use, `ls` on an empty store
+//! says how to add one.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Backend, Env, Run};
+
+const BIN_NAME: &str = "docker-credential-keyring";
+
+/// The subcommand names listed under "Commands:" in `args --help`, without `help`.
+fn subcommands(env: &Env, args: &[&str]) -> Vec<String> {
+    let mut argv = args.to_vec();
+    argv.push("--help");
+    let run = env.run(&argv, b"");
+    run.ok();
+    run.stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every human command, found from `--help` (so a new one is covered too).
+fn human_commands(env: &Env) -> Vec<String> {
+    let names = subcommands(env, &[]);
+    assert!(names.len() >= 12, "{names:?}");
+    names
+}
+
+/// Asserts `run` is clap's "unrecognized subcommand" on stderr, exit 2,
+/// nothing on stdout, naming `suggestion` when given.
+fn assert_unknown_command(what: &str, run: &Run, suggestion: Option<&str>) {
+    assert_eq!(run.code, 2, "{what}: {run:?}");
+    assert!(run.stdout.is_empty(), "{what}: stdout stays empty: {run:?}");
+    assert!(
+        run.stderr.starts_with("error: unrecognized subcommand"),
+        "{what}: {run:?}"
+    );
+    if let Some(name) = suggestion {
+        assert!(run.stderr.contains("tip: "), "{what}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("'{name}'")),
+            "{what}: suggests {name}: {run:?}"
+        );
+    }
+}
+
+/// Near-misses of every human command and protocol verb get clap's message
+/// with the closest name on stderr, exit 2 (what docker, gh and kubectl do).
+#[test]
+fn typos_of_every_command_name_the_closest_one() {
+    let env = Env::new(Backend::File);
+    let table: &[(&str, &str)] = &[
+        ("lgoin", "login"),
+        ("logn", "login"),
+        ("logut", "logout"),
+        ("lss", "ls"),
+        ("exprot", "export"),
+        ("improt", "import"),
+        ("piar", "pair"),
+        ("confgure", "configure"),
+        ("unconfigur", "unconfigure"),
+        ("migarte", "migrate"),
+        ("docter", "doctor"),
+        ("completion", "completions"),
+        ("grant-pul", "grant-pull"),
+        ("stor", "store"),
+        ("gett", "get"),
+        ("eraes", "erase"),
+        ("lsit", "list"),
+        ("verison", "version"),
+    ];
+    let mut targets: Vec<String> = human_commands(&env);
+    targets.extend(
+        ["store", "get", "erase", "list", "version"]
+            .iter()
+            .map(|v| v.to_string()),
+    );
+    for name in &targets {
+        assert!(
+            table.iter().any(|(_, want)| want == name),
+            "no typo row for {name}"
+        );
+    }
+    for (typo, want) in table {
+        let run = env.run(&[typo], b"quay.io");
+        assert_unknown_command(typo, &run, Some(want));
+        assert!(!env.store_file().exists(), "{typo}: no store created");
+    }
+    // Nothing close: still a clear message, no tip.
+    for word in ["frobnicate", "STORE", ""] {
+        assert_unknown_command(word, &env.run(&[word], b""), None);
+    }
+}
+
+/// Unknown flags are a bad command line too, at the top level and after a command.
+#[test]
+fn unknown_flags_are_exit_2_on_stderr() {
+    let env = Env::new(Backend::File);
+    for args in [&["--frob"][..], &["--hepl"], &["-x"], &["ls", "--frob"]] {
+        let run = env.run(args, b"");
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: unexpected argument"),
+            "{args:?}: {run:?}"
+        );
+    }
+    let run = env.run(&["--hepl"], b"");
+    assert!(run.stderr.contains("'--help'"), "suggests --help: {run:?}");
+}
+
+/// The protocol's own answers are unchanged: no argument, or a verb with
+/// extra words, is the usage on stdout with exit 1; verbs still work.
+#[test]
+fn protocol_usage_and_verbs_are_unchanged() {
+    let env = Env::new(Backend::File);
+    for args in [
+        &[][..],
+        &["get", "extra"],
+        &["store", "a", "b"],
+        &["list", "--json"],
+        &["version", "x"],
+    ] {
+        let run = env.run(args, b"quay.io");
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stdout
+                .starts_with("Usage: docker-credential-keyring <store|get|erase|list|version>\n"),
+            "{args:?}: {run:?}"
+        );
+        assert!(run.stderr.is_empty(), "{args:?}: {run:?}");
+    }
+    env.store("quay.io", "u", "s").ok();
+    assert_eq!(env.secret("quay.io").as_deref(), Some("s"));
+    assert_eq!(
+        env.run(&["list"], b"unused").stdout,
+        "{\"quay.io\":\"u\"}\n"
+    );
+    env.erase("quay.io").ok();
+    assert_eq!(env.secret("quay.io"), None);
+}
+
+/// Every command's `--help`, nested ones included, states its exit codes.
+#[test]
+fn every_help_has_an_exit_codes_line() {
+    let env = Env::new(Backend::File);
+    let mut pending: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let mut argv = args.clone();
+        argv.push("--help");
+        let run = env.run(&argv, b"");
+        run.ok();
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with("Exit codes")),
+            "`{}` lacks the exit codes: {run:?}",
+            argv.join(" ")
+        );
+        seen += 1;
+        for sub in subcommands(&env, &args) {
+            let mut next = path.clone();
+            next.push(sub);
+            pending.push(next);
+        }
+    }
+    assert!(seen >= 17, "top level, 12 commands and pair's 4: {seen}");
+}
+
+#[test]
+fn ls_on_an_empty_store_says_how_to_add_one() {
+    let env = Env::new(Backend::File);
+    let run = env.run(&["ls"], b"");
+    run.ok();
+    assert!(run.stdout.starts_with("No credentials stored."), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("{BIN_NAME} login REGISTRY")),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("SERVER"), "no bare header: {run:?}");
+    // Scripts get nothing rather than prose.
+    assert_eq!(env.run(&["ls", "-q"], b"").stdout, "");
+    assert_eq!(env.run(&["ls", "--json"], b"").stdout, "[]\n");
+    // With a credential, the table.
+    env.store("quay.io", "u", "s").ok();
+    let run = env.run(&["ls"], b"");
+    assert!(run.stdout.starts_with("SERVER"), "{run:?}");
+}
+
+/// `import` reads into the local store: skipping an identity token is
+/// explained in those terms (not a cluster's), pointing at `migrate`.
+#[test]
+fn import_explains_a_skipped_identity_token_for_the_local_store() {
+    let env = Env::new(Backend::File);
+    let doc =
+        r#"{"auths":{"token.example.com":{"identitytoken":"tok"},"quay.io":{"auth":"dTpw"}}}"#;
+    let run = env.run(&["import", "-"], doc.as_bytes());
+    run.ok();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("skipped  token.example.com"))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(line.contains("import does not copy"), "{line}");
+    assert!(line.contains("migrate"), "{line}");
+    assert!(!line.contains("kubelet"), "{line}");
+    assert_eq!(env.secret("quay.io").as_deref(), Some("p"));
+    assert!(!run.stdout.contains("tok\""), "{run:?}");
+}
+
+#[allow(dead_code)]
+fn repo_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
