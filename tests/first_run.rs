@@ -218,7 +218,95 @@ fn import_explains_a_skipped_identity_token_for_the_local_store() {
     assert!(!run.stdout.contains("tok\""), "{run:?}");
 }
 
-#[allow(dead_code)]
+/// `version` with `auto` (and no configured store) under `env`, on one line.
+fn auto_version(cmd: &mut std::process::Command) -> String {
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
+    let run = common::run_command(
+        std::mem::replace(cmd, std::process::Command::new("true")),
+        b"",
+    );
+    run.ok();
+    assert_eq!(run.stdout.lines().count(), 1, "one line: {run:?}");
+    // (dbus-daemon may log on the shared stderr; the protocol answer is stdout.)
+    assert!(!run.stderr.contains(BIN_NAME), "{run:?}");
+    run.stdout
+}
+
+/// A D-Bus session bus with nothing on it (no service activation either, so
+/// the machine's gnome-keyring cannot be started on it).
+const EMPTY_BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+/// `version` names the store a `store` would use: the configured one, or
+/// what `auto` decides here and why.
+#[test]
+fn version_names_the_store_it_would_use() {
+    let env = Env::new(Backend::File);
+    let run = env.run(&["version"], b"");
+    assert_eq!(
+        run.stdout,
+        format!("{BIN_NAME} {} (store: file)\n", env!("CARGO_PKG_VERSION"))
+    );
+
+    let mut cmd = env.command(&["version"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service");
+    let run = common::run_command(cmd, b"");
+    assert!(run.stdout.ends_with("(store: secret-service)\n"), "{run:?}");
+
+    // auto, no session bus: the file store, and why.
+    let mut cmd = env.command(&["version"]);
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = auto_version(&mut cmd);
+    assert!(
+        out.ends_with(
+            "(store: file, chosen by auto: no D-Bus session bus, so no Secret Service)\n"
+        ),
+        "{out}"
+    );
+
+    // auto, a session bus with no Secret Service on it: the file store, and why.
+    let config = env.home().join("empty-bus.conf");
+    std::fs::write(&config, EMPTY_BUS_CONFIG).unwrap();
+    let mut cmd = std::process::Command::new("dbus-run-session");
+    cmd.arg("--config-file")
+        .arg(&config)
+        .arg("--")
+        .arg(common::BIN)
+        .arg("version");
+    env.apply(&mut cmd);
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = auto_version(&mut cmd);
+    assert!(
+        out.contains("(store: file, chosen by auto: no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus)"),
+        "{out}"
+    );
+    assert!(!env.store_file().exists(), "version writes nothing");
+}
+
+/// Under `auto` with a Secret Service answering, `version` names it.
+#[test]
+fn version_under_auto_names_a_running_secret_service() {
+    if !common::secret_service_available() {
+        return;
+    }
+    let env = Env::new(Backend::SecretService);
+    let out = auto_version(&mut env.command(&["version"]));
+    assert!(
+        out.ends_with("(store: secret-service, chosen by auto)\n"),
+        "{out}"
+    );
+}
+
 fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
