@@ -307,6 +307,70 @@ fn version_under_auto_names_a_running_secret_service() {
     );
 }
 
+/// README's command 1: the line after the `# 1.` comment (and its
+/// continuation comment lines) in the first shell block.
+fn readme_command_1() -> String {
+    let readme = repo_file("README.md");
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .expect("README has a sh block");
+    let mut lines = block
+        .lines()
+        .skip_while(|l| !l.starts_with("# 1."))
+        .skip_while(|l| l.starts_with('#'));
+    lines.next().expect("a command after `# 1.`").to_owned()
+}
+
+/// README's first command, run as written (its `cargo build --release` part
+/// replaced by the binary this test run built, at the path it names) with
+/// HOME and the XDG dirs isolated: it prints the credential and leaves
+/// nothing in any store, nor in the temp directory it used.
+#[test]
+fn readme_command_1_round_trips_and_leaves_nothing_behind() {
+    let env = Env::new(Backend::File);
+    let command = readme_command_1();
+    let rest = command
+        .strip_prefix("cargo build --release && ")
+        .unwrap_or_else(|| panic!("command 1 builds first: {command}"));
+    let checkout = env.home().join("checkout");
+    let release = checkout.join("target/release");
+    std::fs::create_dir_all(&release).unwrap();
+    std::os::unix::fs::symlink(common::BIN, release.join(BIN_NAME)).unwrap();
+    let tmp = env.home().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(rest).current_dir(&checkout);
+    env.apply(&mut cmd);
+    // As a user's shell: no store chosen, the machine's bus (if any), and
+    // our own TMPDIR to see that the throwaway directory is gone.
+    cmd.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE")
+        .env("TMPDIR", &tmp);
+    let run = common::run_command(cmd, b"");
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        "{\"ServerURL\":\"registry.example.com\",\"Username\":\"me\",\"Secret\":\"s3cret\"}\n",
+        "{run:?}"
+    );
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert!(
+        !env.store_file().exists(),
+        "the user's file store is untouched"
+    );
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the throwaway store is removed"
+    );
+    // The user's real store does not have it either (whatever `auto` picks).
+    let mut get = env.command(&["get"]);
+    get.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
+    let run = common::run_command(get, b"registry.example.com");
+    assert_eq!(run.stdout, "credentials not found in native keychain\n");
+}
+
 fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
