@@ -307,6 +307,136 @@ fn version_under_auto_names_a_running_secret_service() {
     );
 }
 
+/// The binary with its directory on PATH (as after `cargo install`), no bus.
+fn human(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
+    let mut cmd = env.command(args);
+    let bin_dir = Path::new(common::BIN).parent().unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin_dir.display()))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    common::run_command(cmd, stdin)
+}
+
+fn login(env: &Env, registry: &str) -> Run {
+    let run = human(
+        env,
+        &["login", registry, "-u", "me", "--password-stdin"],
+        b"pw\n",
+    );
+    run.ok();
+    run
+}
+
+fn auth_file(env: &Env) -> std::path::PathBuf {
+    env.home().join("containers-auth.json")
+}
+
+fn cred_helpers(env: &Env) -> serde_json::Value {
+    let text = std::fs::read_to_string(auth_file(env)).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["credHelpers"].clone()
+}
+
+/// `configure --podman` (no --registry) sets podman up for the stored
+/// registries and for each later `login`, touches nothing of docker's, and
+/// `unconfigure --podman` leaves the auth file as it was: absent, or
+/// byte-identical.
+#[test]
+fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
+    let before: [Option<&str>; 2] = [None, Some("{\n\t\"auths\": {}\n}")];
+    for original in before {
+        let env = Env::new(Backend::File);
+        if let Some(text) = original {
+            std::fs::write(auth_file(&env), text).unwrap();
+        }
+        login(&env, "quay.io");
+        let run = human(&env, &["configure", "--podman"], b"");
+        run.ok();
+        assert!(
+            run.stdout.contains("docker's config is unchanged"),
+            "{run:?}"
+        );
+        assert!(!env.docker_config_dir().join("config.json").exists());
+        assert_eq!(
+            cred_helpers(&env),
+            serde_json::json!({"quay.io": "keyring"})
+        );
+
+        let run = login(&env, "new.example.com:5000");
+        assert!(
+            run.stdout
+                .contains("Set credHelpers.new.example.com:5000 = \"keyring\""),
+            "{run:?}"
+        );
+        assert_eq!(
+            cred_helpers(&env),
+            serde_json::json!({"quay.io": "keyring", "new.example.com:5000": "keyring"})
+        );
+        // Logging in again changes nothing more.
+        let run = login(&env, "new.example.com:5000");
+        assert!(!run.stdout.contains("Set credHelpers"), "{run:?}");
+
+        let run = human(&env, &["unconfigure", "--podman"], b"");
+        run.ok();
+        match original {
+            None => {
+                assert!(!auth_file(&env).exists(), "{run:?}");
+                assert!(run.stdout.contains("Removed"), "{run:?}");
+            }
+            Some(text) => {
+                assert_eq!(std::fs::read_to_string(auth_file(&env)).unwrap(), text);
+            }
+        }
+        let bak = env.home().join("containers-auth.json.bak");
+        match original {
+            None => assert!(!bak.exists(), "no backup of our own file"),
+            Some(text) => assert_eq!(std::fs::read_to_string(&bak).unwrap(), text),
+        }
+        // After unconfigure, logins no longer touch the file.
+        login(&env, "later.example.com");
+        match original {
+            None => assert!(!auth_file(&env).exists()),
+            Some(text) => assert_eq!(std::fs::read_to_string(auth_file(&env)).unwrap(), text),
+        }
+    }
+}
+
+/// `configure --podman --registry R` chose its registries: a later `login`
+/// elsewhere leaves the file alone and says how to add it.
+#[test]
+fn podman_configured_for_named_registries_notes_a_new_login() {
+    let env = Env::new(Backend::File);
+    human(
+        &env,
+        &["configure", "--podman", "--registry", "quay.io"],
+        b"",
+    )
+    .ok();
+    let before = std::fs::read(auth_file(&env)).unwrap();
+    let run = login(&env, "other.example.com");
+    assert!(
+        run.stderr.contains(
+            "run `docker-credential-keyring configure --podman --registry other.example.com`"
+        ),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read(auth_file(&env)).unwrap(), before);
+    // Quiet means quiet.
+    let run = human(
+        &env,
+        &[
+            "login",
+            "third.example.com",
+            "-u",
+            "me",
+            "--password-stdin",
+            "-q",
+        ],
+        b"pw\n",
+    );
+    run.ok();
+    assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:?}");
+}
+
 /// README's command 1: the line after the `# 1.` comment (and its
 /// continuation comment lines) in the first shell block.
 fn readme_command_1() -> String {

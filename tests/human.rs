@@ -206,9 +206,10 @@ fn configure_creates_a_private_file_when_there_is_none() {
     assert_eq!(read(&config), "{\n\t\"credsStore\": \"keyring\"\n}");
     assert_eq!(mode(&config), 0o600);
     assert_eq!(mode(&env.docker_config_dir()), 0o700);
-    // Removing what it added leaves an empty object, not a broken file.
+    // Removing what it added leaves the file as it was: absent.
     run(&env, &["unconfigure", "-q"], b"").ok();
-    assert_eq!(read(&config), "{}");
+    assert!(!config.exists());
+    assert!(!env.docker_config_dir().join("config.json.bak").exists());
 }
 
 #[test]

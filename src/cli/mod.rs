@@ -59,7 +59,7 @@ pub enum Command {
     Import(import::Args),
     /// Link registries to the auth servers (SSO) that issue their tokens
     Pair(pair::Args),
-    /// Make docker (and with --podman, podman/skopeo) use this helper
+    /// Make docker (or, with --podman, podman, skopeo and buildah) use this helper
     Configure(configure::Args),
     /// Undo what `configure` set
     Unconfigure(configure::UnconfigureArgs),
