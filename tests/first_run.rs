@@ -505,3 +505,142 @@ fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// `tests/packages` holds what the tests use, not packaging's or the
+/// benchmark's (they install their own lists).
+#[test]
+fn test_packages_leave_packaging_and_bench_to_their_own_lists() {
+    let names = |file: &str| -> Vec<String> {
+        repo_file(file)
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let tests = names("tests/packages");
+    for pkg in [
+        "dbus",
+        "gnome-keyring",
+        "docker-registry",
+        "podman",
+        "skopeo",
+    ] {
+        assert!(tests.contains(&pkg.to_owned()), "tests need {pkg}");
+    }
+    for other in ["packaging/packages", "bench/packages"] {
+        for pkg in names(other) {
+            if pkg != "python3" {
+                assert!(
+                    !tests.contains(&pkg),
+                    "{pkg} ({other}) is not for the tests"
+                );
+            }
+        }
+    }
+    for pkg in ["rpm", "rpmlint", "ruby", "musl-tools", "dpkg-dev", "jq"] {
+        assert!(
+            names("packaging/packages").contains(&pkg.to_owned()),
+            "{pkg}"
+        );
+    }
+    assert!(names("bench/packages").contains(&"golang-docker-credential-helpers".to_owned()));
+}
+
+/// `tests/install-deps` with apt, dpkg and systemctl replaced by stubs that log
+/// what they are asked: during the install a policy-rc.d refuses service starts
+/// (exit 101); afterwards the one that was there is back (or none), also when
+/// apt fails; a unit the new package enabled is disabled again.
+#[test]
+fn install_deps_blocks_service_starts_and_puts_everything_back() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(Backend::File);
+    let dir = env.home().join("mock");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let stub = |name: &str, body: &str| {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/bash\nM='{}'\n{body}", dir.display())).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    stub(
+        "dpkg-query",
+        r#"if [ "$1" = -W ] && [ $# -eq 3 ]; then
+  [ "$3" = newpkg ] && [ ! -e "$M/installed" ] && exit 1; echo "install ok installed"; exit 0
+fi
+if [ "$1" = -W ]; then echo "oldpkg install ok installed"; [ -e "$M/installed" ] && echo "newpkg install ok installed"; exit 0; fi
+if [ "$1" = -L ] && [ "$2" = newpkg ]; then printf '/lib/systemd/system/new.service\n/usr/lib/systemd/user/user.service\n'; fi
+"#,
+    );
+    stub(
+        "apt-get",
+        r#"echo "apt-get $1" >> "$M/log"
+if [ "$1" = install ]; then
+  "$M/policy-rc.d" docker-registry start; echo "policy-rc.d says $?" >> "$M/log"
+  [ -e "$M/fail" ] && exit 100
+  touch "$M/installed"
+fi
+"#,
+    );
+    stub(
+        "systemctl",
+        r#"echo "systemctl $*" >> "$M/log"; [ "$1" = is-enabled ] && echo enabled; exit 0"#,
+    );
+    stub("sudo", r#"exec "$@""#);
+    std::fs::write(dir.join("packages"), "# a list\noldpkg\nnewpkg\n").unwrap();
+    let policy = dir.join("policy-rc.d");
+    let run = |original: Option<&str>, fail: bool| -> (Run, String) {
+        for f in ["installed", "log", "fail", "policy-rc.d"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        if let Some(text) = original {
+            std::fs::write(&policy, text).unwrap();
+            std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        if fail {
+            std::fs::write(dir.join("fail"), "").unwrap();
+        }
+        let mut cmd = std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
+        );
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.arg(dir.join("packages"))
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("DCK_POLICY_RC_D", &policy);
+        let out = common::run_command(cmd, b"");
+        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        (out, log)
+    };
+
+    let (out, log) = run(None, false);
+    out.ok();
+    assert!(out.stderr.contains("installing newpkg"), "{out:?}");
+    assert!(log.contains("policy-rc.d says 101"), "{log}");
+    assert!(
+        log.contains("systemctl disable --quiet new.service"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("user.service"),
+        "user units are left alone: {log}"
+    );
+    assert!(!policy.exists(), "the temporary policy-rc.d is removed");
+
+    let original = "#!/bin/sh\nexit 0\n";
+    let (out, log) = run(Some(original), true);
+    assert_eq!(out.code, 100, "apt's failure is the script's: {out:?}");
+    assert!(log.contains("policy-rc.d says 101"), "{log}");
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), original);
+
+    // Nothing missing: nothing done.
+    std::fs::write(dir.join("installed"), "").unwrap();
+    let mut cmd = std::process::Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
+    );
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.arg(dir.join("packages"))
+        .env("PATH", format!("{}:{path}", bin.display()))
+        .env("DCK_POLICY_RC_D", &policy);
+    let _ = std::fs::remove_file(dir.join("log"));
+    common::run_command(cmd, b"").ok();
+    assert!(!dir.join("log").exists(), "no apt, no systemctl");
+}
