@@ -911,6 +911,23 @@ fn login_prompts_on_a_terminal_without_echo() {
     assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
 }
 
+/// After the prompt the terminal echoes again (the shell's `stty -a` after
+/// login, on the same pty, shows `echo`, not `-echo`).
+#[test]
+fn login_restores_echo_after_the_prompt() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io -u carol; stty -a",
+        &[("Password for carol@quay.io: ", secret(3))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_no_secret(&out);
+    let settings = out.stdout.split("Login Succeeded").nth(1).unwrap_or("");
+    assert!(settings.contains(" echo "), "{out:?}");
+    assert!(!settings.contains("-echo "), "{out:?}");
+}
+
 /// Without --username, login asks for it on the terminal (as `docker login`
 /// does), echoed, then for the password without echo.
 #[test]
