@@ -613,7 +613,7 @@ fn add_login_to_containers(key: &ServerKey, quiet: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let changes = plan(&mut file, &[host.clone()]);
+    let changes = plan(&mut file, std::slice::from_ref(&host));
     // `configure` already backed up the user's file before its first change.
     file.save_without_backup()?;
     record.add(file.path(), changes);
