@@ -2,7 +2,9 @@
 //! is named with the closest one (the protocol verbs stay byte-exact), every
 //! `--help` states its exit codes, README's first command leaves nothing
 //! behind, `version` names the store it would use, `ls` on an empty store
-//! says how to add one.
+//! says how to add one, `configure --podman` covers later logins and
+//! `unconfigure --podman` puts the auth file back; and `tests/install-deps`
+//! installs only the tests' packages without leaving services behind.
 
 mod common;
 
