@@ -36,19 +36,20 @@ pub const BINARY_NAME: &str = "docker-credential-keyring";
 
 /// Runs the binary with `args` (including argv[0]) and returns the process exit code.
 ///
-/// Protocol verbs (one bare word) take a lean path that never touches clap;
-/// everything else is a human command.
+/// Protocol verbs (one bare word) take a lean path that never touches clap.
+/// No argument, or a verb with more arguments, gets the protocol's usage on
+/// stdout (exit 1), as upstream helpers answer; any other first word is a
+/// command line clap judges: a human command, or a typo it names on stderr
+/// with the closest command (exit 2).
 pub fn run(args: Vec<OsString>) -> i32 {
-    let first = args.get(1).and_then(|a| a.to_str());
-    if let Some(verb) = first.and_then(protocol::Action::from_word) {
+    let Some(first) = args.get(1) else {
+        return protocol::usage_error();
+    };
+    if let Some(verb) = first.to_str().and_then(protocol::Action::from_word) {
         if args.len() != 2 {
             return protocol::usage_error();
         }
         return protocol::run(verb);
     }
-    match first {
-        None => protocol::usage_error(),
-        Some(word) if cli::is_command(word) => cli::run(args),
-        Some(_) => protocol::usage_error(),
-    }
+    cli::run(args)
 }

@@ -110,17 +110,44 @@ pub fn run(action: Action) -> i32 {
     }
 }
 
-/// `docker-credential-keyring <version> (store: <choice>)` on one line.
+/// `docker-credential-keyring <version> (store: <store>)` on one line: the
+/// store new secrets would go to (see [`store_in_use`]).
 pub fn version_line() -> String {
-    let choice = crate::store::StoreChoice::configured()
-        .map(|c| c.name().to_owned())
-        .unwrap_or_else(|e| format!("invalid: {e}"));
     format!(
         "{} {} (store: {})",
         crate::BINARY_NAME,
         env!("CARGO_PKG_VERSION"),
-        choice
+        store_in_use()
     )
+}
+
+/// The store a `store` would write to now: a fixed choice as configured;
+/// under `auto`, the keyring `auto` tries when it answers, else the file store
+/// and why. Only `auto` with a keyring to try asks it (one bounded call), so
+/// `version` on the file store stays as fast as `get`.
+fn store_in_use() -> String {
+    use crate::store::{choice, StoreChoice, StoreKind};
+    let text = match StoreChoice::configured() {
+        Err(err) => format!("invalid: {err:#}"),
+        Ok(StoreChoice::Fixed(kind)) => kind.name().to_owned(),
+        Ok(StoreChoice::Auto) => match choice::auto_candidate() {
+            None if StoreKind::native() == Some(StoreKind::SecretService) => {
+                "file, chosen by auto: no D-Bus session bus, so no Secret Service".to_owned()
+            }
+            None => "file, chosen by auto: no keyring on this platform".to_owned(),
+            Some(kind) => match crate::store::backend::probe(kind) {
+                Ok(()) => format!("{kind}, chosen by auto"),
+                Err(crate::store::backend::BackendError::Unavailable { reason, .. }) => {
+                    format!("file, chosen by auto: {reason}")
+                }
+                Err(err) => format!("file, chosen by auto: {err}"),
+            },
+        },
+    };
+    // One line whatever an error says.
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// An error as one line: the exact upstream strings stay exact, others carry

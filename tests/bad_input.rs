@@ -555,10 +555,6 @@ fn argv_cases() -> Vec<Case> {
     };
     vec![
         usage(&[]),
-        usage(&["frobnicate"]),
-        usage(&["STORE"]),
-        usage(&[""]),
-        usage(&["--bogus"]),
         usage(&["get", "extra"]),
         usage(&["store", "a", "b"]),
         usage(&["erase", "quay.io"]),

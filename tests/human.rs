@@ -206,9 +206,10 @@ fn configure_creates_a_private_file_when_there_is_none() {
     assert_eq!(read(&config), "{\n\t\"credsStore\": \"keyring\"\n}");
     assert_eq!(mode(&config), 0o600);
     assert_eq!(mode(&env.docker_config_dir()), 0o700);
-    // Removing what it added leaves an empty object, not a broken file.
+    // Removing what it added leaves the file as it was: absent.
     run(&env, &["unconfigure", "-q"], b"").ok();
-    assert_eq!(read(&config), "{}");
+    assert!(!config.exists());
+    assert!(!env.docker_config_dir().join("config.json.bak").exists());
 }
 
 #[test]
@@ -908,6 +909,23 @@ fn login_prompts_on_a_terminal_without_echo() {
     assert_no_secret(&out);
     assert!(out.stdout.contains("Login Succeeded: quay.io"), "{out:?}");
     assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
+}
+
+/// After the prompt the terminal echoes again (the shell's `stty -a` after
+/// login, on the same pty, shows `echo`, not `-echo`).
+#[test]
+fn login_restores_echo_after_the_prompt() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io -u carol; stty -a",
+        &[("Password for carol@quay.io: ", secret(3))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_no_secret(&out);
+    let settings = out.stdout.split("Login Succeeded").nth(1).unwrap_or("");
+    assert!(settings.contains(" echo "), "{out:?}");
+    assert!(!settings.contains("-echo "), "{out:?}");
 }
 
 /// Without --username, login asks for it on the terminal (as `docker login`

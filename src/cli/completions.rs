@@ -14,7 +14,9 @@ Examples:
   docker-credential-keyring completions bash > /usr/share/bash-completion/completions/docker-credential-keyring
   docker-credential-keyring completions zsh > /usr/share/zsh/vendor-completions/_docker-credential-keyring
   docker-credential-keyring completions fish > ~/.config/fish/completions/docker-credential-keyring.fish
-  docker-credential-keyring completions man > /usr/share/man/man1/docker-credential-keyring.1")]
+  docker-credential-keyring completions man > /usr/share/man/man1/docker-credential-keyring.1
+
+Exit codes: 0 printed, 1 error (e.g. standard output is closed), 2 bad command line.")]
 pub struct Args {
     /// What to print
     #[arg(value_enum)]

@@ -7,8 +7,14 @@
 //! `unconfigure` restores the previous value (e.g. `"credsStore": "desktop"`)
 //! and leaves alone anything the user changed since. Without a record it only
 //! removes members whose value is `keyring`.
+//!
+//! podman and skopeo have no catch-all helper setting: `configure --podman`
+//! without `--registry` lists the stored registries, and the record marks the
+//! file so that a later `login` adds its registry too (as `credsStore` makes
+//! every later `docker login` use the helper). A file `configure` created is
+//! deleted again by `unconfigure` when nothing else was put in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -30,7 +36,8 @@ const RECORD_FILE: &str = "configured.json";
 Examples:
   docker-credential-keyring configure                      # \"credsStore\": \"keyring\" in docker's config.json
   docker-credential-keyring configure --registry quay.io   # only quay.io (credHelpers)
-  docker-credential-keyring configure --podman             # podman/skopeo: credHelpers for the stored registries
+  docker-credential-keyring configure --podman             # podman/skopeo/buildah: credHelpers for the stored
+                                                           # registries, and for each later `login`
   docker-credential-keyring configure --dry-run            # show the diff, change nothing
 
 Exit codes: 0 configured (or nothing to change), 1 error (nothing was changed), 2 bad command line.")]
@@ -38,8 +45,9 @@ pub struct Args {
     /// Configure only this registry (credHelpers entry); repeat for several
     #[arg(short, long = "registry", value_name = "REGISTRY")]
     pub registries: Vec<String>,
-    /// Write credHelpers into the containers auth file (podman, skopeo, buildah)
-    /// instead of docker's config.json; without --registry, the registries you have credentials for
+    /// Set up podman, skopeo and buildah instead of docker: credHelpers in the containers
+    /// auth file (docker's config.json is not touched; run without --podman for docker).
+    /// Without --registry: the registries you have credentials for, and each later `login`
     #[arg(long)]
     pub podman: bool,
     /// Also choose where new secrets go (writes our own config.json)
@@ -106,10 +114,18 @@ pub fn run(args: Args) -> CommandResult {
         return Ok(0);
     }
 
+    let created = !file.exists() && !changes.is_empty();
+    let follow = flavor == Flavor::Containers && args.registries.is_empty();
     let backup = file.save()?;
-    if !changes.is_empty() {
+    if !changes.is_empty() || follow {
         let mut record = Record::load()?;
         record.add(file.path(), changes.clone());
+        if created {
+            record.created.insert(record_key(file.path()));
+        }
+        if follow {
+            record.follow_logins.insert(record_key(file.path()));
+        }
         record.save()?;
     }
     if let Some(own) = &mut own {
@@ -238,6 +254,11 @@ fn report_configured(
     }
     if let Some(bak) = backup {
         println!("Backed up the previous file to {}", bak.display());
+    }
+    if file.flavor == Flavor::Containers {
+        println!(
+            "podman, skopeo and buildah now use {HELPER} for these registries; docker's config is unchanged"
+        );
     }
     if let Some(own) = own {
         println!(
@@ -369,9 +390,22 @@ pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         }
         return Ok(0);
     }
-    let backup = file.save()?;
-    if recorded.is_some() {
+    let file_key = record_key(file.path());
+    // A file `configure` created and nothing else uses goes away again.
+    let delete = record.created.contains(&file_key) && file.root.is_empty();
+    let backup = if delete {
+        std::fs::remove_file(file.path())
+            .with_context(|| format!("cannot remove {}", file.path().display()))?;
+        None
+    } else {
+        file.save()?
+    };
+    let unfollow = only.is_none() && record.follow_logins.remove(&file_key);
+    if recorded.is_some() || unfollow || delete {
         record.remove(file.path(), &undone);
+        if delete || !record.files.contains_key(&file_key) {
+            record.created.remove(&file_key);
+        }
         record.save()?;
     }
     if !args.quiet {
@@ -388,6 +422,9 @@ pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         }
         if let Some(bak) = backup {
             println!("Backed up the previous file to {}", bak.display());
+        }
+        if delete {
+            println!("Removed {path}: `configure` created it and it holds nothing else");
         }
     }
     for member in left {
@@ -471,6 +508,14 @@ fn remove_path(root: &mut Map<String, Value>, key: &[String]) {
 struct Record {
     #[serde(default)]
     files: BTreeMap<String, Vec<Change>>,
+    /// Files `configure` created (absent before): `unconfigure` deletes them
+    /// when they end up empty.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    created: BTreeSet<String>,
+    /// Containers auth files set up without `--registry`: `login` adds its
+    /// registry's credHelpers entry there.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    follow_logins: BTreeSet<String>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -529,4 +574,55 @@ impl Record {
             }
         }
     }
+}
+
+/// After `login` stored `key`: when `configure --podman` set the containers
+/// auth file up for every stored registry, adds `key` to its `credHelpers`
+/// (recorded, so `unconfigure --podman` removes it); when podman was set up
+/// for other registries only, says how to add this one. A failure here is a
+/// warning: the credential is stored.
+pub fn follow_login(key: &ServerKey, quiet: bool) {
+    if let Err(err) = add_login_to_containers(key, quiet) {
+        eprintln!(
+            "warning: {key} is stored, but podman and skopeo were not set up for it: {}",
+            crate::protocol::error_line(&err)
+        );
+    }
+}
+
+fn add_login_to_containers(key: &ServerKey, quiet: bool) -> Result<()> {
+    if !key.path().is_empty() {
+        return Ok(());
+    }
+    let mut file = Flavor::Containers.open()?;
+    if file.uses_helper(key, HELPER) {
+        return Ok(());
+    }
+    let mut record = Record::load()?;
+    let host = crate::config::helper_key(Flavor::Containers, key);
+    if !record.follow_logins.contains(&record_key(file.path())) {
+        let ours = file
+            .cred_helpers()
+            .is_some_and(|h| h.values().any(|v| v.as_str() == Some(HELPER)));
+        if ours && !quiet {
+            eprintln!(
+                "note: {} does not send {host} to this helper, so podman and skopeo will not use it; run `{} configure --podman --registry {host}`",
+                file.path().display(),
+                crate::BINARY_NAME
+            );
+        }
+        return Ok(());
+    }
+    let changes = plan(&mut file, std::slice::from_ref(&host));
+    // `configure` already backed up the user's file before its first change.
+    file.save_without_backup()?;
+    record.add(file.path(), changes);
+    record.save()?;
+    if !quiet {
+        println!(
+            "Set credHelpers.{host} = {HELPER:?} in {} for podman, skopeo and buildah (`configure --podman` set this file up)",
+            file.path().display()
+        );
+    }
+    Ok(())
 }

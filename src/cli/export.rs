@@ -25,7 +25,9 @@ Examples:
     | kubectl apply -f -
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
-    | oc apply -f -";
+    | oc apply -f -
+
+Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -13,7 +13,9 @@ Example (pods in project-a pull images from project-b's internal registry):
   docker-credential-keyring grant-pull --from-namespace project-a --to-namespace project-b | kubectl apply -f -
 
 The binding gets its own name (image-puller-<from>[-<service account>]), so applying it
-never rewrites the subjects of a binding someone else made.")]
+never rewrites the subjects of a binding someone else made.
+
+Exit codes: 0 printed, 1 error, 2 bad command line.")]
 pub struct Args {
     /// Namespace whose pods pull the images
     #[arg(long, value_name = "NAMESPACE")]

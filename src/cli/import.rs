@@ -20,7 +20,9 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 #[command(after_help = "\
 Reads a .dockerconfigjson (e.g. the pull secret downloaded from the cluster manager),
 a Secret in JSON or YAML (kubectl/oc get secret -o json|yaml), a legacy .dockercfg,
-or a docker config.json (its plaintext \"auths\"). Entries without usable \"auth\" are skipped.")]
+or a docker config.json (its plaintext \"auths\"). Entries without usable \"auth\" are skipped.
+
+Exit codes: 0 imported (skipped entries are listed), 1 error (nothing was imported), 2 bad command line.")]
 pub struct Args {
     /// The file to read, or - for standard input
     pub file: String,

@@ -80,6 +80,7 @@ pub fn run(args: Args) -> CommandResult {
         println!("Login Succeeded: {key} (stored in the {kind} store)");
         note_if_docker_ignores(&key);
     }
+    super::configure::follow_login(&key, args.quiet);
     if let Some(pairing) = pairing {
         pairing.finish(&store, &key, auth_secret, args.quiet)?;
     }

@@ -38,6 +38,13 @@ pub fn run(args: Args) -> CommandResult {
         for row in &rows {
             println!("{}", row.server);
         }
+    } else if rows.is_empty() {
+        // A header over nothing reads like a failure: say so, and how to add one.
+        println!(
+            "No credentials stored. Add one with `{bin} login REGISTRY`, \
+             `docker login REGISTRY` after `{bin} configure`, or `{bin} import FILE`.",
+            bin = crate::BINARY_NAME
+        );
     } else {
         print_table(&rows);
     }

@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub mod completions;
 pub mod configure;
@@ -59,7 +59,7 @@ pub enum Command {
     Import(import::Args),
     /// Link registries to the auth servers (SSO) that issue their tokens
     Pair(pair::Args),
-    /// Make docker (and with --podman, podman/skopeo) use this helper
+    /// Make docker (or, with --podman, podman, skopeo and buildah) use this helper
     Configure(configure::Args),
     /// Undo what `configure` set
     Unconfigure(configure::UnconfigureArgs),
@@ -78,18 +78,30 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Whether `word` starts a human command (subcommand name or a help flag).
-pub fn is_command(word: &str) -> bool {
-    matches!(word, "-h" | "--help" | "help" | "-V")
-        || Cli::command()
-            .get_subcommands()
-            .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
-}
+/// The protocol verbs, hidden from help and completions, so that a near-miss
+/// such as `stor` gets clap's "a similar subcommand exists" tip too.
+const PROTOCOL_VERBS: [&str; 5] = ["store", "get", "erase", "list", "version"];
 
-/// Parses `args` and runs the command; returns the exit code.
+/// Parses `args` and runs the command; returns the exit code. A bad command
+/// line (unknown command or flag) is clap's message on stderr, exit 2.
 pub fn run(args: Vec<OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parser = Cli::command().subcommands(
+        PROTOCOL_VERBS
+            .iter()
+            .map(|verb| clap::Command::new(*verb).hide(true)),
+    );
+    let parsed =
+        parser
+            .try_get_matches_from(args)
+            .and_then(|matches| match matches.subcommand_name() {
+                // A verb reached here only with extra words: `crate::run` answers
+                // that with the protocol usage before clap sees it.
+                Some(name) if PROTOCOL_VERBS.contains(&name) => Ok(None),
+                _ => Cli::from_arg_matches(&matches).map(Some),
+            });
+    let cli = match parsed {
+        Ok(Some(cli)) => cli,
+        Ok(None) => return crate::protocol::usage_error(),
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() { 2 } else { 0 };

@@ -18,11 +18,17 @@ use crate::store::Credentials;
 A registry that delegates login (e.g. registry.connect.redhat.com -> sso.redhat.com) \
 needs a credential for both hosts in pull secrets. Pair them once: `get AUTH_SERVER` \
 then answers with the registry's credential (unless the auth server has its own), \
-`list` shows the auth server, and exports carry both entries.")]
+`list` shows the auth server, and exports carry both entries.
+
+Exit codes: 0 done, 1 error (the pairs are unchanged), 2 bad command line.")]
 pub struct Args {
     #[command(subcommand)]
     pub command: PairCommand,
 }
+
+/// The exit-code line of every `pair` subcommand.
+const SUBCOMMAND_EXIT_CODES: &str =
+    "Exit codes: 0 done, 1 error (the pairs are unchanged), 2 bad command line.";
 
 #[derive(Debug, Subcommand)]
 pub enum PairCommand {
@@ -37,6 +43,7 @@ pub enum PairCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = SUBCOMMAND_EXIT_CODES)]
 pub struct AddArgs {
     /// Registry key (e.g. registry.connect.redhat.com)
     pub registry: String,
@@ -48,6 +55,7 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = SUBCOMMAND_EXIT_CODES)]
 pub struct RmArgs {
     /// Registry whose pair to remove
     pub registry: String,
@@ -57,6 +65,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = SUBCOMMAND_EXIT_CODES)]
 pub struct LsArgs {
     /// Print JSON instead of a table
     #[arg(long)]
@@ -75,6 +84,7 @@ pub struct ProbeArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = SUBCOMMAND_EXIT_CODES)]
 pub struct DiscoverArgs {
     /// Registry to ask (HTTPS GET /v2/)
     pub registry: String,

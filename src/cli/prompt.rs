@@ -1,7 +1,7 @@
 //! Reading a secret from a human: from stdin (`--password-stdin`) or an
 //! interactive no-echo prompt on a terminal. Never from argv.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use anyhow::{bail, Context, Result};
 
@@ -46,51 +46,47 @@ pub fn line_from_tty(prompt: &str) -> Result<String> {
     Ok(line.trim().to_owned())
 }
 
-/// Asks for a secret on the terminal without echo. Fails with advice when
-/// stdin is not a terminal.
+/// Asks for a secret on the terminal without echo (rpassword: termios on
+/// Unix, the console mode on Windows; prompt and input on the terminal itself).
+/// Fails with advice when stdin is not a terminal.
 pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for the password: use --password-stdin");
     }
-    // Echo goes off before the prompt shows, so nothing typed after it is echoed.
+    // rpassword shows the prompt, then turns echo off: a reply typed the
+    // moment the prompt appears could be echoed in between. Echo goes off first.
     let _echo = EchoOff::new();
-    eprint!("{prompt}");
-    let mut line = zeroize::Zeroizing::new(String::with_capacity(1024));
-    let mut byte = [0u8; 1];
-    let mut stdin = std::io::stdin().lock();
-    loop {
-        match stdin.read(&mut byte).context("cannot read the password")? {
-            0 => break,
-            _ if byte[0] == b'\n' => break,
-            _ => line.push(byte[0] as char),
-        }
-    }
-    eprintln!();
-    let bytes: Vec<u8> = line.chars().map(|c| c as u8).collect();
-    let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|err| {
-        zeroize::Zeroize::zeroize(&mut err.into_bytes());
-        anyhow::anyhow!("the password is not valid UTF-8")
-    })?);
-    Ok(Secret::new(text.trim_end_matches('\r').to_owned()))
+    let mut text = zeroize::Zeroizing::new(
+        rpassword::prompt_password(prompt).context("cannot read the password from the terminal")?,
+    );
+    Ok(Secret::new(std::mem::take(&mut *text)))
 }
 
-/// Turns terminal echo off for its lifetime (Unix: `stty -echo`).
+/// Terminal echo off on standard input for its lifetime (Unix; on Windows
+/// rpassword sets the console mode before anything can be typed at the prompt).
 struct EchoOff {
     #[cfg(unix)]
-    restore: bool,
+    saved: Option<libc::termios>,
 }
 
 impl EchoOff {
     fn new() -> Self {
         #[cfg(unix)]
         {
-            let ok = std::process::Command::new("stty")
-                .arg("-echo")
-                .stdin(std::process::Stdio::inherit())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            EchoOff { restore: ok }
+            let mut term = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr fills `term` when it returns 0; fd 0 is a terminal (checked).
+            if unsafe { libc::tcgetattr(0, term.as_mut_ptr()) } != 0 {
+                return EchoOff { saved: None };
+            }
+            // SAFETY: initialised by the successful tcgetattr above.
+            let saved = unsafe { term.assume_init() };
+            let mut quiet = saved;
+            quiet.c_lflag &= !libc::ECHO;
+            // SAFETY: a valid termios for fd 0.
+            let ok = unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) } == 0;
+            EchoOff {
+                saved: ok.then_some(saved),
+            }
         }
         #[cfg(not(unix))]
         EchoOff {}
@@ -100,11 +96,9 @@ impl EchoOff {
 impl Drop for EchoOff {
     fn drop(&mut self) {
         #[cfg(unix)]
-        if self.restore {
-            let _ = std::process::Command::new("stty")
-                .arg("echo")
-                .stdin(std::process::Stdio::inherit())
-                .status();
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores the settings read from fd 0.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, saved) };
         }
     }
 }

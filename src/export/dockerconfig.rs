@@ -123,7 +123,8 @@ pub struct Found {
 pub enum Unusable {
     /// No `auth` and no username/password (e.g. `{}` next to a credsStore).
     NoAuth,
-    /// Only an identity token: kubelet ignores it, and so do we.
+    /// Only an identity token: a pull secret's reader (kubelet) ignores it,
+    /// and `import` copies username/password pairs only.
     IdentityTokenOnly,
 }
 
@@ -131,7 +132,7 @@ impl std::fmt::Display for Unusable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Unusable::NoAuth => "no auth, username or password in the entry",
-            Unusable::IdentityTokenOnly => "only an identity token (kubelet cannot use it)",
+            Unusable::IdentityTokenOnly => "only an identity token, which import does not copy (`migrate` moves the tokens of a docker config.json into the store)",
         })
     }
 }
