@@ -278,13 +278,20 @@ fn check_store(report: &mut Report) {
                     _ => format!("auto ({source}) uses the file store: this platform has no keyring"),
                 },
             ),
-            Some(kind) => match probe(kind) {
+            Some(kind) => match probe(kind).map_err(choice::auto_fallback) {
                 Ok(detail) => report.add("store", Status::Ok, format!("auto ({source}) uses {kind}: {detail}")),
-                Err(err) => report.problem(
+                Err(Ok(file)) => report.add(
                     "store",
-                    Status::Warn,
-                    format!("auto ({source}) falls back to the file store: {err}"),
-                    format!("start or unlock the keyring to use it, or silence this with {}", change_fix("file")),
+                    Status::Ok,
+                    format!("auto ({source}) uses the {file} store: there is no {kind} here"),
+                ),
+                // A keyring that exists but cannot take secrets now: `auto`
+                // refuses to store rather than fall back to the file store.
+                Err(Err(err)) => report.problem(
+                    "store",
+                    if matches!(err, BackendError::Locked { .. }) { Status::Warn } else { Status::Fail },
+                    format!("auto ({source}) uses {kind}, which cannot store secrets now (stores fail until it can; auto never falls back to the file store while a keyring exists): {err}"),
+                    format!("unlock or fix the keyring, or choose the file store explicitly: {}", change_fix("file")),
                 ),
             },
         },
@@ -301,8 +308,7 @@ fn probe(kind: StoreKind) -> Result<String, BackendError> {
         Ok(Some(false)) => Ok("provider answering, default collection unlocked".to_owned()),
         Ok(Some(true)) => Err(BackendError::Locked { kind }),
         // Creating the default collection needs a password prompt, which a
-        // headless session cannot show: stores would fail (`auto` falls back
-        // to the file store).
+        // headless session cannot show: stores would fail.
         Ok(None) => Err(BackendError::NoCollection { kind }),
         Err(err) => Ok(format!("provider answering (lock state unknown: {err})")),
     }

@@ -329,10 +329,10 @@ impl Credentials {
     }
 
     /// Writes the secret to the chosen keyring store (the file store's secret
-    /// goes into the index instead); under `auto` falls back to the file store
-    /// when no keyring is usable.
+    /// goes into the index instead); under `auto` uses the file store only
+    /// when there is no keyring at all ([`choice::auto_fallback`]).
     fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-        let (kind, fallback) = match self.choice {
+        let (kind, auto) = match self.choice {
             StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
                 Some(kind) => (kind, true),
@@ -343,14 +343,14 @@ impl Credentials {
             return Ok(kind);
         }
         let label = format!("docker-credential-keyring: {}", credential.server_url);
-        match backend::set(kind, key.as_str(), &label, &credential.secret) {
+        let written = match backend::set(kind, key.as_str(), &label, &credential.secret) {
             Ok(()) => Ok(kind),
-            Err(err) if fallback => {
-                crate::debug!("auto: {kind} not usable ({err}); using the file store");
-                Ok(StoreKind::File)
-            }
-            Err(err) => Err(err).with_context(|| format!("cannot store the credential for {key}")),
-        }
+            Err(err) if auto => choice::auto_fallback(err).inspect(|_| {
+                crate::debug!("auto: no {kind} here; using the file store");
+            }),
+            Err(err) => Err(err),
+        };
+        written.with_context(|| format!("cannot store the credential for {key}"))
     }
 
     /// Removes the credential under `key`. Returns whether there was one.
