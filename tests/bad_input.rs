@@ -895,3 +895,64 @@ fn config_commands_refuse_corrupt_files_and_leave_them_untouched() {
         }
     }
 }
+
+/// An index whose format `version` this build does not know (newer, or one
+/// no build writes) is refused alike by every command that reads it: the
+/// protocol verbs with one line on stdout, the human commands with
+/// `error: ...` on stderr, exit 1 each, and the file is left as it was.
+#[test]
+fn unknown_index_version_is_refused_by_every_command() {
+    let protocol: [(&str, &[u8]); 4] = [
+        ("list", b""),
+        ("get", b"quay.io"),
+        ("erase", b"quay.io"),
+        (
+            "store",
+            br#"{"ServerURL":"new.example.com","Username":"u","Secret":"s"}"#,
+        ),
+    ];
+    let human: [(&[&str], &[u8]); 6] = [
+        (&["ls"], b""),
+        (&["ls", "--json"], b""),
+        (&["logout", "quay.io"], b""),
+        (&["logout", "--all"], b""),
+        (
+            &["login", "new.example.com", "-u", "u", "--password-stdin"],
+            b"pw",
+        ),
+        (&["pair", "ls"], b""),
+    ];
+    for (version, needle) in [
+        ("2", "newer docker-credential-keyring"),
+        ("0", "has format 0"),
+    ] {
+        let env = Env::new(common::Backend::File);
+        env.store("quay.io", "u", "kept").ok();
+        let file = env.store_file();
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"version\": 1", &format!("\"version\": {version}"));
+        assert!(text.contains(&format!("\"version\": {version}")), "{text}");
+        std::fs::write(&file, &text).unwrap();
+        for (verb, stdin) in protocol {
+            let run = env.run(&[verb], stdin);
+            let case = Case::protocol(verb, &format!("index version {version}"), stdin, needle);
+            check(&case, &run);
+        }
+        for (args, stdin) in human {
+            let run = env.run(args, stdin);
+            let case = Case::human(
+                &format!("{args:?}: index version {version}"),
+                args,
+                stdin,
+                needle,
+            );
+            check(&case, &run);
+        }
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "version {version}"
+        );
+    }
+}

@@ -936,3 +936,56 @@ fn failed_import_batch_leaves_store_and_keyring_unchanged() {
         }
     }
 }
+
+/// `logout --all` is one transaction: when the index cannot be saved (a full
+/// disk), the keyring secrets it already removed are put back and the index
+/// is unchanged, so every credential still reads back.
+#[test]
+fn failed_logout_all_puts_everything_back() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let data = env.home().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
+            .arg(&data)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !mounted {
+            assert!(
+                std::env::var("CI").is_err() || is_not_root(),
+                "CI runs as root: mounting a tmpfs must work"
+            );
+            return;
+        }
+        let _unmount = Unmount(data.clone());
+        for i in 0..3 {
+            env.store(&format!("r{i}.example.com"), "u", &format!("secret-{i}"))
+                .ok();
+        }
+        let filler = data.join("filler");
+        let mut f = fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        use std::io::Write;
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+        drop(f);
+        let before = env.store_bytes().unwrap();
+        let run = env.run(&["logout", "--all"], b"");
+        assert_eq!(run.code, 1, "{backend:?}: {run:?}");
+        assert!(run.stderr.contains("is the disk full"), "{run:?}");
+        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+        for i in 0..3 {
+            assert_eq!(
+                env.secret(&format!("r{i}.example.com")),
+                Some(format!("secret-{i}")),
+                "{backend:?}: a failed logout --all lost a secret"
+            );
+        }
+        fs::remove_file(&filler).unwrap();
+        env.run(&["logout", "--all"], b"").ok();
+        assert!(env.list().is_empty(), "{backend:?}");
+    }
+}
