@@ -611,6 +611,33 @@ fn discover_dry_run_prints_and_records_nothing() {
     assert!(env.store_bytes().is_none(), "dry run writes nothing");
 }
 
+/// A registry's challenge is untrusted text: a realm or service holding a
+/// bidi override (U+202E) or an 8-bit CSI (U+009B) is printed escaped.
+#[test]
+fn discover_dry_run_escapes_control_and_bidi_characters() {
+    let server = Server::start(Mode::Challenge(&[
+        "Bearer realm=\"http://auth.example.test:8080/\u{202e}nekot\u{9b}31m\",service=\"re\u{202e}g\u{2066}\"",
+    ]));
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+    let run = env.run(&["pair", "discover", &reg, "--dry-run"], b"");
+    run.ok();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains(['\u{202e}', '\u{9b}', '\u{2066}']),
+        "raw control or bidi character: {run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("realm:       http://auth.example.test:8080/\\u{202e}nekot\\u{9b}31m\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("service:     re\\u{202e}g\\u{2066}\n"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn discover_refuses_a_registry_that_does_not_delegate() {
     let env = Env::new(Backend::File);

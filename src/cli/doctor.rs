@@ -127,14 +127,14 @@ fn print_report(report: &Report, quiet: bool) {
         if quiet && matches!(check.status, Status::Ok | Status::Info) {
             continue;
         }
-        println!(
+        crate::outln!(
             "[{}] {}: {}",
             check.status.label(),
             check.name,
             check.detail
         );
         if let Some(fix) = &check.fix {
-            println!("       fix: {fix}");
+            crate::outln!("       fix: {fix}");
         }
     }
     let fails = report
@@ -148,9 +148,9 @@ fn print_report(report: &Report, quiet: bool) {
         .filter(|c| c.status == Status::Warn)
         .count();
     match (fails, warns) {
-        (0, 0) => println!("Everything looks fine."),
-        (0, w) => println!("Nothing is broken; {w} warning(s)."),
-        (f, _) => println!("{f} problem(s) to fix."),
+        (0, 0) => crate::outln!("Everything looks fine."),
+        (0, w) => crate::outln!("Nothing is broken; {w} warning(s)."),
+        (f, _) => crate::outln!("{f} problem(s) to fix."),
     }
 }
 

@@ -44,9 +44,9 @@ pub fn run(args: Args) -> CommandResult {
     let report = crate::pairs::logout(&store, &key)?;
     if !args.quiet {
         if report.credential {
-            println!("Removed the credential for {key}");
+            crate::outln!("Removed the credential for {key}");
         } else {
-            println!("Not logged in to {key}");
+            crate::outln!("Not logged in to {key}");
         }
         print_pair_report(&key, &report);
     }
@@ -56,29 +56,29 @@ pub fn run(args: Args) -> CommandResult {
 /// What `logout --all` removed, one line each.
 fn print_all_report(report: &crate::pairs::LogoutAllReport) {
     if report.credentials.is_empty() && report.pairs.is_empty() {
-        println!("No stored credentials");
+        crate::outln!("No stored credentials");
     }
     for key in &report.credentials {
-        println!("Removed the credential for {key}");
+        crate::outln!("Removed the credential for {key}");
     }
     for (registry, auth) in &report.pairs {
-        println!("Removed the pair {registry} -> {auth}");
+        crate::outln!("Removed the pair {registry} -> {auth}");
     }
 }
 
 /// What the pair cascade of `logout` did, one line each.
 fn print_pair_report(key: &ServerKey, report: &crate::pairs::LogoutReport) {
     for registry in &report.emptied_pairs {
-        println!("Removed the pair {registry} -> {key}: no credential is left for it");
+        crate::outln!("Removed the pair {registry} -> {key}: no credential is left for it");
     }
     let Some(auth) = &report.auth_server else {
         return;
     };
-    println!("Removed the pair {key} -> {auth}");
+    crate::outln!("Removed the pair {key} -> {auth}");
     if report.auth_credential {
-        println!("Removed the credential for auth server {auth}");
+        crate::outln!("Removed the credential for auth server {auth}");
     } else if !report.still_used_by.is_empty() {
-        println!(
+        crate::outln!(
             "Kept auth server {auth}: still paired with {}",
             report.still_used_by.join(", ")
         );

@@ -36,7 +36,7 @@ pub fn run(args: Args) -> CommandResult {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if args.quiet {
         for row in &rows {
-            println!("{}", row.server);
+            crate::outln!("{}", row.server);
         }
     } else {
         print_table(&rows);

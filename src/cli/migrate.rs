@@ -84,7 +84,7 @@ pub fn run(args: Args) -> CommandResult {
                 .iter()
                 .map(|f| f.path().display().to_string())
                 .collect();
-            println!("No plaintext credentials in {}", names.join(" or "));
+            crate::outln!("No plaintext credentials in {}", names.join(" or "));
         }
         return Ok(0);
     }
@@ -242,7 +242,7 @@ fn scrub_backup(file: &ConfigFile, servers: &[&str]) -> Result<()> {
         return Ok(());
     }
     let Ok(mut backup) = ConfigFile::open(file.flavor, &bak) else {
-        eprintln!(
+        crate::errln!(
             "note: could not read {} to remove the moved secrets from it; check it by hand",
             bak.display()
         );
@@ -270,7 +270,7 @@ fn print_summary(args: &Args, moved: &[Moved]) {
             .as_deref()
             .map(|s| format!(" -> {s} store"))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "{verb} {} (user {}) from {}{store}",
             m.server,
             m.username,
@@ -278,12 +278,12 @@ fn print_summary(args: &Args, moved: &[Moved]) {
         );
     }
     if args.dry_run {
-        println!(
+        crate::outln!(
             "{} credential(s) would move; nothing was changed",
             moved.len()
         );
     } else {
-        println!(
+        crate::outln!(
             "{} credential(s) moved; the files keep only empty {{}} markers",
             moved.len()
         );
