@@ -338,7 +338,7 @@ pub fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport>
 
 /// What `logout --all` removed.
 #[derive(Debug, Default)]
-pub struct LogoutAllReport {
+pub(crate) struct LogoutAllReport {
     /// Every key that had a credential.
     pub credentials: Vec<String>,
     /// Every pair, as (registry, auth server).
@@ -348,7 +348,7 @@ pub struct LogoutAllReport {
 /// Human `logout --all`: every credential and every pair (with no credential
 /// left, no pair can answer). One index transaction: one save however many
 /// credentials, and keyring secrets are put back if it fails.
-pub fn logout_all(store: &Credentials) -> Result<LogoutAllReport> {
+pub(crate) fn logout_all(store: &Credentials) -> Result<LogoutAllReport> {
     store.update_removing(|db, removals| {
         let credentials: Vec<String> = db.credentials.keys().cloned().collect();
         for key in &credentials {

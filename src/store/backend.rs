@@ -96,7 +96,7 @@ impl BackendError {
     /// Whether the error says there is no such keyring at all (rather than
     /// one that is locked, prompting, hung or failing): the one rule for when
     /// `auto` may keep secrets in the file store instead.
-    pub fn means_absent(&self) -> bool {
+    pub(crate) fn means_absent(&self) -> bool {
         matches!(self, BackendError::Absent { .. })
     }
 }

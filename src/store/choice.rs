@@ -165,7 +165,7 @@ pub fn auto_candidate() -> Option<StoreKind> {
 /// when that keyring does not exist here at all, else the error (a locked,
 /// prompting or hung keyring never silently sends secrets to the file store;
 /// the user can still choose `file` explicitly).
-pub fn auto_fallback(err: BackendError) -> Result<StoreKind, BackendError> {
+pub(crate) fn auto_fallback(err: BackendError) -> Result<StoreKind, BackendError> {
     if err.means_absent() {
         Ok(StoreKind::File)
     } else {

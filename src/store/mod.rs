@@ -89,7 +89,7 @@ fn undo_keyring_writes(written: &[Written]) {
 /// The keyring removals of one [`Credentials::update_removing`], with what to
 /// put back if it fails.
 #[derive(Default)]
-pub struct Removals {
+pub(crate) struct Removals {
     undo: Vec<Written>,
 }
 
@@ -97,7 +97,7 @@ impl Removals {
     /// Removes the credential under the index key `key` from `db`, and its
     /// secret from the keyring that holds it (read first, to put back if the
     /// transaction fails). Returns whether there was one.
-    pub fn delete_in(&mut self, db: &mut Database, key: &str) -> Result<bool> {
+    pub(crate) fn delete_in(&mut self, db: &mut Database, key: &str) -> Result<bool> {
         let Some(record) = db.credentials.remove(key) else {
             return Ok(false);
         };
@@ -194,7 +194,7 @@ impl Credentials {
     /// ([`Removals::delete_in`]): one lock and one index save however many go
     /// (`logout --all`), and if `change` or the save fails, the keyring
     /// secrets already removed are put back and the index is not changed.
-    pub fn update_removing<T>(
+    pub(crate) fn update_removing<T>(
         &self,
         change: impl FnOnce(&mut Database, &mut Removals) -> Result<T>,
     ) -> Result<T> {
