@@ -72,7 +72,7 @@ pub fn probe(registry: &ServerKey, options: Options) -> Result<Answer> {
     }
     match ask(&authority, registry, true, deadline, options.timeout) {
         Err(err) if plain_ok && not_tls(&err) => {
-            eprintln!("note: {authority} does not speak TLS; asking over plain HTTP");
+            crate::errln!("note: {authority} does not speak TLS; asking over plain HTTP");
             ask(&authority, registry, false, deadline, options.timeout)
         }
         other => other,

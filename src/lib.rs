@@ -11,6 +11,7 @@
 //! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
 //!   [`www_authenticate`] parses the challenge.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
+//! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 
 pub mod cli;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod gojson;
 pub mod log;
 pub mod pairs;
 pub mod paths;
+pub mod printable;
 pub mod protocol;
 pub mod registry;
 pub mod secret;

@@ -295,31 +295,70 @@ pub struct LogoutReport {
     pub auth_credential: bool,
     /// Other registries still paired with the auth server (its credential stays).
     pub still_used_by: Vec<String>,
+    /// Registries paired with the logged-out key as their auth server whose
+    /// pairs were removed because no credential was left to answer for them.
+    pub emptied_pairs: Vec<String>,
 }
 
 /// Human `logout REGISTRY`: removes the registry's credential, its pair, and
 /// the auth server's own credential unless another pair still uses that auth
-/// server. One atomic index update.
+/// server. When the key is itself an auth server, its pairs whose registries
+/// hold no credential either go too: a pair with no credential on either side
+/// answers nothing (`doctor` would warn about it). One atomic index update.
 pub fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport> {
-    store.update(|db| {
+    store.update_removing(|db, removals| {
         let mut report = LogoutReport {
-            credential: store.delete_in(db, registry.as_str())?,
+            credential: removals.delete_in(db, registry.as_str())?,
             ..LogoutReport::default()
         };
-        let Some(pair) = db.pairs.remove(registry.as_str()) else {
-            return Ok(report);
-        };
-        report.still_used_by = db
-            .pairs
-            .iter()
-            .filter(|(_, p)| p.auth_server == pair.auth_server)
-            .map(|(r, _)| r.clone())
-            .collect();
-        if report.still_used_by.is_empty() {
-            report.auth_credential = store.delete_in(db, &pair.auth_server)?;
+        if let Some(pair) = db.pairs.remove(registry.as_str()) {
+            report.still_used_by = db
+                .pairs
+                .iter()
+                .filter(|(_, p)| p.auth_server == pair.auth_server)
+                .map(|(r, _)| r.clone())
+                .collect();
+            if report.still_used_by.is_empty() {
+                report.auth_credential = removals.delete_in(db, &pair.auth_server)?;
+            }
+            report.auth_server = Some(pair.auth_server);
         }
-        report.auth_server = Some(pair.auth_server);
+        let credentials = &db.credentials;
+        db.pairs.retain(|paired, pair| {
+            let emptied =
+                pair.auth_server == registry.as_str() && !credentials.contains_key(paired);
+            if emptied {
+                report.emptied_pairs.push(paired.clone());
+            }
+            !emptied
+        });
         Ok(report)
+    })
+}
+
+/// What `logout --all` removed.
+#[derive(Debug, Default)]
+pub(crate) struct LogoutAllReport {
+    /// Every key that had a credential.
+    pub credentials: Vec<String>,
+    /// Every pair, as (registry, auth server).
+    pub pairs: Vec<(String, String)>,
+}
+
+/// Human `logout --all`: every credential and every pair (with no credential
+/// left, no pair can answer). One index transaction: one save however many
+/// credentials, and keyring secrets are put back if it fails.
+pub(crate) fn logout_all(store: &Credentials) -> Result<LogoutAllReport> {
+    store.update_removing(|db, removals| {
+        let credentials: Vec<String> = db.credentials.keys().cloned().collect();
+        for key in &credentials {
+            removals.delete_in(db, key)?;
+        }
+        let pairs = std::mem::take(&mut db.pairs)
+            .into_iter()
+            .map(|(registry, pair)| (registry, pair.auth_server))
+            .collect();
+        Ok(LogoutAllReport { credentials, pairs })
     })
 }
 
@@ -507,6 +546,7 @@ mod tests {
             ],
         );
         let view = IndexView {
+            version: d.version,
             credentials: d
                 .credentials
                 .iter()

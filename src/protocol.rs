@@ -151,7 +151,8 @@ fn store_in_use() -> String {
 }
 
 /// An error as one line: the exact upstream strings stay exact, others carry
-/// their context chain joined by ": ", with any line breaks flattened.
+/// their context chain joined by ": ", with any line breaks flattened and
+/// other control and bidi characters escaped ([`crate::printable`]).
 pub fn error_line(err: &anyhow::Error) -> String {
     if err.downcast_ref::<NotFound>().is_some() {
         return ERR_NOT_FOUND.to_owned();
@@ -159,10 +160,8 @@ pub fn error_line(err: &anyhow::Error) -> String {
     if let Some(KeyError::Empty) = err.downcast_ref::<KeyError>() {
         return ERR_MISSING_SERVER_URL.to_owned();
     }
-    format!("{err:#}")
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let flat = format!("{err:#}").replace(['\n', '\r', '\t'], " ");
+    crate::printable::printable(&flat).into_owned()
 }
 
 /// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.

@@ -14,6 +14,11 @@
 //! - a panic becomes exit code 101 after its message, as std's wrapper does;
 //! - buffered standard output is flushed before returning.
 //!
+//! It also makes the process non-dumpable and sets its core size limit to 0
+//! before anything is read: a core dump (or a same-user debugger attaching)
+//! would expose the secrets a helper holds. Two system calls; see the
+//! README's Performance section for the cost on `get`.
+//!
 //! What it leaves out: the guard page handler that turns a main-thread stack
 //! overflow into a message (it is a plain SIGSEGV here; parsing is bounded and
 //! not recursive past serde's limits) and the main thread's name.
@@ -29,6 +34,7 @@ use std::os::unix::ffi::OsStringExt;
 /// `argv` must hold `argc` valid NUL-terminated strings, as the C runtime passes them.
 pub unsafe fn c_main(argc: c_int, argv: *const *const c_char) -> c_int {
     reopen_closed_std_fds();
+    disable_core_dumps();
     // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let args: Vec<OsString> = (0..usize::try_from(argc).unwrap_or(0))
@@ -41,6 +47,22 @@ pub unsafe fn c_main(argc: c_int, argv: *const *const c_char) -> c_int {
     let code = std::panic::catch_unwind(move || crate::run(args)).unwrap_or(101);
     let _ = std::io::stdout().flush();
     code
+}
+
+/// No core dump of this process, and no ptrace attach by other processes of
+/// the same user (root excepted): `PR_SET_DUMPABLE` 0 covers both, and
+/// `RLIMIT_CORE` 0 also covers a kernel set to dump non-dumpable processes
+/// (`fs.suid_dumpable=2`) to a core file. Failures are ignored: neither call
+/// can fail with these arguments, and a helper must work regardless.
+fn disable_core_dumps() {
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument; the rest are unused.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `none` is a valid rlimit for the duration of the call.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
 }
 
 /// Opens `/dev/null` on each of fds 0, 1, 2 that is closed (in order, so each

@@ -891,3 +891,165 @@ fn config_commands_refuse_corrupt_files_and_leave_them_untouched() {
         }
     }
 }
+
+/// An index whose format `version` this build does not know (newer, or one
+/// no build writes) is refused alike by every command that reads it: the
+/// protocol verbs with one line on stdout, the human commands with
+/// `error: ...` on stderr, exit 1 each, and the file is left as it was.
+#[test]
+fn unknown_index_version_is_refused_by_every_command() {
+    let protocol: [(&str, &[u8]); 4] = [
+        ("list", b""),
+        ("get", b"quay.io"),
+        ("erase", b"quay.io"),
+        (
+            "store",
+            br#"{"ServerURL":"new.example.com","Username":"u","Secret":"s"}"#,
+        ),
+    ];
+    let human: [(&[&str], &[u8]); 6] = [
+        (&["ls"], b""),
+        (&["ls", "--json"], b""),
+        (&["logout", "quay.io"], b""),
+        (&["logout", "--all"], b""),
+        (
+            &["login", "new.example.com", "-u", "u", "--password-stdin"],
+            b"pw",
+        ),
+        (&["pair", "ls"], b""),
+    ];
+    for (version, needle) in [
+        ("2", "newer docker-credential-keyring"),
+        ("0", "has format 0"),
+    ] {
+        let env = Env::new(common::Backend::File);
+        env.store("quay.io", "u", "kept").ok();
+        let file = env.store_file();
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"version\": 1", &format!("\"version\": {version}"));
+        assert!(text.contains(&format!("\"version\": {version}")), "{text}");
+        std::fs::write(&file, &text).unwrap();
+        for (verb, stdin) in protocol {
+            let run = env.run(&[verb], stdin);
+            let case = Case::protocol(verb, &format!("index version {version}"), stdin, needle);
+            check(&case, &run);
+        }
+        for (args, stdin) in human {
+            let run = env.run(args, stdin);
+            let case = Case::human(
+                &format!("{args:?}: index version {version}"),
+                args,
+                stdin,
+                needle,
+            );
+            check(&case, &run);
+        }
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "version {version}"
+        );
+    }
+}
+
+/// `export --output` writes only a regular file it may replace; streams the
+/// user clearly means are written to without being replaced; everything else
+/// is refused with a clear error and left as it was. Run as root in CI,
+/// where replacing `/dev/null` would succeed if it were tried.
+#[test]
+fn export_output_never_replaces_what_is_not_a_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new(common::Backend::File);
+    env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+    let export = |output: &str| env.run(&["export", "--registry", SEED_URL, "-o", output], b"");
+    let expected = env
+        .run(&["export", "--registry", SEED_URL], b"")
+        .ok()
+        .stdout
+        .clone();
+    let kind = |path: &str| std::fs::symlink_metadata(path).unwrap().file_type();
+
+    // Standard output, however it is spelled.
+    for spelling in ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+        let run = export(spelling);
+        assert_eq!(run.code, 0, "{spelling}: {run:?}");
+        assert_eq!(run.stdout, expected, "{spelling}");
+    }
+    assert!(kind("/dev/stdout").is_symlink());
+
+    // /dev/null: written to, still the device.
+    export("/dev/null").ok();
+    assert!(kind("/dev/null").is_char_device());
+
+    // A FIFO, directly and through a symlink: the reader gets the pull secret.
+    let dir = env.home();
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let link = dir.join("fifo-link");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    for target in [&fifo, &link] {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        export(target.to_str().unwrap()).ok();
+        assert_eq!(reader.join().unwrap(), expected, "{}", target.display());
+        assert!(kind(fifo.to_str().unwrap()).is_fifo());
+    }
+
+    // bash's process substitution passes /dev/fd/N.
+    let got = dir.join("from-process-substitution");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c")
+        .arg(r#""$0" export --registry "$1" -o >(cat > "$2"); wait"#)
+        .arg(common::BIN)
+        .arg(SEED_URL)
+        .arg(&got);
+    env.apply(&mut cmd);
+    let run = common::run_command(cmd, b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    for _ in 0..50 {
+        if std::fs::read_to_string(&got).unwrap_or_default() == expected {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), expected);
+
+    // Refused, and left as they were.
+    let socket_path = dir.join("socket");
+    let _socket = std::os::unix::net::UnixListener::bind(&socket_path).unwrap();
+    let proc_link = dir.join("proc-link");
+    std::os::unix::fs::symlink("/proc/self/status", &proc_link).unwrap();
+    let dev_link = dir.join("dev-link");
+    std::os::unix::fs::symlink("/dev/zero", &dev_link).unwrap();
+    for (target, needle) in [
+        (dir.to_str().unwrap(), "a directory"),
+        (socket_path.to_str().unwrap(), "a socket"),
+        ("/dev/zero", "a device"),
+        (dev_link.to_str().unwrap(), "a device"),
+        (proc_link.to_str().unwrap(), "a kernel file"),
+        ("/dev/dck-test-new-file", "a new name in /dev"),
+        ("/dev/fd/97", "no such open descriptor"),
+    ] {
+        let before = std::fs::symlink_metadata(target)
+            .ok()
+            .map(|m| (m.file_type(), m.len()));
+        let run = export(target);
+        let case = Case::human(&format!("export -o {target}"), &[], b"".to_vec(), needle);
+        check(&case, &run);
+        assert!(!run.stderr.contains(SEED_SECRET), "{run:?}");
+        let after = std::fs::symlink_metadata(target)
+            .ok()
+            .map(|m| (m.file_type(), m.len()));
+        assert_eq!(before, after, "{target} changed");
+    }
+    assert!(std::fs::symlink_metadata("/dev/dck-test-new-file").is_err());
+    assert!(kind("/dev/zero").is_char_device());
+    assert!(kind(socket_path.to_str().unwrap()).is_socket());
+}

@@ -636,10 +636,10 @@ fn secret_service_locked_fails_within_the_bound() {
 
 /// A fresh headless gnome-keyring has no default collection, and creating one
 /// needs a password prompt it cannot show: `store` says so and how to fix it,
-/// and changes nothing; under `auto` the credential goes to the file store;
-/// `doctor` warns instead of promising that the first store creates one.
+/// and changes nothing; `auto` refuses too (a keyring exists, so it never
+/// falls back to the file store); `doctor` says why stores fail.
 #[test]
-fn secret_service_without_a_collection_explains_and_auto_falls_back() {
+fn secret_service_without_a_collection_explains_and_auto_refuses() {
     if !secret_service_tools() {
         return;
     }
@@ -662,15 +662,109 @@ fn secret_service_without_a_collection_explains_and_auto_falls_back() {
             .env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
         run_command(cmd, stdin)
     };
-    auto(&["store"], &store_json("quay.io", "u", "s")).ok();
-    let db: serde_json::Value = serde_json::from_slice(&env.store_bytes().unwrap()).unwrap();
-    assert_eq!(db["credentials"]["quay.io"]["store"], "file", "{db}");
+    let run = auto(&["store"], &store_json("quay.io", "u", "s"));
+    assert_one_line_error(&run, "no default keyring", "auto without a collection");
+    assert!(run.stdout.contains("STORE=file"), "{run:?}");
+    assert!(env.list().is_empty(), "auto fell back to the file store");
     let doctor = auto(&["doctor"], b"");
     assert!(
-        doctor.stdout.contains("[WARN] store: auto")
-            && doctor.stdout.contains("no default keyring"),
+        doctor.stdout.contains("[FAIL] store: auto")
+            && doctor.stdout.contains("no default keyring")
+            && doctor.stdout.contains("never falls back"),
         "{doctor:?}"
     );
+}
+
+/// `auto` with gnome-keyring running but its collection locked, or the daemon
+/// hung: `store` fails on stdout with exit 1, saying how to unlock or how to
+/// choose the file store, and nothing lands in the file store. Choosing
+/// `file` explicitly still works.
+#[test]
+fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
+    if !secret_service_tools() {
+        return;
+    }
+    for hung in [false, true] {
+        let (bus, env) = PrivateBus::with_kept_credential();
+        if hung {
+            bus.freeze();
+        } else {
+            bus.lock();
+        }
+        let what = if hung { "hung" } else { "locked" };
+        let before = env.store_bytes();
+        let with_store = |store: &str, args: &[&str], stdin: &[u8]| {
+            let mut cmd = env.command(args);
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+                .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", BOUND_SECS.to_string())
+                .env("DOCKER_CREDENTIAL_KEYRING_STORE", store);
+            let start = Instant::now();
+            (run_command(cmd, stdin), start.elapsed())
+        };
+        let (run, took) = with_store("auto", &["store"], &store_json("new.example.com", "u", "s"));
+        let needle = if hung { "did not answer" } else { "is locked" };
+        assert_bounded(&run, took, needle, &format!("auto store, {what}"));
+        assert!(
+            run.stdout.contains("DOCKER_CREDENTIAL_KEYRING_STORE=file"),
+            "{run:?}"
+        );
+        assert_eq!(
+            env.store_bytes(),
+            before,
+            "auto store ({what}) changed the index"
+        );
+        let (run, _) = with_store(
+            "auto",
+            &["login", "new.example.com", "-u", "u", "--password-stdin"],
+            b"pw",
+        );
+        assert_eq!(run.code, 1, "{what}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains(needle),
+            "{run:?}"
+        );
+        assert_eq!(
+            env.store_bytes(),
+            before,
+            "auto login ({what}) changed the index"
+        );
+        let (run, _) = with_store("file", &["store"], &store_json("new.example.com", "u", "s"));
+        run.ok();
+        let db: serde_json::Value = serde_json::from_slice(&env.store_bytes().unwrap()).unwrap();
+        assert_eq!(
+            db["credentials"]["new.example.com"]["store"], "file",
+            "{db}"
+        );
+    }
+}
+
+/// `auto` on a bus where nothing provides the Secret Service (and nothing can
+/// be activated), or with a bus address that leads nowhere: the file store.
+#[test]
+fn auto_uses_the_file_store_when_no_secret_service_exists() {
+    if !secret_service_tools() {
+        return;
+    }
+    let bus = PrivateBus::start();
+    let env = bus.env();
+    for (what, address) in [
+        ("bus without provider", bus.address()),
+        (
+            "dead bus address",
+            "unix:path=/nonexistent/dck/bus".to_owned(),
+        ),
+    ] {
+        let mut cmd = env.command(&["store"]);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");
+        run_command(cmd, &store_json("quay.io", what, "s")).ok();
+        assert_eq!(env.list()["quay.io"], what);
+        let db: serde_json::Value = serde_json::from_slice(&env.store_bytes().unwrap()).unwrap();
+        assert_eq!(
+            db["credentials"]["quay.io"]["store"], "file",
+            "{what}: {db}"
+        );
+    }
 }
 
 /// gnome-keyring aborts when a new client's first call, `OpenSession`, runs
@@ -840,5 +934,58 @@ fn failed_import_batch_leaves_store_and_keyring_unchanged() {
                 );
             }
         }
+    }
+}
+
+/// `logout --all` is one transaction: when the index cannot be saved (a full
+/// disk), the keyring secrets it already removed are put back and the index
+/// is unchanged, so every credential still reads back.
+#[test]
+fn failed_logout_all_puts_everything_back() {
+    for backend in backends() {
+        let env = Env::new(backend);
+        let data = env.home().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
+            .arg(&data)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !mounted {
+            assert!(
+                std::env::var("CI").is_err() || is_not_root(),
+                "CI runs as root: mounting a tmpfs must work"
+            );
+            return;
+        }
+        let _unmount = Unmount(data.clone());
+        for i in 0..3 {
+            env.store(&format!("r{i}.example.com"), "u", &format!("secret-{i}"))
+                .ok();
+        }
+        let filler = data.join("filler");
+        let mut f = fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        use std::io::Write;
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+        drop(f);
+        let before = env.store_bytes().unwrap();
+        let run = env.run(&["logout", "--all"], b"");
+        assert_eq!(run.code, 1, "{backend:?}: {run:?}");
+        assert!(run.stderr.contains("is the disk full"), "{run:?}");
+        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+        for i in 0..3 {
+            assert_eq!(
+                env.secret(&format!("r{i}.example.com")),
+                Some(format!("secret-{i}")),
+                "{backend:?}: a failed logout --all lost a secret"
+            );
+        }
+        fs::remove_file(&filler).unwrap();
+        env.run(&["logout", "--all"], b"").ok();
+        assert!(env.list().is_empty(), "{backend:?}");
     }
 }

@@ -650,7 +650,9 @@ fn doctor_reports_a_locked_keyring() {
         .split_once("exit=0\n")
         .expect("auto is not broken");
     assert!(
-        auto.contains("[WARN] store: auto (environment variable DOCKER_CREDENTIAL_KEYRING_STORE) falls back to the file store: the secret-service store is locked"),
+        auto.contains("[WARN] store: auto (environment variable DOCKER_CREDENTIAL_KEYRING_STORE) uses secret-service, which cannot store secrets now")
+            && auto.contains("never falls back to the file store")
+            && auto.contains("the secret-service store is locked"),
         "{out:?}"
     );
     assert!(fixed.contains("[FAIL] store: secret-service"), "{out:?}");

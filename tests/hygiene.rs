@@ -435,3 +435,108 @@ fn closed_pipe_is_an_error_not_a_signal() {
         );
     }
 }
+
+/// Characters that drive a terminal (C0/C1 controls, DEL) or reorder what it
+/// shows (bidi overrides and isolates, marks) never reach human output raw:
+/// a stored name holding them is shown with each escaped visibly
+/// (`\u{202e}`), in tables, `ls -q`, notes and error lines, while the
+/// protocol's `list` answer stays byte-exact JSON.
+#[test]
+fn human_output_escapes_control_and_bidi_characters() {
+    const RLO: char = '\u{202e}';
+    let hostile_chars = [
+        '\u{202e}', '\u{2066}', '\u{200f}', '\u{061c}', '\u{9b}', '\u{1b}', '\u{7f}',
+    ];
+    let raw = |run: &Run| {
+        format!("{}{}", run.stdout, run.stderr)
+            .chars()
+            .find(|c| hostile_chars.contains(c))
+    };
+    for backend in backends() {
+        let env = Env::new(backend);
+        let url = format!("evil.io/{RLO}oi.yauq");
+        let user = format!("ad{RLO}min\u{2066}x\u{200f}");
+        env.store(&url, &user, "s").ok();
+        // The protocol answer keeps the bytes as stored.
+        let list = env.run(&["list"], b"");
+        assert!(
+            list.stdout.contains(&url) && list.stdout.contains(&user),
+            "{list:?}"
+        );
+
+        let ls = env.run(&["ls"], b"");
+        ls.ok();
+        assert_eq!(raw(&ls), None, "{backend:?} ls: {ls:?}");
+        assert!(ls.stdout.contains("evil.io/\\u{202e}oi.yauq"), "{ls:?}");
+        assert!(
+            ls.stdout.contains("ad\\u{202e}min\\u{2066}x\\u{200f}"),
+            "{ls:?}"
+        );
+        // (args, whether the output shows a stored or given name).
+        for (args, shows_name) in [
+            (&["ls", "-q"][..], true),
+            (&["pair", "add", &url, "sso.example.com"], true),
+            (&["pair", "ls"], true),
+            (&["doctor"], false),
+            (&["pair", "rm", &format!("other.io/{RLO}x")], true),
+            (&["logout", "bad\u{061c}.io?"], false),
+            (&["logout", &url], true),
+        ] {
+            let run = env.run(args, b"");
+            assert_eq!(raw(&run), None, "{backend:?} {args:?}: {run:?}");
+            assert!(
+                !shows_name || format!("{}{}", run.stdout, run.stderr).contains("\\u{"),
+                "{backend:?} {args:?} shows the name escaped: {run:?}"
+            );
+        }
+        // A protocol error line (stdout) escapes too; the verb's answer stays one line.
+        let erase = env.run(&["erase"], format!("x.io/{RLO}?q").as_bytes());
+        assert_eq!(erase.code, 1, "{erase:?}");
+        assert_eq!(raw(&erase), None, "{erase:?}");
+    }
+}
+
+/// A helper never dumps core: while `get` waits for its input (about to
+/// hold a secret), its core size limit is 0 (and it has made itself
+/// non-dumpable, see `start.rs`), whatever limit it was started with.
+#[test]
+#[cfg(target_os = "linux")]
+fn helper_runs_with_core_dumps_disabled() {
+    use std::io::Write;
+    let env = Env::new(common::Backend::File);
+    let mut cmd = Command::new("prlimit");
+    cmd.args(["--core=unlimited", "--"])
+        .arg(common::BIN)
+        .arg("get");
+    env.apply(&mut cmd);
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux)");
+    let limits = format!("/proc/{}/limits", child.id());
+    let mut core_line = String::new();
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&limits).unwrap_or_default();
+        // Inherited limits first, then prlimit's unlimited, then the helper's.
+        core_line = text
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap_or_default()
+            .to_owned();
+        if core_line.split_whitespace().skip(4).take(2).eq(["0", "0"]) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"none.example.com")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let fields: Vec<&str> = core_line.split_whitespace().collect();
+    assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{core_line:?}");
+}

@@ -214,3 +214,55 @@ fn fifty_writers_twenty_ops_each() {
         );
     }
 }
+
+/// Lines of `DOCKER_CREDENTIAL_KEYRING_LOG=debug` output saying the index was
+/// written (fsutil::write_atomic logs each replace).
+fn index_writes(run: &Run) -> usize {
+    run.stderr
+        .lines()
+        .filter(|l| l.contains("debug: wrote ") && l.ends_with("store.json"))
+        .count()
+}
+
+/// `logout --all` and `migrate` are one index transaction each: however many
+/// credentials, the index is replaced once (counted, not timed), and the
+/// result is complete.
+#[test]
+fn logout_all_and_migrate_write_the_index_once() {
+    use base64::Engine;
+    for backend in backends() {
+        let env = Env::new(backend);
+        let count = match backend {
+            common::Backend::File => 3000,
+            common::Backend::SecretService => 60,
+        };
+        let auths: serde_json::Map<String, serde_json::Value> = (0..count)
+            .map(|i| {
+                let auth = base64::engine::general_purpose::STANDARD.encode(format!("u{i}:p{i}"));
+                (
+                    format!("r{i}.bulk.example.com"),
+                    serde_json::json!({ "auth": auth }),
+                )
+            })
+            .collect();
+        let config = env.docker_config_dir().join("config.json");
+        std::fs::create_dir_all(env.docker_config_dir()).unwrap();
+        std::fs::write(&config, serde_json::json!({ "auths": auths }).to_string()).unwrap();
+        let debug = |args: &[&str]| {
+            let mut cmd = env.command(args);
+            cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+            common::run_command(cmd, b"")
+        };
+        let run = debug(&["migrate", "--force", "-q"]);
+        assert_eq!(run.code, 0, "{backend:?} migrate: {run:?}");
+        assert_eq!(index_writes(&run), 1, "{backend:?} migrate");
+        assert_eq!(env.list().len(), count, "{backend:?} migrate");
+        assert_eq!(env.secret("r7.bulk.example.com").as_deref(), Some("p7"));
+
+        let run = debug(&["logout", "--all", "-q"]);
+        assert_eq!(run.code, 0, "{backend:?} logout --all: {run:?}");
+        assert_eq!(index_writes(&run), 1, "{backend:?} logout --all");
+        assert!(env.list().is_empty(), "{backend:?} logout --all");
+        assert_eq!(env.secret("r7.bulk.example.com"), None);
+    }
+}

@@ -274,6 +274,78 @@ fn logout_cascades_to_the_pair_and_an_unshared_auth_server() {
     });
 }
 
+/// `logout --all` removes every credential and every pair (a pair whose
+/// registry never logged in included), so `doctor` has nothing to warn about.
+/// `logout AUTH_SERVER` removes the pairs left with no credential on either
+/// side, and keeps those whose registry still answers.
+#[test]
+fn logout_leaves_no_pair_without_credentials() {
+    each_backend(|env| {
+        login(
+            env,
+            &[
+                "a.example.com",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--auth-server",
+                "sso.example.com",
+                "--auth-username",
+                "sso-alice",
+                "--auth-password-stdin",
+            ],
+            "a-pw\nsso-pw\n",
+        );
+        // Paired ahead of its login: no credential of its own.
+        env.run(
+            &["pair", "add", "later.example.com", "sso.example.com"],
+            b"",
+        )
+        .ok();
+        env.run(
+            &["pair", "add", "c.example.com", "other-sso.example.com"],
+            b"",
+        )
+        .ok();
+        env.store("other-sso.example.com", "o", "op").ok();
+
+        // The auth server's own logout: c.example.com's pair has nothing left.
+        let run = env.run(&["logout", "other-sso.example.com"], b"");
+        run.ok();
+        assert!(
+            run.stdout.contains(
+                "Removed the pair c.example.com -> other-sso.example.com: no credential is left for it"
+            ),
+            "{run:?}"
+        );
+        assert_eq!(
+            paired(env),
+            [
+                ("a.example.com".to_owned(), "sso.example.com".to_owned()),
+                ("later.example.com".to_owned(), "sso.example.com".to_owned()),
+            ]
+        );
+
+        let run = env.run(&["logout", "--all"], b"");
+        run.ok();
+        for line in [
+            "Removed the credential for a.example.com",
+            "Removed the credential for sso.example.com",
+            "Removed the pair a.example.com -> sso.example.com",
+            "Removed the pair later.example.com -> sso.example.com",
+        ] {
+            assert!(run.stdout.contains(line), "{line}: {run:?}");
+        }
+        assert!(env.list().is_empty());
+        assert!(paired(env).is_empty());
+        assert_not_found(env, "sso.example.com");
+        let doctor = env.run(&["doctor"], b"");
+        assert!(!doctor.stdout.contains("pairs:"), "{doctor:?}");
+        let run = env.run(&["logout", "--all"], b"");
+        assert_eq!(run.stdout, "No stored credentials\n", "{run:?}");
+    });
+}
+
 #[test]
 fn pair_add_rm_and_their_errors() {
     let env = Env::new(Backend::File);
@@ -537,6 +609,33 @@ fn discover_dry_run_prints_and_records_nothing() {
     );
     assert!(paired(&env).is_empty());
     assert!(env.store_bytes().is_none(), "dry run writes nothing");
+}
+
+/// A registry's challenge is untrusted text: a realm or service holding a
+/// bidi override (U+202E) or an 8-bit CSI (U+009B) is printed escaped.
+#[test]
+fn discover_dry_run_escapes_control_and_bidi_characters() {
+    let server = Server::start(Mode::Challenge(&[
+        "Bearer realm=\"http://auth.example.test:8080/\u{202e}nekot\u{9b}31m\",service=\"re\u{202e}g\u{2066}\"",
+    ]));
+    let env = Env::new(Backend::File);
+    let reg = server.registry();
+    let run = env.run(&["pair", "discover", &reg, "--dry-run"], b"");
+    run.ok();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains(['\u{202e}', '\u{9b}', '\u{2066}']),
+        "raw control or bidi character: {run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("realm:       http://auth.example.test:8080/\\u{202e}nekot\\u{9b}31m\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("service:     re\\u{202e}g\\u{2066}\n"),
+        "{run:?}"
+    );
 }
 
 #[test]

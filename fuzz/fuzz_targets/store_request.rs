@@ -3,6 +3,7 @@
 //! the secret; a parsed request keeps the secret byte for byte.
 #![no_main]
 
+use docker_credential_keyring::printable::is_unsafe;
 use docker_credential_keyring::protocol::{error_line, parse_store_request, read_stdin};
 use libfuzzer_sys::fuzz_target;
 
@@ -55,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => {
             let line = error_line(&err);
             assert!(!line.contains('\n'), "{line}");
+            // Whatever the input held, the line reaches a terminal with no
+            // control or bidi character (escaped by crate::printable).
+            assert!(!line.chars().any(is_unsafe), "{line:?}");
             if let Some(secret) = secret.filter(|s| s.len() >= 4 && line.contains(s.as_str())) {
                 // The text may be there by coincidence (a secret "ServerURL"):
                 // the same request with another secret of the same length

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> CommandResult {
                 crate::config::path_fix_advice()
             );
         }
-        eprintln!("warning: {problem}");
+        crate::errln!("warning: {problem}");
     }
     let flavor = if args.podman {
         Flavor::Containers
@@ -104,12 +104,12 @@ pub fn run(args: Args) -> CommandResult {
             diff.push_str(&own.diff());
         }
         if diff.is_empty() {
-            println!(
+            crate::outln!(
                 "Nothing to change: {} already uses {HELPER}",
                 file.path().display()
             );
         } else {
-            print!("{diff}");
+            print!("{}", crate::printable::printable_text(&diff));
         }
         return Ok(0);
     }
@@ -241,19 +241,19 @@ fn report_configured(
 ) {
     let path = file.path().display();
     if changes.is_empty() {
-        println!("{path} already uses {HELPER}; nothing changed");
+        crate::outln!("{path} already uses {HELPER}; nothing changed");
     }
     for change in changes.iter().filter(|c| c.set.is_string()) {
         let member = change.key.join(".");
         match &change.previous {
-            Some(prev) => println!(
+            Some(prev) => crate::outln!(
                 "Set {member} = {HELPER:?} in {path} (was {prev}; `unconfigure` restores it)"
             ),
-            None => println!("Set {member} = {HELPER:?} in {path}"),
+            None => crate::outln!("Set {member} = {HELPER:?} in {path}"),
         }
     }
     if let Some(bak) = backup {
-        println!("Backed up the previous file to {}", bak.display());
+        crate::outln!("Backed up the previous file to {}", bak.display());
     }
     if file.flavor == Flavor::Containers {
         println!(
@@ -261,7 +261,7 @@ fn report_configured(
         );
     }
     if let Some(own) = own {
-        println!(
+        crate::outln!(
             "Store for new secrets: {} (in {})",
             own.str_at("store").unwrap_or("auto"),
             own.path().display()
@@ -270,7 +270,7 @@ fn report_configured(
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
     if file.flavor == Flavor::Containers && runtime.is_some_and(|dir| file.path().starts_with(dir))
     {
-        eprintln!(
+        crate::errln!(
             "note: {path} is under $XDG_RUNTIME_DIR, which is emptied when you log out or reboot; to keep this setting, set REGISTRY_AUTH_FILE to a lasting file and run configure --podman again"
         );
     }
@@ -285,7 +285,7 @@ fn report_configured(
             })
             .unwrap_or_default();
         if file.str_at("credsStore") == Some(HELPER) && !others.is_empty() {
-            eprintln!(
+            crate::errln!(
                 "note: credHelpers still send these registries to other helpers: {}",
                 others
                     .iter()
@@ -298,7 +298,7 @@ fn report_configured(
             .map(|a| a.len())
             .unwrap_or(0);
         if plaintext > 0 {
-            eprintln!(
+            crate::errln!(
                 "note: {path} still holds {plaintext} plaintext password(s); move them into the store with `{} migrate`",
                 crate::BINARY_NAME
             );
@@ -384,9 +384,9 @@ pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
     if args.dry_run {
         let diff = file.diff();
         if diff.is_empty() {
-            println!("Nothing to undo in {}", file.path().display());
+            crate::outln!("Nothing to undo in {}", file.path().display());
         } else {
-            print!("{diff}");
+            print!("{}", crate::printable::printable_text(&diff));
         }
         return Ok(0);
     }
@@ -412,23 +412,23 @@ pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         let path = file.path().display();
         let restored: Vec<&Change> = undone.iter().filter(|c| c.set.is_string()).collect();
         if restored.is_empty() && left.is_empty() {
-            println!("Nothing to undo in {path}");
+            crate::outln!("Nothing to undo in {path}");
         }
         for change in restored {
             match &change.previous {
-                Some(prev) => println!("Restored {} = {prev} in {path}", change.key.join(".")),
-                None => println!("Removed {} from {path}", change.key.join(".")),
+                Some(prev) => crate::outln!("Restored {} = {prev} in {path}", change.key.join(".")),
+                None => crate::outln!("Removed {} from {path}", change.key.join(".")),
             }
         }
         if let Some(bak) = backup {
-            println!("Backed up the previous file to {}", bak.display());
+            crate::outln!("Backed up the previous file to {}", bak.display());
         }
         if delete {
             println!("Removed {path}: `configure` created it and it holds nothing else");
         }
     }
     for member in left {
-        eprintln!("note: left {member} alone: it was changed after `configure`");
+        crate::errln!("note: left {member} alone: it was changed after `configure`");
     }
     Ok(0)
 }

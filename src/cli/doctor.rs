@@ -127,14 +127,14 @@ fn print_report(report: &Report, quiet: bool) {
         if quiet && matches!(check.status, Status::Ok | Status::Info) {
             continue;
         }
-        println!(
+        crate::outln!(
             "[{}] {}: {}",
             check.status.label(),
             check.name,
             check.detail
         );
         if let Some(fix) = &check.fix {
-            println!("       fix: {fix}");
+            crate::outln!("       fix: {fix}");
         }
     }
     let fails = report
@@ -148,9 +148,9 @@ fn print_report(report: &Report, quiet: bool) {
         .filter(|c| c.status == Status::Warn)
         .count();
     match (fails, warns) {
-        (0, 0) => println!("Everything looks fine."),
-        (0, w) => println!("Nothing is broken; {w} warning(s)."),
-        (f, _) => println!("{f} problem(s) to fix."),
+        (0, 0) => crate::outln!("Everything looks fine."),
+        (0, w) => crate::outln!("Nothing is broken; {w} warning(s)."),
+        (f, _) => crate::outln!("{f} problem(s) to fix."),
     }
 }
 
@@ -278,13 +278,20 @@ fn check_store(report: &mut Report) {
                     _ => format!("auto ({source}) uses the file store: this platform has no keyring"),
                 },
             ),
-            Some(kind) => match probe(kind) {
+            Some(kind) => match probe(kind).map_err(choice::auto_fallback) {
                 Ok(detail) => report.add("store", Status::Ok, format!("auto ({source}) uses {kind}: {detail}")),
-                Err(err) => report.problem(
+                Err(Ok(file)) => report.add(
                     "store",
-                    Status::Warn,
-                    format!("auto ({source}) falls back to the file store: {err}"),
-                    format!("start or unlock the keyring to use it, or silence this with {}", change_fix("file")),
+                    Status::Ok,
+                    format!("auto ({source}) uses the {file} store: there is no {kind} here"),
+                ),
+                // A keyring that exists but cannot take secrets now: `auto`
+                // refuses to store rather than fall back to the file store.
+                Err(Err(err)) => report.problem(
+                    "store",
+                    if matches!(err, BackendError::Locked { .. }) { Status::Warn } else { Status::Fail },
+                    format!("auto ({source}) uses {kind}, which cannot store secrets now (stores fail until it can; auto never falls back to the file store while a keyring exists): {err}"),
+                    format!("unlock or fix the keyring, or choose the file store explicitly: {}", change_fix("file")),
                 ),
             },
         },
@@ -301,8 +308,7 @@ fn probe(kind: StoreKind) -> Result<String, BackendError> {
         Ok(Some(false)) => Ok("provider answering, default collection unlocked".to_owned()),
         Ok(Some(true)) => Err(BackendError::Locked { kind }),
         // Creating the default collection needs a password prompt, which a
-        // headless session cannot show: stores would fail (`auto` falls back
-        // to the file store).
+        // headless session cannot show: stores would fail.
         Ok(None) => Err(BackendError::NoCollection { kind }),
         Err(err) => Ok(format!("provider answering (lock state unknown: {err})")),
     }

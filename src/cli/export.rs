@@ -96,7 +96,9 @@ pub struct Args {
     /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`
     #[arg(long, requires = "merge")]
     pub patch: bool,
-    /// Write to FILE (mode 0600, replaced atomically) instead of stdout
+    /// Write to FILE (mode 0600, replaced atomically) instead of stdout; `-`,
+    /// /dev/stdout, /dev/fd/N, a FIFO or /dev/null are written to as streams;
+    /// a directory, socket or other device is refused
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -127,7 +129,7 @@ pub fn run(args: Args) -> CommandResult {
     let store = Credentials::open()?;
     let collected = ex::collect(&store, &selection)?;
     for warning in &collected.warnings {
-        eprintln!("warning: {warning}");
+        crate::errln!("warning: {warning}");
     }
     let text = match &merge_doc {
         Some(doc) => {
@@ -238,14 +240,16 @@ fn fresh_output(
     if let Some(live) = live_service_accounts {
         secrets.extend(linked_service_accounts(args, &targets, live)?);
     } else if !commands.is_empty() {
-        eprintln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        eprintln!("# ServiceAccount would replace it, so link the Secret with these patches");
-        eprintln!("# (or rerun with --link-commands and pipe to sh) after applying it, or pipe");
-        eprintln!(
+        crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
+        crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
+        crate::errln!(
+            "# (or rerun with --link-commands and pipe to sh) after applying it, or pipe"
+        );
+        crate::errln!(
             "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
         );
         for command in &commands {
-            eprintln!("{command}");
+            crate::errln!("{command}");
         }
     }
     let object = if secrets.len() == 1 && args.link_service_accounts.is_empty() {
@@ -318,10 +322,10 @@ fn linked_service_accounts(
         .collect()
 }
 
-/// Writes `text` to --output (0600, atomic) or stdout.
+/// Writes `text` to --output (see [`super::output`]) or stdout.
 fn emit(args: &Args, text: &str) -> Result<()> {
     match &args.output {
-        Some(path) => crate::fsutil::write_atomic(path, text.as_bytes(), 0o600),
+        Some(path) => super::output::write(path, text.as_bytes()),
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

@@ -102,13 +102,13 @@ pub fn run(args: Args) -> CommandResult {
             } else {
                 "added"
             };
-            println!("{verb:<8} {} ({})", p.key, p.found.username);
+            crate::outln!("{verb:<8} {} ({})", p.key, p.found.username);
         }
         for s in &skipped {
-            println!("skipped  {s}");
+            crate::outln!("skipped  {s}");
         }
     }
-    println!(
+    crate::outln!(
         "{} added, {} replaced, {} skipped",
         added,
         replaced.len(),

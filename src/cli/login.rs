@@ -77,7 +77,7 @@ pub fn run(args: Args) -> CommandResult {
         email: email.as_ref(),
     }])?[0];
     if !args.quiet {
-        println!("Login Succeeded: {key} (stored in the {kind} store)");
+        crate::outln!("Login Succeeded: {key} (stored in the {kind} store)");
         note_if_docker_ignores(&key);
     }
     super::configure::follow_login(&key, args.quiet);
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> CommandResult {
 fn note_if_docker_ignores(key: &ServerKey) {
     if let Ok(file) = crate::config::Flavor::Docker.open() {
         if !file.uses_helper(key, super::configure::HELPER) {
-            eprintln!(
+            crate::errln!(
                 "note: {} does not send {key} to this helper yet; run `{} configure`",
                 file.path().display(),
                 crate::BINARY_NAME

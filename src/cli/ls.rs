@@ -36,7 +36,7 @@ pub fn run(args: Args) -> CommandResult {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if args.quiet {
         for row in &rows {
-            println!("{}", row.server);
+            crate::outln!("{}", row.server);
         }
     } else if rows.is_empty() {
         // A header over nothing reads like a failure: say so, and how to add one.

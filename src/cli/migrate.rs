@@ -3,9 +3,9 @@
 //! the store, then remove them from the files, leaving the `{}` markers docker
 //! writes for credentials kept by a helper.
 //!
-//! All or nothing: every credential is stored first (and the ones already
-//! stored are rolled back if one fails); the files are rewritten only after
-//! that, atomically. A failure leaves the files untouched. No `.bak` copy of
+//! All or nothing: every credential is stored first, in one store transaction
+//! (one index save; keyring writes are undone if any step fails); the files
+//! are rewritten only after that, atomically. A failure leaves the files untouched. No `.bak` copy of
 //! the secrets is kept; an existing `config.json.bak` loses them too.
 
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::CommandResult;
 use crate::config::{ConfigFile, Flavor, PlaintextAuth};
 use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials, StoreKind};
+use crate::store::{Credential, Credentials, Put, StoreKind};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -84,7 +84,7 @@ pub fn run(args: Args) -> CommandResult {
                 .iter()
                 .map(|f| f.path().display().to_string())
                 .collect();
-            println!("No plaintext credentials in {}", names.join(" or "));
+            crate::outln!("No plaintext credentials in {}", names.join(" or "));
         }
         return Ok(0);
     }
@@ -107,7 +107,6 @@ pub fn run(args: Args) -> CommandResult {
         for (m, kind) in moved.iter_mut().zip(kinds) {
             m.store = Some(kind.name().to_owned());
         }
-        set_emails(&store, &entries)?;
         for (index, file) in files.iter_mut().enumerate() {
             let servers: Vec<&str> = entries
                 .iter()
@@ -192,85 +191,47 @@ fn check_configured(files: &[ConfigFile], entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
-/// The few store operations migrate needs (a seam for the rollback test).
-trait Target {
-    fn get(&self, key: &ServerKey) -> Result<Option<Credential>>;
-    fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind>;
-    fn delete(&self, key: &ServerKey) -> Result<bool>;
-}
-
-impl Target for Credentials {
-    fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        Credentials::get(self, key)
-    }
-    fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-        Credentials::put(self, key, credential)
-    }
-    fn delete(&self, key: &ServerKey) -> Result<bool> {
-        Credentials::delete(self, key)
-    }
-}
-
-/// Stores every entry; if one fails, puts back what was there before the
-/// earlier ones and returns the error.
-fn store_all(store: &impl Target, entries: &[Entry]) -> Result<Vec<StoreKind>> {
-    let mut done: Vec<(&ServerKey, Option<Credential>)> = Vec::new();
-    let mut kinds: Vec<StoreKind> = Vec::new();
+/// Stores every entry in one transaction ([`Credentials::put_all`]: one
+/// index save, every keyring write undone if one fails). Returns each entry's
+/// store, in order.
+fn store_all(store: &Credentials, entries: &[Entry]) -> Result<Vec<StoreKind>> {
+    // The same credential in both files (conflicts were refused before) is stored once.
+    let mut first_of: Vec<usize> = Vec::with_capacity(entries.len());
+    let mut unique: Vec<usize> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
-        // The same credential in both files (conflicts were refused before).
-        if let Some(j) = entries[..i].iter().position(|e| e.key == entry.key) {
-            kinds.push(kinds[j]);
-            continue;
-        }
-        let credential = Credential {
-            server_url: entry.auth.server.clone(),
-            username: entry.auth.username.clone(),
-            secret: entry.auth.secret.clone(),
-        };
-        let result = store
-            .get(&entry.key)
-            .and_then(|previous| Ok((previous, store.put(&entry.key, &credential)?)));
-        match result {
-            Ok((previous, kind)) => {
-                done.push((&entry.key, previous));
-                kinds.push(kind);
-            }
-            Err(err) => {
-                let rolled_back = done.len();
-                for (key, previous) in done.into_iter().rev() {
-                    let undo = match previous {
-                        Some(previous) => store.put(key, &previous).map(|_| ()),
-                        None => store.delete(key).map(|_| ()),
-                    };
-                    if let Err(undo_err) = undo {
-                        crate::debug!("migrate: could not roll back {key}: {undo_err:#}");
-                    }
-                }
-                return Err(err.context(format!(
-                    "cannot store the credential for {} ({rolled_back} stored before it were rolled back; the config files were left untouched)",
-                    entry.key
-                )));
-            }
-        }
+        let slot = *seen.entry(entry.key.as_str()).or_insert_with(|| {
+            unique.push(i);
+            unique.len() - 1
+        });
+        first_of.push(slot);
     }
-    Ok(kinds)
-}
-
-fn set_emails(store: &Credentials, entries: &[Entry]) -> Result<()> {
-    if entries.iter().all(|e| e.auth.email.is_none()) {
-        return Ok(());
-    }
-    store.update(|db| {
-        for entry in entries {
-            if let (Some(email), Some(record)) = (
-                &entry.auth.email,
-                db.credentials.get_mut(entry.key.as_str()),
-            ) {
-                record.email = Some(email.clone());
-            }
-        }
-        Ok(())
-    })
+    let credentials: Vec<Credential> = unique
+        .iter()
+        .map(|&i| Credential {
+            server_url: entries[i].auth.server.clone(),
+            username: entries[i].auth.username.clone(),
+            secret: entries[i].auth.secret.clone(),
+        })
+        .collect();
+    let puts: Vec<Put<'_>> = unique
+        .iter()
+        .zip(&credentials)
+        .map(|(&i, credential)| Put {
+            key: &entries[i].key,
+            credential,
+            // An email in the file replaces the stored one; none keeps it.
+            email: entries[i]
+                .auth
+                .email
+                .is_some()
+                .then_some(&entries[i].auth.email),
+        })
+        .collect();
+    let kinds = store
+        .put_all(&puts)
+        .context("nothing was stored, and the config files were left untouched")?;
+    Ok(first_of.into_iter().map(|slot| kinds[slot]).collect())
 }
 
 /// Removes the same secrets from `<file>.bak`, if one exists (an earlier
@@ -281,7 +242,7 @@ fn scrub_backup(file: &ConfigFile, servers: &[&str]) -> Result<()> {
         return Ok(());
     }
     let Ok(mut backup) = ConfigFile::open(file.flavor, &bak) else {
-        eprintln!(
+        crate::errln!(
             "note: could not read {} to remove the moved secrets from it; check it by hand",
             bak.display()
         );
@@ -309,7 +270,7 @@ fn print_summary(args: &Args, moved: &[Moved]) {
             .as_deref()
             .map(|s| format!(" -> {s} store"))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "{verb} {} (user {}) from {}{store}",
             m.server,
             m.username,
@@ -317,101 +278,14 @@ fn print_summary(args: &Args, moved: &[Moved]) {
         );
     }
     if args.dry_run {
-        println!(
+        crate::outln!(
             "{} credential(s) would move; nothing was changed",
             moved.len()
         );
     } else {
-        println!(
+        crate::outln!(
             "{} credential(s) moved; the files keep only empty {{}} markers",
             moved.len()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
-    /// In-memory store that fails to put `fail_on`.
-    struct Fake {
-        items: RefCell<BTreeMap<String, Credential>>,
-        fail_on: &'static str,
-    }
-
-    impl Target for Fake {
-        fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-            Ok(self.items.borrow().get(key.as_str()).cloned())
-        }
-        fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-            if key.as_str() == self.fail_on {
-                bail!("injected failure");
-            }
-            self.items
-                .borrow_mut()
-                .insert(key.as_str().to_owned(), credential.clone());
-            Ok(StoreKind::File)
-        }
-        fn delete(&self, key: &ServerKey) -> Result<bool> {
-            Ok(self.items.borrow_mut().remove(key.as_str()).is_some())
-        }
-    }
-
-    fn entry(server: &str, user: &str, secret: &str) -> Entry {
-        Entry {
-            file: 0,
-            key: ServerKey::parse(server).unwrap(),
-            auth: PlaintextAuth {
-                server: server.to_owned(),
-                username: user.to_owned(),
-                secret: secret.into(),
-                email: None,
-            },
-        }
-    }
-
-    fn cred(user: &str, secret: &str) -> Credential {
-        Credential {
-            server_url: "a.io".into(),
-            username: user.into(),
-            secret: secret.into(),
-        }
-    }
-
-    #[test]
-    fn a_failure_half_way_rolls_back_what_was_stored() {
-        let fake = Fake {
-            items: RefCell::new(BTreeMap::from([(
-                "a.io".to_owned(),
-                cred("old", "old-secret"),
-            )])),
-            fail_on: "c.io",
-        };
-        let entries = [
-            entry("a.io", "new", "s1"),
-            entry("b.io", "u", "s2"),
-            entry("c.io", "u", "s3"),
-        ];
-        let err = store_all(&fake, &entries).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("2 stored before it were rolled back"),
-            "{err:#}"
-        );
-        let items = fake.items.borrow();
-        assert_eq!(items.len(), 1, "b.io removed again");
-        assert_eq!(items["a.io"], cred("old", "old-secret"), "a.io restored");
-    }
-
-    #[test]
-    fn all_stored_when_nothing_fails() {
-        let fake = Fake {
-            items: RefCell::new(BTreeMap::new()),
-            fail_on: "none",
-        };
-        let entries = [entry("a.io", "u", "s1"), entry("b.io", "u", "s2")];
-        assert_eq!(store_all(&fake, &entries).unwrap().len(), 2);
-        assert_eq!(fake.items.borrow().len(), 2);
     }
 }

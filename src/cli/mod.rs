@@ -19,6 +19,7 @@ pub mod login;
 pub mod logout;
 pub mod ls;
 pub mod migrate;
+pub mod output;
 pub mod pair;
 pub mod prompt;
 pub mod table;

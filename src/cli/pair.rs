@@ -112,7 +112,7 @@ fn add(args: AddArgs) -> CommandResult {
     let auth = ServerKey::parse(&args.auth_server)?;
     let linked = pairs::link(&Credentials::open()?, &registry, &auth)?;
     if !args.quiet {
-        println!("{}", linked_message(&registry, &auth, &linked));
+        crate::outln!("{}", linked_message(&registry, &auth, &linked));
     }
     Ok(0)
 }
@@ -133,7 +133,7 @@ fn rm(args: RmArgs) -> CommandResult {
     match pairs::unlink(&Credentials::open()?, &registry)? {
         Some(auth) => {
             if !args.quiet {
-                println!("Removed the pair {registry} -> {auth}");
+                crate::outln!("Removed the pair {registry} -> {auth}");
             }
             Ok(0)
         }
@@ -149,7 +149,7 @@ fn ls(args: LsArgs) -> CommandResult {
         return Ok(0);
     }
     if rows.is_empty() {
-        println!(
+        crate::outln!(
             "No pairs (add one with `pair add REGISTRY AUTH_SERVER` or `pair discover REGISTRY`)"
         );
         return Ok(0);
@@ -214,18 +214,18 @@ fn discover_cmd(args: DiscoverArgs) -> CommandResult {
     let registry = ServerKey::parse(&args.registry)?;
     let found = find_auth_server(&registry, &args.probe)?;
     if args.dry_run {
-        println!("registry:    {registry}");
-        println!("realm:       {}", found.realm);
+        crate::outln!("registry:    {registry}");
+        crate::outln!("realm:       {}", found.realm);
         if let Some(service) = &found.service {
-            println!("service:     {service}");
+            crate::outln!("service:     {service}");
         }
-        println!("auth server: {}", found.auth_server);
-        println!("(dry run: nothing recorded; run without --dry-run to pair them)");
+        crate::outln!("auth server: {}", found.auth_server);
+        crate::outln!("(dry run: nothing recorded; run without --dry-run to pair them)");
         return Ok(0);
     }
     let linked = pairs::link(&Credentials::open()?, &registry, &found.auth_server)?;
     if !args.quiet {
-        println!(
+        crate::outln!(
             "{} (realm {})",
             linked_message(&registry, &found.auth_server, &linked),
             found.realm
@@ -308,7 +308,7 @@ impl LoginPairing {
             if let Some(realm) = &self.realm {
                 line.push_str(&format!(" (realm {realm})"));
             }
-            println!("{line}");
+            crate::outln!("{line}");
         }
         let Some(username) = self.auth_username else {
             return Ok(());
@@ -327,7 +327,7 @@ impl LoginPairing {
         };
         let kind = store.put(&self.auth_server, &credential)?;
         if !quiet {
-            println!(
+            crate::outln!(
                 "Stored the auth server credential for {} (in the {kind} store)",
                 self.auth_server
             );

@@ -2,7 +2,16 @@
 //! columns two spaces apart, no trailing spaces.
 
 /// Renders `headers` and `rows` as aligned lines, each ending in a newline.
+/// Cells are stored names: each goes through [`crate::printable::printable`].
 pub fn render<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.each_ref()
+                .map(|c| crate::printable::printable(c).into_owned())
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = headers.map(|h| h.chars().count());
     for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {

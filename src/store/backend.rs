@@ -43,7 +43,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why a keyring call failed. Never carries secret bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendError {
-    /// No keyring of that kind in this build or on this machine (no bus, no provider).
+    /// No keyring of that kind exists here: not in this build or platform, no
+    /// D-Bus session bus, or nothing owns the Secret Service's bus name and
+    /// none can be activated. The only failure on which `auto` uses the file
+    /// store (see [`BackendError::means_absent`]).
+    Absent { kind: StoreKind, reason: String },
+    /// The keyring exists but could not be reached for another reason.
     Unavailable { kind: StoreKind, reason: String },
     /// The keyring is locked and was not unlocked (prompt dismissed or impossible).
     Locked { kind: StoreKind },
@@ -59,7 +64,7 @@ pub enum BackendError {
 impl std::fmt::Display for BackendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BackendError::Unavailable { kind, reason } => write!(
+            BackendError::Absent { kind, reason } | BackendError::Unavailable { kind, reason } => write!(
                 f,
                 "the {kind} store is not available ({reason}); start it, or use the file store with {}=file",
                 super::STORE_ENV
@@ -86,6 +91,15 @@ impl std::fmt::Display for BackendError {
 }
 
 impl std::error::Error for BackendError {}
+
+impl BackendError {
+    /// Whether the error says there is no such keyring at all (rather than
+    /// one that is locked, prompting, hung or failing): the one rule for when
+    /// `auto` may keep secrets in the file store instead.
+    pub(crate) fn means_absent(&self) -> bool {
+        matches!(self, BackendError::Absent { .. })
+    }
+}
 
 type BackendResult<T> = Result<T, BackendError>;
 
@@ -325,12 +339,8 @@ fn with_plain_session<T>(
         Some(ss) => ss,
         None => {
             set_session_bus_env()?;
-            let ss = SecretService::connect(EncryptionType::Plain).map_err(|err| {
-                BackendError::Unavailable {
-                    kind: StoreKind::SecretService,
-                    reason: describe_connect_text(err.to_string()),
-                }
-            })?;
+            let ss = SecretService::connect(EncryptionType::Plain)
+                .map_err(|err| connect_failure(&err))?;
             plain.insert(ss)
         }
     };
@@ -349,7 +359,7 @@ fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
 }
 
 fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
-    let unavailable = |reason: String| BackendError::Unavailable { kind, reason };
+    let unavailable = |reason: String| BackendError::Absent { kind, reason };
     match kind {
         StoreKind::File => Err(unavailable("the file store is not a keyring".to_owned())),
         StoreKind::SecretService => open_secret_service(),
@@ -363,10 +373,7 @@ fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
     set_session_bus_env()?;
     match dbus_secret_service_keyring_store::Store::new() {
         Ok(store) => Ok(store as Arc<CredentialStore>),
-        Err(err) => Err(BackendError::Unavailable {
-            kind: StoreKind::SecretService,
-            reason: describe_connect_error(err),
-        }),
+        Err(err) => Err(describe_connect_error(err)),
     }
 }
 
@@ -374,7 +381,7 @@ fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
 #[cfg(target_os = "linux")]
 fn set_session_bus_env() -> BackendResult<()> {
     let Some(address) = super::choice::session_bus_address() else {
-        return Err(BackendError::Unavailable {
+        return Err(BackendError::Absent {
             kind: StoreKind::SecretService,
             reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set".to_owned(),
         });
@@ -435,9 +442,12 @@ fn secret_service_error(err: dbus_secret_service::Error) -> BackendError {
     let kind = StoreKind::SecretService;
     match err {
         E::Locked | E::Prompt => BackendError::Locked { kind },
-        E::Unavailable => BackendError::Unavailable {
-            kind,
-            reason: describe_connect_text(err.to_string()),
+        E::Unavailable | E::Dbus(_) => match connect_failure(&err) {
+            absent @ BackendError::Absent { .. } => absent,
+            _ => BackendError::Failed {
+                kind,
+                reason: err.to_string(),
+            },
         },
         other => BackendError::Failed {
             kind,
@@ -446,30 +456,78 @@ fn secret_service_error(err: dbus_secret_service::Error) -> BackendError {
     }
 }
 
+/// D-Bus errors that mean no Secret Service exists on this session: no bus
+/// behind the address, or nothing owns `org.freedesktop.secrets` and no
+/// service file can start a provider (`Spawn.*`: activation failed).
 #[cfg(target_os = "linux")]
-fn describe_connect_error(err: KeyringError) -> String {
-    let text = match &err {
-        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
-            inner.to_string()
-        }
-        _ => "cannot connect".to_owned(),
-    };
-    describe_connect_text(text)
-}
+const ABSENT_DBUS_ERRORS: &[&str] = &[
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.NoServer",
+    "org.freedesktop.DBus.Error.FileNotFound",
+    "org.freedesktop.DBus.Error.Spawn.",
+];
 
+/// Maps a failure to connect to the Secret Service: [`BackendError::Absent`]
+/// when the bus says there is none, else [`BackendError::Unavailable`].
 #[cfg(target_os = "linux")]
-fn describe_connect_text(text: String) -> String {
-    if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
+fn connect_failure(err: &dbus_secret_service::Error) -> BackendError {
+    use dbus_secret_service::Error as E;
+    let kind = StoreKind::SecretService;
+    let name = match err {
+        E::Dbus(inner) => inner.name().unwrap_or_default(),
+        E::Unavailable => {
+            return BackendError::Absent {
+                kind,
+                reason: err.to_string(),
+            }
+        }
+        _ => "",
+    };
+    if !ABSENT_DBUS_ERRORS
+        .iter()
+        .any(|absent| name.starts_with(absent))
+    {
+        return BackendError::Unavailable {
+            kind,
+            reason: err.to_string(),
+        };
+    }
+    let reason = if name.ends_with("ServiceUnknown")
+        || name.ends_with("NameHasNoOwner")
+        || name.contains(".Spawn.")
+    {
         "no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus"
             .to_owned()
     } else {
-        text
+        format!("no D-Bus session bus: {err}")
+    };
+    BackendError::Absent { kind, reason }
+}
+
+#[cfg(target_os = "linux")]
+fn describe_connect_error(err: KeyringError) -> BackendError {
+    let kind = StoreKind::SecretService;
+    match &err {
+        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
+            match inner.downcast_ref::<dbus_secret_service::Error>() {
+                Some(service_error) => connect_failure(service_error),
+                None => BackendError::Unavailable {
+                    kind,
+                    reason: inner.to_string(),
+                },
+            }
+        }
+        _ => BackendError::Unavailable {
+            kind,
+            reason: "cannot connect".to_owned(),
+        },
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
-    Err(BackendError::Unavailable {
+    Err(BackendError::Absent {
         kind: StoreKind::SecretService,
         reason: "this build has no Secret Service support".to_owned(),
     })
@@ -484,7 +542,7 @@ fn open_keychain() -> BackendResult<Arc<CredentialStore>> {
 
 #[cfg(not(target_os = "macos"))]
 fn open_keychain() -> BackendResult<Arc<CredentialStore>> {
-    Err(BackendError::Unavailable {
+    Err(BackendError::Absent {
         kind: StoreKind::Keychain,
         reason: "the macOS Keychain exists only on macOS".to_owned(),
     })
@@ -499,7 +557,7 @@ fn open_windows() -> BackendResult<Arc<CredentialStore>> {
 
 #[cfg(not(target_os = "windows"))]
 fn open_windows() -> BackendResult<Arc<CredentialStore>> {
-    Err(BackendError::Unavailable {
+    Err(BackendError::Absent {
         kind: StoreKind::Windows,
         reason: "the Windows Credential Manager exists only on Windows".to_owned(),
     })

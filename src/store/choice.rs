@@ -1,5 +1,5 @@
-//! Which store holds new secrets: `auto` (a usable OS keyring, else the file
-//! store), or one named by `DOCKER_CREDENTIAL_KEYRING_STORE` or by the config
+//! Which store holds new secrets: `auto` (the OS keyring, or the file store
+//! when there is no keyring at all), or one named by `DOCKER_CREDENTIAL_KEYRING_STORE` or by the config
 //! file `$XDG_CONFIG_HOME/docker-credential-keyring/config.json` (`{"store": "file"}`).
 
 use std::fmt;
@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+
+use super::BackendError;
 
 /// Environment variable that overrides the store choice.
 pub const STORE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_STORE";
@@ -72,7 +74,7 @@ impl fmt::Display for StoreKind {
 /// The user's choice of store for new secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StoreChoice {
-    /// The OS keyring when it answers, else the file store.
+    /// The OS keyring; the file store only when there is none (see [`auto_fallback`]).
     #[default]
     Auto,
     Fixed(StoreKind),
@@ -157,6 +159,30 @@ pub fn auto_candidate() -> Option<StoreKind> {
         return None;
     }
     Some(native)
+}
+
+/// `auto`'s one rule, given why the keyring it tried failed: the file store
+/// when that keyring does not exist here at all, else the error (a locked,
+/// prompting or hung keyring never silently sends secrets to the file store;
+/// the user can still choose `file` explicitly).
+pub(crate) fn auto_fallback(err: BackendError) -> Result<StoreKind, BackendError> {
+    if err.means_absent() {
+        Ok(StoreKind::File)
+    } else {
+        Err(err)
+    }
+}
+
+/// The store `auto` uses on this machine, asking the keyring once (a bounded
+/// lookup): for reports (`doctor`, `version`), not for the `get` path.
+pub fn resolve_auto() -> Result<StoreKind, BackendError> {
+    match auto_candidate() {
+        None => Ok(StoreKind::File),
+        Some(kind) => match super::backend::probe(kind) {
+            Ok(()) => Ok(kind),
+            Err(err) => auto_fallback(err),
+        },
+    }
 }
 
 /// The session bus address: `DBUS_SESSION_BUS_ADDRESS`, or the systemd user

@@ -69,13 +69,7 @@ impl Database {
             return Ok(Database::default());
         };
         let db: Database = serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))?;
-        if db.version > DB_VERSION {
-            bail!(
-                "the credential store {} was written by a newer docker-credential-keyring (format {}); upgrade this one",
-                path.display(),
-                db.version
-            );
-        }
+        check_version(path, db.version)?;
         Ok(db)
     }
 
@@ -102,6 +96,9 @@ pub struct RecordMeta {
 /// The index without any secret: what `list` needs (credential metadata and pairs).
 #[derive(Debug, Default, Deserialize)]
 pub struct IndexView {
+    /// The format, checked by the readers ([`check_version`]); 0 when missing.
+    #[serde(default)]
+    pub version: u32,
     #[serde(default)]
     pub credentials: BTreeMap<String, RecordMeta>,
     #[serde(default)]
@@ -118,7 +115,9 @@ pub fn read_index_view(path: &Path) -> Result<IndexView> {
     let Some(bytes) = read_private(path)? else {
         return Ok(IndexView::default());
     };
-    serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))
+    let view: IndexView = serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))?;
+    check_version(path, view.version)?;
+    Ok(view)
 }
 
 /// The record under `key` alone, for `get` (the hot path: docker calls it once
@@ -135,13 +134,7 @@ pub fn find_record(path: &Path, key: &str) -> Result<Option<Record>> {
     let (version, record) = serde::de::DeserializeSeed::deserialize(find::Index(key), &mut de)
         .and_then(|found| de.end().map(|()| found))
         .map_err(|err| corrupt(path, err))?;
-    if version > DB_VERSION {
-        bail!(
-            "the credential store {} was written by a newer docker-credential-keyring (format {}); upgrade this one",
-            path.display(),
-            version
-        );
-    }
+    check_version(path, version)?;
     Ok(record)
 }
 
@@ -268,6 +261,8 @@ impl IndexBytes {
     pub fn listed_and_pairs(&self) -> Result<(Vec<ListedRef<'_>>, bool)> {
         #[derive(Deserialize)]
         struct View<'a> {
+            #[serde(default)]
+            version: u32,
             #[serde(default, borrow, deserialize_with = "map_values")]
             credentials: Vec<ListedRef<'a>>,
             #[serde(default)]
@@ -277,6 +272,7 @@ impl IndexBytes {
             return Ok((Vec::new(), false));
         };
         let view: View = serde_json::from_slice(bytes).map_err(|err| corrupt(&self.1, err))?;
+        check_version(&self.1, view.version)?;
         Ok((view.credentials, view.pairs.is_some()))
     }
 
@@ -284,7 +280,12 @@ impl IndexBytes {
     pub fn view(&self) -> Result<IndexView> {
         match &self.0 {
             None => Ok(IndexView::default()),
-            Some(bytes) => serde_json::from_slice(bytes).map_err(|err| corrupt(&self.1, err)),
+            Some(bytes) => {
+                let view: IndexView =
+                    serde_json::from_slice(bytes).map_err(|err| corrupt(&self.1, err))?;
+                check_version(&self.1, view.version)?;
+                Ok(view)
+            }
         }
     }
 }
@@ -313,6 +314,26 @@ where
         }
     }
     d.deserialize_map(Values(std::marker::PhantomData))
+}
+
+/// Refuses an index whose format this build does not know, whichever command
+/// reads it (a newer one may mean something else by the same fields; writing
+/// it back would lose what it added).
+fn check_version(path: &Path, version: u32) -> Result<()> {
+    if version > DB_VERSION {
+        bail!(
+            "the credential store {} was written by a newer docker-credential-keyring (format {}); upgrade this one",
+            path.display(),
+            version
+        );
+    }
+    if version != DB_VERSION {
+        bail!(
+            "the credential store {} has format {version}, which no docker-credential-keyring writes; it was left untouched: restore it from a backup, or move it away to start an empty store",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn corrupt(path: &Path, err: serde_json::Error) -> anyhow::Error {

@@ -86,6 +86,41 @@ fn undo_keyring_writes(written: &[Written]) {
     }
 }
 
+/// The keyring removals of one [`Credentials::update_removing`], with what to
+/// put back if it fails.
+#[derive(Default)]
+pub(crate) struct Removals {
+    undo: Vec<Written>,
+}
+
+impl Removals {
+    /// Removes the credential under the index key `key` from `db`, and its
+    /// secret from the keyring that holds it (read first, to put back if the
+    /// transaction fails). Returns whether there was one.
+    pub(crate) fn delete_in(&mut self, db: &mut Database, key: &str) -> Result<bool> {
+        let Some(record) = db.credentials.remove(key) else {
+            return Ok(false);
+        };
+        if record.store != StoreKind::File {
+            let kind = record.store;
+            let erase = || -> Result<Option<Secret>, BackendError> {
+                let old_secret = backend::get(kind, key)?;
+                backend::delete(kind, key)?;
+                Ok(old_secret)
+            };
+            let old_secret =
+                erase().with_context(|| format!("cannot erase the credential for {key}"))?;
+            self.undo.push(Written {
+                key: key.to_owned(),
+                kind,
+                previous: Some(record),
+                old_secret,
+            });
+        }
+        Ok(true)
+    }
+}
+
 /// One line of `list`: no secret in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -152,14 +187,31 @@ impl Credentials {
     /// Runs `change` on the index under the exclusive lock and saves the result
     /// if it returns Ok. Either every change lands or none does.
     pub fn update<T>(&self, change: impl FnOnce(&mut Database) -> Result<T>) -> Result<T> {
+        self.update_removing(|db, _| change(db))
+    }
+
+    /// [`update`](Self::update) for changes that also remove credentials
+    /// ([`Removals::delete_in`]): one lock and one index save however many go
+    /// (`logout --all`), and if `change` or the save fails, the keyring
+    /// secrets already removed are put back and the index is not changed.
+    pub(crate) fn update_removing<T>(
+        &self,
+        change: impl FnOnce(&mut Database, &mut Removals) -> Result<T>,
+    ) -> Result<T> {
         let _lock = self.lock()?;
         let mut db = self.load()?;
         let before = db.clone();
-        let out = change(&mut db)?;
-        if db != before {
-            db.save(&self.db_path())?;
+        let mut removals = Removals::default();
+        let out = change(&mut db, &mut removals).and_then(|out| {
+            if db != before {
+                db.save(&self.db_path())?;
+            }
+            Ok(out)
+        });
+        if out.is_err() {
+            undo_keyring_writes(&removals.undo);
         }
-        Ok(out)
+        out
     }
 
     /// Takes the writers' lock (creating the private directory) and sweeps
@@ -329,10 +381,10 @@ impl Credentials {
     }
 
     /// Writes the secret to the chosen keyring store (the file store's secret
-    /// goes into the index instead); under `auto` falls back to the file store
-    /// when no keyring is usable.
+    /// goes into the index instead); under `auto` uses the file store only
+    /// when there is no keyring at all ([`choice::auto_fallback`]).
     fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
-        let (kind, fallback) = match self.choice {
+        let (kind, auto) = match self.choice {
             StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
                 Some(kind) => (kind, true),
@@ -343,33 +395,19 @@ impl Credentials {
             return Ok(kind);
         }
         let label = format!("docker-credential-keyring: {}", credential.server_url);
-        match backend::set(kind, key.as_str(), &label, &credential.secret) {
+        let written = match backend::set(kind, key.as_str(), &label, &credential.secret) {
             Ok(()) => Ok(kind),
-            Err(err) if fallback => {
-                crate::debug!("auto: {kind} not usable ({err}); using the file store");
-                Ok(StoreKind::File)
-            }
-            Err(err) => Err(err).with_context(|| format!("cannot store the credential for {key}")),
-        }
+            Err(err) if auto => choice::auto_fallback(err).inspect(|_| {
+                crate::debug!("auto: no {kind} here; using the file store");
+            }),
+            Err(err) => Err(err),
+        };
+        written.with_context(|| format!("cannot store the credential for {key}"))
     }
 
     /// Removes the credential under `key`. Returns whether there was one.
     pub fn delete(&self, key: &ServerKey) -> Result<bool> {
-        self.update(|db| self.delete_in(db, key.as_str()))
-    }
-
-    /// Removes the credential under the index key `key` inside an [`update`](Self::update)
-    /// (so several removals and index changes land together). Returns whether there was one.
-    pub fn delete_in(&self, db: &mut Database, key: &str) -> Result<bool> {
-        let Some(record) = db.credentials.get(key) else {
-            return Ok(false);
-        };
-        if record.store != StoreKind::File {
-            backend::delete(record.store, key)
-                .with_context(|| format!("cannot erase the credential for {key}"))?;
-        }
-        db.credentials.remove(key);
-        Ok(true)
+        self.update_removing(|db, removals| removals.delete_in(db, key.as_str()))
     }
 
     /// The index's bytes for `list`, the hot path: [`db::IndexBytes::listed`]

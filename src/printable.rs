@@ -1,0 +1,94 @@
+//! Text from outside (registry names, usernames, a registry's challenge
+//! fields, error chains) made safe to show on a terminal: the one sanitiser
+//! of human output and error lines. Characters that move the cursor, start
+//! escape sequences (C0 and C1 controls, DEL) or reorder what is displayed
+//! (bidi and other invisible format characters) are replaced by a visible
+//! escape such as `\u{202e}`, so a stored name cannot forge another on screen.
+//! Protocol answers (JSON) never pass through here: they stay byte-exact.
+
+use std::borrow::Cow;
+
+/// Whether `c` must not reach a terminal as it is.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'                  // soft hyphen (invisible)
+            | '\u{061C}'                // Arabic letter mark
+            | '\u{180E}'                // Mongolian vowel separator
+            | '\u{200B}'..='\u{200F}'   // zero-width characters, LRM, RLM
+            | '\u{2028}'..='\u{202E}'   // line/paragraph separators, bidi embeddings and overrides
+            | '\u{2060}'..='\u{206F}'   // word joiner, invisible operators, bidi isolates, deprecated formats
+            | '\u{FEFF}'                // zero-width no-break space (BOM)
+            | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
+        )
+}
+
+/// `text` with every unsafe character escaped visibly (`\u{1b}`): for one
+/// value or one line, where even a line break would forge output.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    escape(text, |_| false)
+}
+
+/// [`printable`] for a block of our own layout: line breaks and tabs stay.
+pub fn printable_text(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\n' || c == '\t')
+}
+
+fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_unsafe(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe(c) && !keep(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `println!` for human output: the formatted text through [`printable_text`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::printable::printable_text(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` for human notes and warnings: the formatted text through [`printable_text`].
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::printable::printable_text(&format!($($arg)*)))
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_and_bidi_visibly() {
+        assert_eq!(printable("quay.io"), "quay.io");
+        assert!(matches!(printable("quay.io"), Cow::Borrowed(_)));
+        assert_eq!(
+            printable("evil.io/\u{202e}oi.yauq"),
+            "evil.io/\\u{202e}oi.yauq"
+        );
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(printable("x\u{7f}"), "x\\u{7f}");
+        for c in [
+            '\u{200e}', '\u{200f}', '\u{061c}', '\u{2066}', '\u{2069}', '\u{feff}',
+        ] {
+            assert_eq!(printable(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
+        }
+        assert_eq!(printable("a\nb\tc"), "a\\u{a}b\\u{9}c");
+        assert_eq!(printable_text("a\nb\tc\u{202e}"), "a\nb\tc\\u{202e}");
+        // Other non-ASCII text stays as it is.
+        assert_eq!(printable("régistry.例え.jp"), "régistry.例え.jp");
+    }
+}
