@@ -122,10 +122,13 @@ pub fn version_line() -> String {
 }
 
 /// The store a `store` would write to now: a fixed choice as configured;
-/// under `auto`, the keyring `auto` tries when it answers, else the file store
-/// and why. Only `auto` with a keyring to try asks it (one bounded call), so
-/// `version` on the file store stays as fast as `get`.
+/// under `auto`, the keyring `auto` tries when it answers, the file store and
+/// why when no keyring exists, or the keyring and why it cannot be used now
+/// (locked, hung: `auto` then refuses, see `choice::auto_fallback`). Only
+/// `auto` with a keyring to try asks it (one bounded call), so `version` on
+/// the file store stays as fast as `get`.
 fn store_in_use() -> String {
+    use crate::store::backend::BackendError;
     use crate::store::{choice, StoreChoice, StoreKind};
     let text = match StoreChoice::configured() {
         Err(err) => format!("invalid: {err:#}"),
@@ -137,17 +140,22 @@ fn store_in_use() -> String {
             None => "file, chosen by auto: no keyring on this platform".to_owned(),
             Some(kind) => match crate::store::backend::probe(kind) {
                 Ok(()) => format!("{kind}, chosen by auto"),
-                Err(crate::store::backend::BackendError::Unavailable { reason, .. }) => {
-                    format!("file, chosen by auto: {reason}")
+                Err(err) => {
+                    let why = match &err {
+                        BackendError::Absent { reason, .. } => reason.clone(),
+                        other => other.to_string(),
+                    };
+                    match choice::auto_fallback(err) {
+                        Ok(fallback) => format!("{fallback}, chosen by auto: {why}"),
+                        // auto refuses rather than downgrade: say so.
+                        Err(_) => format!("{kind}, chosen by auto, not usable now: {why}"),
+                    }
                 }
-                Err(err) => format!("file, chosen by auto: {err}"),
             },
         },
     };
     // One line whatever an error says.
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::printable::printable(&text).into_owned()
 }
 
 /// An error as one line: the exact upstream strings stay exact, others carry

@@ -728,6 +728,22 @@ fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
             before,
             "auto login ({what}) changed the index"
         );
+        // `version` names the keyring auto uses (and, when it does not answer,
+        // why it cannot now), never the file store auto no longer falls back to.
+        let (run, _) = with_store("auto", &["version"], b"");
+        assert_eq!(run.code, 0, "{what}: {run:?}");
+        assert!(
+            run.stdout
+                .contains("(store: secret-service, chosen by auto")
+                && !run.stdout.contains("(store: file"),
+            "version, {what}: {run:?}"
+        );
+        if hung {
+            assert!(
+                run.stdout.contains("not usable now: ") && run.stdout.contains(needle),
+                "version, {what}: {run:?}"
+            );
+        }
         let (run, _) = with_store("file", &["store"], &store_json("new.example.com", "u", "s"));
         run.ok();
         let db: serde_json::Value = serde_json::from_slice(&env.store_bytes().unwrap()).unwrap();
