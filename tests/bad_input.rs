@@ -201,7 +201,11 @@ fn document_input_rows(
         ),
         row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
         row("NUL bytes", &nul, "not valid JSON"),
-        row("deeply nested JSON", &nested, "recursion limit"),
+        row(
+            "deeply nested JSON",
+            &nested,
+            "nesting deeper than 64 levels",
+        ),
     ]
 }
 
