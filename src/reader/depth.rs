@@ -45,8 +45,29 @@ pub(crate) fn check_with_limit(text: &str, limit: usize) -> Result<(), ReadError
         key_allowed: true,
         key: None,
         limit,
+        max: (0, 0, 0),
     };
     scan.run()
+}
+
+/// The deepest nesting the scan sees in `text`: (total, flow, block), for tests.
+#[cfg(test)]
+fn measure(text: &str) -> (usize, usize, usize) {
+    let mut scan = Scan {
+        s: text.as_bytes(),
+        pos: 0,
+        line: 0,
+        col: 0,
+        flow: 0,
+        indent: -1,
+        indents: Vec::new(),
+        key_allowed: true,
+        key: None,
+        limit: usize::MAX,
+        max: (0, 0, 0),
+    };
+    scan.run().expect("no limit");
+    scan.max
 }
 
 /// A saved simple key at flow level 0 (libyaml's `simple_key`): where a
@@ -74,6 +95,8 @@ struct Scan<'a> {
     /// The possible simple key of flow level 0.
     key: Option<Key>,
     limit: usize,
+    /// The deepest nesting seen so far: total, flow, block.
+    max: (usize, usize, usize),
 }
 
 impl Scan<'_> {
@@ -138,17 +161,25 @@ impl Scan<'_> {
         }
     }
 
-    fn depth(&self) -> usize {
-        self.indents.len() + self.flow
+    /// The current depth, checked against the limit.
+    fn check_depth(&mut self) -> Result<(), ReadError> {
+        let depth = self.indents.len() + self.flow;
+        self.max = (
+            self.max.0.max(depth),
+            self.max.1.max(self.flow),
+            self.max.2.max(self.indents.len()),
+        );
+        if depth > self.limit {
+            return Err(self.too_deep());
+        }
+        Ok(())
     }
 
     fn roll_indent(&mut self, col: usize) -> Result<(), ReadError> {
         if self.flow == 0 && self.indent < col as isize {
             self.indents.push(self.indent);
             self.indent = col as isize;
-            if self.depth() > self.limit {
-                return Err(self.too_deep());
-            }
+            self.check_depth()?;
         }
         Ok(())
     }
@@ -208,9 +239,7 @@ impl Scan<'_> {
             } else if c == b'[' || c == b'{' {
                 self.save_key();
                 self.flow += 1;
-                if self.depth() > self.limit {
-                    return Err(self.too_deep());
-                }
+                self.check_depth()?;
                 self.key_allowed = true;
                 self.skip();
             } else if c == b']' || c == b'}' {
@@ -491,13 +520,86 @@ impl Scan<'_> {
 mod tests {
     use super::*;
 
-    fn depth_ok(text: &str, limit: usize) -> bool {
-        check_with_limit(text, limit).is_ok()
+    fn measured(text: &str) -> usize {
+        let max = measure(text).0;
+        assert!(
+            check_with_limit(text, max).is_ok()
+                && check_with_limit(text, max.wrapping_sub(1)).is_err()
+                || max == 0,
+            "{text:?}"
+        );
+        max
     }
 
-    /// The smallest limit `text` passes: the depth the scan measures.
-    fn measured(text: &str) -> usize {
-        (0..200).find(|&l| depth_ok(text, l)).expect("under 200")
+    /// libyaml's own nesting for `text`, (flow, block) collections, from its
+    /// token stream, up to the end or its first error.
+    fn libyaml_depth(text: &str) -> (usize, usize) {
+        use unsafe_libyaml_norway as y;
+        use y::yaml_token_type_t::*;
+        let (mut flow, mut block, mut max) = (0usize, 0usize, (0, 0));
+        // SAFETY: the parser and token live on this stack frame; every
+        // scanned token is deleted; the input outlives the parser.
+        unsafe {
+            let mut parser = std::mem::MaybeUninit::<y::yaml_parser_t>::zeroed();
+            let parser = parser.as_mut_ptr();
+            assert!(y::yaml_parser_initialize(parser).ok);
+            y::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as _);
+            let mut token = std::mem::MaybeUninit::<y::yaml_token_t>::zeroed();
+            loop {
+                if y::yaml_parser_scan(parser, token.as_mut_ptr()).fail {
+                    break;
+                }
+                let kind = (*token.as_ptr()).type_;
+                y::yaml_token_delete(token.as_mut_ptr());
+                match kind {
+                    YAML_FLOW_SEQUENCE_START_TOKEN | YAML_FLOW_MAPPING_START_TOKEN => flow += 1,
+                    YAML_FLOW_SEQUENCE_END_TOKEN | YAML_FLOW_MAPPING_END_TOKEN => {
+                        flow = flow.saturating_sub(1)
+                    }
+                    YAML_BLOCK_SEQUENCE_START_TOKEN | YAML_BLOCK_MAPPING_START_TOKEN => block += 1,
+                    YAML_BLOCK_END_TOKEN => block = block.saturating_sub(1),
+                    YAML_STREAM_END_TOKEN => break,
+                    _ => {}
+                }
+                max = (max.0.max(flow), max.1.max(block));
+            }
+            y::yaml_parser_delete(parser);
+        }
+        max
+    }
+
+    /// Random documents from YAML's special characters: the scan never
+    /// counts fewer flow levels (what libyaml's time grows with) nor block
+    /// levels than libyaml's tokens open before it stops. (A block mapping
+    /// whose key is a flow collection opens before that key, one level the
+    /// total may miss; such a key is one line of at most 1024 characters.)
+    #[test]
+    fn never_less_than_libyaml() {
+        const PIECES: &[&str] = &[
+            "[", "]", "{", "}", ",", ":", ": ", "- ", "? ", "#", " #", "'", "\"", "\\", "|", ">",
+            "|2", ">-", "!", "!!int ", "!<a[b]> ", "&a ", "*a", "%", "---", "...", "a", "b: ",
+            "\n", "\n  ", "\n    ", "\n- ", "\t", " ", "x'y", "\r\n", "\u{2028}", "é", "@",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..30_000 {
+            let len = 1 + (next() % 32) as usize;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let (_, flow, block) = measure(&text);
+            let theirs = libyaml_depth(&text);
+            assert!(
+                flow >= theirs.0 && block >= theirs.1,
+                "{text:?}: scan {:?} < libyaml {theirs:?}",
+                (flow, block)
+            );
+        }
     }
 
     #[test]
