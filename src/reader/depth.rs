@@ -534,23 +534,23 @@ mod tests {
     /// libyaml's own nesting for `text`, (flow, block) collections, from its
     /// token stream, up to the end or its first error.
     fn libyaml_depth(text: &str) -> (usize, usize) {
-        use unsafe_libyaml_norway as y;
-        use y::yaml_token_type_t::*;
+        use unsafe_libyaml_norway as unsafe_yaml;
+        use unsafe_yaml::yaml_token_type_t::*;
         let (mut flow, mut block, mut max) = (0usize, 0usize, (0, 0));
         // SAFETY: the parser and token live on this stack frame; every
         // scanned token is deleted; the input outlives the parser.
         unsafe {
-            let mut parser = std::mem::MaybeUninit::<y::yaml_parser_t>::zeroed();
+            let mut parser = std::mem::MaybeUninit::<unsafe_yaml::yaml_parser_t>::zeroed();
             let parser = parser.as_mut_ptr();
-            assert!(y::yaml_parser_initialize(parser).ok);
-            y::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as _);
-            let mut token = std::mem::MaybeUninit::<y::yaml_token_t>::zeroed();
+            assert!(unsafe_yaml::yaml_parser_initialize(parser).ok);
+            unsafe_yaml::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as _);
+            let mut token = std::mem::MaybeUninit::<unsafe_yaml::yaml_token_t>::zeroed();
             loop {
-                if y::yaml_parser_scan(parser, token.as_mut_ptr()).fail {
+                if unsafe_yaml::yaml_parser_scan(parser, token.as_mut_ptr()).fail {
                     break;
                 }
                 let kind = (*token.as_ptr()).type_;
-                y::yaml_token_delete(token.as_mut_ptr());
+                unsafe_yaml::yaml_token_delete(token.as_mut_ptr());
                 match kind {
                     YAML_FLOW_SEQUENCE_START_TOKEN | YAML_FLOW_MAPPING_START_TOKEN => flow += 1,
                     YAML_FLOW_SEQUENCE_END_TOKEN | YAML_FLOW_MAPPING_END_TOKEN => {
@@ -563,7 +563,7 @@ mod tests {
                 }
                 max = (max.0.max(flow), max.1.max(block));
             }
-            y::yaml_parser_delete(parser);
+            unsafe_yaml::yaml_parser_delete(parser);
         }
         max
     }
