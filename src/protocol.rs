@@ -253,7 +253,7 @@ pub fn parse_store_request(input: &str) -> Result<StoreRequest> {
 fn json_error_words(kind: &reader::ErrorKind) -> std::borrow::Cow<'static, str> {
     match kind {
         reader::ErrorKind::UnexpectedEnd => "unexpected end of input".into(),
-        reader::ErrorKind::TooDeep => kind.to_string().into(),
+        reader::ErrorKind::TooDeep | reader::ErrorKind::ParserTooDeep => kind.to_string().into(),
         _ => "syntax error".into(),
     }
 }

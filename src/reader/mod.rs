@@ -53,6 +53,9 @@ pub struct ReadError {
 pub enum ErrorKind {
     /// Nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// Past the pre-scan, nested deeper than the parser allows: through
+    /// aliases (one inside itself) or sequences in sequences at one indentation.
+    ParserTooDeep,
     /// A syntax error; the text is one of the parsers' fixed descriptions
     /// (see [`SYNTAX_PROBLEMS`]) or a generic one.
     Syntax(&'static str),
@@ -76,6 +79,9 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorKind::TooDeep => write!(f, "nesting deeper than {MAX_DEPTH} levels"),
+            ErrorKind::ParserTooDeep => f.write_str(
+                "nesting deeper than the parser's limit (an alias used inside itself, or sequences nested at one indentation)",
+            ),
             ErrorKind::Syntax(what) => write!(f, "syntax error ({what})"),
             ErrorKind::UnexpectedEnd => f.write_str("unexpected end of input"),
             ErrorKind::TagMismatch => f.write_str(
@@ -201,7 +207,7 @@ fn json_error(err: &serde_json::Error) -> ReadError {
     let message = err.to_string();
     let problem = message.split(" at line ").next().unwrap_or_default();
     let kind = if problem == "recursion limit exceeded" {
-        ErrorKind::TooDeep
+        ErrorKind::ParserTooDeep
     } else if err.classify() == Category::Eof {
         ErrorKind::UnexpectedEnd
     } else {
@@ -232,7 +238,7 @@ fn yaml_error(err: &serde_norway::Error) -> ReadError {
     }) {
         ErrorKind::Syntax(problem)
     } else if starts("recursion limit exceeded") {
-        ErrorKind::TooDeep
+        ErrorKind::ParserTooDeep
     } else if starts("repetition limit exceeded") {
         ErrorKind::AliasExpansion
     } else if starts("unknown anchor") {
@@ -282,6 +288,7 @@ mod tests {
             yaml_err("a: 1\n---\nb: 2\n").kind,
             ErrorKind::SeveralDocuments
         );
+        assert_eq!(yaml_err("a: &x\n  b: *x\n").kind, ErrorKind::ParserTooDeep);
         assert_eq!(
             yaml_err("key: [unclosed\n").kind,
             ErrorKind::Syntax("did not find expected ',' or ']'")
