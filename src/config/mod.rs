@@ -172,7 +172,7 @@ impl ConfigFile {
                     path.display()
                 ),
                 Err(err) => bail!(
-                    "{} is not valid JSON ({err}); fix it or move it away (it was left untouched)",
+                    "{} is not valid JSON: {err}; fix it or move it away (it was left untouched)",
                     path.display(),
                 ),
             },
