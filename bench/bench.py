@@ -591,6 +591,34 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         b.row(sec, exp_name, note="n/a: this build has no `export`/`import` command yet")
         b.row(sec, imp_name, note="n/a: this build has no `export`/`import` command yet")
 
+    # ---- reading hostile documents: 1 MiB nested as deep as each form allows
+    # is refused by the depth pre-scan before a parser reads it (before it,
+    # 128 KB of YAML `[` took half a minute)
+    sec = "ours, import refusing 1 MiB of nesting (the reader's depth pre-scan)"
+    if supports(ours, ex_env, "import", "<"):
+        mib = 1 << 20
+        forms = [
+            ("JSON [", '{"a":' + "[" * (mib - 5)),
+            ("YAML flow [", "a: " + "[" * (mib - 3)),
+            ("YAML flow {a:", "a: " + "{a: " * ((mib - 3) // 4)),
+            ("YAML block - ", "- " * (mib // 2)),
+            ("YAML indentation", "".join(" " * i + "a:\n" for i in range(1445))),
+        ]
+        nest = []
+        for i, (form, text) in enumerate(forms):
+            path = fx.file(f"nested-{i}", text)
+
+            def refused(path=path):
+                code, out, err = Step([ours, "import", "-"], ex_env, path).capture()
+                ok = code == 1 and "nesting deeper than" in err
+                return None if ok else f"import exited {code}: {(out + err).strip()[:200]}"
+
+            nest.append(Case(f"import: 1 MiB, {form}", [Step([ours, "import", "-"], ex_env, path)],
+                             check=refused, allow_fail=True))
+        b.measure(nest + [floor], runs=5)
+        for c in nest:
+            b.row(sec, c.name, "static floor")
+
     if not args.no_peers:
         pass_phase(b, fx, root, sweep_n, floor, true_sweep, unused)
 

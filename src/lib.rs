@@ -8,6 +8,8 @@
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`reader`]: every JSON/YAML document read from outside: bounded nesting,
+//!   errors that never quote the input.
 //! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
 //!   [`www_authenticate`] parses the challenge.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
@@ -24,6 +26,7 @@ pub mod pairs;
 pub mod paths;
 pub mod printable;
 pub mod protocol;
+pub mod reader;
 pub mod registry;
 pub mod secret;
 #[cfg(target_os = "linux")]

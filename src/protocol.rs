@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
+use crate::reader;
 use crate::registry::{KeyError, ServerKey};
 use crate::secret::Secret;
 use crate::store::{Credential, Credentials};
@@ -241,12 +242,12 @@ pub fn parse_store_request(input: &str) -> Result<StoreRequest> {
     if input.trim().is_empty() {
         bail!("no credentials on standard input: expected JSON {{\"ServerURL\",\"Username\",\"Secret\"}}");
     }
-    let value: Value = serde_json::from_str(input).map_err(|e| {
+    let value = reader::parse(input, reader::Syntax::Json).map_err(|e| {
         anyhow!(
             "invalid credentials JSON on standard input (line {}, column {}): {}",
-            e.line(),
-            e.column(),
-            json_error_kind(&e)
+            e.line,
+            e.column,
+            json_error_words(&e.kind)
         )
     })?;
     let Value::Object(map) = value else {
@@ -281,14 +282,13 @@ pub fn parse_store_request(input: &str) -> Result<StoreRequest> {
     Ok(request)
 }
 
-/// Describes a JSON error without quoting the input (it may hold the secret).
-fn json_error_kind(err: &serde_json::Error) -> &'static str {
-    use serde_json::error::Category;
-    match err.classify() {
-        Category::Eof => "unexpected end of input",
-        Category::Syntax => "syntax error",
-        Category::Data => "unexpected data",
-        Category::Io => "read error",
+/// The words the protocol has always used for a JSON error (clients may
+/// match them); the reader's kind never holds the input's text.
+fn json_error_words(kind: &reader::ErrorKind) -> std::borrow::Cow<'static, str> {
+    match kind {
+        reader::ErrorKind::UnexpectedEnd => "unexpected end of input".into(),
+        reader::ErrorKind::TooDeep | reader::ErrorKind::ParserTooDeep => kind.to_string().into(),
+        _ => "syntax error".into(),
     }
 }
 

@@ -51,7 +51,8 @@ impl fmt::Display for KeyError {
             KeyError::Empty => f.write_str("no credentials server URL"),
             KeyError::UnsupportedScheme(s) => write!(
                 f,
-                "invalid server URL: unsupported scheme {s:?} (use a host like registry.example.com, or http:// or https://)"
+                "invalid server URL: unsupported scheme {:?} (use a host like registry.example.com, or http:// or https://)",
+                shown(s)
             ),
             KeyError::Whitespace => f.write_str(
                 "invalid server URL: it contains spaces or control characters",
@@ -69,6 +70,21 @@ impl fmt::Display for KeyError {
 }
 
 impl std::error::Error for KeyError {}
+
+/// `key` as a message may show it: whatever stands before an '@' in its
+/// authority (`user:password@`) replaced by `***`, so a key from a document
+/// that holds a credential is named without it.
+pub(crate) fn shown(key: &str) -> String {
+    let start = match key.find("://") {
+        Some(i) if !key[..i].contains(['/', '@']) => i + 3,
+        _ => 0,
+    };
+    let end = key[start..].find('/').map_or(key.len(), |i| start + i);
+    match key[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &key[..start], &key[start + at..]),
+        None => key.to_owned(),
+    }
+}
 
 /// A normalised registry key: `[http://]host[:port][/path]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -257,6 +273,24 @@ fn normalise_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_hides_user_information() {
+        for (key, want) in [
+            ("u:PASSWORD@x.io", "***@x.io"),
+            ("https://u:PASSWORD@x.io/v2", "https://***@x.io/v2"),
+            ("u:PASSWORD@x.io://y", "***@x.io://y"),
+            ("a@b@x.io:5000", "***@x.io:5000"),
+            ("x.io/a@b", "x.io/a@b"),
+            ("https://index.docker.io/v1/", "https://index.docker.io/v1/"),
+        ] {
+            assert_eq!(shown(key), want, "{key}");
+        }
+        let err = ServerKey::parse("u:PASSWORD@x.io://y")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("PASSWORD"), "{err}");
+    }
 
     fn key(s: &str) -> String {
         ServerKey::parse(s)

@@ -52,6 +52,8 @@ struct Case {
     expect: Expect,
     /// Extra check after an accepted row (the store is not compared then).
     after: Option<fn(&Env)>,
+    /// Text that must appear in neither stdout nor stderr (a secret of the input).
+    hidden: Vec<String>,
 }
 
 impl Case {
@@ -62,6 +64,7 @@ impl Case {
             stdin: stdin.into(),
             expect,
             after: None,
+            hidden: Vec::new(),
         }
     }
 
@@ -122,24 +125,28 @@ fn cases() -> Vec<Case> {
     ));
     all.extend(pair_cases());
     all.extend(service_account_cases());
+    all.extend(reader_cases());
     all
 }
 
+/// `export` reading the live ServiceAccounts on stdin.
+const SERVICE_ACCOUNTS_ARGS: &[&str] = &[
+    "export",
+    "--registry",
+    SEED_URL,
+    "--format",
+    "secret",
+    "-n",
+    "a",
+    "--link-service-account",
+    "default",
+    "--service-accounts",
+    "-",
+];
+
 /// The live ServiceAccounts on stdin (`export --link-service-account SA --service-accounts -`).
 fn service_account_cases() -> Vec<Case> {
-    const ARGS: &[&str] = &[
-        "export",
-        "--registry",
-        SEED_URL,
-        "--format",
-        "secret",
-        "-n",
-        "a",
-        "--link-service-account",
-        "default",
-        "--service-accounts",
-        "-",
-    ];
+    const ARGS: &[&str] = SERVICE_ACCOUNTS_ARGS;
     let row = |name: &str, stdin: &[u8], needle| {
         Case::human(
             &format!("export --service-accounts: {name}"),
@@ -201,7 +208,11 @@ fn document_input_rows(
         ),
         row("invalid UTF-8", &[b'{', 0xff, 0xfe, b'}'], "UTF-8"),
         row("NUL bytes", &nul, "not valid JSON"),
-        row("deeply nested JSON", &nested, "recursion limit"),
+        row(
+            "deeply nested JSON",
+            &nested,
+            "nesting deeper than 64 levels",
+        ),
     ]
 }
 
@@ -249,6 +260,181 @@ fn import_cases(args: &'static [&'static str], what: &str) -> Vec<Case> {
         ]);
     }
     rows
+}
+
+/// The password planted in the reader rows: no output may show it.
+const PLANTED: &str = "YmlSeCrEt42";
+
+/// The document readers (`import -`, `export --merge -`, `export
+/// --service-accounts -`): whatever the input's shape, an error shows no
+/// secret of it (type tags, anchors and aliases, merge keys, keys holding
+/// credentials, base64 payloads), and deep nesting in any form is refused
+/// before a parser reads it.
+fn reader_cases() -> Vec<Case> {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let auth = b64(&format!("u:{PLANTED}"));
+    let payload = b64(&format!(r#"{{"auths":{{"x.io":{{"auth":"{auth}"}}}}}}"#));
+    let secret_yaml = |data: &str| {
+        format!("apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\nmetadata:\n  name: ps\n{data}")
+    };
+    let hide = |mut case: Case| {
+        case.hidden = vec![PLANTED.to_owned(), auth.clone(), payload.clone()];
+        case
+    };
+    const TAG_MISMATCH: &str = "does not match its type tag (remove the";
+    let mut rows = Vec::new();
+    for (args, what) in [
+        (&["import", "-"][..], "import"),
+        (
+            &["export", "--registry", SEED_URL, "--merge", "-"][..],
+            "export --merge",
+        ),
+    ] {
+        let row = |name: &str, stdin: String, needle: &'static str| {
+            hide(Case::human(&format!("{what}: {name}"), args, stdin, needle))
+        };
+        for tag in [
+            "!!int",
+            "!!float",
+            "!!bool",
+            "!!null",
+            "!<tag:yaml.org,2002:int>",
+        ] {
+            // The exact reproduction, for each tag that makes the parser check the value.
+            rows.push(row(
+                &format!("{tag} on a password"),
+                format!("auths:\n  x.io:\n    password: {tag} {PLANTED}\n    username: u\n"),
+                TAG_MISMATCH,
+            ));
+        }
+        rows.extend([
+            row(
+                "!!int on a quoted password",
+                format!("auths:\n  x.io: {{username: u, password: !!int \"{PLANTED}\"}}\n"),
+                TAG_MISMATCH,
+            ),
+            row(
+                "!!int on data..dockerconfigjson (the whole base64 payload)",
+                secret_yaml(&format!("data:\n  .dockerconfigjson: !!int {payload}\n")),
+                TAG_MISMATCH,
+            ),
+            row(
+                "!!bool on stringData..dockerconfigjson",
+                secret_yaml(&format!(
+                    "stringData:\n  .dockerconfigjson: !!bool '{{\"auths\":{{\"x.io\":{{\"auth\":\"{auth}\"}}}}}}'\n"
+                )),
+                TAG_MISMATCH,
+            ),
+            row(
+                "a custom tag on a password",
+                format!("auths:\n  x.io: {{username: u, password: !vault {PLANTED}}}\n"),
+                "a value JSON cannot hold",
+            ),
+            row(
+                "a tagged anchor the entry aliases",
+                format!("creds: &c !!float {PLANTED}\nauths:\n  x.io: {{username: u, password: *c}}\n"),
+                TAG_MISMATCH,
+            ),
+            row(
+                "an alias named like the password, no anchor",
+                format!("auths:\n  x.io: {{username: u, password: *{PLANTED}}}\n"),
+                "an alias refers to an anchor not defined before it",
+            ),
+            row(
+                "a merge key with a tagged password",
+                format!("auths:\n  x.io:\n    <<: !!int {PLANTED}\n"),
+                TAG_MISMATCH,
+            ),
+            row(
+                "a merge key of an anchor inside itself",
+                format!("auths:\n  x.io: &{PLANTED}\n    <<: *{PLANTED}\n"),
+                "nesting deeper than the parser's limit",
+            ),
+            row(
+                "a key that is a sequence holding the password",
+                format!("auths:\n  ? [{PLANTED}]\n  : {{}}\n"),
+                "a value JSON cannot hold",
+            ),
+            row(
+                "JSON with the password where a ',' belongs",
+                format!(r#"{{"auths":{{"x.io":{{"password":"p" {PLANTED}}}}}}}"#),
+                "syntax error (expected `,` or `}`)",
+            ),
+            row(
+                "a key holding user:password@ whose entry is not an object",
+                format!(r#"{{"auths":{{"u:{PLANTED}@x.io":5}}}}"#),
+                "entry \"***@x.io\" is not a JSON object",
+            ),
+            row(
+                "a base64 payload that is not JSON, holding the password",
+                secret_yaml(&format!("data:\n  .dockerconfigjson: {}\n", b64(&format!("{{\"p\":\"{PLANTED}\" x}}")))),
+                "does not decode to JSON: syntax error",
+            ),
+        ]);
+        rows.extend(nesting_rows(|name, stdin| {
+            Case::human(
+                &format!("{what}: {name}"),
+                args,
+                stdin,
+                "nesting deeper than 64 levels",
+            )
+        }));
+    }
+    rows.push(hide(Case::human(
+        "import: a key holding user:password@",
+        &["import", "-"],
+        format!(r#"{{"auths":{{"https://u:{PLANTED}@x.io":{{"auth":"{auth}"}}}}}}"#),
+        "entry \"https://***@x.io\": invalid server URL: it must not contain user@",
+    )));
+    rows.push(hide(Case::human(
+        "export --service-accounts: !!int on a name",
+        SERVICE_ACCOUNTS_ARGS,
+        format!("kind: ServiceAccount\nmetadata:\n  name: !!int {PLANTED}\n"),
+        TAG_MISMATCH,
+    )));
+    rows.extend(nesting_rows(|name, stdin| {
+        Case::human(
+            &format!("export --service-accounts: {name}"),
+            SERVICE_ACCOUNTS_ARGS,
+            stdin,
+            "nesting deeper than 64 levels",
+        )
+    }));
+    rows
+}
+
+/// 1 MiB documents nested as deep as their form allows, JSON and YAML flow
+/// and block forms: each is refused by the depth pre-scan (no timing here;
+/// bench/ records how long the refusal takes).
+fn nesting_rows(row: impl Fn(&str, Vec<u8>) -> Case) -> Vec<Case> {
+    const MIB: usize = 1024 * 1024;
+    let fill = |prefix: &str, unit: &str| {
+        let mut text = prefix.to_owned();
+        while text.len() + unit.len() <= MIB {
+            text.push_str(unit);
+        }
+        text.into_bytes()
+    };
+    let indented = {
+        let mut text = String::new();
+        let mut depth = 0;
+        while text.len() + depth + 3 <= MIB {
+            text.push_str(&" ".repeat(depth));
+            text.push_str("a:\n");
+            depth += 1;
+        }
+        text.into_bytes()
+    };
+    vec![
+        row("1 MiB of JSON arrays", fill(r#"{"a":"#, "[")),
+        row("1 MiB of JSON objects", fill("{", r#"{"a":"#)),
+        row("1 MiB of YAML flow sequences", fill("a: ", "[")),
+        row("1 MiB of YAML flow mappings", fill("a: ", "{a: ")),
+        row("1 MiB of YAML block sequences", fill("", "- ")),
+        row("1 MiB of YAML indentation", indented),
+        row("YAML flow sequences over lines", fill("a:\n", "[\n")),
+    ]
 }
 
 /// `pair add/rm/discover` and the pairing options of `login`.
@@ -697,6 +883,12 @@ fn check(case: &Case, run: &Run) {
         !run.stderr.contains("panicked") && run.code != 101,
         "{name}: panic: {run:?}"
     );
+    for hidden in &case.hidden {
+        assert!(
+            !run.stdout.contains(hidden.as_str()) && !run.stderr.contains(hidden.as_str()),
+            "{name}: the output shows {hidden:?}: {run:?}"
+        );
+    }
     match case.expect {
         Expect::ProtocolError(needle) => {
             assert_eq!(run.code, 1, "{name}: {run:?}");

@@ -1013,7 +1013,7 @@ fn bad_import_input_names_the_entry_and_imports_nothing() {
     );
     let cases: Vec<(String, &str)> = vec![
         ("".into(), "the input is empty"),
-        ("{not json".into(), "not valid JSON (line 1"),
+        ("{not json".into(), "not valid JSON: syntax error (key must be a string) at line 1, column 2"),
         ("- just\n- a list\n".into(), "wrong shape"),
         ("[1,2]".into(), "wrong shape"),
         ("kind: ConfigMap\napiVersion: v1\n".into(), "a ConfigMap is not a pull secret"),

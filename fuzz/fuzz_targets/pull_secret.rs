@@ -2,7 +2,9 @@
 //! a `.dockercfg`, a Secret or a List of Secrets, in JSON or YAML; and the
 //! live ServiceAccounts of `export --service-accounts` (a link keeps every
 //! live `imagePullSecrets` entry, in order, and holds the Secret).
-//! Properties: never panics; an error never quotes a secret of the input;
+//! Properties: never panics; an error never quotes a secret of the input,
+//! and an error of the reader (a document that does not parse, in JSON or
+//! YAML) quotes no text of the input at all;
 //! read → write → read is stable (the credentials read, written as a payload,
 //! read back the same; a document merged with nothing and rendered reads back
 //! the same entries).
@@ -13,6 +15,7 @@ use std::collections::BTreeMap;
 use docker_credential_keyring::export::dockerconfig::{payload_bytes, payload_value, read_entry};
 use docker_credential_keyring::export::document::{Document, Shape};
 use docker_credential_keyring::export::{link, yaml, Entry, PayloadKind};
+use docker_credential_keyring::reader::{self, Syntax};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 
@@ -138,6 +141,48 @@ fn check_error(text: &str, err: &anyhow::Error) {
     }
 }
 
+/// When the reader refuses the document (it does not parse), the error
+/// holds no text of the input at all, whatever its shape (type tags,
+/// anchors, keys, base64): a word of 6 or more letters or digits that the
+/// message shows came from the input if scrubbing it from the input gives
+/// the same message with the word scrubbed there too. (A word the message
+/// holds anyway, its own vocabulary or a line number, stays as it was.)
+fn check_reader_error(text: &str) {
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    if trimmed.is_empty() || reader::parse(trimmed, Syntax::guess(trimmed)).is_ok() {
+        return;
+    }
+    let messages = |text: &str| {
+        let mut out = Vec::new();
+        if let Err(err) = Document::parse(text) {
+            out.push(format!("{err:#}"));
+        }
+        if let Err(err) = link::parse_service_accounts(text) {
+            out.push(format!("{err:#}"));
+        }
+        out
+    };
+    let before = messages(text);
+    assert_eq!(before.len(), 2, "a document the reader refuses was accepted");
+    let words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 6);
+    for word in words {
+        if !before.iter().any(|m| m.contains(word)) {
+            continue;
+        }
+        let filler = if word.starts_with('Q') { "Z" } else { "Q" };
+        let filler = filler.repeat(word.chars().count());
+        let after = messages(&text.replace(word, &filler));
+        for (message, again) in before.iter().zip(&after) {
+            assert!(
+                !message.contains(word) || *again != message.replace(word, &filler),
+                "a reader error shows text of the input ({word:?}): {message}"
+            );
+        }
+    }
+}
+
 /// The usable credentials of a document, by key. A username with a ':' has
 /// no `auth` spelling (RFC 7617: the first ':' ends the user-id), so it is
 /// left out of the round trip.
@@ -191,6 +236,7 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
+    check_reader_error(text);
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(err) => return check_error(text, &err),

@@ -51,7 +51,8 @@ pub fn run(args: Args) -> CommandResult {
     let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
     let mut skipped: Vec<String> = Vec::new();
     for (spelling, value) in doc.entries()? {
-        let key = ServerKey::parse(&spelling).map_err(|e| anyhow!("entry {spelling:?}: {e}"))?;
+        let key = ServerKey::parse(&spelling)
+            .map_err(|e| anyhow!("entry {:?}: {e}", crate::registry::shown(&spelling)))?;
         let found = match dockerconfig::read_entry(&spelling, &value)? {
             Ok(found) => found,
             Err(why) => {

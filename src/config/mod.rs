@@ -165,17 +165,15 @@ impl ConfigFile {
         let root = match &original {
             None => Map::new(),
             Some(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Map::new(),
-            Some(bytes) => match serde_json::from_slice::<Value>(bytes) {
+            Some(bytes) => match crate::reader::parse_json_bytes(bytes) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => bail!(
                     "{} is not a JSON object; fix it or move it away (it was left untouched)",
                     path.display()
                 ),
                 Err(err) => bail!(
-                    "{} is not valid JSON (line {}, column {}); fix it or move it away (it was left untouched)",
+                    "{} is not valid JSON: {err}; fix it or move it away (it was left untouched)",
                     path.display(),
-                    err.line(),
-                    err.column()
                 ),
             },
         };

@@ -150,6 +150,7 @@ pub fn unrepresentable_username(username: &str) -> Option<&'static str> {
 /// Reads one entry the way kubelet does: `auth` wins over username/password.
 /// Malformed input is an error naming `key`.
 pub fn read_entry(key: &str, value: &Value) -> Result<std::result::Result<Found, Unusable>> {
+    let key = crate::registry::shown(key);
     let Some(obj) = value.as_object() else {
         bail!("entry {key:?} is not a JSON object");
     };

@@ -4,12 +4,12 @@
 //! Every entry and field we do not own is kept as it came; the document is
 //! written back in the shape and syntax it came in.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
-use super::manifest::Syntax;
+use crate::reader::{self, Syntax};
 
 /// Metadata the API server owns: kept out of what we send back, or `kubectl
 /// apply` would fail on a stale `resourceVersion` or fight over managed fields.
@@ -47,21 +47,11 @@ impl Document {
         if trimmed.is_empty() {
             bail!("the input is empty: expected a pull secret (JSON or YAML)");
         }
-        let (syntax, root) = if trimmed.starts_with('{') {
-            let root: Value = serde_json::from_str(trimmed).map_err(|e| {
-                anyhow!(
-                    "the input is not valid JSON (line {}, column {}): {}",
-                    e.line(),
-                    e.column(),
-                    strip_position(&e.to_string())
-                )
-            })?;
-            (Syntax::Json, root)
-        } else {
-            let root = super::yaml::parse(trimmed)
-                .context("the input is neither JSON nor a YAML Secret")?;
-            (Syntax::Yaml, root)
-        };
+        let syntax = Syntax::guess(trimmed);
+        let root = reader::parse(trimmed, syntax).map_err(|e| match syntax {
+            Syntax::Json => anyhow!("the input is not valid JSON: {e}"),
+            Syntax::Yaml => anyhow!("the input is not valid YAML (nor JSON): {e}"),
+        })?;
         let shape = shape_of(&root)?;
         let doc = Document {
             syntax,
@@ -219,10 +209,6 @@ fn normalise(key: &str) -> Option<String> {
         .map(|k| k.as_str().to_owned())
 }
 
-fn strip_position(msg: &str) -> &str {
-    msg.split(" at line ").next().unwrap_or(msg)
-}
-
 fn shape_of(root: &Value) -> Result<Shape> {
     let Some(obj) = root.as_object() else {
         bail!("wrong shape: expected a JSON/YAML object ({{\"auths\":{{...}}}}, a .dockercfg map or a Secret)");
@@ -290,13 +276,8 @@ fn secret_payload(secret: &Value, kind: PayloadKind) -> Result<Value> {
         let text = secret["stringData"][key]
             .as_str()
             .ok_or_else(|| anyhow!("{label}: stringData.{key} is not a string"))?;
-        return serde_json::from_str(text).map_err(|e| {
-            anyhow!(
-                "{label}: stringData.{key} is not JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            )
-        });
+        return reader::parse(text, Syntax::Json)
+            .map_err(|e| anyhow!("{label}: stringData.{key} is not JSON: {e}"));
     }
     let encoded = secret["data"][key]
         .as_str()
@@ -304,13 +285,9 @@ fn secret_payload(secret: &Value, kind: PayloadKind) -> Result<Value> {
     let bytes = B64
         .decode(encoded.trim())
         .map_err(|_| anyhow!("{label}: data.{key} is not valid base64"))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        anyhow!(
-            "{label}: data.{key} does not decode to JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })
+    let bytes = zeroize::Zeroizing::new(bytes);
+    reader::parse_json_bytes(&bytes)
+        .map_err(|e| anyhow!("{label}: data.{key} does not decode to JSON: {e}"))
 }
 
 /// The entry map of a payload, checked for shape.
@@ -329,7 +306,10 @@ fn auths_of(kind: PayloadKind, payload: &Value, label: &str) -> Result<Map<Strin
         );
     };
     if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_object()) {
-        bail!("{label}: entry {key:?} is not a JSON object");
+        bail!(
+            "{label}: entry {:?} is not a JSON object",
+            crate::registry::shown(key)
+        );
     }
     Ok(map.clone())
 }

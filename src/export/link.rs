@@ -12,6 +12,8 @@
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Map, Value};
 
+use crate::reader::{self, Syntax};
+
 /// One live ServiceAccount as read: its identity and the whole object.
 #[derive(Debug, Clone)]
 pub struct LiveServiceAccount {
@@ -27,13 +29,11 @@ pub fn parse_service_accounts(text: &str) -> Result<Vec<LiveServiceAccount>> {
     if trimmed.is_empty() {
         bail!("the ServiceAccount input is empty: pipe in `kubectl get serviceaccount NAME -n NAMESPACE -o json`");
     }
-    let root: Value = if trimmed.starts_with('{') {
-        serde_json::from_str(trimmed)
-            .map_err(|e| anyhow!("the ServiceAccount input is not valid JSON: {e}"))?
-    } else {
-        super::yaml::parse(trimmed)
-            .map_err(|e| anyhow!("the ServiceAccount input is not valid JSON or YAML: {e:#}"))?
-    };
+    let syntax = Syntax::guess(trimmed);
+    let root = reader::parse(trimmed, syntax).map_err(|e| match syntax {
+        Syntax::Json => anyhow!("the ServiceAccount input is not valid JSON: {e}"),
+        Syntax::Yaml => anyhow!("the ServiceAccount input is not valid JSON or YAML: {e}"),
+    })?;
     let items = match root.get("kind").and_then(Value::as_str) {
         Some("ServiceAccount") => vec![root],
         Some("List" | "ServiceAccountList") => match root.get("items") {

@@ -9,12 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
 
-/// How a manifest is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    Json,
-    Yaml,
-}
+/// How a manifest is written (the syntax documents are read in, too).
+pub use crate::reader::Syntax;
 
 /// `value` as text: JSON indented like `kubectl -o json`, or YAML; trailing newline.
 pub fn render(value: &Value, syntax: Syntax) -> String {

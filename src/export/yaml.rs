@@ -3,7 +3,7 @@
 //! could take it for anything but that string, else it is double-quoted with
 //! JSON escapes, which YAML accepts). Reading uses `serde_norway` into a JSON value.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 /// `value` as a YAML document (block style, trailing newline).
@@ -20,9 +20,11 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
-/// Parses a YAML (or JSON, a YAML subset) document into a JSON value.
+/// Parses a YAML (or JSON, a YAML subset) document into a JSON value
+/// (through [`crate::reader`]: bounded nesting, errors without the input's text).
 pub fn parse(text: &str) -> Result<Value> {
-    serde_norway::from_str(text).context("not valid YAML")
+    crate::reader::parse(text, crate::reader::Syntax::Yaml)
+        .map_err(|e| anyhow::anyhow!("not valid YAML: {e}"))
 }
 
 fn indent(out: &mut String, n: usize) {
