@@ -153,35 +153,14 @@ fn assert_one_line_error(run: &Run, needle: &str, what: &str) {
 fn full_disk_during_store_keeps_the_old_store() {
     for backend in backends() {
         let env = Env::new(backend);
-        let data = env.home().join("data");
-        fs::create_dir_all(&data).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
-            .arg(&data)
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !mounted {
+        let Some(disk) = SmallDisk::mount(&env) else {
             // Not root, or no mount namespace rights: the RLIMIT_FSIZE test below
             // covers the same path; CI runs as root and mounts.
-            assert!(
-                std::env::var("CI").is_err() || is_not_root(),
-                "CI runs as root: mounting a tmpfs must work"
-            );
             eprintln!("full disk: cannot mount a tmpfs here; covered by the RLIMIT_FSIZE test");
             return;
-        }
-        let _unmount = Unmount(data.clone());
+        };
         env.store("old.example.com", "old-user", "old-secret").ok();
-        // Fill the rest of the file system.
-        let filler = data.join("filler");
-        let mut f = fs::File::create(&filler).unwrap();
-        let chunk = vec![0u8; 4096];
-        use std::io::Write;
-        while f.write_all(&chunk).is_ok() {}
-        let _ = f.sync_all();
-        drop(f);
+        let filler = disk.fill();
         let before = env.store_bytes().unwrap();
         let big = "n".repeat(8 * 1024);
         for (server, user) in [
@@ -224,9 +203,46 @@ fn is_not_root() -> bool {
         .unwrap_or(true)
 }
 
-struct Unmount(PathBuf);
+/// A 256 KiB tmpfs mounted over the test environment's data directory (where
+/// the store lives), unmounted when dropped.
+struct SmallDisk(PathBuf);
 
-impl Drop for Unmount {
+impl SmallDisk {
+    /// `None` where mounting is not possible (not root): never on CI, which
+    /// runs as root.
+    fn mount(env: &Env) -> Option<SmallDisk> {
+        let data = env.home().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
+            .arg(&data)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !mounted {
+            assert!(
+                std::env::var("CI").is_err() || is_not_root(),
+                "CI runs as root: mounting a tmpfs must work"
+            );
+            return None;
+        }
+        Some(SmallDisk(data))
+    }
+
+    /// Fills the rest of the disk; returns the filler file.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.0.join("filler");
+        let mut f = fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
     }
@@ -960,34 +976,14 @@ fn failed_import_batch_leaves_store_and_keyring_unchanged() {
 fn failed_logout_all_puts_everything_back() {
     for backend in backends() {
         let env = Env::new(backend);
-        let data = env.home().join("data");
-        fs::create_dir_all(&data).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
-            .arg(&data)
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !mounted {
-            assert!(
-                std::env::var("CI").is_err() || is_not_root(),
-                "CI runs as root: mounting a tmpfs must work"
-            );
+        let Some(disk) = SmallDisk::mount(&env) else {
             return;
-        }
-        let _unmount = Unmount(data.clone());
+        };
         for i in 0..3 {
             env.store(&format!("r{i}.example.com"), "u", &format!("secret-{i}"))
                 .ok();
         }
-        let filler = data.join("filler");
-        let mut f = fs::File::create(&filler).unwrap();
-        let chunk = vec![0u8; 4096];
-        use std::io::Write;
-        while f.write_all(&chunk).is_ok() {}
-        let _ = f.sync_all();
-        drop(f);
+        let filler = disk.fill();
         let before = env.store_bytes().unwrap();
         let run = env.run(&["logout", "--all"], b"");
         assert_eq!(run.code, 1, "{backend:?}: {run:?}");

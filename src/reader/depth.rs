@@ -34,38 +34,13 @@ pub(crate) fn check(text: &str) -> Result<(), ReadError> {
 }
 
 pub(crate) fn check_with_limit(text: &str, limit: usize) -> Result<(), ReadError> {
-    let mut scan = Scan {
-        s: text.as_bytes(),
-        pos: 0,
-        line: 0,
-        col: 0,
-        flow: 0,
-        indent: -1,
-        indents: Vec::new(),
-        key_allowed: true,
-        key: None,
-        limit,
-        max: (0, 0, 0),
-    };
-    scan.run()
+    Scan::new(text, limit).run()
 }
 
 /// The deepest nesting the scan sees in `text`: (total, flow, block), for tests.
 #[cfg(test)]
 fn measure(text: &str) -> (usize, usize, usize) {
-    let mut scan = Scan {
-        s: text.as_bytes(),
-        pos: 0,
-        line: 0,
-        col: 0,
-        flow: 0,
-        indent: -1,
-        indents: Vec::new(),
-        key_allowed: true,
-        key: None,
-        limit: usize::MAX,
-        max: (0, 0, 0),
-    };
+    let mut scan = Scan::new(text, usize::MAX);
     scan.run().expect("no limit");
     scan.max
 }
@@ -99,7 +74,24 @@ struct Scan<'a> {
     max: (usize, usize, usize),
 }
 
-impl Scan<'_> {
+impl<'a> Scan<'a> {
+    /// A scan at the start of `text`, in libyaml's initial state.
+    fn new(text: &'a str, limit: usize) -> Self {
+        Scan {
+            s: text.as_bytes(),
+            pos: 0,
+            line: 0,
+            col: 0,
+            flow: 0,
+            indent: -1,
+            indents: Vec::new(),
+            key_allowed: true,
+            key: None,
+            limit,
+            max: (0, 0, 0),
+        }
+    }
+
     fn at(&self, offset: usize) -> u8 {
         self.s.get(self.pos + offset).copied().unwrap_or(0)
     }
