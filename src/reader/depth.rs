@@ -17,6 +17,8 @@
 //! measures JSON exactly. Where libyaml would stop with an error, the scan
 //! just goes on: it may then over-count, never under-count what the parser
 //! reads.
+//!
+//! The same pass finds YAML aliases, which [`check_yaml`] refuses.
 
 use super::{ErrorKind, ReadError};
 
@@ -31,6 +33,23 @@ pub(crate) const MAX_DEPTH: usize = 64;
 /// where it first does.
 pub(crate) fn check(text: &str) -> Result<(), ReadError> {
     check_with_limit(text, MAX_DEPTH)
+}
+
+/// [`check`] for YAML, which also refuses the first alias (`*name`): a
+/// handful of aliases to an anchored collection expand an 80 KB document
+/// into gigabytes (the parser's own limit counts alias uses, not what each
+/// copies), and no pull secret, Secret or ServiceAccount needs one.
+pub(crate) fn check_yaml(text: &str) -> Result<(), ReadError> {
+    let mut scan = Scan::new(text, MAX_DEPTH);
+    scan.run()?;
+    match scan.first_alias {
+        Some((line, column)) => Err(ReadError {
+            kind: ErrorKind::Alias,
+            line,
+            column,
+        }),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn check_with_limit(text: &str, limit: usize) -> Result<(), ReadError> {
@@ -72,6 +91,8 @@ struct Scan<'a> {
     limit: usize,
     /// The deepest nesting seen so far: total, flow, block.
     max: (usize, usize, usize),
+    /// Where the first alias token is (1-based line and column).
+    first_alias: Option<(usize, usize)>,
 }
 
 impl<'a> Scan<'a> {
@@ -89,6 +110,7 @@ impl<'a> Scan<'a> {
             key: None,
             limit,
             max: (0, 0, 0),
+            first_alias: None,
         }
     }
 
@@ -256,6 +278,9 @@ impl<'a> Scan<'a> {
             } else if c == b':' && (self.flow > 0 || next_blankz) {
                 self.value()?;
             } else if c == b'*' || c == b'&' {
+                if c == b'*' && self.first_alias.is_none() {
+                    self.first_alias = Some((self.line + 1, self.col + 1));
+                }
                 self.save_key();
                 self.key_allowed = false;
                 self.skip();
