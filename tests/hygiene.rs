@@ -540,3 +540,43 @@ fn helper_runs_with_core_dumps_disabled() {
     let fields: Vec<&str> = core_line.split_whitespace().collect();
     assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{core_line:?}");
 }
+
+/// A config file whose keys and URLs carry `user:password@` (an `auths` key, a
+/// proxy URL): `doctor`, `migrate`, `migrate --dry-run` and the diff of
+/// `configure --dry-run` name them with `***@`, never the password.
+#[test]
+fn user_information_in_config_keys_and_urls_is_never_shown() {
+    const IN_KEY: &str = "KeyPassw0rdInTheKey";
+    const IN_URL: &str = "UrlPassw0rdInTheProxy";
+    let env = Env::new(common::Backend::File);
+    let dir = env.docker_config_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = format!(
+        r#"{{"auths":{{"u:{IN_KEY}@x.io":{{"auth":"dTpwdw=="}},"bad:{IN_KEY}@y.io":[]}},"proxies":{{"default":{{"httpProxy":"http://u:{IN_URL}@proxy:3128"}}}}}}"#
+    );
+    std::fs::write(dir.join("config.json"), &config).unwrap();
+    let mut saw = Vec::new();
+    for args in [
+        &["doctor"][..],
+        &["migrate", "--dry-run"],
+        &["migrate"],
+        &["configure", "--dry-run", "--force"],
+    ] {
+        let run = env.run(args, b"");
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(IN_KEY) && !text.contains(IN_URL),
+                "{args:?} showed user information: {run:?}"
+            );
+        }
+        saw.push(run.stdout.contains("***@") || run.stderr.contains("***@"));
+    }
+    // Each command named the entry (with its user information hidden), so the
+    // check above looked at the place a leak would be.
+    assert_eq!(saw, [true; 4], "some command did not name the entry");
+    // Nothing was changed by the refused migrate.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.json")).unwrap(),
+        config
+    );
+}

@@ -577,7 +577,10 @@ fn check_plaintext(
 ) {
     match crate::config::plaintext_auths(root) {
         Ok(found) if !found.is_empty() => {
-            let names: Vec<&str> = found.iter().map(|a| a.server.as_str()).collect();
+            let names: Vec<String> = found
+                .iter()
+                .map(|a| crate::registry::shown(&a.server))
+                .collect();
             report.problem(
                 name,
                 Status::Fail,

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> CommandResult {
             let key = ServerKey::parse(&auth.server).with_context(|| {
                 format!(
                     "the \"auths\" entry {:?} in {}",
-                    auth.server,
+                    crate::registry::shown(&auth.server),
                     file.path().display()
                 )
             })?;

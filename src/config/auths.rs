@@ -46,7 +46,10 @@ pub fn plaintext_auths(root: &Map<String, Value>) -> Result<Vec<PlaintextAuth>> 
     let mut found = Vec::new();
     for (server, entry) in auths {
         let Some(entry) = entry.as_object() else {
-            bail!("the \"auths\" entry {server:?} is not a JSON object");
+            bail!(
+                "the \"auths\" entry {:?} is not a JSON object",
+                crate::registry::shown(server)
+            );
         };
         if let Some(auth) = decode_entry(server, entry)? {
             found.push(auth);
@@ -107,19 +110,27 @@ pub fn strip_plaintext<'a>(
     }
 }
 
-/// Replaces every secret value in `value` with `REDACTED` (for diffs).
+/// Replaces every secret value in `value` with `REDACTED`, and the
+/// `user:password@` of keys and URLs (an `auths` key, a proxy URL) with
+/// `***@` ([`crate::registry::shown`]), for diffs.
 pub fn redact(value: &mut Value) {
+    use crate::registry::shown;
     match value {
         Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                let secret = SECRET_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f));
-                match v {
-                    Value::String(s) if secret && !s.is_empty() => *s = "REDACTED".to_owned(),
-                    other => redact(other),
-                }
-            }
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    let secret = SECRET_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f));
+                    match &mut v {
+                        Value::String(s) if secret && !s.is_empty() => *s = "REDACTED".to_owned(),
+                        other => redact(other),
+                    }
+                    (shown(&k), v)
+                })
+                .collect();
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(s) if s.contains("://") => *s = shown(s),
         _ => {}
     }
 }
@@ -177,6 +188,22 @@ mod tests {
             Value::Object(r),
             serde_json::json!({"auths":{"a.io":{"email":"e"},"b.io":{},"c.io":{"auth":"YTpi"}}})
         );
+    }
+
+    #[test]
+    fn redact_hides_user_information_in_keys_and_urls() {
+        let mut v: Value = serde_json::from_str(
+            r#"{"auths":{"u:KeyPw@x.io":{}},"proxies":{"default":{"httpProxy":"http://u:UrlPw@proxy:3128"}},"email":"me@example.com"}"#,
+        )
+        .unwrap();
+        redact(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("KeyPw") && !text.contains("UrlPw"), "{text}");
+        assert!(
+            text.contains(r#""***@x.io""#) && text.contains("http://***@proxy:3128"),
+            "{text}"
+        );
+        assert!(text.contains("me@example.com"), "{text}");
     }
 
     #[test]
