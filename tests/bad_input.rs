@@ -1230,7 +1230,23 @@ fn export_output_never_replaces_what_is_not_a_file() {
     std::os::unix::fs::symlink("/proc/self/status", &proc_link).unwrap();
     let dev_link = dir.join("dev-link");
     std::os::unix::fs::symlink("/dev/zero", &dev_link).unwrap();
+    // A symlink in /dev/shm to a regular file elsewhere: replacing the name
+    // would leave the secret in /dev.
+    let elsewhere = dir.join("elsewhere.json");
+    std::fs::write(&elsewhere, "{}").unwrap();
+    let shm_link =
+        std::path::PathBuf::from(format!("/dev/shm/dck-test-link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&shm_link);
+    std::os::unix::fs::symlink(&elsewhere, &shm_link).unwrap();
+    struct RemoveOnDrop<'a>(&'a std::path::Path);
+    impl Drop for RemoveOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = RemoveOnDrop(&shm_link);
     for (target, needle) in [
+        (shm_link.to_str().unwrap(), "a name in /dev/shm"),
         (dir.to_str().unwrap(), "a directory"),
         (socket_path.to_str().unwrap(), "a socket"),
         ("/dev/zero", "a device"),
@@ -1252,6 +1268,8 @@ fn export_output_never_replaces_what_is_not_a_file() {
         assert_eq!(before, after, "{target} changed");
     }
     assert!(std::fs::symlink_metadata("/dev/dck-test-new-file").is_err());
+    assert!(kind(shm_link.to_str().unwrap()).is_symlink());
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "{}");
     assert!(kind("/dev/zero").is_char_device());
     assert!(kind(socket_path.to_str().unwrap()).is_socket());
 }

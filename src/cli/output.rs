@@ -102,19 +102,23 @@ fn target(path: &Path) -> Result<Target> {
         Some(_) => bail!("cannot write {}: no such open descriptor", path.display()),
         None => {}
     }
+    // A file target replaces the name `path` itself (a symlink included), so
+    // the directory that name is in must not be /dev, /proc or /sys.
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name_dir = std::fs::canonicalize(parent)
+        .ok()
+        .filter(|dir| in_system_dir(dir));
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            // A new name: refused inside /dev, /proc or /sys; elsewhere
-            // write_atomic creates it (and says why if it cannot).
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            if let Ok(dir) = std::fs::canonicalize(parent) {
-                if in_system_dir(&dir) {
-                    return Err(refuse(path, &format!("a new name in {}", dir.display())));
-                }
+            // A new name (or a dangling symlink): refused inside /dev, /proc
+            // or /sys; elsewhere write_atomic creates it (and says why if it
+            // cannot).
+            if let Some(dir) = name_dir {
+                return Err(refuse(path, &format!("a new name in {}", dir.display())));
             }
             return Ok(Target::File(path.to_path_buf()));
         }
@@ -131,6 +135,9 @@ fn target(path: &Path) -> Result<Target> {
                 path,
                 &format!("a kernel file ({})", resolved.display()),
             ));
+        }
+        if let Some(dir) = name_dir {
+            return Err(refuse(path, &format!("a name in {}", dir.display())));
         }
         return Ok(Target::File(path.to_path_buf()));
     }
@@ -184,6 +191,16 @@ mod tests {
             assert!(err.contains("a device"), "{err}");
             let err = target(Path::new("/dev/dck-new")).unwrap_err().to_string();
             assert!(err.contains("a new name in /dev"), "{err}");
+            // A symlink in /dev/shm to a regular file elsewhere: replacing it
+            // would leave the secret in /dev.
+            let file = dir.path().join("elsewhere.json");
+            std::fs::write(&file, "x").unwrap();
+            let link = Path::new("/dev/shm").join(format!("dck-link-{}", std::process::id()));
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            let err = target(&link).unwrap_err().to_string();
+            std::fs::remove_file(&link).unwrap();
+            assert!(err.contains("a name in /dev/shm"), "{err}");
             let err = target(Path::new("/proc/self/status"))
                 .unwrap_err()
                 .to_string();
