@@ -290,7 +290,7 @@ fn run_bounded<T: Send + 'static>(
 ) -> BackendResult<T> {
     let waited = timeout();
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let worker = std::thread::Builder::new()
         .name(format!("keyring-{kind}"))
         .spawn(move || {
             let _ = tx.send(op());
@@ -300,7 +300,13 @@ fn run_bounded<T: Send + 'static>(
             reason: format!("cannot start a worker thread: {e}"),
         })?;
     match rx.recv_timeout(waited) {
-        Ok(result) => result,
+        Ok(result) => {
+            // It has answered and is ending: let it end before the process
+            // does (Wine kills a process that exits while a thread is still
+            // leaving a Credential Manager call).
+            let _ = worker.join();
+            result
+        }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(BackendError::Timeout { kind, waited }),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(BackendError::Failed {
             kind,
