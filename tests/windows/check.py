@@ -250,6 +250,30 @@ def check_non_ascii_and_every_byte_value_round_trip():
     clean()
 
 
+def check_credential_manager_blob_cap():
+    # 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE) fit in one credential and
+    # round-trip; one byte more is refused before anything changes, with the
+    # limit and the way out; under `auto` the long secret goes to the file store.
+    fits = "é" * 1280
+    store("cap.example.com", "u", fits)
+    expect("2560 bytes", secret_of("cap.example.com"), fits)
+    long = "SECRET-" + "x" * 2554
+    body = json.dumps({"ServerURL": "cap.example.com", "Username": "u", "Secret": long})
+    code, out, err = helper(["store"], body.encode())
+    expect("exit", code, 1)
+    for part in ("2561 bytes", "2560 bytes the windows store", "DOCKER_CREDENTIAL_KEYRING_STORE=file"):
+        if part not in out:
+            raise Failed(f"the error does not say {part!r}: {out!r}")
+    if "SECRET-" in out + err:
+        raise Failed("the error shows the secret")
+    expect("the earlier secret is kept", secret_of("cap.example.com"), fits)
+    store("cap.example.com", "u", long, store=None)
+    expect("auto store", index_entries()["cap.example.com"]["store"], "file")
+    expect("auto secret", secret_of("cap.example.com", store=None), long)
+    expect("Credential Manager after the move", credential_manager_targets(), [])
+    clean()
+
+
 def check_parallel_stores_all_land():
     servers = [f"par{i}.example.com" for i in range(6)]
     with ThreadPoolExecutor(len(servers)) as pool:
@@ -304,6 +328,7 @@ CHECKS = [
     check_server_url_spellings_find_the_same_credential,
     check_identity_token_and_empty_secret,
     check_non_ascii_and_every_byte_value_round_trip,
+    check_credential_manager_blob_cap,
     check_parallel_stores_all_land,
     check_auto_chooses_the_windows_store,
     check_configure_login_ls_export_logout,
