@@ -135,14 +135,15 @@ pub fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
 
 /// The most bytes Windows Credential Manager keeps in one credential
 /// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`). Long identity tokens and JWT passwords
-/// exceed it; we refuse them before any call rather than split them across
-/// credentials (see [`check_fits`]).
-pub(crate) const WINDOWS_MAX_SECRET_BYTES: usize = 2560;
+/// exceed it. We refuse them rather than split them across credentials: a
+/// split secret can be half written or half deleted, and other tools would
+/// see fragments.
+const WINDOWS_MAX_SECRET_BYTES: usize = 2560;
 
 /// Refuses a secret longer than the store of `kind` keeps in one item, with
-/// an error naming the limit and the way out; checked before the store is
-/// touched, so nothing changes and the check holds even where the store
-/// itself would not enforce the limit (Wine does not).
+/// an error naming the limit and the way out. Checked here, before the store
+/// is touched, so nothing changes and the rule holds whatever the store
+/// crate or the platform (Wine, in CI) enforce themselves.
 fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
     let max = match kind {
         StoreKind::Windows => WINDOWS_MAX_SECRET_BYTES,

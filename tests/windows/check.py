@@ -51,7 +51,7 @@ def helper(args, stdin=b"", store="windows", extra_env=None):
         # SIGKILL of the Unix process is wineserver's doing (a race in
         # Wine's process exit), never an answer of the .exe: a Windows
         # program under Wine cannot die of a Unix signal otherwise. Every
-        # protocol action here is idempotent, so run it once more, counted.
+        # command these checks run is idempotent: run it once more, counted.
         if proc.returncode != -9 or attempt == 2:
             break
         WINE_KILLS.append(args[0])
