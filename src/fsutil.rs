@@ -40,6 +40,9 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// with `mode`, fsync, rename over the target, fsync of the directory. Readers see
 /// the old file or the new one, never a mix; a crash leaves the old file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    // Windows has no mode bits: the file inherits the profile directory's ACL.
+    #[cfg(not(unix))]
+    let _ = mode;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let tmp = temp_path(path);
     let result = (|| -> io::Result<()> {

@@ -8,6 +8,9 @@
 //! gnome-keyring), so locking or freezing it never disturbs the shared one of
 //! `tests/with-secret-service`.
 
+// Unix only (signals, file modes and a private D-Bus); the Windows build is checked by tests/windows/run.
+#![cfg(unix)]
+
 mod common;
 
 use std::fs;

@@ -2,6 +2,9 @@
 //! configure/unconfigure (golden files), migrate, doctor, login, completions,
 //! and a sweep that no output ever carries a test secret.
 
+// Unix only (file modes and symlinks); the Windows build is checked by tests/windows/run.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,9 @@
 //! Adding a command: append a row to [`COMMANDS`] (its args and stdin; use
 //! `SECRET` wherever the command takes the secret).
 
+// Unix only (file modes and /proc); the Windows build is checked by tests/windows/run.
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

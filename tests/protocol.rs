@@ -277,6 +277,7 @@ fn secret_service_store_is_recorded_in_the_index_not_the_secret() {
     assert!(text.contains("secret-service"), "{text}");
 }
 
+#[cfg(unix)]
 #[test]
 fn file_store_permissions_are_private() {
     use std::os::unix::fs::PermissionsExt;

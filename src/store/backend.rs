@@ -57,6 +57,12 @@ pub enum BackendError {
     NoCollection { kind: StoreKind },
     /// The call did not finish within the bound.
     Timeout { kind: StoreKind, waited: Duration },
+    /// The secret is longer than the store keeps in one item.
+    TooLong {
+        kind: StoreKind,
+        len: usize,
+        max: usize,
+    },
     /// Anything else the keyring reported.
     Failed { kind: StoreKind, reason: String },
 }
@@ -83,6 +89,11 @@ impl std::fmt::Display for BackendError {
                 f,
                 "the {kind} store did not answer within {:.1}s (a hung provider or an unanswered unlock prompt?); raise {TIMEOUT_ENV} or use {}=file",
                 waited.as_secs_f64(),
+                super::STORE_ENV
+            ),
+            BackendError::TooLong { kind, len, max } => write!(
+                f,
+                "the secret is {len} bytes, more than the {max} bytes the {kind} store keeps in one credential; keep it in the file store (`configure --store file`, or {}=file; `auto` does so by itself)",
                 super::STORE_ENV
             ),
             BackendError::Failed { kind, reason } => write!(f, "the {kind} store failed: {reason}"),
@@ -136,8 +147,32 @@ pub fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
     })
 }
 
+/// The most bytes Windows Credential Manager keeps in one credential
+/// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`). Long identity tokens and JWT passwords
+/// exceed it. We refuse them rather than split them across credentials: a
+/// split secret can be half written or half deleted, and other tools would
+/// see fragments.
+const WINDOWS_MAX_SECRET_BYTES: usize = 2560;
+
+/// Refuses a secret longer than the store of `kind` keeps in one item, with
+/// an error naming the limit and the way out. Checked here, before the store
+/// is touched, so nothing changes and the rule holds whatever the store
+/// crate or the platform (Wine, in CI) enforce themselves.
+fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
+    let max = match kind {
+        StoreKind::Windows => WINDOWS_MAX_SECRET_BYTES,
+        StoreKind::File | StoreKind::SecretService | StoreKind::Keychain => return Ok(()),
+    };
+    let len = secret.expose().len();
+    if len > max {
+        return Err(BackendError::TooLong { kind, len, max });
+    }
+    Ok(())
+}
+
 /// Stores `secret` under `key`, replacing any earlier secret.
 pub fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+    check_fits(kind, secret)?;
     let key = key.to_owned();
     let label = label.to_owned();
     let secret = secret.clone();
@@ -304,7 +339,7 @@ fn run_bounded<T: Send + 'static>(
 ) -> BackendResult<T> {
     let waited = timeout();
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let worker = std::thread::Builder::new()
         .name(format!("keyring-{kind}"))
         .spawn(move || {
             let _ = tx.send(op());
@@ -314,7 +349,13 @@ fn run_bounded<T: Send + 'static>(
             reason: format!("cannot start a worker thread: {e}"),
         })?;
     match rx.recv_timeout(waited) {
-        Ok(result) => result,
+        Ok(result) => {
+            // It has answered and is ending: let it end before the process
+            // does (Wine kills a process that exits while a thread is still
+            // leaving a Credential Manager call).
+            let _ = worker.join();
+            result
+        }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(BackendError::Timeout { kind, waited }),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(BackendError::Failed {
             kind,
@@ -561,4 +602,73 @@ fn open_windows() -> BackendResult<Arc<CredentialStore>> {
         kind: StoreKind::Windows,
         reason: "the Windows Credential Manager exists only on Windows".to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret_of(len: usize, ch: char) -> Secret {
+        Secret::new(std::iter::repeat_n(ch, len).collect())
+    }
+
+    #[test]
+    fn windows_keeps_secrets_up_to_its_blob_cap_in_bytes() {
+        assert!(check_fits(StoreKind::Windows, &secret_of(2560, 'x')).is_ok());
+        // The cap is in bytes of the stored UTF-8, not in characters.
+        assert!(check_fits(StoreKind::Windows, &secret_of(1280, 'é')).is_ok());
+        for long in [
+            secret_of(2561, 'x'),
+            secret_of(1281, 'é'),
+            secret_of(641, '😀'),
+        ] {
+            let err = check_fits(StoreKind::Windows, &long).unwrap_err();
+            let len = long.expose().len();
+            assert_eq!(
+                err,
+                BackendError::TooLong {
+                    kind: StoreKind::Windows,
+                    len,
+                    max: 2560
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn other_stores_have_no_such_cap() {
+        let long = secret_of(100 * 1024, 'x');
+        for kind in [
+            StoreKind::File,
+            StoreKind::SecretService,
+            StoreKind::Keychain,
+        ] {
+            assert!(check_fits(kind, &long).is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn too_long_names_the_limit_and_the_way_out_never_the_secret() {
+        let long = Secret::new(format!("SECRET-{}", "y".repeat(3000)));
+        let text = check_fits(StoreKind::Windows, &long)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("3007 bytes"), "{text}");
+        assert!(text.contains("2560 bytes the windows store"), "{text}");
+        assert!(text.contains("file store"), "{text}");
+        assert!(
+            text.contains("DOCKER_CREDENTIAL_KEYRING_STORE=file"),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET-"), "{text}");
+    }
+
+    /// The check comes before the store is opened: on any platform, even one
+    /// without Credential Manager, a long secret gets the limit, not
+    /// "unavailable".
+    #[test]
+    fn set_refuses_before_touching_the_store() {
+        let err = set(StoreKind::Windows, "k", "label", &secret_of(2561, 'x')).unwrap_err();
+        assert!(matches!(err, BackendError::TooLong { .. }), "{err:?}");
+    }
 }

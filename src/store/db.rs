@@ -485,16 +485,14 @@ mod tests {
         assert!(err.contains("newer docker-credential-keyring"), "{err}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn find_record_refuses_a_readable_file() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = private_file(&dir, r#"{"version":1,"credentials":{}}"#);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            let err = format!("{:#}", find_record(&path, "k").unwrap_err());
-            assert!(err.contains("chmod 600"), "{err}");
-        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = format!("{:#}", find_record(&path, "k").unwrap_err());
+        assert!(err.contains("chmod 600"), "{err}");
     }
 }
