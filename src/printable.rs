@@ -14,13 +14,20 @@ pub fn is_unsafe(c: char) -> bool {
         || matches!(
             c,
             '\u{00AD}'                  // soft hyphen (invisible)
+            | '\u{034F}'                // combining grapheme joiner
             | '\u{061C}'                // Arabic letter mark
-            | '\u{180E}'                // Mongolian vowel separator
+            | '\u{115F}' | '\u{1160}'  // Hangul fillers (blank)
+            | '\u{17B4}' | '\u{17B5}'  // Khmer inherent vowels (invisible)
+            | '\u{180B}'..='\u{180F}'   // Mongolian variation selectors, vowel separator
             | '\u{200B}'..='\u{200F}'   // zero-width characters, LRM, RLM
             | '\u{2028}'..='\u{202E}'   // line/paragraph separators, bidi embeddings and overrides
             | '\u{2060}'..='\u{206F}'   // word joiner, invisible operators, bidi isolates, deprecated formats
+            | '\u{2800}'                // braille blank
+            | '\u{3164}' | '\u{FFA0}'  // Hangul fillers (blank)
             | '\u{FEFF}'                // zero-width no-break space (BOM)
             | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
+            | '\u{1D173}'..='\u{1D17A}' // musical format characters
+            | '\u{E0000}'..='\u{E007F}' // tag characters (invisible)
         )
 }
 
@@ -82,7 +89,20 @@ mod tests {
         assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(printable("x\u{7f}"), "x\\u{7f}");
         for c in [
-            '\u{200e}', '\u{200f}', '\u{061c}', '\u{2066}', '\u{2069}', '\u{feff}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{061c}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{feff}',
+            // Blank or invisible letters and format characters that would let
+            // two different names look alike.
+            '\u{034f}',
+            '\u{115f}',
+            '\u{3164}',
+            '\u{ffa0}',
+            '\u{2800}',
+            '\u{e0041}',
         ] {
             assert_eq!(printable(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
         }
