@@ -71,7 +71,8 @@ pub fn usage() -> String {
 
 /// Prints the usage on stdout and returns exit code 1, as upstream does.
 pub fn usage_error() -> i32 {
-    println!("{}", usage());
+    // A closed stdout changes nothing: the exit code already says it.
+    let _ = writeln!(io::stdout(), "{}", usage());
     1
 }
 

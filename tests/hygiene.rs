@@ -439,6 +439,30 @@ fn closed_pipe_is_an_error_not_a_signal() {
     }
 }
 
+/// Output into a pipe whose reader has already gone (EPIPE, SIGPIPE being
+/// ignored) is an exit code, never a panic: the protocol usage, help and
+/// version included.
+#[test]
+fn a_reader_gone_before_the_first_write_is_no_panic() {
+    let env = Env::new(common::Backend::File);
+    for args in ["", "list --help", "--help", "version", "ls"] {
+        let mut cmd = std::process::Command::new("bash");
+        // The reader closes its end at once; the helper starts writing later.
+        cmd.arg("-c")
+            .arg(r#"(sleep 0.3; exec "$0" $1) | (exec 0<&-; sleep 1); echo "status ${PIPESTATUS[0]}""#)
+            .arg(common::BIN)
+            .arg(args);
+        env.apply(&mut cmd);
+        let run = common::run_command(cmd, b"");
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run:?}");
+        let status = run.stdout.trim_end().rsplit(' ').next().unwrap_or("");
+        assert!(
+            ["0", "1", "2"].contains(&status),
+            "{args:?}: not an exit code clients expect: {run:?}"
+        );
+    }
+}
+
 /// Characters that drive a terminal (C0/C1 controls, DEL) or reorder what it
 /// shows (bidi overrides and isolates, marks) never reach human output raw:
 /// a stored name holding them is shown with each escaped visibly

@@ -85,7 +85,46 @@ const PROTOCOL_VERBS: [&str; 5] = ["store", "get", "erase", "list", "version"];
 
 /// Parses `args` and runs the command; returns the exit code. A bad command
 /// line (unknown command or flag) is clap's message on stderr, exit 2.
+///
+/// SIGPIPE is ignored (a closed pipe must be an error for the protocol), so
+/// `println!` panics when the reader has gone (`ls | head -1`). That is the
+/// end of the output, not a bug: the command unwinds (its undo guards run)
+/// and exits 1, silently for a reader that went away, with one error line for
+/// another write failure (a full disk), never with a panic and backtrace.
 pub fn run(args: Vec<OsString>) -> i32 {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if stdout_failure(info.payload()).is_none() {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(move || run_command(args)) {
+        Ok(code) => code,
+        Err(payload) => match stdout_failure(payload.as_ref()) {
+            Some(message) => {
+                if !message.contains("Broken pipe") {
+                    eprintln!("error: {}", crate::printable::printable(message));
+                }
+                1
+            }
+            None => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
+/// The message of a panic raised by `print!`/`println!` failing to write
+/// standard output, if that is what `payload` is.
+fn stdout_failure(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())?;
+    message
+        .starts_with("failed printing to stdout")
+        .then_some(message)
+}
+
+fn run_command(args: Vec<OsString>) -> i32 {
     let parser = Cli::command().subcommands(
         PROTOCOL_VERBS
             .iter()
