@@ -1160,6 +1160,7 @@ fn unknown_index_version_is_refused_by_every_command() {
 /// is refused with a clear error and left as it was. Run as root in CI,
 /// where replacing `/dev/null` would succeed if it were tried.
 #[test]
+#[cfg(unix)] // FIFOs, sockets, /dev and /proc
 fn export_output_never_replaces_what_is_not_a_file() {
     use std::os::unix::fs::FileTypeExt;
     let env = Env::new(common::Backend::File);

@@ -5,6 +5,8 @@
 //! says how to add one, `configure --podman` covers later logins and
 //! `unconfigure --podman` puts the auth file back; and `tests/install-deps`
 //! installs only the tests' packages without leaving services behind.
+//! Unix only (file modes, ptys, shell scripts); tests/windows covers Windows.
+#![cfg(unix)]
 
 mod common;
 

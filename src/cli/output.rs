@@ -22,6 +22,7 @@ enum Target {
     #[cfg(unix)]
     Descriptor(i32),
     /// A FIFO or `/dev/null`: opened for writing, never created or truncated.
+    #[cfg(unix)]
     Stream(PathBuf),
     /// A regular file or a new name: replaced atomically, mode 0600.
     File(PathBuf),
@@ -47,6 +48,7 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
             write_stream(&mut file, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))
         }
+        #[cfg(unix)]
         Target::Stream(stream) => std::fs::OpenOptions::new()
             .write(true)
             .open(&stream)

@@ -93,7 +93,7 @@ impl std::fmt::Display for BackendError {
             ),
             BackendError::TooLong { kind, len, max } => write!(
                 f,
-                "the secret is {len} bytes, more than the {max} bytes the {kind} store keeps in one credential; keep it in the file store (`configure --store file`, or {}=file; `auto` does so by itself)",
+                "the secret is {len} bytes, more than the {max} bytes the {kind} store keeps in one credential; keep it in the file store (`configure --store file`, or {}=file)",
                 super::STORE_ENV
             ),
             BackendError::Failed { kind, reason } => write!(f, "the {kind} store failed: {reason}"),

@@ -253,7 +253,8 @@ def check_non_ascii_and_every_byte_value_round_trip():
 def check_credential_manager_blob_cap():
     # 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE) fit in one credential and
     # round-trip; one byte more is refused before anything changes, with the
-    # limit and the way out; under `auto` the long secret goes to the file store.
+    # limit and the way out. `auto` refuses it too (it never moves a secret to
+    # the plaintext file store behind the user's back); choosing `file` works.
     fits = "é" * 1280
     store("cap.example.com", "u", fits)
     expect("2560 bytes", secret_of("cap.example.com"), fits)
@@ -267,9 +268,14 @@ def check_credential_manager_blob_cap():
     if "SECRET-" in out + err:
         raise Failed("the error shows the secret")
     expect("the earlier secret is kept", secret_of("cap.example.com"), fits)
-    store("cap.example.com", "u", long, store=None)
-    expect("auto store", index_entries()["cap.example.com"]["store"], "file")
-    expect("auto secret", secret_of("cap.example.com", store=None), long)
+    code, out, err = helper(["store"], body.encode(), store=None)
+    expect("auto exit", code, 1)
+    if "2560 bytes the windows store" not in out or "SECRET-" in out + err:
+        raise Failed(f"auto: the error does not name the limit, or shows the secret: {out!r}")
+    expect("auto keeps the earlier secret", secret_of("cap.example.com", store=None), fits)
+    store("cap.example.com", "u", long, store="file")
+    expect("file store", index_entries()["cap.example.com"]["store"], "file")
+    expect("file secret", secret_of("cap.example.com", store=None), long)
     expect("Credential Manager after the move", credential_manager_targets(), [])
     clean()
 
