@@ -1123,6 +1123,8 @@ fn unknown_index_version_is_refused_by_every_command() {
     for (version, needle) in [
         ("2", "newer docker-credential-keyring"),
         ("0", "has format 0"),
+        // Written twice: `get`'s lean reader must refuse it as the others do.
+        ("99, \"version\": 1", "is corrupt"),
     ] {
         let env = Env::new(common::Backend::File);
         env.store("quay.io", "u", "kept").ok();

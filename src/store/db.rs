@@ -170,17 +170,22 @@ mod find {
             f.write_str("the credential store object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let (mut version, mut record) = (0, None);
+            let (mut version, mut record) = (None, None);
             while let Some(name) = map.next_key::<String>()? {
                 match name.as_str() {
-                    "version" => version = map.next_value()?,
+                    // Refused as the other readers' derived Deserialize does,
+                    // so no command reads an index another one refuses.
+                    "version" if version.is_some() => {
+                        return Err(serde::de::Error::duplicate_field("version"))
+                    }
+                    "version" => version = Some(map.next_value()?),
                     "credentials" => record = map.next_value_seed(Credentials(self.0))?,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
             }
-            Ok((version, record))
+            Ok((version.unwrap_or(0), record))
         }
     }
 
