@@ -353,6 +353,14 @@ fn reader_cases() -> Vec<Case> {
                 ALIAS,
             ),
             row(
+                "1.5 million short YAML values (the parser would hold each event in memory)",
+                format!(
+                    "password: {PLANTED}\na: [{}]\n",
+                    vec!["x"; 1_500_000].join(",")
+                ),
+                "more than 1000000 YAML values, keys and indicators",
+            ),
+            row(
                 "20,000 aliases of a 10,000-item list (80 KB that expands to 200 million items)",
                 format!(
                     "a: &a [{}]\nb: [{}]\npassword: {PLANTED}\n",

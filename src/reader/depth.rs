@@ -35,12 +35,21 @@ pub(crate) fn check(text: &str) -> Result<(), ReadError> {
     check_with_limit(text, MAX_DEPTH)
 }
 
-/// [`check`] for YAML, which also refuses the first alias (`*name`): a
+/// Most tokens (keys, values, indicators) a YAML document may have. The YAML
+/// parser keeps every event of a document in memory, about a hundred times
+/// the bytes of a document of short values (16 MiB took 1.9 GB), so its size
+/// is bounded by tokens, not bytes. A Secret has a few dozen; a `List` of ten
+/// thousand ServiceAccounts under a million. JSON input has no such cost.
+pub(crate) const MAX_YAML_TOKENS: usize = 1_000_000;
+
+/// [`check`] for YAML, which also refuses more than [`MAX_YAML_TOKENS`]
+/// tokens and the first alias (`*name`): a
 /// handful of aliases to an anchored collection expand an 80 KB document
 /// into gigabytes (the parser's own limit counts alias uses, not what each
 /// copies), and no pull secret, Secret or ServiceAccount needs one.
 pub(crate) fn check_yaml(text: &str) -> Result<(), ReadError> {
     let mut scan = Scan::new(text, MAX_DEPTH);
+    scan.max_tokens = MAX_YAML_TOKENS;
     scan.run()?;
     match scan.first_alias {
         Some((line, column)) => Err(ReadError {
@@ -93,6 +102,9 @@ struct Scan<'a> {
     max: (usize, usize, usize),
     /// Where the first alias token is (1-based line and column).
     first_alias: Option<(usize, usize)>,
+    /// Tokens seen, and how many are allowed.
+    tokens: usize,
+    max_tokens: usize,
 }
 
 impl<'a> Scan<'a> {
@@ -111,6 +123,8 @@ impl<'a> Scan<'a> {
             limit,
             max: (0, 0, 0),
             first_alias: None,
+            tokens: 0,
+            max_tokens: usize::MAX,
         }
     }
 
@@ -235,6 +249,14 @@ impl<'a> Scan<'a> {
             self.skip_to_next_token();
             if self.eof() {
                 return Ok(());
+            }
+            self.tokens += 1;
+            if self.tokens > self.max_tokens {
+                return Err(ReadError {
+                    kind: ErrorKind::TooManyTokens,
+                    line: self.line + 1,
+                    column: self.col + 1,
+                });
             }
             self.unroll_indent(self.col as isize);
             let (c, next_blankz) = (self.at(0), self.is_blankz(1));

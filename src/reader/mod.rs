@@ -67,6 +67,8 @@ pub enum ErrorKind {
     NotJsonValue,
     /// A YAML alias (`*name`): refused before parsing (see [`depth::check_yaml`]).
     Alias,
+    /// A YAML document of more than [`depth::MAX_YAML_TOKENS`] tokens.
+    TooManyTokens,
     /// More than one YAML document (`---`).
     SeveralDocuments,
     /// The bytes are not UTF-8.
@@ -87,6 +89,11 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::NotJsonValue => f.write_str(
                 "a value JSON cannot hold (a custom tag, or a key that is not a string)",
+            ),
+            ErrorKind::TooManyTokens => write!(
+                f,
+                "more than {} YAML values, keys and indicators (the YAML reader keeps each in memory); give the document as JSON (kubectl/oc -o json)",
+                depth::MAX_YAML_TOKENS
             ),
             ErrorKind::Alias => f.write_str(
                 "a YAML alias (*name): aliases are not read, since a few can expand a small document into gigabytes; write the value out",
@@ -304,6 +311,17 @@ mod tests {
         );
         let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
         assert_eq!(yaml_err(laughs).kind, ErrorKind::Alias);
+        // Many short values: refused by count before the parser holds them
+        // all; the same values as JSON are read.
+        let many = format!("a: [{}]\n", vec!["x"; depth::MAX_YAML_TOKENS].join(","));
+        assert_eq!(yaml_err(&many).kind, ErrorKind::TooManyTokens);
+        let fewer = format!("a: [{}]\n", vec!["x"; depth::MAX_YAML_TOKENS / 3].join(","));
+        assert!(parse(&fewer, Syntax::Yaml).is_ok());
+        let json = format!(
+            "{{\"a\": [{}]}}",
+            vec!["1"; depth::MAX_YAML_TOKENS].join(",")
+        );
+        assert!(parse(&json, Syntax::Json).is_ok());
     }
 
     #[test]
