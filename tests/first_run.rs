@@ -592,6 +592,17 @@ fi
     stub("sudo", r#"exec "$@""#);
     std::fs::write(dir.join("packages"), "# a list\noldpkg\nnewpkg\n").unwrap();
     let policy = dir.join("policy-rc.d");
+    // tests/install-deps on the mock package list, with the stubs first on PATH.
+    let install_deps = || {
+        let mut cmd = std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
+        );
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.arg(dir.join("packages"))
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("DCK_POLICY_RC_D", &policy);
+        cmd
+    };
     let run = |original: Option<&str>, fail: bool| -> (Run, String) {
         for f in ["installed", "log", "fail", "policy-rc.d"] {
             let _ = std::fs::remove_file(dir.join(f));
@@ -603,14 +614,7 @@ fi
         if fail {
             std::fs::write(dir.join("fail"), "").unwrap();
         }
-        let mut cmd = std::process::Command::new(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
-        );
-        let path = std::env::var("PATH").unwrap_or_default();
-        cmd.arg(dir.join("packages"))
-            .env("PATH", format!("{}:{path}", bin.display()))
-            .env("DCK_POLICY_RC_D", &policy);
-        let out = common::run_command(cmd, b"");
+        let out = common::run_command(install_deps(), b"");
         let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
         (out, log)
     };
@@ -637,14 +641,7 @@ fi
 
     // Nothing missing: nothing done.
     std::fs::write(dir.join("installed"), "").unwrap();
-    let mut cmd = std::process::Command::new(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
-    );
-    let path = std::env::var("PATH").unwrap_or_default();
-    cmd.arg(dir.join("packages"))
-        .env("PATH", format!("{}:{path}", bin.display()))
-        .env("DCK_POLICY_RC_D", &policy);
     let _ = std::fs::remove_file(dir.join("log"));
-    common::run_command(cmd, b"").ok();
+    common::run_command(install_deps(), b"").ok();
     assert!(!dir.join("log").exists(), "no apt, no systemctl");
 }
