@@ -20,7 +20,7 @@
 
 mod common;
 
-use common::{backends, Env, Run};
+use common::{Backend, Env, Run};
 
 /// A seeded credential every row must leave untouched.
 const SEED_URL: &str = "keep.example.com";
@@ -963,41 +963,39 @@ fn check(case: &Case, run: &Run) {
     }
 }
 
-#[test]
-fn bad_input_table() {
+backend_tests!(bad_input_table);
+fn bad_input_table(backend: Backend) {
     let cases = cases();
-    for backend in backends() {
-        // One environment per backend; accepted rows that change the store get their own.
-        let env = Env::new(backend);
-        env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
-        env.run(&["pair", "add", SEED_PAIRED, SEED_AUTH], b"").ok();
-        let before = snapshot(&env);
-        assert_eq!(before.2.as_deref(), Some(SEED_SECRET));
-        for case in &cases {
-            let changes_store = case.after.is_some();
-            let fresh;
-            let target = if changes_store {
-                fresh = Env::new(backend);
-                fresh.store(SEED_URL, "seed-user", SEED_SECRET).ok();
-                &fresh
-            } else {
-                &env
-            };
-            let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-            let run = target.run(&args, &case.stdin);
-            check(case, &run);
-            match case.after {
-                Some(after) => {
-                    after(target);
-                    assert_eq!(target.secret(SEED_URL).as_deref(), Some(SEED_SECRET));
-                }
-                None => assert_eq!(
-                    snapshot(&env),
-                    before,
-                    "{}: {backend:?}: the store changed",
-                    case.name
-                ),
+    // One environment per backend; accepted rows that change the store get their own.
+    let env = Env::new(backend);
+    env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+    env.run(&["pair", "add", SEED_PAIRED, SEED_AUTH], b"").ok();
+    let before = snapshot(&env);
+    assert_eq!(before.2.as_deref(), Some(SEED_SECRET));
+    for case in &cases {
+        let changes_store = case.after.is_some();
+        let fresh;
+        let target = if changes_store {
+            fresh = Env::new(backend);
+            fresh.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+            &fresh
+        } else {
+            &env
+        };
+        let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let run = target.run(&args, &case.stdin);
+        check(case, &run);
+        match case.after {
+            Some(after) => {
+                after(target);
+                assert_eq!(target.secret(SEED_URL).as_deref(), Some(SEED_SECRET));
             }
+            None => assert_eq!(
+                snapshot(&env),
+                before,
+                "{}: {backend:?}: the store changed",
+                case.name
+            ),
         }
     }
 }
@@ -1024,13 +1022,11 @@ fn table_covers_every_verb_and_input_command() {
     }
 }
 
+backend_tests!(config_commands_refuse_corrupt_files_and_leave_them_untouched);
 /// `configure`, `unconfigure` and `migrate` against a corrupt docker
 /// `config.json` or containers `auth.json`: one clear line, exit 1, the file
 /// byte-identical (no backup written either) and the store unchanged.
-#[test]
-fn config_commands_refuse_corrupt_files_and_leave_them_untouched() {
-    let bin_dir = std::path::Path::new(common::BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+fn config_commands_refuse_corrupt_files_and_leave_them_untouched(backend: Backend) {
     let corrupt: [(&str, &[u8], &str); 5] = [
         ("not JSON", b"{\"auths\": {", "is not valid JSON"),
         ("a JSON array", b"[]", "is not a JSON object"),
@@ -1054,50 +1050,48 @@ fn config_commands_refuse_corrupt_files_and_leave_them_untouched() {
         (&["unconfigure", "--podman"], true),
         (&["migrate"], true),
     ];
-    for backend in backends() {
-        let env = Env::new(backend);
-        env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
-        let before = snapshot(&env);
-        for (what, bytes, needle) in &corrupt {
-            for (args, podman) in &commands {
-                let file = if *podman {
-                    env.home().join("containers-auth.json")
-                } else {
-                    env.docker_config_dir().join("config.json")
-                };
-                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-                std::fs::write(&file, bytes).unwrap();
-                let mut cmd = env.command(args);
-                cmd.env("PATH", &path);
-                let run = common::run_command(cmd, b"");
-                let case = Case::human(
-                    &format!("{args:?} on a {what} {}", file.display()),
-                    args,
-                    b"".to_vec(),
-                    needle,
-                );
-                check(&case, &run);
-                assert!(
-                    run.stderr.contains("left untouched"),
-                    "{}: {run:?}",
-                    case.name
-                );
-                assert_eq!(
-                    std::fs::read(&file).unwrap(),
-                    *bytes,
-                    "{}: file changed",
-                    case.name
-                );
-                let mut bak = file.clone().into_os_string();
-                bak.push(".bak");
-                assert!(
-                    !std::path::Path::new(&bak).exists(),
-                    "{}: backup written",
-                    case.name
-                );
-                assert_eq!(snapshot(&env), before, "{}: the store changed", case.name);
-                std::fs::remove_file(&file).unwrap();
-            }
+    let env = Env::new(backend);
+    env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+    let before = snapshot(&env);
+    for (what, bytes, needle) in &corrupt {
+        for (args, podman) in &commands {
+            let file = if *podman {
+                env.containers_auth_file()
+            } else {
+                env.docker_config_dir().join("config.json")
+            };
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, bytes).unwrap();
+            let mut cmd = env.command(args);
+            common::human::put_bin_on_path(&mut cmd);
+            let run = common::run_command(cmd, b"");
+            let case = Case::human(
+                &format!("{args:?} on a {what} {}", file.display()),
+                args,
+                b"".to_vec(),
+                needle,
+            );
+            check(&case, &run);
+            assert!(
+                run.stderr.contains("left untouched"),
+                "{}: {run:?}",
+                case.name
+            );
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                *bytes,
+                "{}: file changed",
+                case.name
+            );
+            let mut bak = file.clone().into_os_string();
+            bak.push(".bak");
+            assert!(
+                !std::path::Path::new(&bak).exists(),
+                "{}: backup written",
+                case.name
+            );
+            assert_eq!(snapshot(&env), before, "{}: the store changed", case.name);
+            std::fs::remove_file(&file).unwrap();
         }
     }
 }

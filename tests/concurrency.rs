@@ -5,72 +5,68 @@ mod common;
 
 use std::thread;
 
-use common::{backends, run_command, Env};
+use common::{run_command, Backend, Env};
 
-#[test]
-fn twenty_parallel_stores_all_land() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let children: Vec<_> = (0..20)
-            .map(|i| {
-                let cmd = env.command(&["store"]);
-                let input = format!(
-                    r#"{{"ServerURL":"reg{i}.example.com","Username":"user{i}","Secret":"secret{i}"}}"#
-                );
-                thread::spawn(move || run_command(cmd, input.as_bytes()))
-            })
-            .collect();
-        for child in children {
-            let run = child.join().unwrap();
-            assert_eq!(run.code, 0, "{backend:?}: {run:?}");
-        }
-        let list = env.list();
-        assert_eq!(list.len(), 20, "{backend:?}: {list:?}");
-        for i in 0..20 {
-            let host = format!("reg{i}.example.com");
-            assert_eq!(list[&host], format!("user{i}"));
-            assert_eq!(
-                env.secret(&host),
-                Some(format!("secret{i}")),
-                "{backend:?} {host}"
+backend_tests!(twenty_parallel_stores_all_land);
+fn twenty_parallel_stores_all_land(backend: Backend) {
+    let env = Env::new(backend);
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let cmd = env.command(&["store"]);
+            let input = format!(
+                r#"{{"ServerURL":"reg{i}.example.com","Username":"user{i}","Secret":"secret{i}"}}"#
             );
-        }
+            thread::spawn(move || run_command(cmd, input.as_bytes()))
+        })
+        .collect();
+    for child in children {
+        let run = child.join().unwrap();
+        assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+    }
+    let list = env.list();
+    assert_eq!(list.len(), 20, "{backend:?}: {list:?}");
+    for i in 0..20 {
+        let host = format!("reg{i}.example.com");
+        assert_eq!(list[&host], format!("user{i}"));
+        assert_eq!(
+            env.secret(&host),
+            Some(format!("secret{i}")),
+            "{backend:?} {host}"
+        );
     }
 }
 
-#[test]
-fn parallel_store_erase_mix_ends_consistent() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        // Keys 0..10 are stored then erased; keys 10..20 are stored twice.
-        for i in 0..10 {
-            env.store(&format!("mix{i}.example.com"), "u", "old").ok();
-        }
-        let children: Vec<_> = (0..20)
-            .map(|i| {
-                let host = format!("mix{i}.example.com");
-                let (cmd, input) = if i < 10 {
-                    (env.command(&["erase"]), host)
-                } else {
-                    (
-                        env.command(&["store"]),
-                        format!(r#"{{"ServerURL":"{host}","Username":"u{i}","Secret":"new{i}"}}"#),
-                    )
-                };
-                thread::spawn(move || run_command(cmd, input.as_bytes()))
-            })
-            .collect();
-        for child in children {
-            let run = child.join().unwrap();
-            assert_eq!(run.code, 0, "{backend:?}: {run:?}");
-        }
-        let list = env.list();
-        assert_eq!(list.len(), 10, "{backend:?}: {list:?}");
-        for i in 0..20 {
+backend_tests!(parallel_store_erase_mix_ends_consistent);
+fn parallel_store_erase_mix_ends_consistent(backend: Backend) {
+    let env = Env::new(backend);
+    // Keys 0..10 are stored then erased; keys 10..20 are stored twice.
+    for i in 0..10 {
+        env.store(&format!("mix{i}.example.com"), "u", "old").ok();
+    }
+    let children: Vec<_> = (0..20)
+        .map(|i| {
             let host = format!("mix{i}.example.com");
-            let want = (i >= 10).then(|| format!("new{i}"));
-            assert_eq!(env.secret(&host), want, "{backend:?} {host}");
-        }
+            let (cmd, input) = if i < 10 {
+                (env.command(&["erase"]), host)
+            } else {
+                (
+                    env.command(&["store"]),
+                    format!(r#"{{"ServerURL":"{host}","Username":"u{i}","Secret":"new{i}"}}"#),
+                )
+            };
+            thread::spawn(move || run_command(cmd, input.as_bytes()))
+        })
+        .collect();
+    for child in children {
+        let run = child.join().unwrap();
+        assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+    }
+    let list = env.list();
+    assert_eq!(list.len(), 10, "{backend:?}: {list:?}");
+    for i in 0..20 {
+        let host = format!("mix{i}.example.com");
+        let want = (i >= 10).then(|| format!("new{i}"));
+        assert_eq!(env.secret(&host), want, "{backend:?} {host}");
     }
 }
 
@@ -79,14 +75,12 @@ fn parallel_store_erase_mix_ends_consistent() {
 /// stores the same key must still return a username and secret that belong
 /// together (never the old username with the new secret).
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn get_during_store_never_mixes_old_username_with_new_secret() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    if !backends().contains(&common::Backend::SecretService) {
-        eprintln!("skipped: no Secret Service (run through tests/with-secret-service)");
-        return;
-    }
+    common::require_secret_service();
     let env = Arc::new(Env::new(common::Backend::SecretService));
     let host = "mixed.example.com";
     let pairs = [("alice", "alice-secret-1"), ("bob", "bob-secret-2")];
@@ -152,13 +146,11 @@ fn secret_service_pid() -> String {
 /// succeed and leave the same daemon running. Without the vendored fix, CI
 /// saw this test kill the daemon.
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn parallel_gets_on_one_bus_leave_the_secret_service_running() {
     use std::sync::Arc;
 
-    if !backends().contains(&common::Backend::SecretService) {
-        eprintln!("skipped: no Secret Service (run through tests/with-secret-service)");
-        return;
-    }
+    common::require_secret_service();
     let daemon = secret_service_pid();
     let envs: Vec<Arc<Env>> = (0..2)
         .map(|_| Arc::new(Env::new(common::Backend::SecretService)))

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use common::{backends, Env, Run};
+use common::human::{put_bin_on_path, secret_forms};
+use common::{tool, Backend, Env, Run};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "reg-Secret-pw-7";
@@ -85,28 +85,12 @@ impl Drop for Registry {
     }
 }
 
-/// The path of a required tool; a missing one fails the test with the fix.
-fn tool(name: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is missing: apt-get install {package} (tests/install-deps does it)")
-        })
-}
-
-fn bin_dir() -> PathBuf {
-    Path::new(common::BIN).parent().unwrap().to_path_buf()
-}
-
 /// A client command in the test environment with our binary first on PATH.
 fn client(env: &Env, program: PathBuf, args: &[&str]) -> Command {
     let mut cmd = Command::new(program);
     cmd.args(args);
     env.apply(&mut cmd);
-    let path = std::env::var("PATH").unwrap_or_default();
-    cmd.env("PATH", format!("{}:{path}", bin_dir().display()));
+    put_bin_on_path(&mut cmd);
     cmd
 }
 
@@ -118,142 +102,138 @@ fn ours(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
 }
 
 fn assert_no_secret(run: &Run) {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    for needle in [PASSWORD, &b64] {
-        assert!(
-            !run.stdout.contains(needle) && !run.stderr.contains(needle),
-            "secret in output: {run:?}"
-        );
-    }
+    common::human::assert_no_secret(run, &[(USER, PASSWORD)]);
 }
 
 fn assert_file_has_no_secret(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    let [password, auth] = secret_forms(USER, PASSWORD);
     assert!(
-        !text.contains(PASSWORD) && !text.contains(&b64),
+        !text.contains(&password) && !text.contains(&auth),
         "{}: {text}",
         path.display()
     );
 }
 
-#[test]
-fn docker_login_and_logout_go_through_the_helper() {
+backend_tests!(
+    docker_login_and_logout_go_through_the_helper,
+    ignore = "needs docker and docker-registry (tests/install-deps)"
+);
+fn docker_login_and_logout_go_through_the_helper(backend: Backend) {
     let registry = Registry::start();
     let host = registry.host();
     let docker = tool("docker", "docker-ce-cli (or docker.io)");
-    for backend in backends() {
-        let env = Env::new(backend);
-        ours(&env, &["configure", "-q"], b"").ok();
-        let config = env.docker_config_dir().join("config.json");
+    let env = Env::new(backend);
+    ours(&env, &["configure", "-q"], b"").ok();
+    let config = env.docker_config_dir().join("config.json");
 
-        // Real docker login, secret on stdin.
-        let out = common::run_command(
-            client(
-                &env,
-                docker.clone(),
-                &["login", &host, "-u", USER, "--password-stdin"],
-            ),
-            PASSWORD.as_bytes(),
-        );
-        assert_no_secret(&out);
-        assert_eq!(out.code, 0, "{backend:?}: {out:?}");
-        assert!(out.stdout.contains("Login Succeeded"), "{out:?}");
-        assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD), "{backend:?}");
-        let saved: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-        assert_eq!(saved["auths"][&host], serde_json::json!({}), "{saved}");
-        assert_eq!(saved["credsStore"], "keyring");
-        assert_file_has_no_secret(&config);
-        let ls = ours(&env, &["ls"], b"");
-        assert!(ls.stdout.contains(&format!("{host}  {USER}")), "{ls:?}");
-
-        // A wrong password fails at the registry and leaves the stored one alone.
-        let out = common::run_command(
-            client(
-                &env,
-                docker.clone(),
-                &["login", &host, "-u", USER, "--password-stdin"],
-            ),
-            b"wrong-password",
-        );
-        assert_ne!(out.code, 0, "{out:?}");
-        assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD));
-
-        // docker logout erases through the helper.
-        let out = common::run_command(client(&env, docker.clone(), &["logout", &host]), b"");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(env.secret(&host), None, "{backend:?}");
-
-        // The quick start: our login, then docker uses the stored credential.
-        ours(
+    // Real docker login, secret on stdin.
+    let out = common::run_command(
+        client(
             &env,
-            &["login", &host, "-u", USER, "--password-stdin", "-q"],
-            format!("{PASSWORD}\n").as_bytes(),
-        )
-        .ok();
-        let mut cmd = client(&env, docker.clone(), &["login", &host]);
-        cmd.stdin(Stdio::null());
-        let out = common::run_command(cmd, b"");
-        assert_no_secret(&out);
-        // docker read it through `get`. (Verifying stored credentials is done by
-        // the daemon only, so without one this login then stops; the
-        // --password-stdin logins above are verified client-side.)
-        assert!(
-            out.stderr.contains(&format!(
-                "Authenticating with existing credentials... [Username: {USER}]"
-            )),
-            "docker found the helper's credential: {out:?}"
-        );
-        assert_file_has_no_secret(&config);
-        env.erase(&host).ok();
-    }
+            docker.clone(),
+            &["login", &host, "-u", USER, "--password-stdin"],
+        ),
+        PASSWORD.as_bytes(),
+    );
+    assert_no_secret(&out);
+    assert_eq!(out.code, 0, "{backend:?}: {out:?}");
+    assert!(out.stdout.contains("Login Succeeded"), "{out:?}");
+    assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD), "{backend:?}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(saved["auths"][&host], serde_json::json!({}), "{saved}");
+    assert_eq!(saved["credsStore"], "keyring");
+    assert_file_has_no_secret(&config);
+    let ls = ours(&env, &["ls"], b"");
+    assert!(ls.stdout.contains(&format!("{host}  {USER}")), "{ls:?}");
+
+    // A wrong password fails at the registry and leaves the stored one alone.
+    let out = common::run_command(
+        client(
+            &env,
+            docker.clone(),
+            &["login", &host, "-u", USER, "--password-stdin"],
+        ),
+        b"wrong-password",
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD));
+
+    // docker logout erases through the helper.
+    let out = common::run_command(client(&env, docker.clone(), &["logout", &host]), b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(env.secret(&host), None, "{backend:?}");
+
+    // The quick start: our login, then docker uses the stored credential.
+    ours(
+        &env,
+        &["login", &host, "-u", USER, "--password-stdin", "-q"],
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .ok();
+    let mut cmd = client(&env, docker.clone(), &["login", &host]);
+    cmd.stdin(Stdio::null());
+    let out = common::run_command(cmd, b"");
+    assert_no_secret(&out);
+    // docker read it through `get`. (Verifying stored credentials is done by
+    // the daemon only, so without one this login then stops; the
+    // --password-stdin logins above are verified client-side.)
+    assert!(
+        out.stderr.contains(&format!(
+            "Authenticating with existing credentials... [Username: {USER}]"
+        )),
+        "docker found the helper's credential: {out:?}"
+    );
+    assert_file_has_no_secret(&config);
+    env.erase(&host).ok();
 }
 
-#[test]
-fn skopeo_login_goes_through_the_helper_after_configure_podman() {
+backend_tests!(
+    skopeo_login_goes_through_the_helper_after_configure_podman,
+    ignore = "needs skopeo and docker-registry (tests/install-deps)"
+);
+fn skopeo_login_goes_through_the_helper_after_configure_podman(backend: Backend) {
     let registry = Registry::start();
     let host = registry.host();
     let skopeo = tool("skopeo", "skopeo");
-    for backend in backends() {
-        let env = Env::new(backend);
-        let auth = env.home().join("containers-auth.json");
-        ours(&env, &["configure", "--podman", "-r", &host, "-q"], b"").ok();
+    let env = Env::new(backend);
+    let auth = env.containers_auth_file();
+    ours(&env, &["configure", "--podman", "-r", &host, "-q"], b"").ok();
 
-        let out = common::run_command(
-            client(
-                &env,
-                skopeo.clone(),
-                &[
-                    "login",
-                    "--tls-verify=false",
-                    "-u",
-                    USER,
-                    "--password-stdin",
-                    &host,
-                ],
-            ),
-            PASSWORD.as_bytes(),
-        );
-        assert_no_secret(&out);
-        assert_eq!(out.code, 0, "{backend:?}: {out:?}");
-        assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD), "{backend:?}");
-        assert_file_has_no_secret(&auth);
+    let out = common::run_command(
+        client(
+            &env,
+            skopeo.clone(),
+            &[
+                "login",
+                "--tls-verify=false",
+                "-u",
+                USER,
+                "--password-stdin",
+                &host,
+            ],
+        ),
+        PASSWORD.as_bytes(),
+    );
+    assert_no_secret(&out);
+    assert_eq!(out.code, 0, "{backend:?}: {out:?}");
+    assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD), "{backend:?}");
+    assert_file_has_no_secret(&auth);
 
-        // Existing credentials are found through the helper and accepted by the registry.
-        let out = common::run_command(
-            client(
-                &env,
-                skopeo.clone(),
-                &["login", "--tls-verify=false", &host],
-            ),
-            b"",
-        );
-        assert_eq!(out.code, 0, "{out:?}");
-        assert!(out.stdout.contains("Already logged in"), "{out:?}");
+    // Existing credentials are found through the helper and accepted by the registry.
+    let out = common::run_command(
+        client(
+            &env,
+            skopeo.clone(),
+            &["login", "--tls-verify=false", &host],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Already logged in"), "{out:?}");
 
-        let out = common::run_command(client(&env, skopeo.clone(), &["logout", &host]), b"");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(env.secret(&host), None);
-    }
+    let out = common::run_command(client(&env, skopeo.clone(), &["logout", &host]), b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(env.secret(&host), None);
 }

@@ -7,38 +7,13 @@
 mod common;
 mod kubestub;
 
-use std::path::PathBuf;
-
 use base64::Engine;
-use common::{backends, Env, Run};
+use common::golden::{assert_golden, golden_path};
+use common::human::login;
+use common::{Backend, Env, Run};
 use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
-
-/// Compares `actual` with the golden file (rewrites it with DCK_UPDATE_GOLDEN=1).
-fn assert_golden(name: &str, actual: &str) {
-    let path = golden_path(name);
-    if std::env::var("DCK_UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::write(&path, actual).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (DCK_UPDATE_GOLDEN=1 creates it)", path.display()));
-    assert_eq!(actual, expected, "golden file {name}");
-}
-
-fn login(env: &Env, registry: &str, user: &str, password: &str, email: Option<&str>) {
-    let mut args = vec!["login", registry, "-u", user, "--password-stdin", "-q"];
-    if let Some(email) = email {
-        args.extend(["--email", email]);
-    }
-    env.run(&args, password.as_bytes()).ok();
-}
 
 fn export(env: &Env, args: &[&str]) -> Run {
     let mut all = vec!["export"];
@@ -111,38 +86,48 @@ fn kubectl_payload(server: &str, user: &str, password: &str, email: &str) -> Str
     String::from_utf8(bytes).unwrap()
 }
 
+backend_tests!(dockerconfigjson_bytes_equal_the_kubectl_golden_files);
+fn dockerconfigjson_bytes_equal_the_kubectl_golden_files(backend: Backend) {
+    dockerconfigjson_bytes_equal(backend, false);
+}
+
+/// The golden files are what the real kubectl writes (checked live here).
 #[test]
+#[ignore = "needs kubectl"]
 fn dockerconfigjson_bytes_equal_kubectl() {
-    let live = kubestub::kubectl_available();
-    if !live {
-        eprintln!("kubectl not on PATH: comparing with the golden files only");
-    }
-    for backend in backends() {
-        for (name, server, user, password, email) in KUBECTL_CASES {
-            let env = Env::new(backend);
-            let email = (!email.is_empty()).then_some(*email);
-            login(&env, server, user, password, email);
-            let run = export(&env, &["--registry", server]);
-            run.ok();
-            let golden =
-                std::fs::read_to_string(golden_path(&format!("kubectl-{name}.dockerconfigjson")))
-                    .unwrap();
-            assert_eq!(run.stdout, golden, "{name} on {backend:?}");
-            if live {
-                assert_eq!(
-                    run.stdout,
-                    kubectl_payload(server, user, password, email.unwrap_or("")),
-                    "{name}: live kubectl"
-                );
-            }
-            // The Secret carries the same bytes, base64-encoded.
-            let secret: Value =
-                serde_json::from_str(&export(&env, &["--format", "secret"]).ok().stdout).unwrap();
-            let data = B64
-                .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+    kubestub::require_kubectl();
+    dockerconfigjson_bytes_equal(Backend::File, true);
+}
+
+/// `export` of each kubectl case equals its golden file (and, when `live`,
+/// what `kubectl create secret docker-registry` writes), bare and in a Secret.
+fn dockerconfigjson_bytes_equal(backend: Backend, live: bool) {
+    for (name, server, user, password, email) in KUBECTL_CASES {
+        let env = Env::new(backend);
+        let email = (!email.is_empty()).then_some(*email);
+        let mut extra = vec!["-q"];
+        extra.extend(email.iter().flat_map(|e| ["--email", e]));
+        login(&env, server, user, password, &extra);
+        let run = export(&env, &["--registry", server]);
+        run.ok();
+        let golden =
+            std::fs::read_to_string(golden_path(&format!("kubectl-{name}.dockerconfigjson")))
                 .unwrap();
-            assert_eq!(String::from_utf8(data).unwrap(), golden);
+        assert_eq!(run.stdout, golden, "{name} on {backend:?}");
+        if live {
+            assert_eq!(
+                run.stdout,
+                kubectl_payload(server, user, password, email.unwrap_or("")),
+                "{name}: live kubectl"
+            );
         }
+        // The Secret carries the same bytes, base64-encoded.
+        let secret: Value =
+            serde_json::from_str(&export(&env, &["--format", "secret"]).ok().stdout).unwrap();
+        let data = B64
+            .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(data).unwrap(), golden);
     }
 }
 
@@ -154,71 +139,44 @@ fn seeded(backend: common::Backend) -> Env {
         "docker.io",
         "hubuser",
         "hub&pass",
-        Some("hub@example.com"),
+        &["-q", "--email", "hub@example.com"],
     );
-    login(&env, "quay.io", "robot+ci", "s3cret", None);
-    login(&env, "quay.io/repository-main", "alice", "al<ice>", None);
+    login(&env, "quay.io", "robot+ci", "s3cret", &["-q"]);
+    login(&env, "quay.io/repository-main", "alice", "al<ice>", &["-q"]);
     env
 }
 
-#[test]
-fn every_format_matches_its_golden_file() {
-    for backend in backends() {
-        let env = seeded(backend);
-        let cases: &[(&str, &[&str])] = &[
-            ("export.dockerconfigjson", &[]),
-            ("export.dockercfg", &["--format", "dockercfg"]),
-            ("secret.json", &["--format", "secret"]),
-            ("secret.yaml", &["--format", "secret", "--yaml"]),
-            (
-                "secret-legacy.json",
-                &[
-                    "--format", "secret", "--legacy", "--name", "legacy", "-n", "team-a",
-                ],
-            ),
-            (
-                "secret-legacy.yaml",
-                &["--format", "secret", "--legacy", "--yaml"],
-            ),
-            (
-                "list.json",
-                &["--format", "secret", "-n", "team-a", "-n", "team-b"],
-            ),
-            (
-                "list.yaml",
-                &[
-                    "--format", "secret", "-n", "team-a", "-n", "team-b", "--yaml",
-                ],
-            ),
-            (
-                "link-commands.sh",
-                &[
-                    "--format",
-                    "secret",
-                    "-n",
-                    "team-a",
-                    "-n",
-                    "team-b",
-                    "--link-service-account",
-                    "default",
-                    "--link-commands",
-                ],
-            ),
-        ];
-        for (golden, args) in cases {
-            let run = export(&env, args);
-            run.ok();
-            assert!(run.stderr.is_empty(), "{golden}: {run:?}");
-            assert_golden(golden, &run.stdout);
-        }
-        // With the live ServiceAccounts piped in: one List to apply, holding
-        // the Secrets and the ServiceAccounts with their entries kept.
-        let live = r#"{"kind":"List","apiVersion":"v1","items":[
-            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-a","resourceVersion":"7"},"imagePullSecrets":[{"name":"default-dockercfg-a"}]},
-            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-b","resourceVersion":"9"}}]}"#;
-        let run = env.run(
+backend_tests!(every_format_matches_its_golden_file);
+fn every_format_matches_its_golden_file(backend: Backend) {
+    let env = seeded(backend);
+    let cases: &[(&str, &[&str])] = &[
+        ("export.dockerconfigjson", &[]),
+        ("export.dockercfg", &["--format", "dockercfg"]),
+        ("secret.json", &["--format", "secret"]),
+        ("secret.yaml", &["--format", "secret", "--yaml"]),
+        (
+            "secret-legacy.json",
             &[
-                "export",
+                "--format", "secret", "--legacy", "--name", "legacy", "-n", "team-a",
+            ],
+        ),
+        (
+            "secret-legacy.yaml",
+            &["--format", "secret", "--legacy", "--yaml"],
+        ),
+        (
+            "list.json",
+            &["--format", "secret", "-n", "team-a", "-n", "team-b"],
+        ),
+        (
+            "list.yaml",
+            &[
+                "--format", "secret", "-n", "team-a", "-n", "team-b", "--yaml",
+            ],
+        ),
+        (
+            "link-commands.sh",
+            &[
                 "--format",
                 "secret",
                 "-n",
@@ -227,78 +185,101 @@ fn every_format_matches_its_golden_file() {
                 "team-b",
                 "--link-service-account",
                 "default",
-                "--service-accounts",
-                "-",
-                "--yaml",
+                "--link-commands",
             ],
-            live.as_bytes(),
-        );
+        ),
+    ];
+    for (golden, args) in cases {
+        let run = export(&env, args);
         run.ok();
-        assert!(run.stderr.is_empty(), "{run:?}");
-        assert_golden("linked-list.yaml", &run.stdout);
-        // Without --link-commands: the List on stdout, the link commands on stderr.
-        let run = export(
-            &env,
-            &[
-                "--format",
-                "secret",
-                "-n",
-                "team-a",
-                "--link-service-account",
-                "default",
-            ],
-        );
-        let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
-        assert_eq!(list["kind"], "List");
-        assert_eq!(list["items"].as_array().unwrap().len(), 1);
-        assert!(run.stderr.contains("atomic list"), "{run:?}");
-        assert!(
-            run.stderr
-                .contains("kubectl patch serviceaccount default -n team-a --type=json"),
-            "{run:?}"
-        );
-        let run = export(
-            &env,
-            &[
-                "--format",
-                "secret",
-                "-n",
-                "a",
-                "--link-service-account",
-                "other/default",
-                "--link-commands",
-            ],
-        );
-        fails(&run, "the Secret is not exported to namespace \"other\"");
-        let run = export(
-            &env,
-            &[
-                "--format",
-                "secret",
-                "--link-service-account",
-                "ns1/builder",
-                "--link-commands",
-            ],
-        );
-        assert!(run
-            .ok()
-            .stdout
-            .starts_with("kubectl get serviceaccount builder -n ns1 "));
-        // Docker Hub goes out under the key kubelet and docker read.
-        let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
-        assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
-        assert!(payload["auths"]["quay.io/repository-main"].is_object());
+        assert!(run.stderr.is_empty(), "{golden}: {run:?}");
+        assert_golden(golden, &run.stdout);
     }
+    // With the live ServiceAccounts piped in: one List to apply, holding
+    // the Secrets and the ServiceAccounts with their entries kept.
+    let live = r#"{"kind":"List","apiVersion":"v1","items":[
+            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-a","resourceVersion":"7"},"imagePullSecrets":[{"name":"default-dockercfg-a"}]},
+            {"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"default","namespace":"team-b","resourceVersion":"9"}}]}"#;
+    let run = env.run(
+        &[
+            "export",
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "-n",
+            "team-b",
+            "--link-service-account",
+            "default",
+            "--service-accounts",
+            "-",
+            "--yaml",
+        ],
+        live.as_bytes(),
+    );
+    run.ok();
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert_golden("linked-list.yaml", &run.stdout);
+    // Without --link-commands: the List on stdout, the link commands on stderr.
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+        ],
+    );
+    let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(run.stderr.contains("atomic list"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("kubectl patch serviceaccount default -n team-a --type=json"),
+        "{run:?}"
+    );
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "a",
+            "--link-service-account",
+            "other/default",
+            "--link-commands",
+        ],
+    );
+    fails(&run, "the Secret is not exported to namespace \"other\"");
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "--link-service-account",
+            "ns1/builder",
+            "--link-commands",
+        ],
+    );
+    assert!(run
+        .ok()
+        .stdout
+        .starts_with("kubectl get serviceaccount builder -n ns1 "));
+    // Docker Hub goes out under the key kubelet and docker read.
+    let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
+    assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
+    assert!(payload["auths"]["quay.io/repository-main"].is_object());
 }
 
 #[test]
+#[ignore = "needs kubectl"]
 fn secret_json_and_yaml_match_kubectl_objects() {
-    if !kubestub::kubectl_available() {
-        eprintln!("kubectl not on PATH: skipped the live Secret comparison");
-        return;
-    }
+    kubestub::require_kubectl();
     let env = Env::new(common::Backend::File);
-    login(&env, "quay.io", "u", "p<&>", Some("e@x"));
+    login(&env, "quay.io", "u", "p<&>", &["-q", "--email", "e@x"]);
     fn parse_json(s: &str) -> Value {
         serde_json::from_str(s).unwrap()
     }
@@ -428,14 +409,12 @@ fn grant_pull_golden_files() {
 }
 
 #[test]
+#[ignore = "needs kubectl"]
 fn manifests_pass_kubectl_client_dry_runs() {
-    if !kubestub::kubectl_available() {
-        eprintln!("kubectl not on PATH: skipped the kubectl dry runs (golden files still checked)");
-        return;
-    }
+    kubestub::require_kubectl();
     let stub = kubestub::Stub::start();
     let env = seeded(common::Backend::File);
-    login(&env, "privateregistry.example.com", "me", "pw", None);
+    login(&env, "privateregistry.example.com", "me", "pw", &["-q"]);
     let merged = env.run(
         &[
             "export",
@@ -537,145 +516,138 @@ fn manifests_pass_kubectl_client_dry_runs() {
     assert_ne!(run.code, 0, "{run:?}");
 }
 
-#[test]
-fn output_file_is_private_and_replaced_atomically() {
-    for backend in backends() {
-        let env = seeded(backend);
-        let path = env.home().join("out.json");
-        std::fs::write(&path, "old").unwrap();
-        let run = export(&env, &["--output", path.to_str().unwrap()]);
-        run.ok();
-        assert!(run.stdout.is_empty());
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            export(&env, &[]).ok().stdout
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let leftovers: Vec<_> = std::fs::read_dir(env.home())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
-            .collect();
-        assert!(leftovers.is_empty());
+backend_tests!(output_file_is_private_and_replaced_atomically);
+fn output_file_is_private_and_replaced_atomically(backend: Backend) {
+    let env = seeded(backend);
+    let path = env.home().join("out.json");
+    std::fs::write(&path, "old").unwrap();
+    let run = export(&env, &["--output", path.to_str().unwrap()]);
+    run.ok();
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        export(&env, &[]).ok().stdout
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
+    let leftovers: Vec<_> = std::fs::read_dir(env.home())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+backend_tests!(selection_globs_and_errors);
+fn selection_globs_and_errors(backend: Backend) {
+    let env = seeded(backend);
+    login(&env, "a.example.com", "u1", "p1", &["-q"]);
+    login(&env, "b.c.example.com:5000", "u2", "p2", &["-q"]);
+    let keys = |args: &[&str]| -> Vec<String> {
+        let v: Value = serde_json::from_str(&export(&env, args).ok().stdout).unwrap();
+        v["auths"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(keys(&["--registry", "*.example.com"]), ["a.example.com"]);
+    assert_eq!(
+        keys(&[
+            "--registry",
+            "*.example.com",
+            "--registry",
+            "*.example.com:*"
+        ]),
+        ["a.example.com", "b.c.example.com:5000"]
+    );
+    assert_eq!(
+        keys(&["--registry", "docker.io"]),
+        ["https://index.docker.io/v1/"]
+    );
+    assert_eq!(
+        keys(&["--registry", "https://index.docker.io/v1/"]),
+        ["https://index.docker.io/v1/"]
+    );
+    assert_eq!(
+        keys(&["--registry", "quay.io/*"]),
+        ["quay.io/repository-main"]
+    );
+    fails(
+        &export(&env, &["--registry", "nothere.example.com"]),
+        "--registry \"nothere.example.com\" matches no stored credential",
+    );
+    fails(
+        &export(&env, &["--registry", "bad host"]),
+        "--registry \"bad host\"",
+    );
+    fails(
+        &export(&env, &["--name", "x"]),
+        "--name needs --format secret",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--name", "Bad_Name"]),
+        "not a valid Kubernetes name",
+    );
 }
 
 #[test]
-fn selection_globs_and_errors() {
-    for backend in backends() {
-        let env = seeded(backend);
-        login(&env, "a.example.com", "u1", "p1", None);
-        login(&env, "b.c.example.com:5000", "u2", "p2", None);
-        let keys = |args: &[&str]| -> Vec<String> {
-            let v: Value = serde_json::from_str(&export(&env, args).ok().stdout).unwrap();
-            v["auths"].as_object().unwrap().keys().cloned().collect()
-        };
-        assert_eq!(keys(&["--registry", "*.example.com"]), ["a.example.com"]);
-        assert_eq!(
-            keys(&[
-                "--registry",
-                "*.example.com",
-                "--registry",
-                "*.example.com:*"
-            ]),
-            ["a.example.com", "b.c.example.com:5000"]
-        );
-        assert_eq!(
-            keys(&["--registry", "docker.io"]),
-            ["https://index.docker.io/v1/"]
-        );
-        assert_eq!(
-            keys(&["--registry", "https://index.docker.io/v1/"]),
-            ["https://index.docker.io/v1/"]
-        );
-        assert_eq!(
-            keys(&["--registry", "quay.io/*"]),
-            ["quay.io/repository-main"]
-        );
-        fails(
-            &export(&env, &["--registry", "nothere.example.com"]),
-            "--registry \"nothere.example.com\" matches no stored credential",
-        );
-        fails(
-            &export(&env, &["--registry", "bad host"]),
-            "--registry \"bad host\"",
-        );
-        fails(
-            &export(&env, &["--name", "x"]),
-            "--name needs --format secret",
-        );
-        fails(
-            &export(&env, &["--format", "secret", "--name", "Bad_Name"]),
-            "not a valid Kubernetes name",
-        );
-    }
+fn export_of_an_empty_store_fails() {
     let empty = Env::new(common::Backend::File);
     fails(&export(&empty, &[]), "no credentials are stored");
 }
 
-#[test]
-fn colon_in_username_is_refused_naming_the_registry() {
-    for backend in backends() {
-        let env = seeded(backend);
-        env.store("colon.example.com", "team:bot", "pw").ok();
-        fails(
-            &export(&env, &[]),
-            "colon.example.com: the username contains ':'",
-        );
-        // Other registries still export.
-        export(&env, &["--registry", "quay.io"]).ok();
-    }
+backend_tests!(colon_in_username_is_refused_naming_the_registry);
+fn colon_in_username_is_refused_naming_the_registry(backend: Backend) {
+    let env = seeded(backend);
+    env.store("colon.example.com", "team:bot", "pw").ok();
+    fails(
+        &export(&env, &[]),
+        "colon.example.com: the username contains ':'",
+    );
+    // Other registries still export.
+    export(&env, &["--registry", "quay.io"]).ok();
 }
 
-#[test]
-fn identity_tokens_are_skipped_with_a_warning_or_included() {
-    for backend in backends() {
-        let env = seeded(backend);
-        env.store("token.example.com", "<token>", "refresh-tok")
-            .ok();
-        let run = export(&env, &[]);
-        run.ok();
-        assert!(!run.stdout.contains("token.example.com"), "{run:?}");
-        assert!(
-            run.stderr.contains("warning: token.example.com: skipped")
-                && run.stderr.contains("--include-tokens"),
-            "{run:?}"
-        );
-        assert!(!run.stderr.contains("refresh-tok"));
-        let run = export(&env, &["--include-tokens"]);
-        let v: Value = serde_json::from_str(&run.ok().stdout).unwrap();
-        assert_eq!(
-            v["auths"]["token.example.com"],
-            json!({"identitytoken":"refresh-tok"})
-        );
-        fails(
-            &export(&env, &["--registry", "token.example.com"]),
-            "nothing to export",
-        );
-    }
+backend_tests!(identity_tokens_are_skipped_with_a_warning_or_included);
+fn identity_tokens_are_skipped_with_a_warning_or_included(backend: Backend) {
+    let env = seeded(backend);
+    env.store("token.example.com", "<token>", "refresh-tok")
+        .ok();
+    let run = export(&env, &[]);
+    run.ok();
+    assert!(!run.stdout.contains("token.example.com"), "{run:?}");
+    assert!(
+        run.stderr.contains("warning: token.example.com: skipped")
+            && run.stderr.contains("--include-tokens"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("refresh-tok"));
+    let run = export(&env, &["--include-tokens"]);
+    let v: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(
+        v["auths"]["token.example.com"],
+        json!({"identitytoken":"refresh-tok"})
+    );
+    fails(
+        &export(&env, &["--registry", "token.example.com"]),
+        "nothing to export",
+    );
 }
 
-#[test]
-fn email_from_login_or_export_flag() {
-    for backend in backends() {
-        let env = seeded(backend);
-        let v: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
-        assert_eq!(
-            v["auths"]["https://index.docker.io/v1/"]["email"],
-            "hub@example.com"
-        );
-        assert!(v["auths"]["quay.io"].get("email").is_none());
-        let v: Value =
-            serde_json::from_str(&export(&env, &["--email", "all@example.com"]).ok().stdout)
-                .unwrap();
-        for entry in v["auths"].as_object().unwrap().values() {
-            assert_eq!(entry["email"], "all@example.com");
-        }
+backend_tests!(email_from_login_or_export_flag);
+fn email_from_login_or_export_flag(backend: Backend) {
+    let env = seeded(backend);
+    let v: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
+    assert_eq!(
+        v["auths"]["https://index.docker.io/v1/"]["email"],
+        "hub@example.com"
+    );
+    assert!(v["auths"]["quay.io"].get("email").is_none());
+    let v: Value =
+        serde_json::from_str(&export(&env, &["--email", "all@example.com"]).ok().stdout).unwrap();
+    for entry in v["auths"].as_object().unwrap().values() {
+        assert_eq!(entry["email"], "all@example.com");
     }
 }
 
@@ -687,54 +659,52 @@ fn pair(env: &Env, registry: &str, auth_server: &str) {
     std::fs::write(&path, serde_json::to_vec_pretty(&db).unwrap()).unwrap();
 }
 
-#[test]
-fn paired_auth_servers_come_along() {
-    for backend in backends() {
-        let env = seeded(backend);
-        login(
-            &env,
-            "registry.connect.redhat.com",
-            "rh",
-            "rhpw",
-            Some("rh@x"),
-        );
-        pair(&env, "registry.connect.redhat.com", "sso.redhat.com");
-        let v: Value = serde_json::from_str(
-            &export(&env, &["--registry", "registry.connect.redhat.com"])
-                .ok()
-                .stdout,
-        )
-        .unwrap();
-        let auths = v["auths"].as_object().unwrap();
-        assert_eq!(auths.len(), 2, "{v}");
-        assert_eq!(
-            auths["sso.redhat.com"],
-            auths["registry.connect.redhat.com"]
-        );
-        let v: Value = serde_json::from_str(
-            &export(
-                &env,
-                &[
-                    "--registry",
-                    "registry.connect.redhat.com",
-                    "--no-auth-servers",
-                ],
-            )
+backend_tests!(paired_auth_servers_come_along);
+fn paired_auth_servers_come_along(backend: Backend) {
+    let env = seeded(backend);
+    login(
+        &env,
+        "registry.connect.redhat.com",
+        "rh",
+        "rhpw",
+        &["-q", "--email", "rh@x"],
+    );
+    pair(&env, "registry.connect.redhat.com", "sso.redhat.com");
+    let v: Value = serde_json::from_str(
+        &export(&env, &["--registry", "registry.connect.redhat.com"])
             .ok()
             .stdout,
+    )
+    .unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert_eq!(auths.len(), 2, "{v}");
+    assert_eq!(
+        auths["sso.redhat.com"],
+        auths["registry.connect.redhat.com"]
+    );
+    let v: Value = serde_json::from_str(
+        &export(
+            &env,
+            &[
+                "--registry",
+                "registry.connect.redhat.com",
+                "--no-auth-servers",
+            ],
         )
-        .unwrap();
-        assert_eq!(v["auths"].as_object().unwrap().len(), 1);
-        // An auth server with its own credential answers with it.
-        login(&env, "sso.redhat.com", "sso", "ssopw", None);
-        let v: Value = serde_json::from_str(
-            &export(&env, &["--registry", "registry.connect.redhat.com"])
-                .ok()
-                .stdout,
-        )
-        .unwrap();
-        assert_eq!(v["auths"]["sso.redhat.com"]["username"], "sso");
-    }
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["auths"].as_object().unwrap().len(), 1);
+    // An auth server with its own credential answers with it.
+    login(&env, "sso.redhat.com", "sso", "ssopw", &["-q"]);
+    let v: Value = serde_json::from_str(
+        &export(&env, &["--registry", "registry.connect.redhat.com"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["auths"]["sso.redhat.com"]["username"], "sso");
 }
 
 fn decode_secret_payload(secret: &Value) -> Value {
@@ -782,65 +752,63 @@ fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
     }
 }
 
-#[test]
-fn merge_into_openshift_pull_secret_keeps_everything_else() {
+backend_tests!(merge_into_openshift_pull_secret_keeps_everything_else);
+fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     let original_text = std::fs::read_to_string(golden_path("openshift-pull-secret.json")).unwrap();
     let original: Value = serde_json::from_str(&original_text).unwrap();
-    for backend in backends() {
-        let env = Env::new(backend);
-        login(&env, "privateregistry.example.com", "me", "pw", None);
-        login(&env, "other.example.com", "not", "selected", None);
-        let args = [
+    let env = Env::new(backend);
+    login(&env, "privateregistry.example.com", "me", "pw", &["-q"]);
+    login(&env, "other.example.com", "not", "selected", &["-q"]);
+    let args = [
+        "export",
+        "--merge",
+        "-",
+        "--registry",
+        "privateregistry.example.com",
+    ];
+    // JSON in, JSON out (as `oc get ... -o json` prints it).
+    let run = env.run(&args, original_text.as_bytes());
+    run.ok();
+    assert_golden("openshift-pull-secret.merged.json", &run.stdout);
+    let merged: Value = serde_json::from_str(&run.stdout).unwrap();
+    check_merged(&original, &merged, false);
+    // --keep-metadata keeps the server's fields.
+    let mut keep = args.to_vec();
+    keep.push("--keep-metadata");
+    let kept: Value =
+        serde_json::from_str(&env.run(&keep, original_text.as_bytes()).ok().stdout).unwrap();
+    check_merged(&original, &kept, true);
+    // YAML in, YAML out.
+    let yaml_in = docker_credential_keyring::export::yaml::to_string(&original);
+    let run = env.run(&args, yaml_in.as_bytes());
+    run.ok();
+    assert!(run.stdout.starts_with("apiVersion: v1\n"), "{run:?}");
+    let merged = docker_credential_keyring::export::yaml::parse(&run.stdout).unwrap();
+    check_merged(&original, &merged, false);
+    // From a file too.
+    let file = env.home().join("ps.json");
+    std::fs::write(&file, &original_text).unwrap();
+    let from_file = env.run(
+        &[
             "export",
             "--merge",
-            "-",
+            file.to_str().unwrap(),
             "--registry",
             "privateregistry.example.com",
-        ];
-        // JSON in, JSON out (as `oc get ... -o json` prints it).
-        let run = env.run(&args, original_text.as_bytes());
-        run.ok();
-        assert_golden("openshift-pull-secret.merged.json", &run.stdout);
-        let merged: Value = serde_json::from_str(&run.stdout).unwrap();
-        check_merged(&original, &merged, false);
-        // --keep-metadata keeps the server's fields.
-        let mut keep = args.to_vec();
-        keep.push("--keep-metadata");
-        let kept: Value =
-            serde_json::from_str(&env.run(&keep, original_text.as_bytes()).ok().stdout).unwrap();
-        check_merged(&original, &kept, true);
-        // YAML in, YAML out.
-        let yaml_in = docker_credential_keyring::export::yaml::to_string(&original);
-        let run = env.run(&args, yaml_in.as_bytes());
-        run.ok();
-        assert!(run.stdout.starts_with("apiVersion: v1\n"), "{run:?}");
-        let merged = docker_credential_keyring::export::yaml::parse(&run.stdout).unwrap();
-        check_merged(&original, &merged, false);
-        // From a file too.
-        let file = env.home().join("ps.json");
-        std::fs::write(&file, &original_text).unwrap();
-        let from_file = env.run(
-            &[
-                "export",
-                "--merge",
-                file.to_str().unwrap(),
-                "--registry",
-                "privateregistry.example.com",
-            ],
-            b"",
-        );
-        assert_eq!(
-            from_file.ok().stdout,
-            env.run(&args, original_text.as_bytes()).stdout
-        );
-        // --patch: the JSON merge patch carrying the same payload.
-        let mut patch_args = args.to_vec();
-        patch_args.push("--patch");
-        let patch = env.run(&patch_args, original_text.as_bytes());
-        let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
-        assert_eq!(patch.as_object().unwrap().len(), 1);
-        assert_eq!(patch["data"], merged_data(&env, &args, &original_text));
-    }
+        ],
+        b"",
+    );
+    assert_eq!(
+        from_file.ok().stdout,
+        env.run(&args, original_text.as_bytes()).stdout
+    );
+    // --patch: the JSON merge patch carrying the same payload.
+    let mut patch_args = args.to_vec();
+    patch_args.push("--patch");
+    let patch = env.run(&patch_args, original_text.as_bytes());
+    let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
+    assert_eq!(patch.as_object().unwrap().len(), 1);
+    assert_eq!(patch["data"], merged_data(&env, &args, &original_text));
 }
 
 fn merged_data(env: &Env, args: &[&str], input: &str) -> Value {
@@ -848,54 +816,52 @@ fn merged_data(env: &Env, args: &[&str], input: &str) -> Value {
     merged["data"].clone()
 }
 
-#[test]
-fn merge_raw_and_dockercfg_keep_their_shape() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        login(&env, "quay.io", "u", "p", Some("u@x"));
-        // Raw dockerconfigjson, as downloaded from the cluster manager.
-        let raw = r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"auth":"b2xkOm9sZA==","email":"old@x","custom":[1,2]}},"extra":true}"#;
-        let run = env.run(&["export", "--merge", "-"], raw.as_bytes());
-        assert_eq!(
-            run.ok().stdout,
-            r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw","custom":[1,2]}},"extra":true}"#
-        );
-        // Legacy dockercfg map.
-        let cfg = r#"{"other.io":{"auth":"YTpi","email":"o@x"}}"#;
-        let run = env.run(&["export", "--merge", "-"], cfg.as_bytes());
-        assert_eq!(
-            run.ok().stdout,
-            r#"{"other.io":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}"#
-        );
-        // A stringData Secret stays a stringData Secret.
-        let manifest = format!(
+backend_tests!(merge_raw_and_dockercfg_keep_their_shape);
+fn merge_raw_and_dockercfg_keep_their_shape(backend: Backend) {
+    let env = Env::new(backend);
+    login(&env, "quay.io", "u", "p", &["-q", "--email", "u@x"]);
+    // Raw dockerconfigjson, as downloaded from the cluster manager.
+    let raw = r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"auth":"b2xkOm9sZA==","email":"old@x","custom":[1,2]}},"extra":true}"#;
+    let run = env.run(&["export", "--merge", "-"], raw.as_bytes());
+    assert_eq!(
+        run.ok().stdout,
+        r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw","custom":[1,2]}},"extra":true}"#
+    );
+    // Legacy dockercfg map.
+    let cfg = r#"{"other.io":{"auth":"YTpi","email":"o@x"}}"#;
+    let run = env.run(&["export", "--merge", "-"], cfg.as_bytes());
+    assert_eq!(
+        run.ok().stdout,
+        r#"{"other.io":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}"#
+    );
+    // A stringData Secret stays a stringData Secret.
+    let manifest = format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{cfg_json}'\n",
             cfg_json = r#"{"auths":{"other.io":{"auth":"YTpi"}}}"#
         );
-        let run = env.run(&["export", "--merge", "-"], manifest.as_bytes());
-        let merged = docker_credential_keyring::export::yaml::parse(&run.ok().stdout).unwrap();
-        assert!(merged.get("data").is_none(), "{merged}");
-        assert_eq!(
-            merged["stringData"][".dockerconfigjson"],
-            r#"{"auths":{"other.io":{"auth":"YTpi"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}}"#
-        );
-        // Merge refuses flags that would change the shape.
-        fails(
-            &env.run(
-                &["export", "--merge", "-", "--format", "secret"],
-                raw.as_bytes(),
-            ),
-            "--format cannot be used with --merge",
-        );
-        fails(
-            &env.run(&["export", "--merge", "-"], b"{not json"),
-            "not valid JSON",
-        );
-        fails(
-            &env.run(&["export", "--merge", "/nonexistent/ps.json"], b""),
-            "cannot read /nonexistent/ps.json",
-        );
-    }
+    let run = env.run(&["export", "--merge", "-"], manifest.as_bytes());
+    let merged = docker_credential_keyring::export::yaml::parse(&run.ok().stdout).unwrap();
+    assert!(merged.get("data").is_none(), "{merged}");
+    assert_eq!(
+        merged["stringData"][".dockerconfigjson"],
+        r#"{"auths":{"other.io":{"auth":"YTpi"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}}"#
+    );
+    // Merge refuses flags that would change the shape.
+    fails(
+        &env.run(
+            &["export", "--merge", "-", "--format", "secret"],
+            raw.as_bytes(),
+        ),
+        "--format cannot be used with --merge",
+    );
+    fails(
+        &env.run(&["export", "--merge", "-"], b"{not json"),
+        "not valid JSON",
+    );
+    fails(
+        &env.run(&["export", "--merge", "/nonexistent/ps.json"], b""),
+        "cannot read /nonexistent/ps.json",
+    );
 }
 
 fn import(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
@@ -904,8 +870,8 @@ fn import(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
     env.run(&all, stdin)
 }
 
-#[test]
-fn import_each_input_kind() {
+backend_tests!(import_each_input_kind);
+fn import_each_input_kind(backend: Backend) {
     let payload = json!({"auths": {
         "https://index.docker.io/v1/": {"auth": B64.encode("hub:hubpw"), "email": "h@x"},
         "registry.example.com:5000": {"username": "ru", "password": "rp"},
@@ -937,76 +903,73 @@ fn import_each_input_kind() {
             serde_json::to_string_pretty(&config_json).unwrap(),
         ),
     ];
-    for backend in backends() {
-        for (kind, input) in &inputs {
-            let env = Env::new(backend);
-            env.store("quay.io/repository-main", "before", "x").ok();
-            let run = import(&env, &["-"], input.as_bytes());
-            run.ok();
-            assert!(
-                run.stdout.ends_with("2 added, 1 replaced, 3 skipped\n"),
-                "{kind}: {run:?}"
-            );
-            // What export would refuse, import does not take in.
-            assert!(
-                run.stdout
-                    .contains("skipped  colon.example.com: the username contains ':'"),
-                "{run:?}"
-            );
-            assert!(!env.list().contains_key("colon.example.com"), "{kind}");
-            assert!(
-                run.stdout.contains("skipped  helper.example.com: no auth"),
-                "{run:?}"
-            );
-            assert!(run
-                .stdout
-                .contains("skipped  token.example.com: only an identity token"));
-            assert!(!run.stdout.contains("hubpw"));
-            assert_eq!(env.secret("docker.io").as_deref(), Some("hubpw"), "{kind}");
-            assert_eq!(
-                env.secret("registry.example.com:5000").as_deref(),
-                Some("rp")
-            );
-            assert_eq!(
-                env.secret("quay.io/repository-main").as_deref(),
-                Some("p:w")
-            );
-            assert_eq!(env.list()["quay.io/repository-main"], "q");
-            // The email came along.
-            let out: Value =
-                serde_json::from_str(&export(&env, &["--registry", "docker.io"]).ok().stdout)
-                    .unwrap();
-            assert_eq!(out["auths"]["https://index.docker.io/v1/"]["email"], "h@x");
-        }
-        // A file, with --registry filters.
+    for (kind, input) in &inputs {
         let env = Env::new(backend);
-        let file = env.home().join("pull-secret.txt");
-        std::fs::write(&file, &payload_text).unwrap();
-        let run = import(
-            &env,
-            &[file.to_str().unwrap(), "--registry", "*.example.com:*"],
-            b"",
-        );
+        env.store("quay.io/repository-main", "before", "x").ok();
+        let run = import(&env, &["-"], input.as_bytes());
+        run.ok();
         assert!(
-            run.ok()
-                .stdout
-                .ends_with("1 added, 0 replaced, 3 skipped\n"),
+            run.stdout.ends_with("2 added, 1 replaced, 3 skipped\n"),
+            "{kind}: {run:?}"
+        );
+        // What export would refuse, import does not take in.
+        assert!(
+            run.stdout
+                .contains("skipped  colon.example.com: the username contains ':'"),
             "{run:?}"
         );
-        assert_eq!(env.list().len(), 1);
-        fails(
-            &import(
-                &env,
-                &[file.to_str().unwrap(), "--registry", "ghcr.io"],
-                b"",
-            ),
-            "--registry \"ghcr.io\" matches no importable entry",
+        assert!(!env.list().contains_key("colon.example.com"), "{kind}");
+        assert!(
+            run.stdout.contains("skipped  helper.example.com: no auth"),
+            "{run:?}"
         );
+        assert!(run
+            .stdout
+            .contains("skipped  token.example.com: only an identity token"));
+        assert!(!run.stdout.contains("hubpw"));
+        assert_eq!(env.secret("docker.io").as_deref(), Some("hubpw"), "{kind}");
+        assert_eq!(
+            env.secret("registry.example.com:5000").as_deref(),
+            Some("rp")
+        );
+        assert_eq!(
+            env.secret("quay.io/repository-main").as_deref(),
+            Some("p:w")
+        );
+        assert_eq!(env.list()["quay.io/repository-main"], "q");
+        // The email came along.
+        let out: Value =
+            serde_json::from_str(&export(&env, &["--registry", "docker.io"]).ok().stdout).unwrap();
+        assert_eq!(out["auths"]["https://index.docker.io/v1/"]["email"], "h@x");
     }
+    // A file, with --registry filters.
+    let env = Env::new(backend);
+    let file = env.home().join("pull-secret.txt");
+    std::fs::write(&file, &payload_text).unwrap();
+    let run = import(
+        &env,
+        &[file.to_str().unwrap(), "--registry", "*.example.com:*"],
+        b"",
+    );
+    assert!(
+        run.ok()
+            .stdout
+            .ends_with("1 added, 0 replaced, 3 skipped\n"),
+        "{run:?}"
+    );
+    assert_eq!(env.list().len(), 1);
+    fails(
+        &import(
+            &env,
+            &[file.to_str().unwrap(), "--registry", "ghcr.io"],
+            b"",
+        ),
+        "--registry \"ghcr.io\" matches no importable entry",
+    );
 }
 
-#[test]
-fn bad_import_input_names_the_entry_and_imports_nothing() {
+backend_tests!(bad_import_input_names_the_entry_and_imports_nothing);
+fn bad_import_input_names_the_entry_and_imports_nothing(backend: Backend) {
     let good = format!(
         "\"good.example.com\":{{\"auth\":\"{}\"}}",
         B64.encode("u:p")
@@ -1042,42 +1005,44 @@ fn bad_import_input_names_the_entry_and_imports_nothing() {
             "same registry (quay.io) with different credentials",
         ),
     ];
-    for backend in backends() {
-        for (input, needle) in &cases {
-            let env = Env::new(backend);
-            env.store("keep.example.com", "k", "kp").ok();
-            let before = env.store_bytes();
-            let run = import(&env, &["-"], input.as_bytes());
-            fails(&run, needle);
-            assert_eq!(env.store_bytes(), before, "store untouched for {input:?}");
-            assert_eq!(env.secret("good.example.com"), None);
-            assert!(!run.stderr.contains("kp"));
-        }
+    for (input, needle) in &cases {
+        let env = Env::new(backend);
+        env.store("keep.example.com", "k", "kp").ok();
+        let before = env.store_bytes();
+        let run = import(&env, &["-"], input.as_bytes());
+        fails(&run, needle);
+        assert_eq!(env.store_bytes(), before, "store untouched for {input:?}");
+        assert_eq!(env.secret("good.example.com"), None);
+        assert!(!run.stderr.contains("kp"));
     }
 }
 
-#[test]
-fn export_import_export_gives_the_same_bytes() {
-    for backend in backends() {
-        let first = seeded(backend);
-        login(&first, "localhost:5000", "bob", "pa:ss", Some("b@x"));
-        for args in [
-            vec![],
-            vec!["--format", "dockercfg"],
-            vec!["--format", "secret", "--yaml"],
-            // A List of the same Secret in two namespaces imports each registry once.
-            vec!["--format", "secret", "-n", "a", "-n", "b"],
-        ] {
-            let exported = export(&first, &args).ok().stdout.clone();
-            let second = Env::new(backend);
-            let run = import(&second, &["-", "-q"], exported.as_bytes());
-            assert_eq!(run.ok().stdout, "4 added, 0 replaced, 0 skipped\n");
-            assert_eq!(export(&second, &args).ok().stdout, exported, "{args:?}");
-            // Importing again replaces, and changes nothing.
-            let again = import(&second, &["-", "-q"], exported.as_bytes());
-            assert_eq!(again.ok().stdout, "0 added, 4 replaced, 0 skipped\n");
-            assert_eq!(export(&second, &args).ok().stdout, exported);
-        }
+backend_tests!(export_import_export_gives_the_same_bytes);
+fn export_import_export_gives_the_same_bytes(backend: Backend) {
+    let first = seeded(backend);
+    login(
+        &first,
+        "localhost:5000",
+        "bob",
+        "pa:ss",
+        &["-q", "--email", "b@x"],
+    );
+    for args in [
+        vec![],
+        vec!["--format", "dockercfg"],
+        vec!["--format", "secret", "--yaml"],
+        // A List of the same Secret in two namespaces imports each registry once.
+        vec!["--format", "secret", "-n", "a", "-n", "b"],
+    ] {
+        let exported = export(&first, &args).ok().stdout.clone();
+        let second = Env::new(backend);
+        let run = import(&second, &["-", "-q"], exported.as_bytes());
+        assert_eq!(run.ok().stdout, "4 added, 0 replaced, 0 skipped\n");
+        assert_eq!(export(&second, &args).ok().stdout, exported, "{args:?}");
+        // Importing again replaces, and changes nothing.
+        let again = import(&second, &["-", "-q"], exported.as_bytes());
+        assert_eq!(again.ok().stdout, "0 added, 4 replaced, 0 skipped\n");
+        assert_eq!(export(&second, &args).ok().stdout, exported);
     }
 }
 
@@ -1161,7 +1126,7 @@ fn link_commands_append_create_or_do_nothing() {
         .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
 }
 
-/// Issue 10's seed workflow with the real kubectl against the stub API server:
+/// The service-account linking workflow with the real kubectl against the stub API server:
 /// `kubectl get serviceaccount ... -o json | export --link-service-account
 /// default --service-accounts - | kubectl apply -f -` creates the Secret and
 /// patches the ServiceAccount with the live imagePullSecrets kept and ours
@@ -1169,18 +1134,16 @@ fn link_commands_append_create_or_do_nothing() {
 /// carries the old resourceVersion, which the API server refuses (409
 /// Conflict) instead of dropping the entry someone else just added.
 #[test]
+#[ignore = "needs kubectl"]
 fn linking_through_kubectl_apply_keeps_the_existing_pull_secrets() {
-    if !kubestub::kubectl_available() {
-        eprintln!("kubectl not on PATH: skipped");
-        return;
-    }
+    kubestub::require_kubectl();
     let live = |version: &str| {
         format!(
             r#"{{"kind":"ServiceAccount","apiVersion":"v1","metadata":{{"name":"default","namespace":"project-a","resourceVersion":"{version}","uid":"7"}},"secrets":[{{"name":"default-token-x"}}],"imagePullSecrets":[{{"name":"default-dockercfg-x"}}]}}"#
         )
     };
     let env = seeded(common::Backend::File);
-    login(&env, "quay.io", "me", "pw", None);
+    login(&env, "quay.io", "me", "pw", &["-q"]);
     // What `kubectl get serviceaccount default -n project-a -o json` printed.
     let exported = env
         .run(

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{backends, run_command, Backend, Env, Run};
+use common::{run_command, Backend, Env, Run};
 
 /// A tiny deterministic PRNG (xorshift): the seed is printed so a failure replays.
 struct Rng(u64);
@@ -65,79 +65,77 @@ fn stray_files(env: &Env) -> Vec<String> {
         .collect()
 }
 
+backend_tests!(sigkill_during_store_never_corrupts_or_loses);
 /// SIGKILL at random points during `store`, 200 times: the store stays
 /// readable and keeps every credential acknowledged before.
-#[test]
-fn sigkill_during_store_never_corrupts_or_loses() {
+fn sigkill_during_store_never_corrupts_or_loses(backend: Backend) {
     let mut rng = Rng::from_time();
-    for backend in backends() {
-        let env = Env::new(backend);
-        env.store("first.example.com", "u", "first-secret").ok();
-        // How long one store takes here: kill points are spread over it.
-        let start = Instant::now();
-        env.store("second.example.com", "u", "second-secret").ok();
-        let span = start.elapsed().as_micros() as u64 * 3 / 2 + 200;
-        let mut acked: Vec<(String, String)> = vec![
-            ("first.example.com".into(), "first-secret".into()),
-            ("second.example.com".into(), "second-secret".into()),
-        ];
-        let mut killed = 0;
-        for i in 0..200 {
-            let host = format!("kill{i}.example.com");
-            let secret = format!("secret-{i}-{}", rng.below(1 << 30));
-            let mut cmd = env.command(&["store"]);
-            cmd.stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let mut child = cmd.spawn().unwrap();
-            {
-                use std::io::Write;
-                let mut stdin = child.stdin.take().unwrap();
-                let _ = stdin.write_all(&store_json(&host, "u", &secret));
-            }
-            std::thread::sleep(Duration::from_micros(rng.below(span)));
-            let _ = child.kill(); // SIGKILL
-            let status = child.wait().unwrap();
-            if status.success() {
-                acked.push((host, secret));
-            } else {
-                killed += 1;
-            }
-            // The store is readable and holds every acknowledged credential.
-            let list = env.run(&["list"], b"");
-            assert_eq!(list.code, 0, "{backend:?} iteration {i}: {list:?}");
-            let list: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&list.stdout).expect("list is JSON");
-            for (host, _) in &acked {
-                assert!(
-                    list.contains_key(host),
-                    "{backend:?} iteration {i}: lost {host}"
-                );
-            }
+    let env = Env::new(backend);
+    env.store("first.example.com", "u", "first-secret").ok();
+    // How long one store takes here: kill points are spread over it.
+    let start = Instant::now();
+    env.store("second.example.com", "u", "second-secret").ok();
+    let span = start.elapsed().as_micros() as u64 * 3 / 2 + 200;
+    let mut acked: Vec<(String, String)> = vec![
+        ("first.example.com".into(), "first-secret".into()),
+        ("second.example.com".into(), "second-secret".into()),
+    ];
+    let mut killed = 0;
+    for i in 0..200 {
+        let host = format!("kill{i}.example.com");
+        let secret = format!("secret-{i}-{}", rng.below(1 << 30));
+        let mut cmd = env.command(&["store"]);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            let _ = stdin.write_all(&store_json(&host, "u", &secret));
         }
-        eprintln!("{backend:?}: {killed} of 200 stores killed mid-way");
-        assert!(
-            killed > 0,
-            "no store was ever interrupted: the test is void"
-        );
-        for (host, secret) in &acked {
-            assert_eq!(
-                env.secret(host).as_deref(),
-                Some(secret.as_str()),
-                "{backend:?} {host}"
-            );
+        std::thread::sleep(Duration::from_micros(rng.below(span)));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        if status.success() {
+            acked.push((host, secret));
+        } else {
+            killed += 1;
         }
-        // Every killed store either landed whole or not at all.
-        for (host, _) in env.list() {
+        // The store is readable and holds every acknowledged credential.
+        let list = env.run(&["list"], b"");
+        assert_eq!(list.code, 0, "{backend:?} iteration {i}: {list:?}");
+        let list: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&list.stdout).expect("list is JSON");
+        for (host, _) in &acked {
             assert!(
-                env.secret(&host).is_some(),
-                "{backend:?}: {host} is half there"
+                list.contains_key(host),
+                "{backend:?} iteration {i}: lost {host}"
             );
         }
-        // The next successful write sweeps temporary files killed writers left.
-        env.store("last.example.com", "u", "last").ok();
-        assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
     }
+    eprintln!("{backend:?}: {killed} of 200 stores killed mid-way");
+    assert!(
+        killed > 0,
+        "no store was ever interrupted: the test is void"
+    );
+    for (host, secret) in &acked {
+        assert_eq!(
+            env.secret(host).as_deref(),
+            Some(secret.as_str()),
+            "{backend:?} {host}"
+        );
+    }
+    // Every killed store either landed whole or not at all.
+    for (host, _) in env.list() {
+        assert!(
+            env.secret(&host).is_some(),
+            "{backend:?}: {host} is half there"
+        );
+    }
+    // The next successful write sweeps temporary files killed writers left.
+    env.store("last.example.com", "u", "last").ok();
+    assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
 }
 
 fn assert_one_line_error(run: &Run, needle: &str, what: &str) {
@@ -150,60 +148,47 @@ fn assert_one_line_error(run: &Run, needle: &str, what: &str) {
     assert!(!run.stderr.contains("panicked"), "{what}: {run:?}");
 }
 
+backend_tests!(
+    full_disk_during_store_keeps_the_old_store,
+    ignore = "needs root to mount a tmpfs"
+);
 /// A full disk (a 256 KiB tmpfs holding the store) during `store`: a clear
 /// error, the old store intact, no temporary file left.
-#[test]
-fn full_disk_during_store_keeps_the_old_store() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let Some(disk) = SmallDisk::mount(&env) else {
-            // Not root, or no mount namespace rights: the RLIMIT_FSIZE test below
-            // covers the same path; CI runs as root and mounts.
-            eprintln!("full disk: cannot mount a tmpfs here; covered by the RLIMIT_FSIZE test");
-            return;
-        };
-        env.store("old.example.com", "old-user", "old-secret").ok();
-        let filler = disk.fill();
-        let before = env.store_bytes().unwrap();
-        let big = "n".repeat(8 * 1024);
-        for (server, user) in [
-            ("new.example.com", "new-user"),
-            ("old.example.com", "replaced-user"),
-        ] {
-            let run = env.run(&["store"], &store_json(server, user, &big));
-            assert_one_line_error(&run, "is the disk full", &format!("{backend:?} {server}"));
-            assert!(run.stdout.contains("No space left"), "{run:?}");
-            assert_eq!(
-                env.store_bytes().unwrap(),
-                before,
-                "{backend:?}: store changed"
-            );
-            assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
-        }
-        // Nothing lost: the old credential, its username and its secret.
-        let got = env.get("old.example.com");
-        got.ok();
-        let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+fn full_disk_during_store_keeps_the_old_store(backend: Backend) {
+    let env = Env::new(backend);
+    let disk = SmallDisk::mount(&env);
+    env.store("old.example.com", "old-user", "old-secret").ok();
+    let filler = disk.fill();
+    let before = env.store_bytes().unwrap();
+    let big = "n".repeat(8 * 1024);
+    for (server, user) in [
+        ("new.example.com", "new-user"),
+        ("old.example.com", "replaced-user"),
+    ] {
+        let run = env.run(&["store"], &store_json(server, user, &big));
+        assert_one_line_error(&run, "is the disk full", &format!("{backend:?} {server}"));
+        assert!(run.stdout.contains("No space left"), "{run:?}");
         assert_eq!(
-            (v["Username"].as_str(), v["Secret"].as_str()),
-            (Some("old-user"), Some("old-secret")),
-            "{backend:?}"
+            env.store_bytes().unwrap(),
+            before,
+            "{backend:?}: store changed"
         );
-        assert_eq!(env.secret("new.example.com"), None, "{backend:?}");
-        // Space back: the store works again.
-        fs::remove_file(&filler).unwrap();
-        env.store("new.example.com", "new-user", &big).ok();
-        assert_eq!(env.secret("new.example.com"), Some(big.clone()));
+        assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
     }
-}
-
-fn is_not_root() -> bool {
-    // `id -u` rather than libc: the tests take no extra dependency.
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() != "0")
-        .unwrap_or(true)
+    // Nothing lost: the old credential, its username and its secret.
+    let got = env.get("old.example.com");
+    got.ok();
+    let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(
+        (v["Username"].as_str(), v["Secret"].as_str()),
+        (Some("old-user"), Some("old-secret")),
+        "{backend:?}"
+    );
+    assert_eq!(env.secret("new.example.com"), None, "{backend:?}");
+    // Space back: the store works again.
+    fs::remove_file(&filler).unwrap();
+    env.store("new.example.com", "new-user", &big).ok();
+    assert_eq!(env.secret("new.example.com"), Some(big.clone()));
 }
 
 /// A 256 KiB tmpfs mounted over the test environment's data directory (where
@@ -211,9 +196,10 @@ fn is_not_root() -> bool {
 struct SmallDisk(PathBuf);
 
 impl SmallDisk {
-    /// `None` where mounting is not possible (not root): never on CI, which
-    /// runs as root.
-    fn mount(env: &Env) -> Option<SmallDisk> {
+    /// Fails the calling (ignored by default) test where mounting is not
+    /// possible (not root, or no mount rights); the RLIMIT_FSIZE tests cover
+    /// the same paths without root.
+    fn mount(env: &Env) -> SmallDisk {
         let data = env.home().join("data");
         fs::create_dir_all(&data).unwrap();
         let mounted = Command::new("mount")
@@ -223,14 +209,11 @@ impl SmallDisk {
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
-        if !mounted {
-            assert!(
-                std::env::var("CI").is_err() || is_not_root(),
-                "CI runs as root: mounting a tmpfs must work"
-            );
-            return None;
-        }
-        Some(SmallDisk(data))
+        assert!(
+            mounted,
+            "this test needs root to mount a tmpfs (mount -t tmpfs failed)"
+        );
+        SmallDisk(data)
     }
 
     /// Fills the rest of the disk; returns the filler file.
@@ -251,39 +234,36 @@ impl Drop for SmallDisk {
     }
 }
 
+backend_tests!(file_size_limit_during_store_keeps_the_old_store);
 /// The same as a full disk without root: RLIMIT_FSIZE below the new store's
 /// size (SIGXFSZ ignored, so the write fails with EFBIG instead of killing).
-#[test]
-fn file_size_limit_during_store_keeps_the_old_store() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        env.store("old.example.com", "old-user", "old-secret").ok();
-        let before = env.store_bytes().unwrap();
-        let limit = before.len() + 64;
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!(
-            "trap '' XFSZ; exec prlimit --fsize={limit}:{limit} -- {} store",
-            common::BIN
-        ));
-        env.apply(&mut cmd);
-        // A long username: it lands in the index on every store.
-        let long_user = "n".repeat(4096);
-        let run = run_command(
-            cmd,
-            &store_json("old.example.com", &long_user, "new-secret"),
-        );
-        assert_one_line_error(&run, "cannot write", &format!("{backend:?}"));
-        assert!(run.stdout.contains("too large"), "{run:?}");
-        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
-        assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
-        let v: serde_json::Value =
-            serde_json::from_str(&env.get("old.example.com").stdout).unwrap();
-        assert_eq!(
-            (v["Username"].as_str(), v["Secret"].as_str()),
-            (Some("old-user"), Some("old-secret")),
-            "{backend:?}: a failed store must not change the credential"
-        );
-    }
+fn file_size_limit_during_store_keeps_the_old_store(backend: Backend) {
+    let env = Env::new(backend);
+    env.store("old.example.com", "old-user", "old-secret").ok();
+    let before = env.store_bytes().unwrap();
+    let limit = before.len() + 64;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "trap '' XFSZ; exec prlimit --fsize={limit}:{limit} -- {} store",
+        common::BIN
+    ));
+    env.apply(&mut cmd);
+    // A long username: it lands in the index on every store.
+    let long_user = "n".repeat(4096);
+    let run = run_command(
+        cmd,
+        &store_json("old.example.com", &long_user, "new-secret"),
+    );
+    assert_one_line_error(&run, "cannot write", &format!("{backend:?}"));
+    assert!(run.stdout.contains("too large"), "{run:?}");
+    assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+    assert_eq!(stray_files(&env), Vec::<String>::new(), "{backend:?}");
+    let v: serde_json::Value = serde_json::from_str(&env.get("old.example.com").stdout).unwrap();
+    assert_eq!(
+        (v["Username"].as_str(), v["Secret"].as_str()),
+        (Some("old-user"), Some("old-secret")),
+        "{backend:?}: a failed store must not change the credential"
+    );
 }
 
 /// A store file someone made readable by others is refused by every command
@@ -542,23 +522,12 @@ fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
     panic!("{what} did not come up within 5 s");
 }
 
-/// Whether the Secret Service tools exist; required on CI.
-fn secret_service_tools() -> bool {
-    let present = ["dbus-daemon", "gnome-keyring-daemon", "dbus-send"]
-        .iter()
-        .all(|tool| {
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {tool}"))
-                .stdout(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
-        });
-    if !present && std::env::var("DCK_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
-        panic!("DCK_REQUIRE_SECRET_SERVICE=1 but dbus-daemon/gnome-keyring/dbus-send are missing: tests/install-deps");
-    }
-    present
+/// Fails the calling (ignored by default) test unless the tools that start a
+/// private bus and keyring are installed.
+fn require_secret_service_tools() {
+    common::tool("dbus-daemon", "dbus");
+    common::tool("gnome-keyring-daemon", "gnome-keyring");
+    common::tool("dbus-send", "dbus");
 }
 
 fn assert_bounded(run: &Run, took: Duration, needle: &str, what: &str) {
@@ -599,10 +568,9 @@ fn secret_service_absent_fails_fast() {
 
 /// A bus with no Secret Service provider on it.
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_without_provider_fails_fast() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let bus = PrivateBus::start();
     let env = bus.env();
     let (run, took) = bus.run(&env, &["store"], &store_json("quay.io", "u", "s"));
@@ -618,10 +586,9 @@ fn secret_service_without_provider_fails_fast() {
 /// A locked collection: the unlock prompt cannot be shown, so every keyring
 /// verb fails within the bound, and nothing changes.
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_locked_fails_within_the_bound() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let (bus, env) = PrivateBus::with_kept_credential();
     bus.lock();
     let before = env.store_bytes();
@@ -658,10 +625,9 @@ fn secret_service_locked_fails_within_the_bound() {
 /// and changes nothing; `auto` refuses too (a keyring exists, so it never
 /// falls back to the file store); `doctor` says why stores fail.
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_without_a_collection_explains_and_auto_refuses() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let mut bus = PrivateBus::start();
     bus.start_keyring_with(None);
     let env = bus.env();
@@ -699,10 +665,9 @@ fn secret_service_without_a_collection_explains_and_auto_refuses() {
 /// choose the file store, and nothing lands in the file store. Choosing
 /// `file` explicitly still works.
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     for hung in [false, true] {
         let (bus, env) = PrivateBus::with_kept_credential();
         if hung {
@@ -776,10 +741,9 @@ fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
 /// `auto` on a bus where nothing provides the Secret Service (and nothing can
 /// be activated), or with a bus address that leads nowhere: the file store.
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn auto_uses_the_file_store_when_no_secret_service_exists() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let bus = PrivateBus::start();
     let env = bus.env();
     for (what, address) in [
@@ -809,10 +773,9 @@ fn auto_uses_the_file_store_when_no_secret_service_exists() {
 /// property first. Watched on the bus with dbus-monitor: deterministic, where
 /// the crash itself is a race (tests/concurrency.rs provokes that).
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let mut bus = PrivateBus::start();
     bus.start_keyring();
     let log = bus.dir.path().join("monitor.log");
@@ -869,10 +832,9 @@ fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
 
 /// A provider that owns the bus name but never answers (frozen with SIGSTOP).
 #[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_hung_fails_within_the_bound() {
-    if !secret_service_tools() {
-        return;
-    }
+    require_secret_service_tools();
     let (bus, env) = PrivateBus::with_kept_credential();
     bus.freeze();
     let before = env.store_bytes();
@@ -924,83 +886,80 @@ fn secret_service_hung_fails_within_the_bound() {
     );
 }
 
+backend_tests!(failed_import_batch_leaves_store_and_keyring_unchanged);
 /// `import` is one batch: when the index cannot be saved (file size limit, as
 /// a full disk), every keyring write of the batch is undone: the replaced
 /// credential keeps its old secret and no item is left for the new keys.
-#[test]
-fn failed_import_batch_leaves_store_and_keyring_unchanged() {
+fn failed_import_batch_leaves_store_and_keyring_unchanged(backend: Backend) {
     use base64::Engine as _;
-    for backend in backends() {
-        let env = Env::new(backend);
-        env.store("old.example.com", "old-user", "old-secret").ok();
-        let before = env.store_bytes().unwrap();
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let long_user = "n".repeat(2048);
-        let secret = serde_json::json!({"auths": {
-            "old.example.com": {"auth": b64("old-user:replaced-secret")},
-            "new1.example.com": {"auth": b64(&format!("{long_user}:new1-secret"))},
-            "new2.example.com": {"auth": b64(&format!("{long_user}:new2-secret"))},
-        }});
-        let file = env.home().join("pull-secret.json");
-        fs::write(&file, secret.to_string()).unwrap();
-        let limit = before.len() + 64;
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!(
-            "trap '' XFSZ; exec prlimit --fsize={limit}:{limit} -- {} import {}",
-            common::BIN,
-            file.display()
-        ));
-        env.apply(&mut cmd);
-        let run = run_command(cmd, b"");
-        assert_eq!(run.code, 1, "{backend:?}: {run:?}");
-        assert!(run.stderr.contains("nothing was imported"), "{run:?}");
-        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
-        assert_eq!(env.secret("old.example.com").as_deref(), Some("old-secret"));
-        assert_eq!(env.secret("new1.example.com"), None);
-        if backend == Backend::SecretService {
-            for key in ["new1.example.com", "new2.example.com"] {
-                let out = Command::new("secret-tool")
-                    .args(["lookup", "service", env.service(), "username", key])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.stdout.is_empty(),
-                    "{key}: the keyring kept an item from the failed batch"
-                );
-            }
+    let env = Env::new(backend);
+    env.store("old.example.com", "old-user", "old-secret").ok();
+    let before = env.store_bytes().unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let long_user = "n".repeat(2048);
+    let secret = serde_json::json!({"auths": {
+        "old.example.com": {"auth": b64("old-user:replaced-secret")},
+        "new1.example.com": {"auth": b64(&format!("{long_user}:new1-secret"))},
+        "new2.example.com": {"auth": b64(&format!("{long_user}:new2-secret"))},
+    }});
+    let file = env.home().join("pull-secret.json");
+    fs::write(&file, secret.to_string()).unwrap();
+    let limit = before.len() + 64;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "trap '' XFSZ; exec prlimit --fsize={limit}:{limit} -- {} import {}",
+        common::BIN,
+        file.display()
+    ));
+    env.apply(&mut cmd);
+    let run = run_command(cmd, b"");
+    assert_eq!(run.code, 1, "{backend:?}: {run:?}");
+    assert!(run.stderr.contains("nothing was imported"), "{run:?}");
+    assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+    assert_eq!(env.secret("old.example.com").as_deref(), Some("old-secret"));
+    assert_eq!(env.secret("new1.example.com"), None);
+    if backend == Backend::SecretService {
+        for key in ["new1.example.com", "new2.example.com"] {
+            let out = Command::new("secret-tool")
+                .args(["lookup", "service", env.service(), "username", key])
+                .output()
+                .unwrap();
+            assert!(
+                out.stdout.is_empty(),
+                "{key}: the keyring kept an item from the failed batch"
+            );
         }
     }
 }
 
+backend_tests!(
+    failed_logout_all_puts_everything_back,
+    ignore = "needs root to mount a tmpfs"
+);
 /// `logout --all` is one transaction: when the index cannot be saved (a full
 /// disk), the keyring secrets it already removed are put back and the index
 /// is unchanged, so every credential still reads back.
-#[test]
-fn failed_logout_all_puts_everything_back() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let Some(disk) = SmallDisk::mount(&env) else {
-            return;
-        };
-        for i in 0..3 {
-            env.store(&format!("r{i}.example.com"), "u", &format!("secret-{i}"))
-                .ok();
-        }
-        let filler = disk.fill();
-        let before = env.store_bytes().unwrap();
-        let run = env.run(&["logout", "--all"], b"");
-        assert_eq!(run.code, 1, "{backend:?}: {run:?}");
-        assert!(run.stderr.contains("is the disk full"), "{run:?}");
-        assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
-        for i in 0..3 {
-            assert_eq!(
-                env.secret(&format!("r{i}.example.com")),
-                Some(format!("secret-{i}")),
-                "{backend:?}: a failed logout --all lost a secret"
-            );
-        }
-        fs::remove_file(&filler).unwrap();
-        env.run(&["logout", "--all"], b"").ok();
-        assert!(env.list().is_empty(), "{backend:?}");
+fn failed_logout_all_puts_everything_back(backend: Backend) {
+    let env = Env::new(backend);
+    let disk = SmallDisk::mount(&env);
+    for i in 0..3 {
+        env.store(&format!("r{i}.example.com"), "u", &format!("secret-{i}"))
+            .ok();
     }
+    let filler = disk.fill();
+    let before = env.store_bytes().unwrap();
+    let run = env.run(&["logout", "--all"], b"");
+    assert_eq!(run.code, 1, "{backend:?}: {run:?}");
+    assert!(run.stderr.contains("is the disk full"), "{run:?}");
+    assert_eq!(env.store_bytes().unwrap(), before, "{backend:?}");
+    for i in 0..3 {
+        assert_eq!(
+            env.secret(&format!("r{i}.example.com")),
+            Some(format!("secret-{i}")),
+            "{backend:?}: a failed logout --all lost a secret"
+        );
+    }
+    fs::remove_file(&filler).unwrap();
+    env.run(&["logout", "--all"], b"").ok();
+    assert!(env.list().is_empty(), "{backend:?}");
 }

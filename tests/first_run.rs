@@ -12,6 +12,8 @@ mod common;
 
 use std::path::Path;
 
+use common::golden::repo_file;
+use common::human::human_command;
 use common::{Backend, Env, Run};
 
 const BIN_NAME: &str = "docker-credential-keyring";
@@ -299,10 +301,9 @@ fn version_names_the_store_it_would_use() {
 
 /// Under `auto` with a Secret Service answering, `version` names it.
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn version_under_auto_names_a_running_secret_service() {
-    if !common::secret_service_available() {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     let out = auto_version(&mut env.command(&["version"]));
     assert!(
@@ -313,30 +314,16 @@ fn version_under_auto_names_a_running_secret_service() {
 
 /// The binary with its directory on PATH (as after `cargo install`), no bus.
 fn human(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
-    let mut cmd = env.command(args);
-    let bin_dir = Path::new(common::BIN).parent().unwrap();
-    let path = std::env::var("PATH").unwrap_or_default();
-    cmd.env("PATH", format!("{}:{path}", bin_dir.display()))
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    common::run_command(cmd, stdin)
+    common::run_command(human_command(env, args), stdin)
 }
 
+/// `login REGISTRY` as `me`, which must succeed.
 fn login(env: &Env, registry: &str) -> Run {
-    let run = human(
-        env,
-        &["login", registry, "-u", "me", "--password-stdin"],
-        b"pw\n",
-    );
-    run.ok();
-    run
-}
-
-fn auth_file(env: &Env) -> std::path::PathBuf {
-    env.home().join("containers-auth.json")
+    common::human::login(env, registry, "me", "pw", &[])
 }
 
 fn cred_helpers(env: &Env) -> serde_json::Value {
-    let text = std::fs::read_to_string(auth_file(env)).unwrap();
+    let text = std::fs::read_to_string(env.containers_auth_file()).unwrap();
     serde_json::from_str::<serde_json::Value>(&text).unwrap()["credHelpers"].clone()
 }
 
@@ -350,7 +337,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
     for original in before {
         let env = Env::new(Backend::File);
         if let Some(text) = original {
-            std::fs::write(auth_file(&env), text).unwrap();
+            std::fs::write(env.containers_auth_file(), text).unwrap();
         }
         login(&env, "quay.io");
         let run = human(&env, &["configure", "--podman"], b"");
@@ -383,11 +370,14 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
         run.ok();
         match original {
             None => {
-                assert!(!auth_file(&env).exists(), "{run:?}");
+                assert!(!env.containers_auth_file().exists(), "{run:?}");
                 assert!(run.stdout.contains("Removed"), "{run:?}");
             }
             Some(text) => {
-                assert_eq!(std::fs::read_to_string(auth_file(&env)).unwrap(), text);
+                assert_eq!(
+                    std::fs::read_to_string(env.containers_auth_file()).unwrap(),
+                    text
+                );
             }
         }
         let bak = env.home().join("containers-auth.json.bak");
@@ -398,8 +388,11 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
         // After unconfigure, logins no longer touch the file.
         login(&env, "later.example.com");
         match original {
-            None => assert!(!auth_file(&env).exists()),
-            Some(text) => assert_eq!(std::fs::read_to_string(auth_file(&env)).unwrap(), text),
+            None => assert!(!env.containers_auth_file().exists()),
+            Some(text) => assert_eq!(
+                std::fs::read_to_string(env.containers_auth_file()).unwrap(),
+                text
+            ),
         }
     }
 }
@@ -415,7 +408,7 @@ fn podman_configured_for_named_registries_notes_a_new_login() {
         b"",
     )
     .ok();
-    let before = std::fs::read(auth_file(&env)).unwrap();
+    let before = std::fs::read(env.containers_auth_file()).unwrap();
     let run = login(&env, "other.example.com");
     assert!(
         run.stderr.contains(
@@ -423,7 +416,7 @@ fn podman_configured_for_named_registries_notes_a_new_login() {
         ),
         "{run:?}"
     );
-    assert_eq!(std::fs::read(auth_file(&env)).unwrap(), before);
+    assert_eq!(std::fs::read(env.containers_auth_file()).unwrap(), before);
     // Quiet means quiet.
     let run = human(
         &env,
@@ -503,11 +496,6 @@ fn readme_command_1_round_trips_and_leaves_nothing_behind() {
     get.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
     let run = common::run_command(get, b"registry.example.com");
     assert_eq!(run.stdout, "credentials not found in native keychain\n");
-}
-
-fn repo_file(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// `tests/packages` holds what the tests use, not packaging's or the

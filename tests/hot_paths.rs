@@ -1,4 +1,4 @@
-//! The fast paths of issue 8 behave exactly like the general ones (no timing
+//! The fast paths of `get` and `list` behave exactly like the general ones (no timing
 //! here: `bench/run` measures): `list` reads only the index, never the keyring;
 //! `get` on the Secret Service (its own plain D-Bus session, not keyring-core's)
 //! finds the same items any Secret Service client sees.
@@ -8,7 +8,7 @@ mod common;
 use std::ffi::OsStr;
 use std::process::Command;
 
-use common::{backends, run_command, Backend, Env};
+use common::{run_command, Backend, Env};
 
 /// The keyring `service` attribute this environment uses.
 fn service_of(env: &Env) -> String {
@@ -28,34 +28,31 @@ fn secret_tool(env: &Env, args: &[&str], stdin: &[u8]) -> common::Run {
     run_command(cmd, stdin)
 }
 
-#[test]
-fn list_never_touches_the_keyring() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        env.store("quay.io", "alice", "s1").ok();
-        env.store("registry.example.com:5000", "bob", "s2").ok();
-        let expected = env.list();
-        assert_eq!(expected.len(), 2, "{backend:?}");
-        // A bus that does not exist: any keyring call would fail or time out.
-        let mut cmd = env.command(&["list"]);
-        cmd.env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/dck-test-bus",
-        )
-        .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", "0.5");
-        let run = run_command(cmd, b"unused");
-        run.ok();
-        let listed: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(listed, expected, "{backend:?}");
-    }
+backend_tests!(list_never_touches_the_keyring);
+fn list_never_touches_the_keyring(backend: Backend) {
+    let env = Env::new(backend);
+    env.store("quay.io", "alice", "s1").ok();
+    env.store("registry.example.com:5000", "bob", "s2").ok();
+    let expected = env.list();
+    assert_eq!(expected.len(), 2, "{backend:?}");
+    // A bus that does not exist: any keyring call would fail or time out.
+    let mut cmd = env.command(&["list"]);
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/dck-test-bus",
+    )
+    .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", "0.5");
+    let run = run_command(cmd, b"unused");
+    run.ok();
+    let listed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(listed, expected, "{backend:?}");
 }
 
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn secret_service_get_reads_the_live_item_by_its_attributes() {
-    if !backends().contains(&Backend::SecretService) {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     let service = service_of(&env);
     env.store("quay.io", "alice", "old-secret").ok();

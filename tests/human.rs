@@ -10,8 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use base64::Engine;
-use common::{backends, Backend, Env, Run};
+use common::golden::read_golden;
+use common::human::{auth_b64, bin_dir, human_command, login};
+use common::{Backend, Env, Run};
 
 /// Every secret these tests use; no output of the binary may contain one
 /// (nor its `user:secret` base64 form).
@@ -27,52 +28,16 @@ fn secret(i: usize) -> &'static str {
     SECRETS[i].1
 }
 
-fn b64(user: &str, pass: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+/// Runs a human command and checks that it printed no secret.
+fn run(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
+    let out = common::run_command(human_command(env, args), stdin);
+    assert_no_secret(&out);
+    out
 }
 
 /// Fails if `run` printed any test secret.
 fn assert_no_secret(run: &Run) {
-    for (user, pass) in SECRETS {
-        for needle in [pass.to_string(), b64(user, pass)] {
-            assert!(
-                !run.stdout.contains(&needle) && !run.stderr.contains(&needle),
-                "a secret leaked into the output: {run:?}"
-            );
-        }
-    }
-}
-
-fn golden(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/configure")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn bin_dir() -> PathBuf {
-    Path::new(common::BIN).parent().unwrap().to_path_buf()
-}
-
-/// The binary with its directory on PATH (as after `cargo install`).
-fn command(env: &Env, args: &[&str]) -> Command {
-    let mut cmd = env.command(args);
-    let path = std::env::var("PATH").unwrap_or_default();
-    cmd.env("PATH", format!("{}:{path}", bin_dir().display()))
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    if env.backend == Backend::SecretService {
-        if let Ok(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
-            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
-        }
-    }
-    cmd
-}
-
-/// Runs a human command and checks that it printed no secret.
-fn run(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
-    let out = common::run_command(command(env, args), stdin);
-    assert_no_secret(&out);
-    out
+    common::human::assert_no_secret(run, SECRETS);
 }
 
 /// A PATH without docker-credential-keyring (the machine may have one installed).
@@ -84,10 +49,6 @@ fn empty_path(env: &Env) -> PathBuf {
 
 fn docker_config(env: &Env) -> PathBuf {
     env.docker_config_dir().join("config.json")
-}
-
-fn auth_file(env: &Env) -> PathBuf {
-    env.home().join("containers-auth.json")
 }
 
 fn write(path: &Path, text: &str) {
@@ -109,29 +70,23 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn login(env: &Env, registry: &str, user: &str, pass: &str) {
-    let out = run(
-        env,
-        &["login", registry, "-u", user, "--password-stdin", "-q"],
-        format!("{pass}\n").as_bytes(),
-    );
-    out.ok();
-}
-
 // ---------------------------------------------------------------- configure
 
 #[test]
 fn configure_and_unconfigure_round_trip_keeps_every_other_key_and_order() {
     let env = Env::new(Backend::File);
     let config = docker_config(&env);
-    let input = golden("docker-input.json");
+    let input = read_golden("configure/docker-input.json");
     write(&config, &input);
     chmod(&config, 0o640);
 
     let out = run(&env, &["configure"], b"");
     out.ok();
     assert!(out.stdout.contains("was \"desktop\""), "{out:?}");
-    assert_eq!(read(&config), golden("docker-credsstore.json"));
+    assert_eq!(
+        read(&config),
+        read_golden("configure/docker-credsstore.json")
+    );
     assert_eq!(mode(&config), 0o640, "the file keeps its mode");
     let backup = env.docker_config_dir().join("config.json.bak");
     assert_eq!(read(&backup), input, "the original is backed up");
@@ -163,7 +118,10 @@ fn configure_and_unconfigure_round_trip_keeps_every_other_key_and_order() {
         b"",
     )
     .ok();
-    assert_eq!(read(&config), golden("docker-registries.json"));
+    assert_eq!(
+        read(&config),
+        read_golden("configure/docker-registries.json")
+    );
     run(&env, &["unconfigure", "-r", "quay.io"], b"").ok();
     let partial: serde_json::Value = serde_json::from_str(&read(&config)).unwrap();
     assert!(partial["credHelpers"].get("quay.io").is_none());
@@ -178,12 +136,12 @@ fn configure_and_unconfigure_round_trip_keeps_every_other_key_and_order() {
 fn configure_dry_run_prints_the_diff_and_changes_nothing() {
     let env = Env::new(Backend::File);
     let config = docker_config(&env);
-    write(&config, &golden("docker-input.json"));
+    write(&config, &read_golden("configure/docker-input.json"));
     let out = run(&env, &["configure", "--dry-run"], b"");
     out.ok();
     let shown = out.stdout.replace(&config.display().to_string(), "CONFIG");
-    assert_eq!(shown, golden("docker-credsstore.diff"));
-    assert_eq!(read(&config), golden("docker-input.json"));
+    assert_eq!(shown, read_golden("configure/docker-credsstore.diff"));
+    assert_eq!(read(&config), read_golden("configure/docker-input.json"));
     assert!(!env.docker_config_dir().join("config.json.bak").exists());
     assert!(!env
         .home()
@@ -243,7 +201,7 @@ fn configure_writes_through_a_symlinked_config() {
 fn configure_podman_finds_the_containers_auth_file_like_podman() {
     let env = Env::new(Backend::File);
     // No REGISTRY_AUTH_FILE: $XDG_RUNTIME_DIR/containers/auth.json, with a note.
-    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    let mut cmd = human_command(&env, &["configure", "--podman", "-r", "quay.io"]);
     cmd.env_remove("REGISTRY_AUTH_FILE");
     let out = common::run_command(cmd, b"");
     assert_eq!(out.code, 0, "{out:?}");
@@ -251,7 +209,7 @@ fn configure_podman_finds_the_containers_auth_file_like_podman() {
     assert!(read(&runtime).contains("\"quay.io\": \"keyring\""));
     assert!(out.stderr.contains("emptied when you log out"), "{out:?}");
     // Nor XDG_RUNTIME_DIR: ~/.config/containers/auth.json.
-    let mut cmd = command(&env, &["configure", "--podman", "-r", "quay.io"]);
+    let mut cmd = human_command(&env, &["configure", "--podman", "-r", "quay.io"]);
     cmd.env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR");
     let out = common::run_command(cmd, b"");
@@ -294,16 +252,22 @@ fn unconfigure_without_a_record_removes_only_keyring_members() {
 #[test]
 fn configure_podman_writes_cred_helpers_for_stored_registries() {
     let env = Env::new(Backend::File);
-    let file = auth_file(&env);
-    write(&file, &golden("podman-input.json"));
+    let file = env.containers_auth_file();
+    write(&file, &read_golden("configure/podman-input.json"));
     let out = run(&env, &["configure", "--podman"], b"");
     assert_eq!(out.code, 1, "no registries and nothing stored: {out:?}");
     assert!(out.stderr.contains("--registry"), "{out:?}");
 
-    login(&env, "quay.io", "alice", secret(0));
-    login(&env, "https://index.docker.io/v1/", "bob", secret(1));
+    assert_no_secret(&login(&env, "quay.io", "alice", secret(0), &["-q"]));
+    assert_no_secret(&login(
+        &env,
+        "https://index.docker.io/v1/",
+        "bob",
+        secret(1),
+        &["-q"],
+    ));
     run(&env, &["configure", "--podman", "-q"], b"").ok();
-    assert_eq!(read(&file), golden("podman-configured.json"));
+    assert_eq!(read(&file), read_golden("configure/podman-configured.json"));
     assert!(
         !docker_config(&env).exists(),
         "--podman leaves docker's file alone"
@@ -356,7 +320,7 @@ fn configure_refuses_when_the_binary_is_not_on_path() {
 fn configure_store_writes_our_config() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "--store", "file", "-q"], b"").ok();
-    let mut cmd = command(&env, &["version"]);
+    let mut cmd = human_command(&env, &["version"]);
     cmd.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
     let out = common::run_command(cmd, b"");
     assert!(out.stdout.contains("(store: file)"), "{out:?}");
@@ -397,84 +361,82 @@ fn plaintext_config() -> String {
 	}},
 	"credsStore": "keyring"
 }}"#,
-        b64("alice", secret(0)),
-        b64("bob", secret(1)),
+        auth_b64("alice", secret(0)),
+        auth_b64("bob", secret(1)),
         secret(2)
     )
 }
 
-#[test]
-fn migrate_moves_plaintext_entries_into_the_store() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let config = docker_config(&env);
-        write(&config, &plaintext_config());
-        let bak = env.docker_config_dir().join("config.json.bak");
-        write(&bak, &plaintext_config());
+backend_tests!(migrate_moves_plaintext_entries_into_the_store);
+fn migrate_moves_plaintext_entries_into_the_store(backend: Backend) {
+    let env = Env::new(backend);
+    let config = docker_config(&env);
+    write(&config, &plaintext_config());
+    let bak = env.docker_config_dir().join("config.json.bak");
+    write(&bak, &plaintext_config());
 
-        let out = run(&env, &["migrate", "--dry-run"], b"");
-        out.ok();
-        assert!(out.stdout.contains("3 credential(s) would move"), "{out:?}");
-        assert_eq!(read(&config), plaintext_config());
+    let out = run(&env, &["migrate", "--dry-run"], b"");
+    out.ok();
+    assert!(out.stdout.contains("3 credential(s) would move"), "{out:?}");
+    assert_eq!(read(&config), plaintext_config());
 
-        let out = run(&env, &["migrate", "--json"], b"");
-        out.ok();
-        let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        assert_eq!(summary.as_array().unwrap().len(), 3, "{summary}");
-        assert_eq!(summary[0]["store"], backend.name());
+    let out = run(&env, &["migrate", "--json"], b"");
+    out.ok();
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(summary.as_array().unwrap().len(), 3, "{summary}");
+    assert_eq!(summary[0]["store"], backend.name());
 
-        assert_eq!(env.secret("quay.io").as_deref(), Some(secret(0)));
-        assert_eq!(
-            env.secret("https://index.docker.io/v1/").as_deref(),
-            Some(secret(1))
-        );
-        assert_eq!(env.secret("docker.io").as_deref(), Some(secret(1)));
-        let got = env.get("registry.example.com");
-        assert!(
-            got.stdout.contains(r#""Username":"\u003ctoken\u003e""#),
-            "{got:?}"
-        );
-        assert_eq!(
-            env.secret("registry.example.com").as_deref(),
-            Some(secret(2))
-        );
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(0)));
+    assert_eq!(
+        env.secret("https://index.docker.io/v1/").as_deref(),
+        Some(secret(1))
+    );
+    assert_eq!(env.secret("docker.io").as_deref(), Some(secret(1)));
+    let got = env.get("registry.example.com");
+    assert!(
+        got.stdout.contains(r#""Username":"\u003ctoken\u003e""#),
+        "{got:?}"
+    );
+    assert_eq!(
+        env.secret("registry.example.com").as_deref(),
+        Some(secret(2))
+    );
 
-        let after = read(&config);
-        assert_eq!(
+    let after = read(&config);
+    assert_eq!(
             after,
             "{\n\t\"auths\": {\n\t\t\"quay.io\": {},\n\t\t\"https://index.docker.io/v1/\": {\n\t\t\t\"email\": \"bob@example.com\"\n\t\t},\n\t\t\"registry.example.com\": {},\n\t\t\"already.example.com\": {}\n\t},\n\t\"credsStore\": \"keyring\"\n}"
         );
-        let backup = read(&bak);
-        for (user, pass) in SECRETS {
-            assert!(!after.contains(pass) && !after.contains(&b64(user, pass)));
-            assert!(
-                !backup.contains(pass) && !backup.contains(&b64(user, pass)),
-                "{backup}"
-            );
-        }
-        let ls = run(&env, &["ls", "--json"], b"");
-        ls.ok();
-        assert!(ls.stdout.contains("\"identityToken\": true"), "{ls:?}");
+    let backup = read(&bak);
+    for (user, pass) in SECRETS {
+        assert!(!after.contains(pass) && !after.contains(&auth_b64(user, pass)));
+        assert!(
+            !backup.contains(pass) && !backup.contains(&auth_b64(user, pass)),
+            "{backup}"
+        );
+    }
+    let ls = run(&env, &["ls", "--json"], b"");
+    ls.ok();
+    assert!(ls.stdout.contains("\"identityToken\": true"), "{ls:?}");
 
-        // Nothing left: a second run says so.
-        let out = run(&env, &["migrate"], b"");
-        out.ok();
-        assert!(out.stdout.contains("No plaintext credentials"), "{out:?}");
-        for key in ["quay.io", "docker.io", "registry.example.com"] {
-            env.erase(key).ok();
-        }
+    // Nothing left: a second run says so.
+    let out = run(&env, &["migrate"], b"");
+    out.ok();
+    assert!(out.stdout.contains("No plaintext credentials"), "{out:?}");
+    for key in ["quay.io", "docker.io", "registry.example.com"] {
+        env.erase(key).ok();
     }
 }
 
 #[test]
 fn migrate_reads_the_containers_auth_file_too() {
     let env = Env::new(Backend::File);
-    let file = auth_file(&env);
+    let file = env.containers_auth_file();
     write(
         &file,
         &format!(
             r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}},"credHelpers":{{"podman.example.com":"keyring"}}}}"#,
-            b64("dave", secret(4))
+            auth_b64("dave", secret(4))
         ),
     );
     run(&env, &["migrate", "-q"], b"").ok();
@@ -523,7 +485,7 @@ fn migrate_with_a_failing_store_leaves_the_file_untouched() {
     let config = docker_config(&env);
     write(&config, &plaintext_config());
     // The Secret Service chosen explicitly, and no bus: every store fails.
-    let mut cmd = command(&env, &["migrate"]);
+    let mut cmd = human_command(&env, &["migrate"]);
     cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service")
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
     let out = common::run_command(cmd, b"");
@@ -541,10 +503,10 @@ fn migrate_with_a_failing_store_leaves_the_file_untouched() {
 fn migrate_refuses_two_different_credentials_for_one_registry() {
     let env = Env::new(Backend::File);
     write(&docker_config(&env), &plaintext_config());
-    let file = auth_file(&env);
+    let file = env.containers_auth_file();
     let text = format!(
         r#"{{"auths":{{"quay.io":{{"auth":"{}"}}}},"credHelpers":{{"quay.io":"keyring"}}}}"#,
-        b64("dave", secret(4))
+        auth_b64("dave", secret(4))
     );
     write(&file, &text);
     let out = run(&env, &["migrate"], b"");
@@ -560,7 +522,7 @@ fn migrate_refuses_two_different_credentials_for_one_registry() {
 // ------------------------------------------------------------------- doctor
 
 fn doctor(env: &Env, extra: &[(&str, &str)]) -> Run {
-    let mut cmd = command(env, &["doctor"]);
+    let mut cmd = human_command(env, &["doctor"]);
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -599,10 +561,9 @@ fn doctor_without_a_bus_explains_the_file_store_and_is_not_broken() {
 }
 
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn doctor_with_the_secret_service_says_it_answers() {
-    if !common::secret_service_available() {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     run(&env, &["configure", "-q"], b"").ok();
     let out = doctor(&env, &[("DOCKER_CREDENTIAL_KEYRING_STORE", "auto")]);
@@ -627,10 +588,9 @@ fn doctor_with_the_secret_service_says_it_answers() {
 /// A locked collection, in a private Secret Service of its own (locking the
 /// shared one would break the tests running next to this one).
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn doctor_reports_a_locked_keyring() {
-    if !common::secret_service_available() {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     let script = r#"
         dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets \
@@ -664,13 +624,12 @@ fn doctor_reports_a_locked_keyring() {
 }
 
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn doctor_fails_when_stored_credentials_live_in_an_absent_keyring() {
-    if !common::secret_service_available() {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     run(&env, &["configure", "-q"], b"").ok();
-    login(&env, "quay.io", "alice", secret(0));
+    assert_no_secret(&login(&env, "quay.io", "alice", secret(0), &["-q"]));
     let mut cmd = env.command(&["doctor"]);
     let path = std::env::var("PATH").unwrap_or_default();
     cmd.env("PATH", format!("{}:{path}", bin_dir().display()))
@@ -692,7 +651,13 @@ fn doctor_fails_when_stored_credentials_live_in_an_absent_keyring() {
 fn doctor_warns_about_pairs_without_credentials() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "-q"], b"").ok();
-    login(&env, "paired.example.com", "alice", secret(0));
+    assert_no_secret(&login(
+        &env,
+        "paired.example.com",
+        "alice",
+        secret(0),
+        &["-q"],
+    ));
     // Two pairs in the index: one whose registry has a credential, one without.
     let store = env.store_file();
     let mut db: serde_json::Value = serde_json::from_str(&read(&store)).unwrap();
@@ -725,7 +690,7 @@ fn doctor_warns_about_pairs_without_credentials() {
 fn doctor_flags_a_store_file_with_bad_permissions() {
     let env = Env::new(Backend::File);
     run(&env, &["configure", "-q"], b"").ok();
-    login(&env, "quay.io", "alice", secret(0));
+    assert_no_secret(&login(&env, "quay.io", "alice", secret(0), &["-q"]));
     let store = env.store_file();
     chmod(&store, 0o644);
     let out = doctor(&env, &[]);
@@ -768,7 +733,7 @@ fn doctor_flags_plaintext_secrets_and_json_says_so() {
         "{out:?}"
     );
 
-    let mut cmd = command(&env, &["doctor", "--json"]);
+    let mut cmd = human_command(&env, &["doctor", "--json"]);
     cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "file");
     let out = common::run_command(cmd, b"");
     assert_no_secret(&out);
@@ -812,51 +777,49 @@ fn doctor_fails_when_configured_but_not_on_path() {
 
 // -------------------------------------------------------------- login/logout
 
-#[test]
-fn login_reads_the_secret_from_stdin() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let out = run(
-            &env,
-            &[
-                "login",
-                "Registry.Example.com:5000",
-                "-u",
-                "carol",
-                "--password-stdin",
-                "--email",
-                "c@example.com",
-            ],
-            format!("{}\r\n", secret(3)).as_bytes(),
-        );
-        out.ok();
-        assert!(
-            out.stdout
-                .contains("Login Succeeded: registry.example.com:5000"),
-            "{out:?}"
-        );
-        assert!(
-            out.stderr.contains("configure"),
-            "notes that docker does not use it yet: {out:?}"
-        );
-        assert_eq!(
-            env.secret("registry.example.com:5000").as_deref(),
-            Some(secret(3))
-        );
-        let ls = run(&env, &["ls"], b"");
-        assert!(
-            ls.stdout.contains("registry.example.com:5000  carol"),
-            "{ls:?}"
-        );
+backend_tests!(login_reads_the_secret_from_stdin);
+fn login_reads_the_secret_from_stdin(backend: Backend) {
+    let env = Env::new(backend);
+    let out = run(
+        &env,
+        &[
+            "login",
+            "Registry.Example.com:5000",
+            "-u",
+            "carol",
+            "--password-stdin",
+            "--email",
+            "c@example.com",
+        ],
+        format!("{}\r\n", secret(3)).as_bytes(),
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("Login Succeeded: registry.example.com:5000"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("configure"),
+        "notes that docker does not use it yet: {out:?}"
+    );
+    assert_eq!(
+        env.secret("registry.example.com:5000").as_deref(),
+        Some(secret(3))
+    );
+    let ls = run(&env, &["ls"], b"");
+    assert!(
+        ls.stdout.contains("registry.example.com:5000  carol"),
+        "{ls:?}"
+    );
 
-        let out = run(&env, &["logout", "registry.example.com:5000"], b"");
-        out.ok();
-        assert!(out.stdout.contains("Removed"), "{out:?}");
-        assert_eq!(env.secret("registry.example.com:5000"), None);
-        let out = run(&env, &["logout", "registry.example.com:5000"], b"");
-        out.ok();
-        assert!(out.stdout.contains("Not logged in"), "{out:?}");
-    }
+    let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+    out.ok();
+    assert!(out.stdout.contains("Removed"), "{out:?}");
+    assert_eq!(env.secret("registry.example.com:5000"), None);
+    let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+    out.ok();
+    assert!(out.stdout.contains("Not logged in"), "{out:?}");
 }
 
 /// Runs `login ARGS` on a real terminal (a pty from `script`), answering each
@@ -1054,78 +1017,84 @@ fn completions_and_man_page() {
 
 // ------------------------------------------------------------ secret sweep
 
+backend_tests!(no_output_ever_shows_a_secret);
 /// Every human command, on success and failure paths, with secrets in the
 /// store and in the config files: none of their outputs may show a secret.
-#[test]
-fn no_output_ever_shows_a_secret() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        login(&env, "quay.io", "alice", secret(0));
-        login(&env, "registry.example.com", "<token>", secret(2));
-        // Plaintext secrets in both files, docker's not configured yet.
-        let config = docker_config(&env);
-        write(
-            &config,
-            &plaintext_config().replace(",\n\t\"credsStore\": \"keyring\"", ""),
+fn no_output_ever_shows_a_secret(backend: Backend) {
+    let env = Env::new(backend);
+    assert_no_secret(&login(&env, "quay.io", "alice", secret(0), &["-q"]));
+    assert_no_secret(&login(
+        &env,
+        "registry.example.com",
+        "<token>",
+        secret(2),
+        &["-q"],
+    ));
+    // Plaintext secrets in both files, docker's not configured yet.
+    let config = docker_config(&env);
+    write(
+        &config,
+        &plaintext_config().replace(",\n\t\"credsStore\": \"keyring\"", ""),
+    );
+    write(
+        &env.containers_auth_file(),
+        &format!(
+            r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}}}}"#,
+            auth_b64("dave", secret(4))
+        ),
+    );
+    let mut outputs: Vec<Run> = Vec::new();
+    for args in [
+        &["ls"][..],
+        &["ls", "--json"],
+        &["ls", "-q"],
+        &["doctor"],
+        &["doctor", "--json"],
+        &["configure", "--dry-run"],
+        &["configure", "--podman", "--dry-run"],
+        &["migrate", "--dry-run"],
+        &["migrate"],
+        &["migrate", "--json", "--force"],
+        &["configure"],
+        &["configure", "--podman"],
+        &["unconfigure", "--dry-run"],
+        &["login", "--help"],
+        &["logout", "--help"],
+        &["migrate", "--help"],
+        &["doctor", "--help"],
+        &["configure", "--help"],
+        &["login", "bad host", "-u", "x", "--password-stdin"],
+        &["logout", "--all"],
+        &["ls"],
+    ] {
+        let out = common::run_command(
+            human_command(&env, args),
+            format!("{}\n", secret(3)).as_bytes(),
         );
-        write(
-            &auth_file(&env),
-            &format!(
-                r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}}}}"#,
-                b64("dave", secret(4))
-            ),
-        );
-        let mut outputs: Vec<Run> = Vec::new();
-        for args in [
-            &["ls"][..],
-            &["ls", "--json"],
-            &["ls", "-q"],
-            &["doctor"],
-            &["doctor", "--json"],
-            &["configure", "--dry-run"],
-            &["configure", "--podman", "--dry-run"],
-            &["migrate", "--dry-run"],
-            &["migrate"],
-            &["migrate", "--json", "--force"],
-            &["configure"],
-            &["configure", "--podman"],
-            &["unconfigure", "--dry-run"],
-            &["login", "--help"],
-            &["logout", "--help"],
-            &["migrate", "--help"],
-            &["doctor", "--help"],
-            &["configure", "--help"],
-            &["login", "bad host", "-u", "x", "--password-stdin"],
-            &["logout", "--all"],
-            &["ls"],
-        ] {
-            let out =
-                common::run_command(command(&env, args), format!("{}\n", secret(3)).as_bytes());
-            outputs.push(out);
-        }
-        for out in &outputs {
-            assert_no_secret(out);
-        }
-        // The sweep did exercise the paths that handle secrets.
+        outputs.push(out);
+    }
+    for out in &outputs {
+        assert_no_secret(out);
+    }
+    // The sweep did exercise the paths that handle secrets.
+    assert!(
+        outputs[8].code == 1,
+        "migrate refused before configure: {:?}",
+        outputs[8]
+    );
+    assert!(outputs[9].code == 0, "{:?}", outputs[9]);
+    assert!(
+        outputs[5]
+            .stdout
+            .contains("\"identitytoken\": \"REDACTED\""),
+        "diff context redacts: {:?}",
+        outputs[5]
+    );
+    let file = read(&config);
+    for (user, pass) in SECRETS {
         assert!(
-            outputs[8].code == 1,
-            "migrate refused before configure: {:?}",
-            outputs[8]
+            !file.contains(pass) && !file.contains(&auth_b64(user, pass)),
+            "{file}"
         );
-        assert!(outputs[9].code == 0, "{:?}", outputs[9]);
-        assert!(
-            outputs[5]
-                .stdout
-                .contains("\"identitytoken\": \"REDACTED\""),
-            "diff context redacts: {:?}",
-            outputs[5]
-        );
-        let file = read(&config);
-        for (user, pass) in SECRETS {
-            assert!(
-                !file.contains(pass) && !file.contains(&b64(user, pass)),
-                "{file}"
-            );
-        }
     }
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
 
-use common::{backends, Env, Run};
+use common::{Backend, Env, Run};
 
 const WRITERS: usize = 50;
 const OPS: usize = 20;
@@ -150,69 +150,67 @@ fn writer(env: &Env, w: usize) -> Outcome {
     }
 }
 
-#[test]
-fn fifty_writers_twenty_ops_each() {
-    for backend in backends() {
-        let env = Arc::new(Env::new(backend));
-        let start = std::time::Instant::now();
-        let handles: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                let env = Arc::clone(&env);
-                thread::spawn(move || writer(&env, w))
-            })
-            .collect();
-        let mut lock_timeouts = 0;
-        let mut finals = HashMap::new();
-        let mut shared_acked = Vec::new();
-        for h in handles {
-            let outcome = h.join().expect("a writer failed");
-            lock_timeouts += outcome.lock_timeouts;
-            shared_acked.extend(outcome.shared);
-            finals.extend(outcome.model);
+backend_tests!(fifty_writers_twenty_ops_each);
+fn fifty_writers_twenty_ops_each(backend: Backend) {
+    let env = Arc::new(Env::new(backend));
+    let start = std::time::Instant::now();
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let env = Arc::clone(&env);
+            thread::spawn(move || writer(&env, w))
+        })
+        .collect();
+    let mut lock_timeouts = 0;
+    let mut finals = HashMap::new();
+    let mut shared_acked = Vec::new();
+    for h in handles {
+        let outcome = h.join().expect("a writer failed");
+        lock_timeouts += outcome.lock_timeouts;
+        shared_acked.extend(outcome.shared);
+        finals.extend(outcome.model);
+    }
+    eprintln!(
+        "{backend:?}: {WRITERS}x{OPS} ops in {:.1}s, {lock_timeouts} retryable lock timeouts",
+        start.elapsed().as_secs_f64()
+    );
+    // Every acknowledged store is readable now, every acknowledged erase stays erased.
+    let list = check_list(&env.run(&["list"], b""), "final");
+    for (key, state) in &finals {
+        if let Some((user, secret)) = state {
+            let (user, secret) = (user.as_str(), secret.as_str());
+            let run = env.get(key);
+            let v: serde_json::Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|_| panic!("{backend:?}: lost {key}: {run:?}"));
+            assert_eq!(
+                (v["Username"].as_str(), v["Secret"].as_str()),
+                (Some(user), Some(secret))
+            );
+            assert_eq!(list[key], user);
+        } else {
+            assert_eq!(env.secret(key), None, "{backend:?}: erased {key} came back");
+            assert!(!list.contains_key(key));
         }
-        eprintln!(
-            "{backend:?}: {WRITERS}x{OPS} ops in {:.1}s, {lock_timeouts} retryable lock timeouts",
-            start.elapsed().as_secs_f64()
+    }
+    // The shared key holds one acknowledged write, username and secret together.
+    if !shared_acked.is_empty() {
+        let run = env.get(SHARED);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let got = (
+            v["Username"].as_str().unwrap().to_owned(),
+            v["Secret"].as_str().unwrap().to_owned(),
         );
-        // Every acknowledged store is readable now, every acknowledged erase stays erased.
-        let list = check_list(&env.run(&["list"], b""), "final");
-        for (key, state) in &finals {
-            if let Some((user, secret)) = state {
-                let (user, secret) = (user.as_str(), secret.as_str());
-                let run = env.get(key);
-                let v: serde_json::Value = serde_json::from_str(&run.stdout)
-                    .unwrap_or_else(|_| panic!("{backend:?}: lost {key}: {run:?}"));
-                assert_eq!(
-                    (v["Username"].as_str(), v["Secret"].as_str()),
-                    (Some(user), Some(secret))
-                );
-                assert_eq!(list[key], user);
-            } else {
-                assert_eq!(env.secret(key), None, "{backend:?}: erased {key} came back");
-                assert!(!list.contains_key(key));
-            }
-        }
-        // The shared key holds one acknowledged write, username and secret together.
-        if !shared_acked.is_empty() {
-            let run = env.get(SHARED);
-            let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-            let got = (
-                v["Username"].as_str().unwrap().to_owned(),
-                v["Secret"].as_str().unwrap().to_owned(),
-            );
-            assert!(
-                shared_acked.contains(&got),
-                "{backend:?}: shared key is torn: {got:?}"
-            );
-        }
-        // A lock timeout is allowed (retryable, nothing changed) but must stay
-        // rare at this load with the 30 s lock wait.
         assert!(
-            lock_timeouts * 20 <= WRITERS * OPS,
-            "{backend:?}: {lock_timeouts} lock timeouts in {} ops",
-            WRITERS * OPS
+            shared_acked.contains(&got),
+            "{backend:?}: shared key is torn: {got:?}"
         );
     }
+    // A lock timeout is allowed (retryable, nothing changed) but must stay
+    // rare at this load with the 30 s lock wait.
+    assert!(
+        lock_timeouts * 20 <= WRITERS * OPS,
+        "{backend:?}: {lock_timeouts} lock timeouts in {} ops",
+        WRITERS * OPS
+    );
 }
 
 /// Lines of `DOCKER_CREDENTIAL_KEYRING_LOG=debug` output saying the index was
@@ -224,45 +222,43 @@ fn index_writes(run: &Run) -> usize {
         .count()
 }
 
+backend_tests!(logout_all_and_migrate_write_the_index_once);
 /// `logout --all` and `migrate` are one index transaction each: however many
 /// credentials, the index is replaced once (counted, not timed), and the
 /// result is complete.
-#[test]
-fn logout_all_and_migrate_write_the_index_once() {
+fn logout_all_and_migrate_write_the_index_once(backend: Backend) {
     use base64::Engine;
-    for backend in backends() {
-        let env = Env::new(backend);
-        let count = match backend {
-            common::Backend::File => 3000,
-            common::Backend::SecretService => 60,
-        };
-        let auths: serde_json::Map<String, serde_json::Value> = (0..count)
-            .map(|i| {
-                let auth = base64::engine::general_purpose::STANDARD.encode(format!("u{i}:p{i}"));
-                (
-                    format!("r{i}.bulk.example.com"),
-                    serde_json::json!({ "auth": auth }),
-                )
-            })
-            .collect();
-        let config = env.docker_config_dir().join("config.json");
-        std::fs::create_dir_all(env.docker_config_dir()).unwrap();
-        std::fs::write(&config, serde_json::json!({ "auths": auths }).to_string()).unwrap();
-        let debug = |args: &[&str]| {
-            let mut cmd = env.command(args);
-            cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
-            common::run_command(cmd, b"")
-        };
-        let run = debug(&["migrate", "--force", "-q"]);
-        assert_eq!(run.code, 0, "{backend:?} migrate: {run:?}");
-        assert_eq!(index_writes(&run), 1, "{backend:?} migrate");
-        assert_eq!(env.list().len(), count, "{backend:?} migrate");
-        assert_eq!(env.secret("r7.bulk.example.com").as_deref(), Some("p7"));
+    let env = Env::new(backend);
+    let count = match backend {
+        common::Backend::File => 3000,
+        common::Backend::SecretService => 60,
+    };
+    let auths: serde_json::Map<String, serde_json::Value> = (0..count)
+        .map(|i| {
+            let auth = base64::engine::general_purpose::STANDARD.encode(format!("u{i}:p{i}"));
+            (
+                format!("r{i}.bulk.example.com"),
+                serde_json::json!({ "auth": auth }),
+            )
+        })
+        .collect();
+    let config = env.docker_config_dir().join("config.json");
+    std::fs::create_dir_all(env.docker_config_dir()).unwrap();
+    std::fs::write(&config, serde_json::json!({ "auths": auths }).to_string()).unwrap();
+    let debug = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+        common::run_command(cmd, b"")
+    };
+    let run = debug(&["migrate", "--force", "-q"]);
+    assert_eq!(run.code, 0, "{backend:?} migrate: {run:?}");
+    assert_eq!(index_writes(&run), 1, "{backend:?} migrate");
+    assert_eq!(env.list().len(), count, "{backend:?} migrate");
+    assert_eq!(env.secret("r7.bulk.example.com").as_deref(), Some("p7"));
 
-        let run = debug(&["logout", "--all", "-q"]);
-        assert_eq!(run.code, 0, "{backend:?} logout --all: {run:?}");
-        assert_eq!(index_writes(&run), 1, "{backend:?} logout --all");
-        assert!(env.list().is_empty(), "{backend:?} logout --all");
-        assert_eq!(env.secret("r7.bulk.example.com"), None);
-    }
+    let run = debug(&["logout", "--all", "-q"]);
+    assert_eq!(run.code, 0, "{backend:?} logout --all: {run:?}");
+    assert_eq!(index_writes(&run), 1, "{backend:?} logout --all");
+    assert!(env.list().is_empty(), "{backend:?} logout --all");
+    assert_eq!(env.secret("r7.bulk.example.com"), None);
 }

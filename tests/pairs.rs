@@ -11,15 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{backends, run_command, Backend, Env};
+use common::human::login_with;
+use common::{run_command, Backend, Env};
 
 const NOT_FOUND: &str = "credentials not found in native keychain";
-
-fn each_backend(test: impl Fn(&Env)) {
-    for backend in backends() {
-        test(&Env::new(backend));
-    }
-}
 
 /// `pair ls --json` parsed.
 fn pairs_json(env: &Env) -> Vec<serde_json::Value> {
@@ -38,12 +33,6 @@ fn paired(env: &Env) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn login(env: &Env, args: &[&str], stdin: &str) {
-    let mut all = vec!["login"];
-    all.extend_from_slice(args);
-    env.run(&all, stdin.as_bytes()).ok();
 }
 
 /// `get` answered with this username and secret.
@@ -68,282 +57,276 @@ fn assert_not_found(env: &Env, server: &str) {
 
 // ---------------------------------------------------------------- semantics
 
-#[test]
-fn auth_server_answers_with_its_registrys_credential() {
-    each_backend(|env| {
-        login(
-            env,
-            &[
-                "registry.connect.example.com",
-                "-u",
-                "alice",
-                "--password-stdin",
-                "--auth-server",
-                "sso.example.com",
-            ],
-            "reg-pw\n",
-        );
-        assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
-        assert_get(env, "sso.example.com", "alice", "reg-pw");
-        assert_get(env, "https://sso.example.com/", "alice", "reg-pw");
-        // Another host, port or scheme is not the auth server.
-        assert_not_found(env, "sso.example.com:8443");
-        assert_not_found(env, "http://sso.example.com");
-        let list = env.list();
-        assert_eq!(list.len(), 2, "{list:?}");
-        assert_eq!(list["sso.example.com"], "alice");
-        assert_eq!(list["registry.connect.example.com"], "alice");
-        assert_eq!(
-            paired(env),
-            [(
-                "registry.connect.example.com".to_owned(),
-                "sso.example.com".to_owned()
-            )]
-        );
-        // The auth server's own credential wins once stored.
-        env.store("sso.example.com", "sso-user", "sso-pw").ok();
-        assert_get(env, "sso.example.com", "sso-user", "sso-pw");
-        assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
-        assert_eq!(env.list().len(), 2);
-    });
+backend_tests!(auth_server_answers_with_its_registrys_credential);
+fn auth_server_answers_with_its_registrys_credential(backend: Backend) {
+    let env = &Env::new(backend);
+    login_with(
+        env,
+        &[
+            "registry.connect.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+        ],
+        "reg-pw\n",
+    );
+    assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
+    assert_get(env, "sso.example.com", "alice", "reg-pw");
+    assert_get(env, "https://sso.example.com/", "alice", "reg-pw");
+    // Another host, port or scheme is not the auth server.
+    assert_not_found(env, "sso.example.com:8443");
+    assert_not_found(env, "http://sso.example.com");
+    let list = env.list();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list["sso.example.com"], "alice");
+    assert_eq!(list["registry.connect.example.com"], "alice");
+    assert_eq!(
+        paired(env),
+        [(
+            "registry.connect.example.com".to_owned(),
+            "sso.example.com".to_owned()
+        )]
+    );
+    // The auth server's own credential wins once stored.
+    env.store("sso.example.com", "sso-user", "sso-pw").ok();
+    assert_get(env, "sso.example.com", "sso-user", "sso-pw");
+    assert_get(env, "registry.connect.example.com", "alice", "reg-pw");
+    assert_eq!(env.list().len(), 2);
 }
 
-#[test]
-fn auth_server_key_with_a_realm_path_answers_for_its_host() {
-    each_backend(|env| {
-        env.store("reg.example.com", "u", "p").ok();
-        env.run(
-            &[
-                "pair",
-                "add",
-                "reg.example.com",
-                "https://sso.example.com/auth/realms/rh",
-            ],
-            b"",
-        )
+backend_tests!(auth_server_key_with_a_realm_path_answers_for_its_host);
+fn auth_server_key_with_a_realm_path_answers_for_its_host(backend: Backend) {
+    let env = &Env::new(backend);
+    env.store("reg.example.com", "u", "p").ok();
+    env.run(
+        &[
+            "pair",
+            "add",
+            "reg.example.com",
+            "https://sso.example.com/auth/realms/rh",
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(
+        paired(env),
+        [(
+            "reg.example.com".to_owned(),
+            "sso.example.com/auth/realms/rh".to_owned()
+        )]
+    );
+    assert_get(env, "sso.example.com", "u", "p");
+    assert_get(env, "sso.example.com/auth/realms/rh/protocol", "u", "p");
+    assert_not_found(env, "sso.example.com/other");
+}
+
+backend_tests!(registries_that_disagree_leave_the_auth_server_unanswered);
+fn registries_that_disagree_leave_the_auth_server_unanswered(backend: Backend) {
+    let env = &Env::new(backend);
+    let pair = |reg: &str| {
+        env.run(&["pair", "add", reg, "sso.example.com"], b"").ok();
+    };
+    // Same username, same secret: they agree.
+    env.store("a.example.com", "alice", "pw").ok();
+    env.store("b.example.com", "alice", "pw").ok();
+    pair("a.example.com");
+    pair("b.example.com");
+    assert_get(env, "sso.example.com", "alice", "pw");
+
+    // Same username, different secret: conflict; `list` (index only) still shows it.
+    env.store("b.example.com", "alice", "other-pw").ok();
+    assert_not_found(env, "sso.example.com");
+    assert_eq!(env.list()["sso.example.com"], "alice");
+    let ls = pairs_json(env);
+    assert_eq!(ls[0]["authServerAnswer"]["kind"], "conflict", "{ls:?}");
+    assert_eq!(ls[0]["authServerAnswer"]["reason"], "secret");
+
+    // Different usernames: conflict, not listed.
+    env.store("b.example.com", "bob", "pw").ok();
+    assert_not_found(env, "sso.example.com");
+    assert!(!env.list().contains_key("sso.example.com"));
+    let ls = pairs_json(env);
+    assert_eq!(ls[1]["authServerAnswer"]["reason"], "username", "{ls:?}");
+    assert_eq!(
+        ls[1]["authServerAnswer"]["registries"],
+        serde_json::json!(["a.example.com", "b.example.com"])
+    );
+    let table = env.run(&["pair", "ls"], b"");
+    table.ok();
+    assert!(
+        table
+            .stdout
+            .contains("CONFLICT: a.example.com, b.example.com have different usernames"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains("pw"), "no secret in pair ls");
+
+    // A paired registry without a credential does not take part.
+    env.erase("b.example.com").ok();
+    assert_get(env, "sso.example.com", "alice", "pw");
+
+    // The auth server's own credential settles any conflict.
+    env.store("b.example.com", "bob", "pw").ok();
+    env.store("sso.example.com", "carol", "sso-pw").ok();
+    assert_get(env, "sso.example.com", "carol", "sso-pw");
+}
+
+backend_tests!(erase_removes_only_the_registry_credential);
+fn erase_removes_only_the_registry_credential(backend: Backend) {
+    let env = &Env::new(backend);
+    env.store("reg.example.com", "u", "p").ok();
+    env.store("sso.example.com", "s", "sp").ok();
+    env.run(&["pair", "add", "reg.example.com", "sso.example.com"], b"")
         .ok();
-        assert_eq!(
-            paired(env),
-            [(
-                "reg.example.com".to_owned(),
-                "sso.example.com/auth/realms/rh".to_owned()
-            )]
-        );
-        assert_get(env, "sso.example.com", "u", "p");
-        assert_get(env, "sso.example.com/auth/realms/rh/protocol", "u", "p");
-        assert_not_found(env, "sso.example.com/other");
-    });
+    env.erase("reg.example.com").ok();
+    assert_not_found(env, "reg.example.com");
+    assert_get(env, "sso.example.com", "s", "sp");
+    assert_eq!(paired(env).len(), 1, "erase keeps the pair");
+    // Without its own credential the auth server now has nothing...
+    env.erase("sso.example.com").ok();
+    assert_not_found(env, "sso.example.com");
+    assert!(env.list().is_empty());
+    // ...until the registry logs in again.
+    env.store("reg.example.com", "u2", "p2").ok();
+    assert_get(env, "sso.example.com", "u2", "p2");
 }
 
-#[test]
-fn registries_that_disagree_leave_the_auth_server_unanswered() {
-    each_backend(|env| {
-        let pair = |reg: &str| {
-            env.run(&["pair", "add", reg, "sso.example.com"], b"").ok();
-        };
-        // Same username, same secret: they agree.
-        env.store("a.example.com", "alice", "pw").ok();
-        env.store("b.example.com", "alice", "pw").ok();
-        pair("a.example.com");
-        pair("b.example.com");
-        assert_get(env, "sso.example.com", "alice", "pw");
+backend_tests!(logout_cascades_to_the_pair_and_an_unshared_auth_server);
+fn logout_cascades_to_the_pair_and_an_unshared_auth_server(backend: Backend) {
+    let env = &Env::new(backend);
+    // Two registries share sso.example.com, which has its own credential.
+    login_with(
+        env,
+        &[
+            "a.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "sso-alice",
+            "--auth-password-stdin",
+        ],
+        "a-pw\nsso-pw\n",
+    );
+    assert_get(env, "a.example.com", "alice", "a-pw");
+    assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
+    login_with(
+        env,
+        &[
+            "b.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+        ],
+        "b-pw",
+    );
+    env.store("other.example.com", "o", "op").ok();
 
-        // Same username, different secret: conflict; `list` (index only) still shows it.
-        env.store("b.example.com", "alice", "other-pw").ok();
-        assert_not_found(env, "sso.example.com");
-        assert_eq!(env.list()["sso.example.com"], "alice");
-        let ls = pairs_json(env);
-        assert_eq!(ls[0]["authServerAnswer"]["kind"], "conflict", "{ls:?}");
-        assert_eq!(ls[0]["authServerAnswer"]["reason"], "secret");
+    let run = env.run(&["logout", "a.example.com"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("Kept auth server sso.example.com: still paired with b.example.com"),
+        "{run:?}"
+    );
+    assert_not_found(env, "a.example.com");
+    assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
+    assert_eq!(
+        paired(env),
+        [("b.example.com".to_owned(), "sso.example.com".to_owned())]
+    );
 
-        // Different usernames: conflict, not listed.
-        env.store("b.example.com", "bob", "pw").ok();
-        assert_not_found(env, "sso.example.com");
-        assert!(!env.list().contains_key("sso.example.com"));
-        let ls = pairs_json(env);
-        assert_eq!(ls[1]["authServerAnswer"]["reason"], "username", "{ls:?}");
-        assert_eq!(
-            ls[1]["authServerAnswer"]["registries"],
-            serde_json::json!(["a.example.com", "b.example.com"])
-        );
-        let table = env.run(&["pair", "ls"], b"");
-        table.ok();
-        assert!(
-            table
-                .stdout
-                .contains("CONFLICT: a.example.com, b.example.com have different usernames"),
-            "{}",
-            table.stdout
-        );
-        assert!(!table.stdout.contains("pw"), "no secret in pair ls");
-
-        // A paired registry without a credential does not take part.
-        env.erase("b.example.com").ok();
-        assert_get(env, "sso.example.com", "alice", "pw");
-
-        // The auth server's own credential settles any conflict.
-        env.store("b.example.com", "bob", "pw").ok();
-        env.store("sso.example.com", "carol", "sso-pw").ok();
-        assert_get(env, "sso.example.com", "carol", "sso-pw");
-    });
+    let run = env.run(&["logout", "b.example.com"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("Removed the credential for auth server sso.example.com"),
+        "{run:?}"
+    );
+    assert_not_found(env, "b.example.com");
+    assert_not_found(env, "sso.example.com");
+    assert!(paired(env).is_empty());
+    // Unrelated credentials stay.
+    assert_get(env, "other.example.com", "o", "op");
+    assert_eq!(env.list().len(), 1);
 }
 
-#[test]
-fn erase_removes_only_the_registry_credential() {
-    each_backend(|env| {
-        env.store("reg.example.com", "u", "p").ok();
-        env.store("sso.example.com", "s", "sp").ok();
-        env.run(&["pair", "add", "reg.example.com", "sso.example.com"], b"")
-            .ok();
-        env.erase("reg.example.com").ok();
-        assert_not_found(env, "reg.example.com");
-        assert_get(env, "sso.example.com", "s", "sp");
-        assert_eq!(paired(env).len(), 1, "erase keeps the pair");
-        // Without its own credential the auth server now has nothing...
-        env.erase("sso.example.com").ok();
-        assert_not_found(env, "sso.example.com");
-        assert!(env.list().is_empty());
-        // ...until the registry logs in again.
-        env.store("reg.example.com", "u2", "p2").ok();
-        assert_get(env, "sso.example.com", "u2", "p2");
-    });
-}
-
-#[test]
-fn logout_cascades_to_the_pair_and_an_unshared_auth_server() {
-    each_backend(|env| {
-        // Two registries share sso.example.com, which has its own credential.
-        login(
-            env,
-            &[
-                "a.example.com",
-                "-u",
-                "alice",
-                "--password-stdin",
-                "--auth-server",
-                "sso.example.com",
-                "--auth-username",
-                "sso-alice",
-                "--auth-password-stdin",
-            ],
-            "a-pw\nsso-pw\n",
-        );
-        assert_get(env, "a.example.com", "alice", "a-pw");
-        assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
-        login(
-            env,
-            &[
-                "b.example.com",
-                "-u",
-                "alice",
-                "--password-stdin",
-                "--auth-server",
-                "sso.example.com",
-            ],
-            "b-pw",
-        );
-        env.store("other.example.com", "o", "op").ok();
-
-        let run = env.run(&["logout", "a.example.com"], b"");
-        run.ok();
-        assert!(
-            run.stdout
-                .contains("Kept auth server sso.example.com: still paired with b.example.com"),
-            "{run:?}"
-        );
-        assert_not_found(env, "a.example.com");
-        assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
-        assert_eq!(
-            paired(env),
-            [("b.example.com".to_owned(), "sso.example.com".to_owned())]
-        );
-
-        let run = env.run(&["logout", "b.example.com"], b"");
-        run.ok();
-        assert!(
-            run.stdout
-                .contains("Removed the credential for auth server sso.example.com"),
-            "{run:?}"
-        );
-        assert_not_found(env, "b.example.com");
-        assert_not_found(env, "sso.example.com");
-        assert!(paired(env).is_empty());
-        // Unrelated credentials stay.
-        assert_get(env, "other.example.com", "o", "op");
-        assert_eq!(env.list().len(), 1);
-    });
-}
-
+backend_tests!(logout_leaves_no_pair_without_credentials);
 /// `logout --all` removes every credential and every pair (a pair whose
 /// registry never logged in included), so `doctor` has nothing to warn about.
 /// `logout AUTH_SERVER` removes the pairs left with no credential on either
 /// side, and keeps those whose registry still answers.
-#[test]
-fn logout_leaves_no_pair_without_credentials() {
-    each_backend(|env| {
-        login(
-            env,
-            &[
-                "a.example.com",
-                "-u",
-                "alice",
-                "--password-stdin",
-                "--auth-server",
-                "sso.example.com",
-                "--auth-username",
-                "sso-alice",
-                "--auth-password-stdin",
-            ],
-            "a-pw\nsso-pw\n",
-        );
-        // Paired ahead of its login: no credential of its own.
-        env.run(
-            &["pair", "add", "later.example.com", "sso.example.com"],
-            b"",
-        )
-        .ok();
-        env.run(
-            &["pair", "add", "c.example.com", "other-sso.example.com"],
-            b"",
-        )
-        .ok();
-        env.store("other-sso.example.com", "o", "op").ok();
+fn logout_leaves_no_pair_without_credentials(backend: Backend) {
+    let env = &Env::new(backend);
+    login_with(
+        env,
+        &[
+            "a.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "sso-alice",
+            "--auth-password-stdin",
+        ],
+        "a-pw\nsso-pw\n",
+    );
+    // Paired ahead of its login: no credential of its own.
+    env.run(
+        &["pair", "add", "later.example.com", "sso.example.com"],
+        b"",
+    )
+    .ok();
+    env.run(
+        &["pair", "add", "c.example.com", "other-sso.example.com"],
+        b"",
+    )
+    .ok();
+    env.store("other-sso.example.com", "o", "op").ok();
 
-        // The auth server's own logout: c.example.com's pair has nothing left.
-        let run = env.run(&["logout", "other-sso.example.com"], b"");
-        run.ok();
-        assert!(
-            run.stdout.contains(
-                "Removed the pair c.example.com -> other-sso.example.com: no credential is left for it"
-            ),
-            "{run:?}"
-        );
-        assert_eq!(
-            paired(env),
-            [
-                ("a.example.com".to_owned(), "sso.example.com".to_owned()),
-                ("later.example.com".to_owned(), "sso.example.com".to_owned()),
-            ]
-        );
+    // The auth server's own logout: c.example.com's pair has nothing left.
+    let run = env.run(&["logout", "other-sso.example.com"], b"");
+    run.ok();
+    assert!(
+        run.stdout.contains(
+            "Removed the pair c.example.com -> other-sso.example.com: no credential is left for it"
+        ),
+        "{run:?}"
+    );
+    assert_eq!(
+        paired(env),
+        [
+            ("a.example.com".to_owned(), "sso.example.com".to_owned()),
+            ("later.example.com".to_owned(), "sso.example.com".to_owned()),
+        ]
+    );
 
-        let run = env.run(&["logout", "--all"], b"");
-        run.ok();
-        for line in [
-            "Removed the credential for a.example.com",
-            "Removed the credential for sso.example.com",
-            "Removed the pair a.example.com -> sso.example.com",
-            "Removed the pair later.example.com -> sso.example.com",
-        ] {
-            assert!(run.stdout.contains(line), "{line}: {run:?}");
-        }
-        assert!(env.list().is_empty());
-        assert!(paired(env).is_empty());
-        assert_not_found(env, "sso.example.com");
-        let doctor = env.run(&["doctor"], b"");
-        assert!(!doctor.stdout.contains("pairs:"), "{doctor:?}");
-        let run = env.run(&["logout", "--all"], b"");
-        assert_eq!(run.stdout, "No stored credentials\n", "{run:?}");
-    });
+    let run = env.run(&["logout", "--all"], b"");
+    run.ok();
+    for line in [
+        "Removed the credential for a.example.com",
+        "Removed the credential for sso.example.com",
+        "Removed the pair a.example.com -> sso.example.com",
+        "Removed the pair later.example.com -> sso.example.com",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {run:?}");
+    }
+    assert!(env.list().is_empty());
+    assert!(paired(env).is_empty());
+    assert_not_found(env, "sso.example.com");
+    let doctor = env.run(&["doctor"], b"");
+    assert!(!doctor.stdout.contains("pairs:"), "{doctor:?}");
+    let run = env.run(&["logout", "--all"], b"");
+    assert_eq!(run.stdout, "No stored credentials\n", "{run:?}");
 }
 
 #[test]
@@ -413,53 +396,51 @@ fn login_auth_password_stdin_needs_two_lines() {
     assert!(paired(&env).is_empty());
 }
 
-#[test]
-fn concurrent_pair_adds_lose_nothing() {
-    for backend in backends() {
-        let env = Env::new(backend);
-        let children: Vec<_> = (0..16)
+backend_tests!(concurrent_pair_adds_lose_nothing);
+fn concurrent_pair_adds_lose_nothing(backend: Backend) {
+    let env = Env::new(backend);
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let (cmd, input) = if i % 4 == 3 {
+                // Credential writes race with the pair writes.
+                let json = format!(
+                    r#"{{"ServerURL":"reg{i}.example.com","Username":"u{i}","Secret":"s{i}"}}"#
+                );
+                (env.command(&["store"]), json)
+            } else {
+                let reg = format!("reg{i}.example.com");
+                let auth = format!("sso{}.example.com", i % 2);
+                (env.command(&["pair", "add", &reg, &auth]), String::new())
+            };
+            thread::spawn(move || run_command(cmd, input.as_bytes()))
+        })
+        .collect();
+    for child in children {
+        let run = child.join().unwrap();
+        assert_eq!(run.code, 0, "{backend:?}: {run:?}");
+    }
+    let pairs = paired(&env);
+    let want: Vec<(String, String)> = {
+        let mut v: Vec<_> = (0..16)
+            .filter(|i| i % 4 != 3)
             .map(|i| {
-                let (cmd, input) = if i % 4 == 3 {
-                    // Credential writes race with the pair writes.
-                    let json = format!(
-                        r#"{{"ServerURL":"reg{i}.example.com","Username":"u{i}","Secret":"s{i}"}}"#
-                    );
-                    (env.command(&["store"]), json)
-                } else {
-                    let reg = format!("reg{i}.example.com");
-                    let auth = format!("sso{}.example.com", i % 2);
-                    (env.command(&["pair", "add", &reg, &auth]), String::new())
-                };
-                thread::spawn(move || run_command(cmd, input.as_bytes()))
+                (
+                    format!("reg{i}.example.com"),
+                    format!("sso{}.example.com", i % 2),
+                )
             })
             .collect();
-        for child in children {
-            let run = child.join().unwrap();
-            assert_eq!(run.code, 0, "{backend:?}: {run:?}");
-        }
-        let pairs = paired(&env);
-        let want: Vec<(String, String)> = {
-            let mut v: Vec<_> = (0..16)
-                .filter(|i| i % 4 != 3)
-                .map(|i| {
-                    (
-                        format!("reg{i}.example.com"),
-                        format!("sso{}.example.com", i % 2),
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        assert_eq!(pairs, want, "{backend:?}");
-        for i in [3, 7, 11, 15] {
-            assert_get(
-                &env,
-                &format!("reg{i}.example.com"),
-                &format!("u{i}"),
-                &format!("s{i}"),
-            );
-        }
+        v.sort();
+        v
+    };
+    assert_eq!(pairs, want, "{backend:?}");
+    for i in [3, 7, 11, 15] {
+        assert_get(
+            &env,
+            &format!("reg{i}.example.com"),
+            &format!("u{i}"),
+            &format!("s{i}"),
+        );
     }
 }
 
@@ -719,33 +700,36 @@ fn discover_never_uses_plain_http_off_loopback_unasked() {
     assert!(run.stderr.contains("--timeout must be"), "{run:?}");
 }
 
-#[test]
-fn login_discover_links_in_one_step() {
+backend_tests!(login_discover_links_in_one_step);
+fn login_discover_links_in_one_step(backend: Backend) {
     let server = Server::start(Mode::Challenge(RH_LIKE));
-    each_backend(|env| {
-        let reg = server.registry();
-        let run = env.run(
-            &[
-                "login",
-                &reg,
-                "-u",
-                "alice",
-                "--password-stdin",
-                "--discover",
-            ],
-            b"reg-pw\n",
-        );
-        run.ok();
-        assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
-        assert!(
-            run.stdout
-                .contains(&format!("Paired {reg} with auth server sso.example.test")),
-            "{run:?}"
-        );
-        assert_get(env, &reg, "alice", "reg-pw");
-        assert_get(env, "sso.example.test", "alice", "reg-pw");
-    });
-    // A registry that does not delegate: nothing is stored.
+    let env = &Env::new(backend);
+    let reg = server.registry();
+    let run = env.run(
+        &[
+            "login",
+            &reg,
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--discover",
+        ],
+        b"reg-pw\n",
+    );
+    run.ok();
+    assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("Paired {reg} with auth server sso.example.test")),
+        "{run:?}"
+    );
+    assert_get(env, &reg, "alice", "reg-pw");
+    assert_get(env, "sso.example.test", "alice", "reg-pw");
+}
+
+/// `login --discover` at a registry that does not delegate stores nothing.
+#[test]
+fn login_discover_at_a_basic_auth_registry_stores_nothing() {
     let basic = Server::start(Mode::Challenge(&[r#"Basic realm="r""#]));
     let env = Env::new(Backend::File);
     let run = env.run(
@@ -881,58 +865,57 @@ fn discover_over_https_checks_the_certificate_against_the_roots() {
     );
 }
 
-/// Issue 4's "done when": `login REGISTRY --auth-server SSO` then `export`
+backend_tests!(login_with_auth_server_then_export_carries_both_entries);
+/// The pairs workflow end to end: `login REGISTRY --auth-server SSO` then `export`
 /// gives a pull secret with both entries, and `--no-auth-servers` leaves SSO out.
-#[test]
-fn login_with_auth_server_then_export_carries_both_entries() {
-    each_backend(|env| {
-        login(
-            env,
-            &[
-                "privateregistry.example.com",
-                "-u",
-                "svc",
-                "--password-stdin",
-                "--auth-server",
-                "sso.redhat.com",
-            ],
-            "pa:ss\n",
-        );
-        let run = env.run(
-            &["export", "--registry", "privateregistry.example.com"],
-            b"",
-        );
-        run.ok();
-        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        let auths = payload["auths"].as_object().expect("auths");
-        let keys: Vec<&str> = auths.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["privateregistry.example.com", "sso.redhat.com"],
-            "{:?}",
-            env.backend
-        );
-        for entry in auths.values() {
-            assert_eq!(entry["username"], "svc");
-            assert_eq!(entry["password"], "pa:ss");
-            assert_eq!(entry["auth"], "c3ZjOnBhOnNz"); // base64("svc:pa:ss")
-        }
-        let run = env.run(
-            &[
-                "export",
-                "--registry",
-                "privateregistry.example.com",
-                "--no-auth-servers",
-            ],
-            b"",
-        );
-        run.ok();
-        let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(
-            payload["auths"].as_object().unwrap().len(),
-            1,
-            "{}",
-            run.stdout
-        );
-    });
+fn login_with_auth_server_then_export_carries_both_entries(backend: Backend) {
+    let env = &Env::new(backend);
+    login_with(
+        env,
+        &[
+            "privateregistry.example.com",
+            "-u",
+            "svc",
+            "--password-stdin",
+            "--auth-server",
+            "sso.redhat.com",
+        ],
+        "pa:ss\n",
+    );
+    let run = env.run(
+        &["export", "--registry", "privateregistry.example.com"],
+        b"",
+    );
+    run.ok();
+    let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let auths = payload["auths"].as_object().expect("auths");
+    let keys: Vec<&str> = auths.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["privateregistry.example.com", "sso.redhat.com"],
+        "{:?}",
+        env.backend
+    );
+    for entry in auths.values() {
+        assert_eq!(entry["username"], "svc");
+        assert_eq!(entry["password"], "pa:ss");
+        assert_eq!(entry["auth"], "c3ZjOnBhOnNz"); // base64("svc:pa:ss")
+    }
+    let run = env.run(
+        &[
+            "export",
+            "--registry",
+            "privateregistry.example.com",
+            "--no-auth-servers",
+        ],
+        b"",
+    );
+    run.ok();
+    let payload: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        payload["auths"].as_object().unwrap().len(),
+        1,
+        "{}",
+        run.stdout
+    );
 }

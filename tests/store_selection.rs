@@ -23,10 +23,9 @@ fn auto_without_a_session_bus_uses_the_file_store() {
 }
 
 #[test]
+#[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn auto_with_a_secret_service_uses_it() {
-    if !common::secret_service_available() {
-        return;
-    }
+    common::require_secret_service();
     let env = Env::new(Backend::SecretService);
     let mut cmd = env.command(&["store"]);
     cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "auto");

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod golden;
+pub mod human;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");
 
 /// The stores a test runs against.
@@ -27,22 +30,27 @@ impl Backend {
     }
 }
 
-/// The backends available in this run. The Secret Service is required when
-/// `DCK_REQUIRE_SECRET_SERVICE=1` (CI): a missing one fails instead of skipping.
-pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::File];
-    if secret_service_available() {
-        v.push(Backend::SecretService);
-    }
-    v
+/// Fails the calling test, saying how to run it, unless it runs inside
+/// `tests/with-secret-service` (which sets `DCK_SECRET_SERVICE=1`). Tests that
+/// call it are `#[ignore]`d, so this fires only when they are asked for.
+pub fn require_secret_service() {
+    assert!(
+        std::env::var("DCK_SECRET_SERVICE").as_deref() == Ok("1"),
+        "this test needs the Secret Service: run it through tests/with-secret-service \
+         (tests/run does)"
+    );
 }
 
-pub fn secret_service_available() -> bool {
-    let present = std::env::var("DCK_SECRET_SERVICE").as_deref() == Ok("1");
-    if !present && std::env::var("DCK_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
-        panic!("DCK_REQUIRE_SECRET_SERVICE=1 but no Secret Service: run the tests through tests/with-secret-service");
-    }
-    present
+/// The path of `name` on PATH; a missing one fails the (ignored by default)
+/// test with the fix.
+pub fn tool(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is missing: apt-get install {package} (tests/install-deps does it)")
+        })
 }
 
 /// An isolated user environment for the binary.
@@ -95,6 +103,11 @@ impl Env {
             .join("data/docker-credential-keyring/store.json")
     }
 
+    /// podman's and skopeo's auth file (`REGISTRY_AUTH_FILE`).
+    pub fn containers_auth_file(&self) -> PathBuf {
+        self.home().join("containers-auth.json")
+    }
+
     pub fn docker_config_dir(&self) -> PathBuf {
         self.home().join(".docker")
     }
@@ -115,7 +128,7 @@ impl Env {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_RUNTIME_DIR", home.join("run"))
             .env("DOCKER_CONFIG", self.docker_config_dir())
-            .env("REGISTRY_AUTH_FILE", home.join("containers-auth.json"))
+            .env("REGISTRY_AUTH_FILE", self.containers_auth_file())
             .env("DOCKER_CREDENTIAL_KEYRING_STORE", self.backend.name())
             .env("DOCKER_CREDENTIAL_KEYRING_SERVICE", &self.service)
             .env_remove("DOCKER_CREDENTIAL_KEYRING_LOG");
@@ -183,4 +196,41 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }
+}
+
+/// Declares the test `fn NAME(backend: Backend)` (written right after) once
+/// per store: `NAME::file` always runs (or is ignored for the reason given);
+/// `NAME::secret_service` is ignored by default and fails when run outside
+/// `tests/with-secret-service`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn file() {
+                super::$name($crate::common::Backend::File);
+            }
+
+            $crate::backend_tests!(@secret_service $name);
+        }
+    };
+    ($name:ident, ignore = $reason:literal) => {
+        mod $name {
+            #[test]
+            #[ignore = $reason]
+            fn file() {
+                super::$name($crate::common::Backend::File);
+            }
+
+            $crate::backend_tests!(@secret_service $name);
+        }
+    };
+    (@secret_service $name:ident) => {
+        #[test]
+        #[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
+        fn secret_service() {
+            $crate::common::require_secret_service();
+            super::$name($crate::common::Backend::SecretService);
+        }
+    };
 }

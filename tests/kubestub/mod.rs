@@ -21,17 +21,16 @@ const CORE: &str = r#"{"kind":"APIResourceList","groupVersion":"v1","resources":
 const RBAC: &str = r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"rbac.authorization.k8s.io/v1","resources":[{"name":"rolebindings","singularName":"rolebinding","namespaced":true,"kind":"RoleBinding","verbs":["create","get","list","patch","update","delete"]}]}"#;
 const NOT_FOUND: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"not found","reason":"NotFound","code":404}"#;
 
-/// Whether kubectl is on PATH. `DCK_REQUIRE_KUBECTL=1` turns a missing kubectl
-/// into a failure instead of a skip (for CI machines that install it).
-pub fn kubectl_available() -> bool {
-    let present = Command::new("kubectl")
+/// Fails the calling (ignored by default) test unless kubectl runs.
+pub fn require_kubectl() {
+    let runs = Command::new("kubectl")
         .args(["version", "--client"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !present && std::env::var("DCK_REQUIRE_KUBECTL").as_deref() == Ok("1") {
-        panic!("DCK_REQUIRE_KUBECTL=1 but kubectl is not on PATH");
-    }
-    present
+    assert!(
+        runs,
+        "this test needs kubectl on PATH (`kubectl version --client` must succeed)"
+    );
 }
 
 /// A request kubectl made that writes: method, path, body.
