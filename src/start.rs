@@ -16,8 +16,8 @@
 //!
 //! It also makes the process non-dumpable and sets its core size limit to 0
 //! before anything is read: a core dump (or a same-user debugger attaching)
-//! would expose the secrets a helper holds. Two system calls; see the
-//! README's Performance section for the cost on `get`.
+//! would expose the secrets a helper holds. Two system calls; see
+//! docs/benchmarks.md for the cost on `get`.
 //!
 //! What it leaves out: the guard page handler that turns a main-thread stack
 //! overflow into a message (it is a plain SIGSEGV here; parsing is bounded and

@@ -8,7 +8,8 @@
 //! - [`yaml`]: YAML out (hand-written) and in.
 //!
 //! This file picks which credentials an export holds (selection, paired auth
-//! servers, the safety rules of DESIGN.md §2).
+//! servers, and the safety rules: a credential whose username holds `:` is
+//! refused, identity tokens are left out unless asked for).
 
 pub mod dockerconfig;
 pub mod document;

@@ -441,8 +441,7 @@ fn set_session_bus_env() -> BackendResult<()> {
 /// Why not through keyring-core like every other call: its store always opens
 /// a Diffie-Hellman session, and that key exchange (two 1024-bit modular
 /// exponentiations here plus one in the daemon) was half of a `get`
-/// (callgrind and the timestamps of `strace -f`; see the README's Performance
-/// section). It protects the secret only from someone reading the session bus,
+/// (callgrind and the timestamps of `strace -f`; see docs/benchmarks.md). It protects the secret only from someone reading the session bus,
 /// and that is the same user (or root), who can ask the Secret Service for
 /// the secret directly anyway. The round trips are the store crate's: Hello,
 /// a property read (the vendored fix that keeps gnome-keyring from aborting:
