@@ -117,7 +117,7 @@ fn assert_file_has_no_secret(path: &Path) {
 
 backend_tests!(
     docker_login_and_logout_go_through_the_helper,
-    ignore = "needs docker and docker-registry (tests/install-deps)"
+    ignore = "needs docker, docker-registry and htpasswd (tests/install-deps)"
 );
 fn docker_login_and_logout_go_through_the_helper(backend: Backend) {
     let registry = Registry::start();
@@ -191,7 +191,7 @@ fn docker_login_and_logout_go_through_the_helper(backend: Backend) {
 
 backend_tests!(
     skopeo_login_goes_through_the_helper_after_configure_podman,
-    ignore = "needs skopeo and docker-registry (tests/install-deps)"
+    ignore = "needs skopeo, docker-registry and htpasswd (tests/install-deps)"
 );
 fn skopeo_login_goes_through_the_helper_after_configure_podman(backend: Backend) {
     let registry = Registry::start();
