@@ -13,7 +13,7 @@ mod common;
 use std::path::Path;
 
 use common::golden::repo_file;
-use common::human::human_command;
+use common::human::{human_command, login};
 use common::{Backend, Env, Run};
 
 const BIN_NAME: &str = "docker-credential-keyring";
@@ -317,11 +317,6 @@ fn human(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
     common::run_command(human_command(env, args), stdin)
 }
 
-/// `login REGISTRY` as `me`, which must succeed.
-fn login(env: &Env, registry: &str) -> Run {
-    common::human::login(env, registry, "me", "pw", &[])
-}
-
 fn cred_helpers(env: &Env) -> serde_json::Value {
     let text = std::fs::read_to_string(env.containers_auth_file()).unwrap();
     serde_json::from_str::<serde_json::Value>(&text).unwrap()["credHelpers"].clone()
@@ -339,7 +334,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
         if let Some(text) = original {
             std::fs::write(env.containers_auth_file(), text).unwrap();
         }
-        login(&env, "quay.io");
+        login(&env, "quay.io", "me", "pw", &[]);
         let run = human(&env, &["configure", "--podman"], b"");
         run.ok();
         assert!(
@@ -352,7 +347,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
             serde_json::json!({"quay.io": "keyring"})
         );
 
-        let run = login(&env, "new.example.com:5000");
+        let run = login(&env, "new.example.com:5000", "me", "pw", &[]);
         assert!(
             run.stdout
                 .contains("Set credHelpers.new.example.com:5000 = \"keyring\""),
@@ -363,7 +358,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
             serde_json::json!({"quay.io": "keyring", "new.example.com:5000": "keyring"})
         );
         // Logging in again changes nothing more.
-        let run = login(&env, "new.example.com:5000");
+        let run = login(&env, "new.example.com:5000", "me", "pw", &[]);
         assert!(!run.stdout.contains("Set credHelpers"), "{run:?}");
 
         let run = human(&env, &["unconfigure", "--podman"], b"");
@@ -386,7 +381,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
             Some(text) => assert_eq!(std::fs::read_to_string(&bak).unwrap(), text),
         }
         // After unconfigure, logins no longer touch the file.
-        login(&env, "later.example.com");
+        login(&env, "later.example.com", "me", "pw", &[]);
         match original {
             None => assert!(!env.containers_auth_file().exists()),
             Some(text) => assert_eq!(
@@ -409,7 +404,7 @@ fn podman_configured_for_named_registries_notes_a_new_login() {
     )
     .ok();
     let before = std::fs::read(env.containers_auth_file()).unwrap();
-    let run = login(&env, "other.example.com");
+    let run = login(&env, "other.example.com", "me", "pw", &[]);
     assert!(
         run.stderr.contains(
             "run `docker-credential-keyring configure --podman --registry other.example.com`"
