@@ -10,11 +10,9 @@ use super::CommandResult;
 use crate::export::dockerconfig::{self, Found};
 use crate::export::document::Document;
 use crate::export::select::{self, Pattern};
+use crate::reader::source::read_source;
 use crate::registry::ServerKey;
 use crate::store::{Credential, Credentials, Put};
-
-/// Largest input read (a pull secret with hundreds of registries is ~100 KiB).
-const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -47,7 +45,7 @@ pub fn run(args: Args) -> CommandResult {
         .iter()
         .map(|r| Pattern::parse(r))
         .collect::<Result<Vec<_>>>()?;
-    let doc = Document::parse(&read_input(&args.file)?)?;
+    let doc = Document::parse(&read_source(&args.file)?)?;
     let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
     let mut skipped: Vec<String> = Vec::new();
     for (spelling, value) in doc.entries()? {
@@ -150,33 +148,4 @@ fn write_all(
         .collect();
     store.put_all(&puts).context("nothing was imported")?;
     Ok((planned.len() - replaced.len(), replaced))
-}
-
-/// Reads FILE or standard input (`-`), bounded, as UTF-8 text. A pull secret
-/// holds passwords: read through the wiping reader the protocol uses.
-pub fn read_input(source: &str) -> Result<String> {
-    let max = MAX_INPUT as usize;
-    let mut bytes = if source == "-" {
-        crate::protocol::read_limited(&mut std::io::stdin().lock(), max)
-            .context("cannot read standard input")?
-    } else {
-        std::fs::File::open(source)
-            .and_then(|mut f| crate::protocol::read_limited(&mut f, max))
-            .with_context(|| format!("cannot read {source}"))?
-    };
-    if bytes.len() > max {
-        bail!(
-            "{} is larger than {} MiB: not a pull secret",
-            if source == "-" {
-                "standard input"
-            } else {
-                source
-            },
-            MAX_INPUT / 1024 / 1024
-        );
-    }
-    String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
-        zeroize::Zeroize::zeroize(&mut err.into_bytes());
-        anyhow!("{source} is not UTF-8 text")
-    })
 }

@@ -304,10 +304,7 @@ pub fn helper_key(flavor: Flavor, key: &ServerKey) -> String {
     if key.is_docker_hub() && flavor == Flavor::Docker {
         return key.config_key().to_owned();
     }
-    match key.port() {
-        Some(port) => format!("{}:{port}", key.host()),
-        None => key.host().to_owned(),
-    }
+    key.authority()
 }
 
 /// `root` as docker writes it (tab-indented, Go escaping, no trailing newline).

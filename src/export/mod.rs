@@ -4,6 +4,8 @@
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
 //! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`render`]: one export's output from its request;
+//! - [`kube_name`]: Kubernetes namespace and object name rules;
 //! - [`select`]: `--registry` patterns;
 //! - [`yaml`]: YAML out (hand-written) and in.
 //!
@@ -12,8 +14,10 @@
 
 pub mod dockerconfig;
 pub mod document;
+pub(crate) mod kube_name;
 pub mod link;
 pub mod manifest;
+pub(crate) mod render;
 pub mod select;
 pub mod yaml;
 
