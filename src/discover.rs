@@ -63,7 +63,8 @@ pub struct Found {
 pub fn probe(registry: &ServerKey, options: Options) -> Result<Answer> {
     let deadline = Instant::now() + options.timeout;
     let plain_ok = options.insecure || is_loopback(registry.host());
-    let authority = authority(registry);
+    // `host[:port]` of the registry (its path, a repository scope, is not asked).
+    let authority = registry.api_authority();
     if registry.is_http() {
         if !plain_ok {
             bail!("refusing plain HTTP to {authority}: pass --insecure to allow it");
@@ -143,14 +144,6 @@ fn realm_server(realm: &str) -> Result<ServerKey> {
         _ => bail!("it is not an http(s) URL"),
     };
     Ok(ServerKey::parse(&key)?)
-}
-
-/// `host[:port]` of the registry (its path, a repository scope, is not asked).
-fn authority(registry: &ServerKey) -> String {
-    match registry.port() {
-        Some(port) => format!("{}:{port}", registry.api_host()),
-        None => registry.api_host().to_owned(),
-    }
 }
 
 fn is_loopback(host: &str) -> bool {

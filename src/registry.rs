@@ -139,11 +139,7 @@ impl ServerKey {
         if http {
             key.push_str("http://");
         }
-        key.push_str(&host);
-        if let Some(port) = port {
-            key.push(':');
-            key.push_str(&port.to_string());
-        }
+        push_authority(&mut key, &host, port);
         key.push_str(&path);
         Ok(ServerKey {
             key,
@@ -188,6 +184,20 @@ impl ServerKey {
         }
     }
 
+    /// `host[:port]`: the registry without scheme or path (a `credHelpers` key).
+    pub(crate) fn authority(&self) -> String {
+        let mut out = String::with_capacity(self.host.len() + 6);
+        push_authority(&mut out, &self.host, self.port);
+        out
+    }
+
+    /// `api_host[:port]`: where the registry API answers (see [`api_host`](Self::api_host)).
+    pub(crate) fn api_authority(&self) -> String {
+        let mut out = String::with_capacity(self.api_host().len() + 6);
+        push_authority(&mut out, self.api_host(), self.port);
+        out
+    }
+
     pub fn is_docker_hub(&self) -> bool {
         self.key == DOCKER_HUB_KEY
     }
@@ -206,6 +216,15 @@ impl ServerKey {
 impl fmt::Display for ServerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key)
+    }
+}
+
+/// The one place `host[:port]` is spelled (appended to `out`: the key is built in place).
+fn push_authority(out: &mut String, host: &str, port: Option<u16>) {
+    out.push_str(host);
+    if let Some(port) = port {
+        out.push(':');
+        out.push_str(&port.to_string());
     }
 }
 
@@ -273,6 +292,20 @@ fn normalise_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authority_is_host_and_port_without_scheme_or_path() {
+        let key = ServerKey::parse("http://Reg.Example.com:5000/team/app").unwrap();
+        assert_eq!(key.authority(), "reg.example.com:5000");
+        assert_eq!(key.api_authority(), "reg.example.com:5000");
+        assert_eq!(
+            ServerKey::parse("[::1]:5000").unwrap().authority(),
+            "[::1]:5000"
+        );
+        let hub = ServerKey::parse("https://index.docker.io/v1/").unwrap();
+        assert_eq!(hub.authority(), "docker.io");
+        assert_eq!(hub.api_authority(), "registry-1.docker.io");
+    }
 
     #[test]
     fn shown_hides_user_information() {

@@ -6,10 +6,13 @@ use anyhow::{bail, Result};
 
 use super::CommandResult;
 use crate::export::document::Document;
-use crate::export::link::{self, LiveServiceAccount};
-use crate::export::manifest::{self, Syntax};
+use crate::export::kube_name;
+use crate::export::link;
+use crate::export::manifest::Syntax;
+use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
-use crate::export::{self as ex, dockerconfig, PayloadKind, Selection};
+use crate::export::{self as ex, Selection};
+use crate::reader::source::read_source;
 use crate::store::Credentials;
 
 const AFTER_HELP: &str = "\
@@ -103,17 +106,19 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub fn run(mut args: Args) -> CommandResult {
     check_flags(&args)?;
     // Read the document to merge before touching the store: bad input fails first.
-    let merge_doc = match &args.merge {
-        Some(source) => Some(Document::parse(&super::import::read_input(source)?)?),
+    let merge = match &args.merge {
+        Some(source) => Some(Merge {
+            document: Document::parse(&read_source(source)?)?,
+            keep_metadata: args.keep_metadata,
+            patch: args.patch,
+        }),
         None => None,
     };
     let live_service_accounts = match &args.service_accounts {
-        Some(source) => Some(link::parse_service_accounts(&super::import::read_input(
-            source,
-        )?)?),
+        Some(source) => Some(link::parse_service_accounts(&read_source(source)?)?),
         None => None,
     };
     let selection = Selection {
@@ -124,31 +129,47 @@ pub fn run(args: Args) -> CommandResult {
             .collect::<Result<_>>()?,
         no_auth_servers: args.no_auth_servers,
         include_tokens: args.include_tokens,
-        email: args.email.clone(),
+        email: args.email.take(),
     };
     let store = Credentials::open()?;
     let collected = ex::collect(&store, &selection)?;
     for warning in &collected.warnings {
         crate::errln!("warning: {warning}");
     }
-    let text = match &merge_doc {
-        Some(doc) => {
-            let payload = doc.merged_payload(&ex::entry_map(&collected.entries))?;
-            if args.patch {
-                let data_key = doc.payload_kind().data_key();
-                let encoded = {
-                    use base64::Engine;
-                    dockerconfig::B64.encode(dockerconfig::payload_bytes(&payload))
-                };
-                let patch = serde_json::json!({"data": {data_key: encoded}});
-                format!("{}\n", crate::gojson::to_string(&patch))
-            } else {
-                doc.render_with(&payload, args.keep_metadata)?
-            }
-        }
-        None => fresh_output(&args, &collected.entries, live_service_accounts.as_deref())?,
+    let request = Request {
+        format: match args.format.unwrap_or(Format::Dockerconfigjson) {
+            Format::Dockerconfigjson => render::Format::DockerConfigJson,
+            Format::Dockercfg => render::Format::DockerCfg,
+            Format::Secret => render::Format::Secret,
+        },
+        name: std::mem::take(&mut args.name),
+        namespaces: std::mem::take(&mut args.namespaces),
+        legacy: args.legacy,
+        syntax: if args.yaml {
+            Syntax::Yaml
+        } else {
+            Syntax::Json
+        },
+        link_service_accounts: std::mem::take(&mut args.link_service_accounts),
+        live_service_accounts,
+        link_commands_only: args.link_commands,
+        merge,
     };
-    emit(&args, &text)?;
+    let rendered = render::render(&request, &collected.entries)?;
+    if !rendered.link_by_hand.is_empty() {
+        crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
+        crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
+        crate::errln!(
+            "# (or rerun with --link-commands and pipe to sh) after applying it, or pipe"
+        );
+        crate::errln!(
+            "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
+        );
+        for command in &rendered.link_by_hand {
+            crate::errln!("{command}");
+        }
+    }
+    emit(&args, &rendered.text)?;
     Ok(0)
 }
 
@@ -178,148 +199,10 @@ fn check_flags(args: &Args) -> Result<()> {
         }
     }
     for ns in &args.namespaces {
-        check_name("--namespace", ns)?;
+        kube_name::check_namespace("--namespace", ns)?;
     }
-    check_name("--name", &args.name)?;
+    kube_name::check_object_name("--name", &args.name)?;
     Ok(())
-}
-
-/// A Kubernetes object name: lower-case alphanumerics, '-' and '.', at most 253.
-fn check_name(flag: &str, name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
-        bail!("{flag} {name:?} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')");
-    }
-    Ok(())
-}
-
-/// The output of an export without --merge.
-fn fresh_output(
-    args: &Args,
-    entries: &std::collections::BTreeMap<String, ex::Entry>,
-    live_service_accounts: Option<&[LiveServiceAccount]>,
-) -> Result<String> {
-    let format = args.format.unwrap_or(Format::Dockerconfigjson);
-    let kind = match format {
-        Format::Dockercfg => PayloadKind::DockerCfg,
-        Format::Secret if args.legacy => PayloadKind::DockerCfg,
-        _ => PayloadKind::DockerConfigJson,
-    };
-    let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, entries));
-    let targets = link_targets(args)?;
-    let commands: Vec<String> = targets
-        .iter()
-        .map(|(ns, sa)| manifest::link_command(ns.as_deref(), sa, &args.name))
-        .collect();
-    if args.link_commands {
-        return Ok(commands.iter().map(|l| format!("{l}\n")).collect());
-    }
-    if format != Format::Secret {
-        return Ok(payload);
-    }
-    let namespaces: Vec<Option<&str>> = if args.namespaces.is_empty() {
-        vec![None]
-    } else {
-        args.namespaces.iter().map(|n| Some(n.as_str())).collect()
-    };
-    let mut secrets: Vec<serde_json::Value> = namespaces
-        .iter()
-        .map(|ns| manifest::secret(&args.name, *ns, kind, &payload))
-        .collect();
-    let syntax = if args.yaml {
-        Syntax::Yaml
-    } else {
-        Syntax::Json
-    };
-    if let Some(live) = live_service_accounts {
-        secrets.extend(linked_service_accounts(args, &targets, live)?);
-    } else if !commands.is_empty() {
-        crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
-        crate::errln!(
-            "# (or rerun with --link-commands and pipe to sh) after applying it, or pipe"
-        );
-        crate::errln!(
-            "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
-        );
-        for command in &commands {
-            crate::errln!("{command}");
-        }
-    }
-    let object = if secrets.len() == 1 && args.link_service_accounts.is_empty() {
-        secrets.remove(0)
-    } else {
-        manifest::list(secrets)
-    };
-    Ok(match syntax {
-        Syntax::Yaml => manifest::render(&manifest::sorted(&object), syntax),
-        Syntax::Json => manifest::render(&object, syntax),
-    })
-}
-
-/// Every `--link-service-account` as (namespace, service account): `NS/SA`,
-/// or `SA` in each `--namespace` (none: kubectl's current namespace).
-fn link_targets(args: &Args) -> Result<Vec<(Option<String>, String)>> {
-    let mut out = Vec::new();
-    for spec in &args.link_service_accounts {
-        let (ns, sa) = match spec.split_once('/') {
-            Some((ns, sa)) => (Some(ns), sa),
-            None => (None, spec.as_str()),
-        };
-        check_name("--link-service-account", sa)?;
-        match ns {
-            Some(ns) => {
-                check_name("--link-service-account namespace", ns)?;
-                if !args.namespaces.is_empty() && !args.namespaces.iter().any(|n| n == ns) {
-                    bail!("--link-service-account {spec}: the Secret is not exported to namespace {ns:?}; add --namespace {ns}");
-                }
-                out.push((Some(ns.to_owned()), sa.to_owned()));
-            }
-            None if args.namespaces.is_empty() => out.push((None, sa.to_owned())),
-            None => out.extend(
-                args.namespaces
-                    .iter()
-                    .map(|ns| (Some(ns.clone()), sa.to_owned())),
-            ),
-        }
-    }
-    Ok(out)
-}
-
-/// The ServiceAccount objects for `--service-accounts`: each link target's
-/// live ServiceAccount with the Secret added (see [`link`]).
-fn linked_service_accounts(
-    args: &Args,
-    targets: &[(Option<String>, String)],
-    live: &[LiveServiceAccount],
-) -> Result<Vec<serde_json::Value>> {
-    if args.namespaces.is_empty() {
-        bail!("--service-accounts needs the Secret's namespace: pass --namespace, so the Secret lands where the ServiceAccounts are");
-    }
-    targets
-        .iter()
-        .map(|(ns, sa)| {
-            // With --namespace given, every target has one (see link_targets).
-            let Some(ns) = ns else {
-                bail!("--link-service-account {sa}: no namespace; pass --namespace");
-            };
-            let found = live
-                .iter()
-                .find(|l| &l.namespace == ns && &l.name == sa)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--link-service-account {ns}/{sa}: no such ServiceAccount in the --service-accounts input; add it: kubectl get serviceaccount {sa} -n {ns} -o json"
-                    )
-                })?;
-            Ok(found.linked(&args.name))
-        })
-        .collect()
 }
 
 /// Writes `text` to --output (see [`super::output`]) or stdout.

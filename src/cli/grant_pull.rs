@@ -2,9 +2,8 @@
 //! pull images from another namespace (what `oc policy add-role-to-user
 //! system:image-puller ...` / `add-role-to-group` create), for `kubectl apply -f -`.
 
-use anyhow::{bail, Result};
-
 use super::CommandResult;
+use crate::export::kube_name;
 use crate::export::manifest::{self, PullSubject, Syntax};
 
 #[derive(Debug, clap::Args)]
@@ -38,8 +37,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CommandResult {
-    check_name("--from-namespace", &args.from_namespace, 63)?;
-    check_name("--to-namespace", &args.to_namespace, 63)?;
+    kube_name::check_namespace("--from-namespace", &args.from_namespace)?;
+    kube_name::check_namespace("--to-namespace", &args.to_namespace)?;
     let subject = if args.all_service_accounts {
         PullSubject::AllServiceAccounts {
             namespace: args.from_namespace.clone(),
@@ -49,44 +48,21 @@ pub fn run(args: Args) -> CommandResult {
             .service_account
             .clone()
             .unwrap_or_else(|| "default".into());
-        check_name("--service-account", &sa, 253)?;
+        kube_name::check_object_name("--service-account", &sa)?;
         PullSubject::ServiceAccount {
             namespace: args.from_namespace.clone(),
             name: sa,
         }
     };
-    let name = match (&args.name, &subject) {
-        (Some(name), _) => name.clone(),
-        (None, PullSubject::AllServiceAccounts { namespace }) => {
-            format!("image-puller-{namespace}")
-        }
-        (None, PullSubject::ServiceAccount { namespace, name }) => {
-            format!("image-puller-{namespace}-{name}")
-        }
-    };
-    check_name("--name", &name, 253)?;
+    let name = args.name.clone().unwrap_or_else(|| subject.binding_name());
+    kube_name::check_object_name("--name", &name)?;
     let binding = manifest::role_binding(&name, &args.to_namespace, &subject);
-    let text = if args.yaml {
-        manifest::render(&manifest::sorted(&binding), Syntax::Yaml)
+    let syntax = if args.yaml {
+        Syntax::Yaml
     } else {
-        manifest::render(&binding, Syntax::Json)
+        Syntax::Json
     };
+    let text = manifest::render_built(&binding, syntax);
     print!("{text}");
     Ok(0)
-}
-
-/// A DNS-1123 name: lower-case alphanumerics, '-' (and '.' for longer names).
-fn check_name(flag: &str, name: &str, max: usize) -> Result<()> {
-    let dots = max > 63;
-    let ok = !name.is_empty()
-        && name.len() <= max
-        && name.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.')
-        })
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
-        bail!("{flag} {name:?} is not a valid Kubernetes name (lower-case letters, digits and '-', at most {max} characters)");
-    }
-    Ok(())
 }

@@ -12,9 +12,13 @@
 //!   file is copied to `<file>.bak` (once: the backup keeps the original);
 //! - nothing is written when the content did not change.
 //!
-//! [`auths`] reads and removes the plaintext credentials (`auths`) these files hold.
+//! [`auths`] reads and removes the plaintext credentials (`auths`) these files hold;
+//! [`helper`] owns this helper's own config file; [`setup`] what `configure`
+//! sets in these files, its record, and how `unconfigure` undoes it.
 
 pub mod auths;
+pub mod helper;
+pub(crate) mod setup;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,10 @@ use serde_json::{Map, Value};
 use crate::registry::ServerKey;
 
 pub use auths::{plaintext_auths, strip_plaintext, PlaintextAuth};
+
+/// The helper name clients derive `docker-credential-keyring` from
+/// (`"credsStore": "keyring"`).
+pub const HELPER: &str = "keyring";
 
 /// Which client's file this is (they differ in location and in what they honour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -69,7 +77,7 @@ impl Flavor {
                 }
                 Ok(home()?.join(".config").join("containers").join("auth.json"))
             }
-            Flavor::Helper => crate::store::choice::config_path(),
+            Flavor::Helper => helper::path(),
         }
     }
 
@@ -304,10 +312,7 @@ pub fn helper_key(flavor: Flavor, key: &ServerKey) -> String {
     if key.is_docker_hub() && flavor == Flavor::Docker {
         return key.config_key().to_owned();
     }
-    match key.port() {
-        Some(port) => format!("{}:{port}", key.host()),
-        None => key.host().to_owned(),
-    }
+    key.authority()
 }
 
 /// `root` as docker writes it (tab-indented, Go escaping, no trailing newline).

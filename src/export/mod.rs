@@ -4,17 +4,24 @@
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
 //! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`import`]: a pull secret's entries planned and written into the store;
+//! - [`render`]: one export's output from its request;
+//! - [`kube_name`]: Kubernetes namespace and object name rules;
 //! - [`select`]: `--registry` patterns;
 //! - [`yaml`]: YAML out (hand-written) and in.
 //!
-//! This file picks which credentials an export holds (selection, paired auth
-//! servers, and the safety rules: a credential whose username holds `:` is
-//! refused, identity tokens are left out unless asked for).
+//! This file picks which credentials an export holds: the selection, the
+//! paired auth servers, and the safety rules (identity tokens skipped unless
+//! asked for, since kubelet ignores them; a username with ':' refused, since
+//! the `auth` field could not carry it).
 
 pub mod dockerconfig;
 pub mod document;
+pub(crate) mod import;
+pub(crate) mod kube_name;
 pub mod link;
 pub mod manifest;
+pub(crate) mod render;
 pub mod select;
 pub mod yaml;
 

@@ -10,6 +10,7 @@
 //!   before a parser sees it (libyaml's time grows with the nesting depth).
 
 pub(crate) mod depth;
+pub(crate) mod source;
 
 use std::fmt;
 

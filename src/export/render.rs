@@ -1,0 +1,281 @@
+//! One export, rendered: the selected entries as the requested output (a raw
+//! payload, a Secret or a v1 List of them with linked ServiceAccounts, the
+//! `kubectl patch` link commands, or an existing pull secret merged or
+//! patched). Pure: the caller reads the store and the inputs and writes the text.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Result};
+use base64::Engine;
+use serde_json::Value;
+
+use super::document::Document;
+use super::link::LiveServiceAccount;
+use super::manifest::{self, Syntax};
+use super::{dockerconfig, kube_name, Entry, PayloadKind};
+
+/// What a fresh export (without `--merge`) writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// The raw `{"auths":{...}}` payload.
+    DockerConfigJson,
+    /// The legacy `.dockercfg` map.
+    DockerCfg,
+    /// A whole v1 Secret (or a v1 List of them).
+    Secret,
+}
+
+/// An existing pull secret to update (`--merge`).
+#[derive(Debug, Clone)]
+pub(crate) struct Merge {
+    pub(crate) document: Document,
+    /// Keep the server-owned metadata (`--keep-metadata`).
+    pub(crate) keep_metadata: bool,
+    /// A JSON merge patch of `data` instead of the whole document (`--patch`).
+    pub(crate) patch: bool,
+}
+
+/// Everything an export's output depends on, besides the entries.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) format: Format,
+    /// Secret name.
+    pub(crate) name: String,
+    /// One Secret per namespace; none: kubectl's current namespace.
+    pub(crate) namespaces: Vec<String>,
+    /// A `kubernetes.io/dockercfg` Secret.
+    pub(crate) legacy: bool,
+    pub(crate) syntax: Syntax,
+    /// `[NAMESPACE/]NAME` of each service account to link the Secret to.
+    pub(crate) link_service_accounts: Vec<String>,
+    /// The live ServiceAccounts to put in the output, linked.
+    pub(crate) live_service_accounts: Option<Vec<LiveServiceAccount>>,
+    /// Output only the `kubectl patch` link commands.
+    pub(crate) link_commands_only: bool,
+    /// Update this pull secret instead of writing a new one.
+    pub(crate) merge: Option<Merge>,
+}
+
+/// The output, and the link commands to show beside it (on stderr) when the
+/// service accounts are to be linked by hand after applying the Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub(crate) text: String,
+    pub(crate) link_by_hand: Vec<String>,
+}
+
+/// Renders `entries` (by config key, see [`super::collect`]) as `request` asks.
+pub(crate) fn render(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
+    match &request.merge {
+        Some(merge) => merged(merge, entries),
+        None => fresh(request, entries),
+    }
+}
+
+/// `--merge`: the document with our entries merged in, or the patch of its `data`.
+fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
+    let doc = &merge.document;
+    let payload = doc.merged_payload(&super::entry_map(entries))?;
+    let text = if merge.patch {
+        let data_key = doc.payload_kind().data_key();
+        let encoded = dockerconfig::B64.encode(dockerconfig::payload_bytes(&payload));
+        let patch = serde_json::json!({"data": {data_key: encoded}});
+        format!("{}\n", crate::gojson::to_string(&patch))
+    } else {
+        doc.render_with(&payload, merge.keep_metadata)?
+    };
+    Ok(Rendered {
+        text,
+        link_by_hand: Vec::new(),
+    })
+}
+
+/// The output of an export without --merge.
+fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
+    let kind = match request.format {
+        Format::DockerCfg => PayloadKind::DockerCfg,
+        Format::Secret if request.legacy => PayloadKind::DockerCfg,
+        _ => PayloadKind::DockerConfigJson,
+    };
+    let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, entries));
+    let targets = link_targets(request)?;
+    let commands: Vec<String> = targets
+        .iter()
+        .map(|(ns, sa)| manifest::link_command(ns.as_deref(), sa, &request.name))
+        .collect();
+    let text_only = |text: String| Rendered {
+        text,
+        link_by_hand: Vec::new(),
+    };
+    if request.link_commands_only {
+        return Ok(text_only(
+            commands.iter().map(|l| format!("{l}\n")).collect(),
+        ));
+    }
+    if request.format != Format::Secret {
+        return Ok(text_only(payload));
+    }
+    let namespaces: Vec<Option<&str>> = if request.namespaces.is_empty() {
+        vec![None]
+    } else {
+        request
+            .namespaces
+            .iter()
+            .map(|n| Some(n.as_str()))
+            .collect()
+    };
+    let mut secrets: Vec<Value> = namespaces
+        .iter()
+        .map(|ns| manifest::secret(&request.name, *ns, kind, &payload))
+        .collect();
+    let mut link_by_hand = Vec::new();
+    match &request.live_service_accounts {
+        Some(live) => secrets.extend(linked_service_accounts(request, &targets, live)?),
+        None => link_by_hand = commands,
+    }
+    let object = if secrets.len() == 1 && request.link_service_accounts.is_empty() {
+        secrets.remove(0)
+    } else {
+        manifest::list(secrets)
+    };
+    Ok(Rendered {
+        text: manifest::render_built(&object, request.syntax),
+        link_by_hand,
+    })
+}
+
+/// Every `--link-service-account` as (namespace, service account): `NS/SA`,
+/// or `SA` in each `--namespace` (none: kubectl's current namespace).
+fn link_targets(request: &Request) -> Result<Vec<(Option<String>, String)>> {
+    let mut out = Vec::new();
+    for spec in &request.link_service_accounts {
+        let (ns, sa) = match spec.split_once('/') {
+            Some((ns, sa)) => (Some(ns), sa),
+            None => (None, spec.as_str()),
+        };
+        kube_name::check_object_name("--link-service-account", sa)?;
+        match ns {
+            Some(ns) => {
+                kube_name::check_namespace("--link-service-account namespace", ns)?;
+                if !request.namespaces.is_empty() && !request.namespaces.iter().any(|n| n == ns) {
+                    bail!("--link-service-account {spec}: the Secret is not exported to namespace {ns:?}; add --namespace {ns}");
+                }
+                out.push((Some(ns.to_owned()), sa.to_owned()));
+            }
+            None if request.namespaces.is_empty() => out.push((None, sa.to_owned())),
+            None => out.extend(
+                request
+                    .namespaces
+                    .iter()
+                    .map(|ns| (Some(ns.clone()), sa.to_owned())),
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The ServiceAccount objects for `--service-accounts`: each link target's
+/// live ServiceAccount with the Secret added (see [`super::link`]).
+fn linked_service_accounts(
+    request: &Request,
+    targets: &[(Option<String>, String)],
+    live: &[LiveServiceAccount],
+) -> Result<Vec<Value>> {
+    if request.namespaces.is_empty() {
+        bail!("--service-accounts needs the Secret's namespace: pass --namespace, so the Secret lands where the ServiceAccounts are");
+    }
+    targets
+        .iter()
+        .map(|(ns, sa)| {
+            // With --namespace given, every target has one (see link_targets).
+            let Some(ns) = ns else {
+                bail!("--link-service-account {sa}: no namespace; pass --namespace");
+            };
+            let found = live
+                .iter()
+                .find(|l| &l.namespace == ns && &l.name == sa)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--link-service-account {ns}/{sa}: no such ServiceAccount in the --service-accounts input; add it: kubectl get serviceaccount {sa} -n {ns} -o json"
+                    )
+                })?;
+            Ok(found.linked(&request.name))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries() -> BTreeMap<String, Entry> {
+        BTreeMap::from([(
+            "quay.io".to_owned(),
+            Entry::Password {
+                username: "bot".into(),
+                password: "pw".into(),
+                email: None,
+            },
+        )])
+    }
+
+    fn request(format: Format) -> Request {
+        Request {
+            format,
+            name: "pull-secret".into(),
+            namespaces: Vec::new(),
+            legacy: false,
+            syntax: Syntax::Json,
+            link_service_accounts: Vec::new(),
+            live_service_accounts: None,
+            link_commands_only: false,
+            merge: None,
+        }
+    }
+
+    #[test]
+    fn payload_secret_and_list() {
+        let raw = render(&request(Format::DockerConfigJson), &entries()).unwrap();
+        let payload: Value = serde_json::from_str(&raw.text).unwrap();
+        assert_eq!(payload["auths"]["quay.io"]["username"], "bot");
+        assert_eq!(payload["auths"]["quay.io"]["auth"], "Ym90OnB3");
+
+        let mut two = request(Format::Secret);
+        two.namespaces = vec!["a".into(), "b".into()];
+        two.link_service_accounts = vec!["default".into()];
+        let out = render(&two, &entries()).unwrap();
+        let list: Value = serde_json::from_str(&out.text).unwrap();
+        assert_eq!(list["kind"], "List");
+        assert_eq!(list["items"][1]["metadata"]["namespace"], "b");
+        assert_eq!(out.link_by_hand.len(), 2, "{:?}", out.link_by_hand);
+        assert!(
+            out.link_by_hand[0].contains("-n a"),
+            "{:?}",
+            out.link_by_hand
+        );
+
+        let mut bad = request(Format::Secret);
+        bad.link_service_accounts = vec!["Bad/sa".into()];
+        let err = render(&bad, &entries()).unwrap_err().to_string();
+        assert!(err.contains("is not a valid Kubernetes name"), "{err}");
+    }
+
+    #[test]
+    fn merge_patch_is_the_base64_payload() {
+        let doc = Document::parse(r#"{"auths":{"other.example.com":{"auth":"eDp5"}}}"#).unwrap();
+        let mut patch = request(Format::DockerConfigJson);
+        patch.merge = Some(Merge {
+            document: doc,
+            keep_metadata: false,
+            patch: true,
+        });
+        let out = render(&patch, &entries()).unwrap();
+        let value: Value = serde_json::from_str(&out.text).unwrap();
+        let bytes = dockerconfig::B64
+            .decode(value["data"][".dockerconfigjson"].as_str().unwrap())
+            .unwrap();
+        let payload: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(payload["auths"]["other.example.com"]["auth"], "eDp5");
+        assert_eq!(payload["auths"]["quay.io"]["auth"], "Ym90OnB3");
+    }
+}
