@@ -157,11 +157,11 @@ fn write_all(
 pub fn read_input(source: &str) -> Result<String> {
     let max = MAX_INPUT as usize;
     let mut bytes = if source == "-" {
-        crate::protocol::read_limited(&mut std::io::stdin().lock(), max)
+        crate::input::read_limited(&mut std::io::stdin().lock(), max)
             .context("cannot read standard input")?
     } else {
         std::fs::File::open(source)
-            .and_then(|mut f| crate::protocol::read_limited(&mut f, max))
+            .and_then(|mut f| crate::input::read_limited(&mut f, max))
             .with_context(|| format!("cannot read {source}"))?
     };
     if bytes.len() > max {
