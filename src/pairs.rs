@@ -151,7 +151,7 @@ pub enum Lookup {
 /// index read that decodes no other record: the hot path), else, only on a
 /// miss, [`lookup`] over the whole index. `export` and `pair ls`, which hold
 /// a loaded index already, call [`lookup`] for the same answer.
-pub fn answer(store: &Credentials, key: &ServerKey) -> Result<Lookup> {
+pub(crate) fn answer(store: &Credentials, key: &ServerKey) -> Result<Lookup> {
     if let Some(credential) = store.get(key)? {
         return Ok(Lookup::Found {
             from: key.as_str().to_owned(),
@@ -226,7 +226,7 @@ fn lookup_agreeing(
 /// ServerURL spelling and username (borrowed from `index`), then the auth
 /// servers of [`listed_auth_servers`]. The second parse happens only when the
 /// index holds pairs.
-pub fn listed(index: &IndexBytes) -> Result<Vec<ListedRef<'_>>> {
+pub(crate) fn listed(index: &IndexBytes) -> Result<Vec<ListedRef<'_>>> {
     let (mut entries, has_pairs) = index.listed_and_pairs()?;
     if has_pairs {
         entries.extend(

@@ -338,8 +338,6 @@ fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::store::{MemoryStore, SecretStore, StoreKind};
 
@@ -430,10 +428,10 @@ mod tests {
     }
 
     /// A store whose secrets live in memory (its index in a temporary directory).
-    fn memory_store() -> (tempfile::TempDir, Arc<MemoryStore>, Credentials) {
+    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = Arc::new(MemoryStore::new(StoreKind::SecretService));
-        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets.clone());
+        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
+        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
         (dir, secrets, store)
     }
 

@@ -254,7 +254,7 @@ pub struct ListedRef<'a> {
 
 impl ListedRef<'static> {
     /// A line that is not in the index bytes (an auth server `list` adds).
-    pub fn owned(server_url: String, username: String) -> Self {
+    pub(crate) fn owned(server_url: String, username: String) -> Self {
         ListedRef {
             server_url: server_url.into(),
             username: username.into(),

@@ -21,7 +21,6 @@ pub mod memory;
 pub mod secrets;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -120,8 +119,10 @@ pub struct Listed {
 pub struct Credentials {
     dir: PathBuf,
     choice: StoreChoice,
-    /// A store standing in for the keyring of its kind (tests); `None`: the real ones.
-    stand_in: Option<Arc<dyn SecretStore>>,
+    /// A store standing in for the keyring of its kind (tests); `None`: the
+    /// real ones. A plain reference: no reference count to clone and drop
+    /// wherever a command opens the store.
+    stand_in: Option<&'static dyn SecretStore>,
 }
 
 impl Credentials {
@@ -142,8 +143,9 @@ impl Credentials {
     }
 
     /// Opens a store in `dir` whose secrets go to `secrets` (an in-memory
-    /// store in unit tests), standing in for the keyring of its kind.
-    pub fn with_secret_store(dir: PathBuf, secrets: Arc<dyn SecretStore>) -> Self {
+    /// store in unit tests, leaked to live as long as the process), standing
+    /// in for the keyring of its kind.
+    pub fn with_secret_store(dir: PathBuf, secrets: &'static dyn SecretStore) -> Self {
         Credentials {
             dir,
             choice: StoreChoice::Fixed(secrets.kind()),
@@ -152,9 +154,10 @@ impl Credentials {
     }
 
     /// The store that keeps secrets of `kind`.
-    fn secrets(&self, kind: StoreKind) -> &dyn SecretStore {
-        match &self.stand_in {
-            Some(stand_in) if stand_in.kind() == kind => stand_in.as_ref(),
+    #[inline(never)]
+    fn secrets(&self, kind: StoreKind) -> &'static dyn SecretStore {
+        match self.stand_in {
+            Some(stand_in) if stand_in.kind() == kind => stand_in,
             _ => secrets::of_kind(kind),
         }
     }
@@ -490,10 +493,10 @@ fn in_index_credential(record: &Record) -> Option<Credential> {
 mod tests {
     use super::*;
 
-    fn memory_store() -> (tempfile::TempDir, Arc<MemoryStore>, Credentials) {
+    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = Arc::new(MemoryStore::new(StoreKind::SecretService));
-        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets.clone());
+        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
+        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
         (dir, secrets, store)
     }
 
@@ -572,7 +575,7 @@ mod tests {
             StoreChoice::Fixed(StoreKind::File),
         );
         let file = Credentials {
-            stand_in: store.stand_in.clone(),
+            stand_in: store.stand_in,
             ..file
         };
         assert_eq!(
