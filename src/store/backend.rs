@@ -219,14 +219,10 @@ pub fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
 
 /// An OS keyring (Secret Service, macOS Keychain, Windows Credential
 /// Manager) as a [`SecretStore`]: the functions above, for its kind.
-#[derive(Debug, Clone, Copy)]
-pub struct Keyring(pub StoreKind);
+#[derive(Clone, Copy)]
+pub(crate) struct Keyring(pub(crate) StoreKind);
 
 impl SecretStore for Keyring {
-    fn kind(&self) -> StoreKind {
-        self.0
-    }
-
     fn get(&self, key: &str) -> BackendResult<Option<Secret>> {
         get(self.0, key)
     }

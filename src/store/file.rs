@@ -5,18 +5,13 @@
 
 use super::backend::BackendError;
 use super::secrets::SecretStore;
-use super::StoreKind;
 use crate::secret::Secret;
 
 /// Secrets kept in the index records (see the module header).
-#[derive(Debug, Clone, Copy)]
-pub struct FileStore;
+#[derive(Clone, Copy)]
+pub(crate) struct FileStore;
 
 impl SecretStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
     fn in_index(&self) -> bool {
         true
     }

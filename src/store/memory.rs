@@ -1,7 +1,7 @@
-//! An in-memory [`SecretStore`], standing in for a keyring: the protocol and
-//! the transactions of [`Credentials`](super::Credentials) (locks, undo) are
-//! unit-tested on it without a desktop keyring. The integration tests run the
-//! real stores.
+//! An in-memory [`SecretStore`] for unit tests, standing in for a keyring:
+//! the protocol and the transactions of [`Credentials`](super::Credentials)
+//! (locks, undo) are tested on it without a desktop keyring. The integration
+//! tests run the real stores through the built binary.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
@@ -12,7 +12,7 @@ use super::StoreKind;
 use crate::secret::Secret;
 
 /// Secrets in a map, recorded in the index as the keyring of `kind`.
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     kind: StoreKind,
     secrets: Mutex<BTreeMap<String, Secret>>,
     /// A key whose `set` fails, to test what a failed write leaves behind.
@@ -21,7 +21,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// An empty store standing in for the keyring of `kind` (not the file store).
-    pub fn new(kind: StoreKind) -> Self {
+    pub(crate) fn new(kind: StoreKind) -> Self {
         assert!(kind != StoreKind::File, "the file store is not a keyring");
         MemoryStore {
             kind,
@@ -31,12 +31,17 @@ impl MemoryStore {
     }
 
     /// Makes every later `set` of `key` fail (`None`: none fails).
-    pub fn fail_set_of(&self, key: Option<&str>) {
+    pub(crate) fn fail_set_of(&self, key: Option<&str>) {
         *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = key.map(str::to_owned);
     }
 
+    /// The keyring kind it stands in for.
+    pub(crate) fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
     /// The keys that hold a secret, sorted.
-    pub fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.map().keys().cloned().collect()
     }
 
@@ -56,10 +61,6 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl SecretStore for MemoryStore {
-    fn kind(&self) -> StoreKind {
-        self.kind
-    }
-
     fn get(&self, key: &str) -> Result<Option<Secret>, BackendError> {
         Ok(self.map().get(key).cloned())
     }

@@ -16,9 +16,10 @@
 pub mod backend;
 pub mod choice;
 pub mod db;
-pub mod file;
-pub mod memory;
-pub mod secrets;
+pub(crate) mod file;
+#[cfg(test)]
+pub(crate) mod memory;
+pub(crate) mod secrets;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,8 +29,9 @@ use anyhow::{Context, Result};
 pub use backend::{BackendError, SERVICE_NAME, TIMEOUT_ENV};
 pub use choice::{StoreChoice, StoreKind, STORE_ENV};
 pub use db::{Database, Record};
-pub use memory::MemoryStore;
-pub use secrets::SecretStore;
+#[cfg(test)]
+pub(crate) use memory::MemoryStore;
+pub(crate) use secrets::SecretStore;
 
 use crate::registry::ServerKey;
 use crate::secret::Secret;
@@ -119,10 +121,10 @@ pub struct Listed {
 pub struct Credentials {
     dir: PathBuf,
     choice: StoreChoice,
-    /// A store standing in for the keyring of its kind (tests); `None`: the
-    /// real ones. A plain reference: no reference count to clone and drop
-    /// wherever a command opens the store.
-    stand_in: Option<&'static dyn SecretStore>,
+    /// A store standing in for the keyring of its kind in unit tests
+    /// ([`MemoryStore`]); `None`: the real ones.
+    #[cfg(test)]
+    stand_in: Option<&'static MemoryStore>,
 }
 
 impl Credentials {
@@ -138,14 +140,15 @@ impl Credentials {
         Credentials {
             dir,
             choice,
+            #[cfg(test)]
             stand_in: None,
         }
     }
 
-    /// Opens a store in `dir` whose secrets go to `secrets` (an in-memory
-    /// store in unit tests, leaked to live as long as the process), standing
-    /// in for the keyring of its kind.
-    pub fn with_secret_store(dir: PathBuf, secrets: &'static dyn SecretStore) -> Self {
+    /// Opens a store in `dir` whose secrets go to `secrets` (a leaked
+    /// [`MemoryStore`]), standing in for the keyring of its kind.
+    #[cfg(test)]
+    pub(crate) fn with_secret_store(dir: PathBuf, secrets: &'static MemoryStore) -> Self {
         Credentials {
             dir,
             choice: StoreChoice::Fixed(secrets.kind()),
@@ -154,12 +157,12 @@ impl Credentials {
     }
 
     /// The store that keeps secrets of `kind`.
-    #[inline(never)]
     fn secrets(&self, kind: StoreKind) -> &'static dyn SecretStore {
-        match self.stand_in {
-            Some(stand_in) if stand_in.kind() == kind => stand_in,
-            _ => secrets::of_kind(kind),
+        #[cfg(test)]
+        if let Some(stand_in) = self.stand_in.filter(|s| s.kind() == kind) {
+            return stand_in;
         }
+        secrets::of_kind(kind)
     }
 
     /// Puts back what a failed batch wrote: the old secret where the same

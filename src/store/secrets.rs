@@ -3,20 +3,18 @@
 //! [`Credentials`](super::Credentials) keeps the index, the locks and the undo
 //! of a failed batch; a [`SecretStore`] only keeps secrets by index key. The
 //! OS keyrings ([`Keyring`](super::backend::Keyring)), the embedded file store
-//! ([`FileStore`](super::file::FileStore)) and an in-memory store for tests
-//! ([`MemoryStore`](super::memory::MemoryStore)) implement it.
+//! ([`FileStore`](super::file::FileStore)) and, in unit tests, an in-memory
+//! store (`store::memory::MemoryStore`) implement it.
 
 use super::backend::{BackendError, Keyring};
 use super::file::FileStore;
 use super::StoreKind;
 use crate::secret::Secret;
 
-/// A place that keeps secrets by index key. Every call is bounded in time by
+/// A place that keeps secrets by index key. The index records which kind of
+/// store holds each secret; [`of_kind`] maps it back. Every call is bounded in time by
 /// the implementation; errors never carry secret bytes.
-pub trait SecretStore: Send + Sync + std::fmt::Debug {
-    /// The kind the index records for secrets kept here.
-    fn kind(&self) -> StoreKind;
-
+pub(crate) trait SecretStore: Send + Sync {
     /// Whether the secret lives in the index record itself (the file store):
     /// then it is read with the record, lock-free, and saved with the index,
     /// and [`get`](Self::get), [`set`](Self::set) and [`delete`](Self::delete)
