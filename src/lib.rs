@@ -3,12 +3,14 @@
 //! Module map (one concept each):
 //! - [`protocol`]: the docker-credential-helpers wire protocol (store/get/erase/list/version).
 //! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
-//! - [`store`]: where secrets live (file store, Secret Service, Keychain, Credential Manager).
+//! - [`store`]: the index, its locks and transactions over a `SecretStore` seam (file
+//!   store, Secret Service, Keychain, Credential Manager, in-memory for tests).
 //! - [`cli`]: the human commands (login, ls, export, ...).
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
+//! - [`input`]: bounded, wiping readers of stdin and small files.
 //! - [`reader`]: every JSON/YAML document read from outside: bounded nesting,
 //!   errors that never quote the input.
 //! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
@@ -22,6 +24,7 @@ pub mod discover;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
+pub mod input;
 pub mod log;
 pub(crate) mod migrate;
 pub mod pairs;

@@ -26,19 +26,13 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::registry::ServerKey;
-use crate::store::db::IndexView;
+use crate::store::db::{IndexBytes, IndexView, ListedRef};
 use crate::store::{Credential, Credentials, Database};
 
-/// A registry's link to its auth server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pair {
-    /// Key of the auth server (host, or host + realm path prefix).
-    #[serde(rename = "authServer")]
-    pub auth_server: String,
-}
+pub use crate::store::db::Pair;
 
 /// Which stored credential answers for a key, by the index alone (usernames).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +147,20 @@ pub enum Lookup {
     NotFound,
 }
 
+/// What `get KEY` answers: the credential stored under `key` itself (one
+/// index read that decodes no other record: the hot path), else, only on a
+/// miss, [`lookup`] over the whole index. `export` and `pair ls`, which hold
+/// a loaded index already, call [`lookup`] for the same answer.
+pub(crate) fn answer(store: &Credentials, key: &ServerKey) -> Result<Lookup> {
+    if let Some(credential) = store.get(key)? {
+        return Ok(Lookup::Found {
+            from: key.as_str().to_owned(),
+            credential,
+        });
+    }
+    lookup(store, &store.load()?, key.as_str())
+}
+
 /// The credential that answers for `key` in the loaded index `db`: one keyring
 /// read in the common cases, one per paired registry when several could answer
 /// for an auth server. No extra work when `key` holds a credential or there are no pairs.
@@ -212,6 +220,22 @@ fn lookup_agreeing(
             reason: Disagreement::Secret,
         }
     })
+}
+
+/// Every line protocol `list` reports, unsorted: each stored credential's
+/// ServerURL spelling and username (borrowed from `index`), then the auth
+/// servers of [`listed_auth_servers`]. The second parse happens only when the
+/// index holds pairs.
+pub(crate) fn listed(index: &IndexBytes) -> Result<Vec<ListedRef<'_>>> {
+    let (mut entries, has_pairs) = index.listed_and_pairs()?;
+    if has_pairs {
+        entries.extend(
+            listed_auth_servers(&index.view()?)
+                .into_iter()
+                .map(|(auth, user)| ListedRef::owned(auth, user)),
+        );
+    }
+    Ok(entries)
 }
 
 /// Auth servers that `list` reports besides the stored credentials: every

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
+use crate::input::read_stdin;
 use crate::reader;
 use crate::registry::{KeyError, ServerKey};
 use crate::secret::Secret;
@@ -18,10 +19,6 @@ pub const ERR_NOT_FOUND: &str = "credentials not found in native keychain";
 pub const ERR_MISSING_SERVER_URL: &str = "no credentials server URL";
 /// Exact upstream text for an empty Username.
 pub const ERR_MISSING_USERNAME: &str = "no credentials username";
-
-/// Largest stdin we accept. Upstream reads one line of at most 64 KiB; we allow
-/// more (large identity tokens) but bound it so a runaway pipe cannot eat memory.
-pub const MAX_INPUT: usize = 1024 * 1024;
 
 /// The protocol's actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,23 +73,41 @@ pub fn usage_error() -> i32 {
     1
 }
 
-/// Runs one protocol action against stdin/stdout and returns the exit code.
+/// Runs one protocol action against stdin/stdout and the configured store,
+/// and returns the exit code.
 pub fn run(action: Action) -> i32 {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    serve(
+        action,
+        Credentials::open,
+        &mut io::stdin().lock(),
+        &mut io::stdout().lock(),
+    )
+}
+
+/// Serves one protocol action over the store `open` hands in (opened after
+/// the request is read, so a bad request is reported first): reads the
+/// request from `input`, writes the answer or the one-line error to `out`,
+/// and returns the exit code. [`run`] wires it to the process; unit tests to
+/// an in-memory store.
+pub(crate) fn serve(
+    action: Action,
+    open: impl FnOnce() -> Result<Credentials>,
+    input: &mut impl Read,
+    out: &mut impl Write,
+) -> i32 {
     let result = match action {
         Action::Version => {
             let _ = writeln!(out, "{}", version_line());
             Ok(())
         }
-        Action::List => Credentials::open().and_then(|store| list(&store, &mut out)),
-        _ => read_stdin(&mut io::stdin().lock()).and_then(|input| {
+        Action::List => open().and_then(|store| list(&store, out)),
+        _ => read_stdin(input).and_then(|input| {
             // The raw request holds the secret: wipe it when done.
             let input = zeroize::Zeroizing::new(input);
-            let store = Credentials::open()?;
+            let store = open()?;
             match action {
                 Action::Store => store_action(&store, &input),
-                Action::Get => get(&store, &input, &mut out),
+                Action::Get => get(&store, &input, out),
                 Action::Erase => erase(&store, &input),
                 Action::List | Action::Version => unreachable!(),
             }
@@ -172,61 +187,6 @@ pub fn error_line(err: &anyhow::Error) -> String {
     }
     let flat = format!("{err:#}").replace(['\n', '\r', '\t'], " ");
     crate::printable::printable(&flat).into_owned()
-}
-
-/// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
-pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
-    use zeroize::Zeroize;
-    let mut buf = read_limited(reader, MAX_INPUT).context("cannot read standard input")?;
-    if buf.len() > MAX_INPUT {
-        bail!(
-            "input too large: more than {} KiB on standard input",
-            MAX_INPUT / 1024
-        );
-    }
-    let bytes = std::mem::take(&mut *buf);
-    String::from_utf8(bytes).map_err(|err| {
-        err.into_bytes().zeroize();
-        anyhow!("input is not valid UTF-8 text")
-    })
-}
-
-/// Reads `reader` to its end or to `max + 1` bytes (so callers can tell
-/// "too large" apart), into a buffer that is wiped when dropped.
-///
-/// The buffer grows by doubling, and each outgrown buffer is wiped before it
-/// is freed, so no copy of a secret is left in freed memory. It starts small:
-/// the final buffer is wiped whole (its capacity), and a 1 MiB one would cost
-/// `get` a page fault per 4 KiB on every call.
-pub fn read_limited(reader: &mut impl Read, max: usize) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
-    use zeroize::Zeroizing;
-    let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(1024));
-    let mut limited = reader.take(max as u64 + 1);
-    loop {
-        if buf.len() == buf.capacity() {
-            let mut bigger = Vec::with_capacity(buf.capacity() * 2);
-            bigger.extend_from_slice(&buf);
-            // The old buffer is wiped as it drops (Zeroizing).
-            drop(std::mem::replace(&mut buf, Zeroizing::new(bigger)));
-        }
-        let len = buf.len();
-        let spare = buf.capacity() - len;
-        buf.resize(len + spare, 0);
-        let read = loop {
-            match limited.read(&mut buf[len..]) {
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        match read {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(buf);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(err) => return Err(err),
-        }
-    }
 }
 
 /// The request of `store`: upstream's `{"ServerURL","Username","Secret"}`,
@@ -312,19 +272,15 @@ fn store_action(store: &Credentials, input: &str) -> Result<()> {
 fn get(store: &Credentials, input: &str, out: &mut impl Write) -> Result<()> {
     let server_url = input.trim();
     let key = ServerKey::parse(server_url)?;
-    // The key's own record first (one index read, no other record decoded);
-    // only a miss looks at pairs: an auth server without its own credential
-    // answers with its paired registry's (see crate::pairs).
-    let credential = match store.get(&key)? {
-        Some(credential) => credential,
-        None => match crate::pairs::lookup(store, &store.load()?, key.as_str())? {
-            crate::pairs::Lookup::Found { credential, .. } => credential,
-            crate::pairs::Lookup::Conflict { registries, reason } => {
-                crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
-                return Err(NotFound.into());
-            }
-            crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
-        },
+    // An auth server without its own credential answers with its paired
+    // registry's (see crate::pairs).
+    let credential = match crate::pairs::answer(store, &key)? {
+        crate::pairs::Lookup::Found { credential, .. } => credential,
+        crate::pairs::Lookup::Conflict { registries, reason } => {
+            crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
+            return Err(NotFound.into());
+        }
+        crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
     };
     let mut line = String::with_capacity(64 + credential.secret.expose().len());
     line.push_str("{\"ServerURL\":");
@@ -351,22 +307,9 @@ fn erase(store: &Credentials, input: &str) -> Result<()> {
 /// Strings are borrowed from the index file's bytes (no allocation per line).
 fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
     let index = store.list_index()?;
-    let (mut entries, has_pairs) = index.listed_and_pairs()?;
-    // Auth servers that answer through a paired registry (crate::pairs); the
-    // second parse happens only when the index holds pairs.
-    let auth_servers = if has_pairs {
-        crate::pairs::listed_auth_servers(&index.view()?)
-    } else {
-        Vec::new()
-    };
-    entries.extend(
-        auth_servers
-            .iter()
-            .map(|(auth, user)| crate::store::db::ListedRef {
-                server_url: auth.as_str().into(),
-                username: user.as_str().into(),
-            }),
-    );
+    // Stored credentials, then auth servers that answer through a paired
+    // registry (crate::pairs).
+    let mut entries = crate::pairs::listed(&index)?;
     // Stable sort, then the last of equal URLs wins: what inserting them in
     // index order into a map would give.
     entries.sort_by(|a, b| a.server_url.cmp(&b.server_url));
@@ -396,6 +339,7 @@ fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{MemoryStore, SecretStore, StoreKind};
 
     #[test]
     fn store_request_keys_are_case_insensitive_and_unknown_ignored() {
@@ -442,22 +386,6 @@ mod tests {
     }
 
     #[test]
-    fn stdin_is_bounded_and_utf8() {
-        let big = vec![b'a'; MAX_INPUT + 1];
-        assert!(read_stdin(&mut &big[..])
-            .unwrap_err()
-            .to_string()
-            .contains("too large"));
-        let exact = vec![b'a'; MAX_INPUT];
-        assert_eq!(read_stdin(&mut &exact[..]).unwrap().len(), MAX_INPUT);
-        let bad = [0xffu8, 0xfe];
-        assert!(read_stdin(&mut &bad[..])
-            .unwrap_err()
-            .to_string()
-            .contains("UTF-8"));
-    }
-
-    #[test]
     fn error_lines_keep_upstream_strings_exact() {
         assert_eq!(error_line(&anyhow::Error::new(NotFound)), ERR_NOT_FOUND);
         assert_eq!(
@@ -497,6 +425,181 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "{\"beta.io:5000\":\"b\\\"q\",\"https://alpha.io\":\"\\u003ctoken\\u003e\",\"zeta.io\":\"z\"}\n"
         );
+    }
+
+    /// A store whose secrets live in memory (its index in a temporary directory).
+    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
+        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
+        (dir, secrets, store)
+    }
+
+    /// Serves `action` with `input` over `store`: (exit code, stdout).
+    fn call(store: &Credentials, action: Action, input: &str) -> (i32, String) {
+        let mut out = Vec::new();
+        let code = serve(
+            action,
+            || Ok(store.clone()),
+            &mut input.as_bytes(),
+            &mut out,
+        );
+        (code, String::from_utf8(out).unwrap())
+    }
+
+    fn store_json(url: &str, user: &str, secret: &str) -> String {
+        format!(r#"{{"ServerURL":"{url}","Username":"{user}","Secret":"{secret}"}}"#)
+    }
+
+    #[test]
+    fn store_then_get_answers_the_client_spelling_with_the_secret_from_the_store() {
+        let (dir, secrets, store) = memory_store();
+        let request = store_json("https://Quay.io/", "alice", "s3cret");
+        assert_eq!(call(&store, Action::Store, &request), (0, String::new()));
+        assert_eq!(secrets.keys(), ["quay.io"]);
+        assert_eq!(
+            call(&store, Action::Get, "quay.io\n"),
+            (
+                0,
+                "{\"ServerURL\":\"quay.io\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}\n"
+                    .to_owned()
+            )
+        );
+        // The secret went to the secret store, not into the index.
+        let index = std::fs::read_to_string(dir.path().join(crate::store::db::DB_FILE)).unwrap();
+        assert!(
+            index.contains("alice") && !index.contains("s3cret"),
+            "{index}"
+        );
+    }
+
+    #[test]
+    fn get_of_a_missing_key_is_the_exact_upstream_line_and_exit_1() {
+        let (_dir, _secrets, store) = memory_store();
+        let expected = (1, format!("{ERR_NOT_FOUND}\n"));
+        assert_eq!(call(&store, Action::Get, "ghcr.io"), expected);
+        // A key in the index whose secret the store lost is not found either.
+        call(&store, Action::Store, &store_json("ghcr.io", "u", "s"));
+        _secrets.delete("ghcr.io").unwrap();
+        assert_eq!(call(&store, Action::Get, "ghcr.io"), expected);
+    }
+
+    #[test]
+    fn store_refuses_empty_fields_with_the_upstream_text_and_keeps_nothing() {
+        let (_dir, secrets, store) = memory_store();
+        assert_eq!(
+            call(&store, Action::Store, &store_json("ghcr.io", "", "s")),
+            (1, format!("{ERR_MISSING_USERNAME}\n"))
+        );
+        assert_eq!(
+            call(&store, Action::Store, &store_json(" ", "u", "s")),
+            (1, format!("{ERR_MISSING_SERVER_URL}\n"))
+        );
+        assert_eq!(
+            call(&store, Action::Get, ""),
+            (1, format!("{ERR_MISSING_SERVER_URL}\n"))
+        );
+        assert!(secrets.keys().is_empty());
+        assert_eq!(call(&store, Action::List, ""), (0, "{}\n".to_owned()));
+    }
+
+    #[test]
+    fn erase_removes_the_secret_and_a_missing_key_is_no_error() {
+        let (_dir, secrets, store) = memory_store();
+        assert_eq!(call(&store, Action::Erase, "ghcr.io"), (0, String::new()));
+        call(&store, Action::Store, &store_json("ghcr.io", "u", "s"));
+        call(&store, Action::Store, &store_json("quay.io", "v", "t"));
+        assert_eq!(
+            call(&store, Action::Erase, "https://ghcr.io"),
+            (0, String::new())
+        );
+        assert_eq!(secrets.keys(), ["quay.io"]);
+        assert_eq!(
+            call(&store, Action::List, ""),
+            (0, "{\"quay.io\":\"v\"}\n".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_failed_store_leaves_the_earlier_credential_as_it_was() {
+        let (_dir, secrets, store) = memory_store();
+        call(
+            &store,
+            Action::Store,
+            &store_json("ghcr.io", "old-user", "old"),
+        );
+        secrets.fail_set_of(Some("ghcr.io"));
+        let (code, out) = call(
+            &store,
+            Action::Store,
+            &store_json("ghcr.io", "new-user", "new"),
+        );
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("cannot store the credential for ghcr.io"),
+            "{out}"
+        );
+        assert!(!out.contains("new"), "{out}");
+        secrets.fail_set_of(None);
+        let (code, out) = call(&store, Action::Get, "ghcr.io");
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("\"Username\":\"old-user\",\"Secret\":\"old\""),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_auth_server_answers_get_and_list_with_its_paired_registry() {
+        let (_dir, _secrets, store) = memory_store();
+        call(
+            &store,
+            Action::Store,
+            &store_json("reg.example", "alice", "pw"),
+        );
+        let key = |s: &str| ServerKey::parse(s).unwrap();
+        crate::pairs::link(&store, &key("reg.example"), &key("sso.example")).unwrap();
+        assert_eq!(
+            call(&store, Action::Get, "https://sso.example/auth"),
+            (
+                0,
+                "{\"ServerURL\":\"https://sso.example/auth\",\"Username\":\"alice\",\"Secret\":\"pw\"}\n"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            call(&store, Action::List, ""),
+            (
+                0,
+                "{\"reg.example\":\"alice\",\"sso.example\":\"alice\"}\n".to_owned()
+            )
+        );
+        // Two registries with different secrets: a conflict, so not found.
+        call(
+            &store,
+            Action::Store,
+            &store_json("reg2.example", "alice", "other"),
+        );
+        crate::pairs::link(&store, &key("reg2.example"), &key("sso.example")).unwrap();
+        assert_eq!(
+            call(&store, Action::Get, "sso.example"),
+            (1, format!("{ERR_NOT_FOUND}\n"))
+        );
+    }
+
+    #[test]
+    fn version_and_a_refused_request_never_open_the_store() {
+        let unopened = || -> Result<Credentials> { panic!("the store was opened") };
+        let mut out = Vec::new();
+        assert_eq!(serve(Action::Version, unopened, &mut &b""[..], &mut out), 0);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .starts_with(crate::BINARY_NAME));
+        let big = vec![b'a'; crate::input::MAX_INPUT + 1];
+        let mut out = Vec::new();
+        assert_eq!(serve(Action::Get, unopened, &mut &big[..], &mut out), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("input too large"), "{out}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 #![no_main]
 
 use docker_credential_keyring::printable::is_unsafe;
-use docker_credential_keyring::protocol::{error_line, parse_store_request, read_stdin};
+use docker_credential_keyring::input::read_stdin;
+use docker_credential_keyring::protocol::{error_line, parse_store_request};
 use libfuzzer_sys::fuzz_target;
 
 /// `input` (a JSON object) with every "secret" field, in any case, replaced

@@ -340,7 +340,7 @@ impl LoginPairing {
 /// registry password then the auth server password (each without its line end).
 pub fn two_secrets_from_stdin() -> Result<(crate::secret::Secret, crate::secret::Secret)> {
     use zeroize::Zeroize;
-    let mut text = crate::protocol::read_stdin(&mut std::io::stdin().lock())?;
+    let mut text = crate::input::read_stdin(&mut std::io::stdin().lock())?;
     let result = split_two_lines(&text);
     text.zeroize();
     result

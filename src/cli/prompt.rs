@@ -10,8 +10,7 @@ use crate::secret::Secret;
 /// Reads a secret from stdin as docker's `--password-stdin` does: the whole
 /// input, bounded, with one trailing newline (`\n` or `\r\n`) removed.
 pub fn secret_from_stdin() -> Result<Secret> {
-    let mut text =
-        zeroize::Zeroizing::new(crate::protocol::read_stdin(&mut std::io::stdin().lock())?);
+    let mut text = zeroize::Zeroizing::new(crate::input::read_stdin(&mut std::io::stdin().lock())?);
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {

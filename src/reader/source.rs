@@ -12,11 +12,11 @@ const MAX_SOURCE: u64 = 16 * 1024 * 1024;
 pub(crate) fn read_source(source: &str) -> Result<String> {
     let max = MAX_SOURCE as usize;
     let mut bytes = if source == "-" {
-        crate::protocol::read_limited(&mut std::io::stdin().lock(), max)
+        crate::input::read_limited(&mut std::io::stdin().lock(), max)
             .context("cannot read standard input")?
     } else {
         std::fs::File::open(source)
-            .and_then(|mut f| crate::protocol::read_limited(&mut f, max))
+            .and_then(|mut f| crate::input::read_limited(&mut f, max))
             .with_context(|| format!("cannot read {source}"))?
     };
     if bytes.len() > max {

@@ -1,4 +1,5 @@
-//! The OS keyring stores, reached through keyring-core and its store crates.
+//! The OS keyring stores, reached through keyring-core and its store crates
+//! (the [`Keyring`] implementation of the storage seam).
 //!
 //! Every call runs on a worker thread and is bounded in time
 //! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
@@ -17,6 +18,7 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use keyring_core::{Entry, Error as KeyringError};
 
+use super::secrets::SecretStore;
 use super::StoreKind;
 use crate::secret::Secret;
 
@@ -213,6 +215,25 @@ pub fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
             Err(err) => Err(map_error(kind, err)),
         }
     })
+}
+
+/// An OS keyring (Secret Service, macOS Keychain, Windows Credential
+/// Manager) as a [`SecretStore`]: the functions above, for its kind.
+#[derive(Clone, Copy)]
+pub(crate) struct Keyring(pub(crate) StoreKind);
+
+impl SecretStore for Keyring {
+    fn get(&self, key: &str) -> BackendResult<Option<Secret>> {
+        get(self.0, key)
+    }
+
+    fn set(&self, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+        set(self.0, key, label, secret)
+    }
+
+    fn delete(&self, key: &str) -> BackendResult<bool> {
+        delete(self.0, key)
+    }
 }
 
 /// Checks that the store connects and answers a lookup (for `doctor` and `auto`).

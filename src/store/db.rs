@@ -27,7 +27,7 @@ pub struct Database {
     pub credentials: BTreeMap<String, Record>,
     /// Delegated-auth pairs: registry key -> pair (see [`crate::pairs`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pairs: BTreeMap<String, crate::pairs::Pair>,
+    pub pairs: BTreeMap<String, Pair>,
     /// Keys written by newer versions, kept as they are.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -42,6 +42,16 @@ impl Default for Database {
             extra: serde_json::Map::new(),
         }
     }
+}
+
+/// A registry's link to the auth server that issues its tokens. Index data
+/// (written under the index's lock, read in the same file read as the
+/// credentials); the rules over it live in [`crate::pairs`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    /// Key of the auth server (host, or host + realm path prefix).
+    #[serde(rename = "authServer")]
+    pub auth_server: String,
 }
 
 /// One credential's entry in the index.
@@ -102,12 +112,7 @@ pub struct IndexView {
     #[serde(default)]
     pub credentials: BTreeMap<String, RecordMeta>,
     #[serde(default)]
-    pub pairs: BTreeMap<String, crate::pairs::Pair>,
-}
-
-/// Every key with its metadata, without reading any secret into memory.
-pub fn list_index(path: &Path) -> Result<BTreeMap<String, RecordMeta>> {
-    Ok(read_index_view(path)?.credentials)
+    pub pairs: BTreeMap<String, Pair>,
 }
 
 /// The whole index minus the secrets, in one read.
@@ -245,6 +250,16 @@ pub struct ListedRef<'a> {
     pub server_url: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     pub username: std::borrow::Cow<'a, str>,
+}
+
+impl ListedRef<'static> {
+    /// A line that is not in the index bytes (an auth server `list` adds).
+    pub(crate) fn owned(server_url: String, username: String) -> Self {
+        ListedRef {
+            server_url: server_url.into(),
+            username: username.into(),
+        }
+    }
 }
 
 impl IndexBytes {

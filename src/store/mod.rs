@@ -9,11 +9,17 @@
 //! call at most.
 //!
 //! [`Credentials`] is the four-method interface (get, put, delete, list) the
-//! protocol and the human commands use.
+//! protocol and the human commands use. It owns the index, the locks and the
+//! undo of a failed batch; where a secret lives is behind the
+//! [`SecretStore`] seam (the keyrings, the file store, an in-memory store).
 
 pub mod backend;
 pub mod choice;
 pub mod db;
+pub(crate) mod file;
+#[cfg(test)]
+pub(crate) mod memory;
+pub(crate) mod secrets;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +29,9 @@ use anyhow::{Context, Result};
 pub use backend::{BackendError, SERVICE_NAME, TIMEOUT_ENV};
 pub use choice::{StoreChoice, StoreKind, STORE_ENV};
 pub use db::{Database, Record};
+#[cfg(test)]
+pub(crate) use memory::MemoryStore;
+pub(crate) use secrets::SecretStore;
 
 use crate::registry::ServerKey;
 use crate::secret::Secret;
@@ -56,7 +65,8 @@ pub struct Put<'a> {
     pub email: Option<&'a Option<String>>,
 }
 
-/// A keyring write of [`Credentials::put_all`], with what to put back if the batch fails.
+/// A secret-store write of [`Credentials::put_all`] (or removal of
+/// [`Removals::delete_in`]), with what to put back if the batch fails.
 struct Written {
     key: String,
     kind: StoreKind,
@@ -64,59 +74,35 @@ struct Written {
     old_secret: Option<Secret>,
 }
 
-/// Puts back what a failed batch wrote to keyrings: the old secret where the
-/// same keyring held one, else removes the new item. The file store needs
-/// nothing: its secrets live in the index, which was not saved.
-fn undo_keyring_writes(written: &[Written]) {
-    for w in written.iter().rev().filter(|w| w.kind != StoreKind::File) {
-        let restored = match (&w.previous, &w.old_secret) {
-            (Some(prev), Some(old)) if prev.store == w.kind => {
-                let label = format!("docker-credential-keyring: {}", prev.server_url);
-                backend::set(w.kind, &w.key, &label, old)
-            }
-            _ => backend::delete(w.kind, &w.key).map(|_| ()),
-        };
-        if let Err(undo) = restored {
-            crate::debug!(
-                "could not undo the {} write for {}: {undo:#}",
-                w.kind,
-                w.key
-            );
-        }
-    }
-}
-
-/// The keyring removals of one [`Credentials::update_removing`], with what to
-/// put back if it fails.
-#[derive(Default)]
-pub(crate) struct Removals {
+/// The secret-store removals of one [`Credentials::update_removing`], with
+/// what to put back if it fails.
+pub(crate) struct Removals<'s> {
+    store: &'s Credentials,
     undo: Vec<Written>,
 }
 
-impl Removals {
+impl Removals<'_> {
     /// Removes the credential under the index key `key` from `db`, and its
-    /// secret from the keyring that holds it (read first, to put back if the
+    /// secret from the store that holds it (read first, to put back if the
     /// transaction fails). Returns whether there was one.
     pub(crate) fn delete_in(&mut self, db: &mut Database, key: &str) -> Result<bool> {
         let Some(record) = db.credentials.remove(key) else {
             return Ok(false);
         };
-        if record.store != StoreKind::File {
-            let kind = record.store;
-            let erase = || -> Result<Option<Secret>, BackendError> {
-                let old_secret = backend::get(kind, key)?;
-                backend::delete(kind, key)?;
-                Ok(old_secret)
-            };
-            let old_secret =
-                erase().with_context(|| format!("cannot erase the credential for {key}"))?;
-            self.undo.push(Written {
-                key: key.to_owned(),
-                kind,
-                previous: Some(record),
-                old_secret,
-            });
-        }
+        let secrets = self.store.secrets(record.store);
+        let erase = || -> Result<Option<Secret>, BackendError> {
+            let old_secret = secrets.get(key)?;
+            secrets.delete(key)?;
+            Ok(old_secret)
+        };
+        let old_secret =
+            erase().with_context(|| format!("cannot erase the credential for {key}"))?;
+        self.undo.push(Written {
+            key: key.to_owned(),
+            kind: record.store,
+            previous: Some(record),
+            old_secret,
+        });
         Ok(true)
     }
 }
@@ -130,11 +116,15 @@ pub struct Listed {
     pub store: StoreKind,
 }
 
-/// The credential store: the index file plus the keyring stores it points to.
+/// The credential store: the index file plus the secret stores it points to.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     dir: PathBuf,
     choice: StoreChoice,
+    /// A store standing in for the keyring of its kind in unit tests
+    /// ([`MemoryStore`]); `None`: the real ones.
+    #[cfg(test)]
+    stand_in: Option<&'static MemoryStore>,
 }
 
 impl Credentials {
@@ -142,15 +132,59 @@ impl Credentials {
     /// Touches no keyring and reads no secret.
     pub fn open() -> Result<Self> {
         let choice = StoreChoice::configured()?;
-        Ok(Credentials {
-            dir: crate::paths::data_dir()?,
-            choice,
-        })
+        Ok(Credentials::at(crate::paths::data_dir()?, choice))
     }
 
     /// Opens a store in an explicit directory with an explicit choice (tests, tools).
     pub fn at(dir: PathBuf, choice: StoreChoice) -> Self {
-        Credentials { dir, choice }
+        Credentials {
+            dir,
+            choice,
+            #[cfg(test)]
+            stand_in: None,
+        }
+    }
+
+    /// Opens a store in `dir` whose secrets go to `secrets` (a leaked
+    /// [`MemoryStore`]), standing in for the keyring of its kind.
+    #[cfg(test)]
+    pub(crate) fn with_secret_store(dir: PathBuf, secrets: &'static MemoryStore) -> Self {
+        Credentials {
+            dir,
+            choice: StoreChoice::Fixed(secrets.kind()),
+            stand_in: Some(secrets),
+        }
+    }
+
+    /// The store that keeps secrets of `kind`.
+    fn secrets(&self, kind: StoreKind) -> &'static dyn SecretStore {
+        #[cfg(test)]
+        if let Some(stand_in) = self.stand_in.filter(|s| s.kind() == kind) {
+            return stand_in;
+        }
+        secrets::of_kind(kind)
+    }
+
+    /// Puts back what a failed batch wrote: the old secret where the same
+    /// store held one, else removes the new one. Nothing for the file store:
+    /// its secrets live in the index, which was not saved.
+    fn undo(&self, written: &[Written]) {
+        for w in written.iter().rev() {
+            let secrets = self.secrets(w.kind);
+            let restored = match (&w.previous, &w.old_secret) {
+                (Some(prev), Some(old)) if prev.store == w.kind => {
+                    secrets.set(&w.key, &secrets::label(&prev.server_url), old)
+                }
+                _ => secrets.delete(&w.key).map(|_| ()),
+            };
+            if let Err(undo) = restored {
+                crate::debug!(
+                    "could not undo the {} write for {}: {undo:#}",
+                    w.kind,
+                    w.key
+                );
+            }
+        }
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -196,12 +230,15 @@ impl Credentials {
     /// secrets already removed are put back and the index is not changed.
     pub(crate) fn update_removing<T>(
         &self,
-        change: impl FnOnce(&mut Database, &mut Removals) -> Result<T>,
+        change: impl FnOnce(&mut Database, &mut Removals<'_>) -> Result<T>,
     ) -> Result<T> {
         let _lock = self.lock()?;
         let mut db = self.load()?;
         let before = db.clone();
-        let mut removals = Removals::default();
+        let mut removals = Removals {
+            store: self,
+            undo: Vec::new(),
+        };
         let out = change(&mut db, &mut removals).and_then(|out| {
             if db != before {
                 db.save(&self.db_path())?;
@@ -209,7 +246,7 @@ impl Credentials {
             Ok(out)
         });
         if out.is_err() {
-            undo_keyring_writes(&removals.undo);
+            self.undo(&removals.undo);
         }
         out
     }
@@ -262,18 +299,19 @@ impl Credentials {
     /// for those only, take the writers' lock shared, re-read the record under
     /// it, then read the secret.
     fn credential_of(&self, record: Record, key: &str) -> Result<Option<Credential>> {
-        if record.store == StoreKind::File {
-            return Ok(file_credential(&record));
+        if self.secrets(record.store).in_index() {
+            return Ok(in_index_credential(&record));
         }
         let _lock = self.read_lock()?;
         let Some(record) = db::find_record(&self.db_path(), key)? else {
             return Ok(None);
         };
-        if record.store == StoreKind::File {
-            return Ok(file_credential(&record));
+        let secrets = self.secrets(record.store);
+        if secrets.in_index() {
+            return Ok(in_index_credential(&record));
         }
-        let kind = record.store;
-        let Some(secret) = backend::get(kind, key)? else {
+        let Some(secret) = secrets.get(key)? else {
+            let kind = record.store;
             crate::debug!("index lists {key} in {kind} but the keyring has no secret");
             return Ok(None);
         };
@@ -323,23 +361,23 @@ impl Credentials {
             // The keyring secret this store overwrites, kept to put back if a
             // later step fails (full disk): a failed store changes nothing.
             let old_secret = match &previous {
-                Some(prev) if prev.store != StoreKind::File => {
-                    match backend::get(prev.store, key.as_str())
-                        .with_context(|| format!("cannot store the credential for {key}"))
-                    {
-                        Ok(secret) => secret,
-                        Err(err) => {
-                            undo_keyring_writes(&written);
-                            return Err(err);
-                        }
+                Some(prev) => match self
+                    .secrets(prev.store)
+                    .get(key.as_str())
+                    .with_context(|| format!("cannot store the credential for {key}"))
+                {
+                    Ok(secret) => secret,
+                    Err(err) => {
+                        self.undo(&written);
+                        return Err(err);
                     }
-                }
-                _ => None,
+                },
+                None => None,
             };
             let kind = match self.write_secret(key, put.credential) {
                 Ok(kind) => kind,
                 Err(err) => {
-                    undo_keyring_writes(&written);
+                    self.undo(&written);
                     return Err(err);
                 }
             };
@@ -347,7 +385,10 @@ impl Credentials {
             record.server_url = put.credential.server_url.clone();
             record.username = put.credential.username.clone();
             record.store = kind;
-            record.secret = (kind == StoreKind::File).then(|| put.credential.secret.clone());
+            record.secret = self
+                .secrets(kind)
+                .in_index()
+                .then(|| put.credential.secret.clone());
             if let Some(email) = put.email {
                 record.email = email.clone();
             }
@@ -360,14 +401,14 @@ impl Credentials {
             });
         }
         if let Err(err) = db.save(&self.db_path()) {
-            undo_keyring_writes(&written);
+            self.undo(&written);
             return Err(err);
         }
         for w in &written {
             if let Some(prev) = &w.previous {
-                if prev.store != w.kind && prev.store != StoreKind::File {
+                if prev.store != w.kind {
                     // The secret moved stores: do not leave a stale copy behind.
-                    if let Err(err) = backend::delete(prev.store, &w.key) {
+                    if let Err(err) = self.secrets(prev.store).delete(&w.key) {
                         crate::debug!(
                             "could not remove old copy of {} from {}: {err:#}",
                             w.key,
@@ -380,9 +421,10 @@ impl Credentials {
         Ok(written.iter().map(|w| w.kind).collect())
     }
 
-    /// Writes the secret to the chosen keyring store (the file store's secret
-    /// goes into the index instead); under `auto` uses the file store only
-    /// when there is no keyring at all ([`choice::auto_fallback`]).
+    /// Writes the secret to the chosen store (the file store's goes into the
+    /// index record instead, see [`SecretStore::in_index`]); under `auto` uses
+    /// the file store only when there is no keyring at all
+    /// ([`choice::auto_fallback`]).
     fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
         let (kind, auto) = match self.choice {
             StoreChoice::Fixed(kind) => (kind, false),
@@ -391,11 +433,11 @@ impl Credentials {
                 None => (StoreKind::File, false),
             },
         };
-        if kind == StoreKind::File {
-            return Ok(kind);
-        }
-        let label = format!("docker-credential-keyring: {}", credential.server_url);
-        let written = match backend::set(kind, key.as_str(), &label, &credential.secret) {
+        let label = secrets::label(&credential.server_url);
+        let written = match self
+            .secrets(kind)
+            .set(key.as_str(), &label, &credential.secret)
+        {
             Ok(()) => Ok(kind),
             Err(err) if auto => choice::auto_fallback(err).inspect(|_| {
                 crate::debug!("auto: no {kind} here; using the file store");
@@ -441,11 +483,116 @@ impl Credentials {
     }
 }
 
-/// The credential of a file-store record (its secret is in the index).
-fn file_credential(record: &Record) -> Option<Credential> {
+/// The credential of a record that holds its own secret (the file store's).
+fn in_index_credential(record: &Record) -> Option<Credential> {
     Some(Credential {
         server_url: record.server_url.clone(),
         username: record.username.clone(),
         secret: record.secret.clone()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
+        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
+        (dir, secrets, store)
+    }
+
+    fn credential(user: &str, secret: &str) -> Credential {
+        Credential {
+            server_url: format!("{user}.example"),
+            username: user.to_owned(),
+            secret: Secret::from(secret),
+        }
+    }
+
+    fn key(s: &str) -> ServerKey {
+        ServerKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_failed_batch_puts_back_every_secret_it_wrote_and_saves_no_index() {
+        let (_dir, secrets, store) = memory_store();
+        let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
+        store.put(&a, &credential("a", "old-a")).unwrap();
+        secrets.fail_set_of(Some("c.example"));
+        let (new_a, new_b, new_c) = (
+            credential("a", "new-a"),
+            credential("b", "new-b"),
+            credential("c", "new-c"),
+        );
+        let puts = [(&a, &new_a), (&b, &new_b), (&c, &new_c)].map(|(key, credential)| Put {
+            key,
+            credential,
+            email: None,
+        });
+        let err = format!("{:#}", store.put_all(&puts).unwrap_err());
+        assert!(
+            err.contains("cannot store the credential for c.example"),
+            "{err}"
+        );
+        assert!(!err.contains("new-"), "{err}");
+        // a's old secret is back, b's new one is gone, the index is unchanged.
+        assert_eq!(secrets.keys(), ["a.example"]);
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "old-a")));
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_removal_puts_the_removed_secrets_back() {
+        let (_dir, secrets, store) = memory_store();
+        store
+            .put(&key("a.example"), &credential("a", "sa"))
+            .unwrap();
+        store
+            .put(&key("b.example"), &credential("b", "sb"))
+            .unwrap();
+        let failed = store.update_removing(|db, removals| -> Result<()> {
+            assert!(removals.delete_in(db, "a.example")?);
+            assert!(removals.delete_in(db, "b.example")?);
+            assert!(!removals.delete_in(db, "c.example")?);
+            anyhow::bail!("later step failed")
+        });
+        assert!(failed.is_err());
+        assert_eq!(secrets.keys(), ["a.example", "b.example"]);
+        assert_eq!(
+            store.get(&key("b.example")).unwrap(),
+            Some(credential("b", "sb"))
+        );
+        assert!(store.delete(&key("a.example")).unwrap());
+        assert_eq!(secrets.keys(), ["b.example"]);
+    }
+
+    #[test]
+    fn moving_a_credential_between_stores_leaves_no_stale_copy() {
+        let (dir, secrets, store) = memory_store();
+        let a = key("a.example");
+        store.put(&a, &credential("a", "in-keyring")).unwrap();
+        let file = Credentials::at(
+            dir.path().to_path_buf(),
+            StoreChoice::Fixed(StoreKind::File),
+        );
+        let file = Credentials {
+            stand_in: store.stand_in,
+            ..file
+        };
+        assert_eq!(
+            file.put(&a, &credential("a", "in-file")).unwrap(),
+            StoreKind::File
+        );
+        assert!(secrets.keys().is_empty());
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "in-file")));
+        // And back: the index record no longer holds the secret.
+        assert_eq!(
+            store.put(&a, &credential("a", "again")).unwrap(),
+            StoreKind::SecretService
+        );
+        assert_eq!(store.load().unwrap().credentials["a.example"].secret, None);
+        assert_eq!(secrets.keys(), ["a.example"]);
+    }
 }
