@@ -7,6 +7,7 @@
 //! - [`cli`]: the human commands (login, ls, export, ...).
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
+//! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
 //! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
 //! - [`reader`]: every JSON/YAML document read from outside: bounded nesting,
 //!   errors that never quote the input.
@@ -22,6 +23,7 @@ pub mod export;
 pub mod fsutil;
 pub mod gojson;
 pub mod log;
+pub(crate) mod migrate;
 pub mod pairs;
 pub mod paths;
 pub mod printable;

@@ -22,12 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::CommandResult;
+use crate::config::helper::{self, HelperConfig};
 use crate::config::{ConfigFile, Flavor};
 use crate::registry::ServerKey;
 use crate::store::{Credentials, StoreChoice};
 
-/// The helper name clients derive `docker-credential-keyring` from.
-pub const HELPER: &str = "keyring";
+pub use crate::config::HELPER;
 
 const RECORD_FILE: &str = "configured.json";
 
@@ -88,13 +88,7 @@ pub fn run(args: Args) -> CommandResult {
     let changes = plan(&mut file, &hosts);
 
     let mut own = match &args.store {
-        Some(word) => {
-            let choice = StoreChoice::parse(word)?;
-            let mut own = Flavor::Helper.open()?;
-            own.root
-                .insert("store".to_owned(), Value::String(choice.name().to_owned()));
-            Some(own)
-        }
+        Some(word) => Some(HelperConfig::with_store(StoreChoice::parse(word)?.name())?),
         None => None,
     };
 
@@ -263,7 +257,7 @@ fn report_configured(
     if let Some(own) = own {
         crate::outln!(
             "Store for new secrets: {} (in {})",
-            own.str_at("store").unwrap_or("auto"),
+            own.str_at(helper::STORE_KEY).unwrap_or("auto"),
             own.path().display()
         );
     }

@@ -1,4 +1,5 @@
-//! `ls`: the stored credentials as a table or JSON. Never prints secrets.
+//! `ls`: the stored credentials as a table or JSON, from the index alone
+//! (no keyring call, no secret read).
 
 use super::CommandResult;
 use crate::store::{Credentials, IDENTITY_TOKEN_USER};
@@ -19,13 +20,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CommandResult {
-    let store = Credentials::open()?;
-    let db = store.load()?;
-    let rows: Vec<Row> = store
-        .list()?
+    // The index without secrets, one read: ls never loads a secret.
+    let mut view = Credentials::open()?.index_view()?;
+    let pairs = std::mem::take(&mut view.pairs);
+    let rows: Vec<Row> = Credentials::listed(view)
         .into_iter()
         .map(|l| Row {
-            pair: db.pairs.get(&l.key).map(|p| p.auth_server.clone()),
+            pair: pairs.get(&l.key).map(|p| p.auth_server.clone()),
             token: l.username == IDENTITY_TOKEN_USER,
             server: l.key,
             username: l.username,

@@ -12,9 +12,11 @@
 //!   file is copied to `<file>.bak` (once: the backup keeps the original);
 //! - nothing is written when the content did not change.
 //!
-//! [`auths`] reads and removes the plaintext credentials (`auths`) these files hold.
+//! [`auths`] reads and removes the plaintext credentials (`auths`) these files hold;
+//! [`helper`] owns this helper's own config file.
 
 pub mod auths;
+pub mod helper;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,10 @@ use serde_json::{Map, Value};
 use crate::registry::ServerKey;
 
 pub use auths::{plaintext_auths, strip_plaintext, PlaintextAuth};
+
+/// The helper name clients derive `docker-credential-keyring` from
+/// (`"credsStore": "keyring"`).
+pub const HELPER: &str = "keyring";
 
 /// Which client's file this is (they differ in location and in what they honour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -69,7 +75,7 @@ impl Flavor {
                 }
                 Ok(home()?.join(".config").join("containers").join("auth.json"))
             }
-            Flavor::Helper => crate::store::choice::config_path(),
+            Flavor::Helper => helper::path(),
         }
     }
 

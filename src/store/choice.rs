@@ -13,9 +13,6 @@ use super::BackendError;
 /// Environment variable that overrides the store choice.
 pub const STORE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_STORE";
 
-/// Name of the config file in the config dir.
-pub const CONFIG_FILE: &str = "config.json";
-
 /// A concrete store. The index records, per credential, which one holds its secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -115,14 +112,8 @@ impl StoreChoice {
                 return Ok((choice, format!("environment variable {STORE_ENV}")));
             }
         }
-        let path = config_path()?;
-        if let Some(bytes) = crate::fsutil::read_if_exists(&path)? {
-            let config: ConfigFile = serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "the config file {} is not valid JSON like {{\"store\": \"file\"}}",
-                    path.display()
-                )
-            })?;
+        let path = crate::config::helper::path()?;
+        if let Some(config) = crate::config::helper::HelperConfig::load(&path)? {
             if let Some(store) = config.store {
                 let choice = StoreChoice::parse(&store)
                     .with_context(|| format!("in the config file {}", path.display()))?;
@@ -137,18 +128,6 @@ impl fmt::Display for StoreChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// The config file's shape. Unknown keys are ignored (forward compatible).
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct ConfigFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-}
-
-/// `$XDG_CONFIG_HOME/docker-credential-keyring/config.json`.
-pub fn config_path() -> Result<PathBuf> {
-    Ok(crate::paths::config_dir()?.join(CONFIG_FILE))
 }
 
 /// The keyring `auto` tries first, or `None` when there is clearly none to try

@@ -1,0 +1,57 @@
+//! The helper's own config file,
+//! `$XDG_CONFIG_HOME/docker-credential-keyring/config.json` (`{"store": "file"}`):
+//! its one owner. The store choice reads it typed and lean (it is read on
+//! every `get`); `configure --store` edits it as a [`ConfigFile`], so keys
+//! written by other versions are kept.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ConfigFile, Flavor};
+
+/// Name of the file in the config dir.
+const FILE_NAME: &str = "config.json";
+
+/// The member that names the store for new secrets.
+pub(crate) const STORE_KEY: &str = "store";
+
+/// The file's content as read. Unknown keys are ignored (forward compatible).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HelperConfig {
+    /// The store for new secrets, as written (parsed by the store choice).
+    #[serde(default)]
+    pub(crate) store: Option<String>,
+}
+
+/// `$XDG_CONFIG_HOME/docker-credential-keyring/config.json`.
+pub fn path() -> Result<PathBuf> {
+    Ok(crate::paths::config_dir()?.join(FILE_NAME))
+}
+
+impl HelperConfig {
+    /// Reads the file at `path`; `None` when there is none.
+    pub(crate) fn load(path: &Path) -> Result<Option<HelperConfig>> {
+        let Some(bytes) = crate::fsutil::read_if_exists(path)? else {
+            return Ok(None);
+        };
+        let config = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "the config file {} is not valid JSON like {{\"store\": \"file\"}}",
+                path.display()
+            )
+        })?;
+        Ok(Some(config))
+    }
+
+    /// The file opened for editing with its store set to `store` (a store
+    /// choice's name); the caller shows the diff or saves it.
+    pub(crate) fn with_store(store: &str) -> Result<ConfigFile> {
+        let mut file = Flavor::Helper.open()?;
+        file.root
+            .insert(STORE_KEY.to_owned(), Value::String(store.to_owned()));
+        Ok(file)
+    }
+}
