@@ -13,10 +13,12 @@
 //! - nothing is written when the content did not change.
 //!
 //! [`auths`] reads and removes the plaintext credentials (`auths`) these files hold;
-//! [`helper`] owns this helper's own config file.
+//! [`helper`] owns this helper's own config file; [`setup`] what `configure`
+//! sets in these files, its record, and how `unconfigure` undoes it.
 
 pub mod auths;
 pub mod helper;
+pub(crate) mod setup;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
