@@ -54,22 +54,15 @@ pub fn run(args: Args) -> CommandResult {
             name: sa,
         }
     };
-    let name = match (&args.name, &subject) {
-        (Some(name), _) => name.clone(),
-        (None, PullSubject::AllServiceAccounts { namespace }) => {
-            format!("image-puller-{namespace}")
-        }
-        (None, PullSubject::ServiceAccount { namespace, name }) => {
-            format!("image-puller-{namespace}-{name}")
-        }
-    };
+    let name = args.name.clone().unwrap_or_else(|| subject.binding_name());
     kube_name::check_object_name("--name", &name)?;
     let binding = manifest::role_binding(&name, &args.to_namespace, &subject);
-    let text = if args.yaml {
-        manifest::render(&manifest::sorted(&binding), Syntax::Yaml)
+    let syntax = if args.yaml {
+        Syntax::Yaml
     } else {
-        manifest::render(&binding, Syntax::Json)
+        Syntax::Json
     };
+    let text = manifest::render_built(&binding, syntax);
     print!("{text}");
     Ok(0)
 }

@@ -1,18 +1,15 @@
 //! `import FILE|-`: credentials from a pull secret or a docker config.json
-//! into the store. Everything is validated before the first write, and a
-//! failed write puts back what the earlier ones changed: all or nothing.
+//! into the store, all or nothing ([`crate::export::import`] plans and
+//! writes); this file prints what was added, replaced and skipped.
 
-use std::collections::BTreeMap;
-
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::Result;
 
 use super::CommandResult;
-use crate::export::dockerconfig::{self, Found};
 use crate::export::document::Document;
-use crate::export::select::{self, Pattern};
+use crate::export::import::Plan;
+use crate::export::select::Pattern;
 use crate::reader::source::read_source;
-use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials, Put};
+use crate::store::Credentials;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -32,13 +29,6 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// One credential to write.
-struct Planned {
-    key: ServerKey,
-    spelling: String,
-    found: Found,
-}
-
 pub fn run(args: Args) -> CommandResult {
     let patterns = args
         .registries
@@ -46,64 +36,19 @@ pub fn run(args: Args) -> CommandResult {
         .map(|r| Pattern::parse(r))
         .collect::<Result<Vec<_>>>()?;
     let doc = Document::parse(&read_source(&args.file)?)?;
-    let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
-    let mut skipped: Vec<String> = Vec::new();
-    for (spelling, value) in doc.entries()? {
-        let key = ServerKey::parse(&spelling)
-            .map_err(|e| anyhow!("entry {:?}: {e}", crate::registry::shown(&spelling)))?;
-        let found = match dockerconfig::read_entry(&spelling, &value)? {
-            Ok(found) => found,
-            Err(why) => {
-                skipped.push(format!("{spelling}: {why}"));
-                continue;
-            }
-        };
-        if let Some(why) = dockerconfig::unrepresentable_username(&found.username) {
-            skipped.push(format!("{spelling}: {why}"));
-            continue;
-        }
-        if !select::selected(&patterns, key.as_str()) {
-            continue;
-        }
-        if let Some(other) = planned.get(key.as_str()) {
-            if other.found.username != found.username || other.found.password != found.password {
-                bail!(
-                    "entries {:?} and {spelling:?} are the same registry ({key}) with different credentials: remove one and import again",
-                    other.spelling
-                );
-            }
-            continue;
-        }
-        planned.insert(
-            key.as_str().to_owned(),
-            Planned {
-                key,
-                spelling,
-                found,
-            },
-        );
-    }
-    for pattern in &patterns {
-        if !planned.keys().any(|k| pattern.matches(k)) {
-            bail!(
-                "--registry {:?} matches no importable entry in {}",
-                pattern.raw,
-                args.file
-            );
-        }
-    }
+    let plan = Plan::new(&doc, &patterns, &args.file)?;
     let store = Credentials::open()?;
-    let (added, replaced) = write_all(&store, &planned)?;
+    let (added, replaced) = plan.write(&store)?;
     if !args.quiet {
-        for p in planned.values() {
+        for p in plan.planned.values() {
             let verb = if replaced.contains(p.key.as_str()) {
                 "replaced"
             } else {
                 "added"
             };
-            crate::outln!("{verb:<8} {} ({})", p.key, p.found.username);
+            crate::outln!("{verb:<8} {} ({})", p.key, p.username());
         }
-        for s in &skipped {
+        for s in &plan.skipped {
             crate::outln!("skipped  {s}");
         }
     }
@@ -111,41 +56,7 @@ pub fn run(args: Args) -> CommandResult {
         "{} added, {} replaced, {} skipped",
         added,
         replaced.len(),
-        skipped.len()
+        plan.skipped.len()
     );
     Ok(0)
-}
-
-/// Writes every planned credential in one all-or-nothing batch
-/// ([`Credentials::put_all`]: one lock, one index save). Returns how many were
-/// added and which keys were replaced.
-fn write_all(
-    store: &Credentials,
-    planned: &BTreeMap<String, Planned>,
-) -> Result<(usize, std::collections::BTreeSet<String>)> {
-    let db = store.load()?;
-    let replaced: std::collections::BTreeSet<String> = planned
-        .values()
-        .filter(|p| db.credentials.contains_key(p.key.as_str()))
-        .map(|p| p.key.as_str().to_owned())
-        .collect();
-    let credentials: Vec<Credential> = planned
-        .values()
-        .map(|p| Credential {
-            server_url: p.spelling.clone(),
-            username: p.found.username.clone(),
-            secret: p.found.password.clone(),
-        })
-        .collect();
-    let puts: Vec<Put> = planned
-        .values()
-        .zip(&credentials)
-        .map(|(p, credential)| Put {
-            key: &p.key,
-            credential,
-            email: Some(&p.found.email),
-        })
-        .collect();
-    store.put_all(&puts).context("nothing was imported")?;
-    Ok((planned.len() - replaced.len(), replaced))
 }

@@ -30,6 +30,16 @@ pub fn render(value: &Value, syntax: Syntax) -> String {
     }
 }
 
+/// An object we built, as text: JSON in the order built (kubectl's field
+/// order), YAML with keys sorted at every level (kubectl's YAML order).
+/// Documents read from outside keep their order ([`render`]).
+pub(crate) fn render_built(value: &Value, syntax: Syntax) -> String {
+    match syntax {
+        Syntax::Json => render(value, syntax),
+        Syntax::Yaml => render(&sorted(value), syntax),
+    }
+}
+
 /// A `v1` Secret carrying `payload` (the payload's bytes, base64 in `data`).
 pub fn secret(name: &str, namespace: Option<&str>, kind: PayloadKind, payload: &str) -> Value {
     let mut data = Map::new();
@@ -72,6 +82,19 @@ pub enum PullSubject {
     ServiceAccount { namespace: String, name: String },
     /// Every service account of the source namespace (`system:serviceaccounts:NS`).
     AllServiceAccounts { namespace: String },
+}
+
+impl PullSubject {
+    /// The RoleBinding's own name when none is given:
+    /// `image-puller-<from>[-<service account>]`.
+    pub(crate) fn binding_name(&self) -> String {
+        match self {
+            PullSubject::AllServiceAccounts { namespace } => format!("image-puller-{namespace}"),
+            PullSubject::ServiceAccount { namespace, name } => {
+                format!("image-puller-{namespace}-{name}")
+            }
+        }
+    }
 }
 
 /// The ClusterRole that OpenShift's `oc policy add-role-to-user system:image-puller` binds.

@@ -4,6 +4,7 @@
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
 //! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
 //! - [`kube_name`]: Kubernetes namespace and object name rules;
 //! - [`select`]: `--registry` patterns;
@@ -14,6 +15,7 @@
 
 pub mod dockerconfig;
 pub mod document;
+pub(crate) mod import;
 pub(crate) mod kube_name;
 pub mod link;
 pub mod manifest;

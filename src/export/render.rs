@@ -138,11 +138,10 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     } else {
         manifest::list(secrets)
     };
-    let text = match request.syntax {
-        Syntax::Yaml => manifest::render(&manifest::sorted(&object), Syntax::Yaml),
-        Syntax::Json => manifest::render(&object, Syntax::Json),
-    };
-    Ok(Rendered { text, link_by_hand })
+    Ok(Rendered {
+        text: manifest::render_built(&object, request.syntax),
+        link_by_hand,
+    })
 }
 
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
