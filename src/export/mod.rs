@@ -10,8 +10,10 @@
 //! - [`select`]: `--registry` patterns;
 //! - [`yaml`]: YAML out (hand-written) and in.
 //!
-//! This file picks which credentials an export holds (selection, paired auth
-//! servers, the safety rules of DESIGN.md §2).
+//! This file picks which credentials an export holds: the selection, the
+//! paired auth servers, and the safety rules (identity tokens skipped unless
+//! asked for, since kubelet ignores them; a username with ':' refused, since
+//! the `auth` field could not carry it).
 
 pub mod dockerconfig;
 pub mod document;
