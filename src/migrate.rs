@@ -145,10 +145,10 @@ impl Plan {
     }
 
     /// Moves every credential: stores them all in one transaction, then strips
-    /// them from the files (and their `.bak` copies). Returns what moved, and
-    /// notes for the user about backups that could not be cleaned.
-    pub(crate) fn apply(mut self, store: &Credentials) -> Result<(Vec<Moved>, Vec<String>)> {
-        let mut moved = self.moves();
+    /// them from the files (and their `.bak` copies). Fills in the store of
+    /// each of `moved` (from [`moves`](Self::moves)); returns notes for the
+    /// user about backups that could not be cleaned.
+    pub(crate) fn apply(mut self, store: &Credentials, moved: &mut [Moved]) -> Result<Vec<String>> {
         let kinds = self.store_all(store)?;
         for (m, kind) in moved.iter_mut().zip(kinds) {
             m.store = Some(kind.name().to_owned());
@@ -170,7 +170,7 @@ impl Plan {
             })?;
             notes.extend(scrub_backup(file, &servers)?);
         }
-        Ok((moved, notes))
+        Ok(notes)
     }
 
     /// Stores every entry in one transaction ([`Credentials::put_all`]: one

@@ -114,9 +114,16 @@ pub fn run(args: Args) -> CommandResult {
 /// ([`setup::helper_hosts`]); podman without `--registry`: the stored registries.
 fn target_hosts(flavor: Flavor, registries: &[String]) -> Result<Vec<String>> {
     let explicit = !registries.is_empty();
-    if explicit || flavor == Flavor::Docker {
-        return setup::helper_hosts(flavor, registries, explicit);
-    }
+    let names = if explicit || flavor == Flavor::Docker {
+        registries.to_vec()
+    } else {
+        stored_registries()?
+    };
+    setup::helper_hosts(flavor, &names, explicit)
+}
+
+/// The stored keys that name a whole registry (podman's `configure` without `--registry`).
+fn stored_registries() -> Result<Vec<String>> {
     let mut names: Vec<String> = Credentials::open()?
         .list()?
         .into_iter()
@@ -133,7 +140,7 @@ fn target_hosts(flavor: Flavor, registries: &[String]) -> Result<Vec<String>> {
             crate::BINARY_NAME
         );
     }
-    setup::helper_hosts(flavor, &names, explicit)
+    Ok(names)
 }
 
 fn report_configured(

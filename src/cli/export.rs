@@ -106,7 +106,7 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub fn run(mut args: Args) -> CommandResult {
     check_flags(&args)?;
     // Read the document to merge before touching the store: bad input fails first.
     let merge = match &args.merge {
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> CommandResult {
             .collect::<Result<_>>()?,
         no_auth_servers: args.no_auth_servers,
         include_tokens: args.include_tokens,
-        email: args.email.clone(),
+        email: args.email.take(),
     };
     let store = Credentials::open()?;
     let collected = ex::collect(&store, &selection)?;
@@ -142,15 +142,15 @@ pub fn run(args: Args) -> CommandResult {
             Format::Dockercfg => render::Format::DockerCfg,
             Format::Secret => render::Format::Secret,
         },
-        name: args.name.clone(),
-        namespaces: args.namespaces.clone(),
+        name: std::mem::take(&mut args.name),
+        namespaces: std::mem::take(&mut args.namespaces),
         legacy: args.legacy,
         syntax: if args.yaml {
             Syntax::Yaml
         } else {
             Syntax::Json
         },
-        link_service_accounts: args.link_service_accounts.clone(),
+        link_service_accounts: std::mem::take(&mut args.link_service_accounts),
         live_service_accounts,
         link_commands_only: args.link_commands,
         merge,

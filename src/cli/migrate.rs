@@ -45,15 +45,12 @@ pub fn run(args: Args) -> CommandResult {
     if !args.force {
         plan.check_configured()?;
     }
-    let moved = if args.dry_run {
-        plan.moves()
-    } else {
-        let (moved, notes) = plan.apply(&Credentials::open()?)?;
-        for note in notes {
+    let mut moved = plan.moves();
+    if !args.dry_run {
+        for note in plan.apply(&Credentials::open()?, &mut moved)? {
             crate::errln!("note: {note}");
         }
-        moved
-    };
+    }
     print_summary(&args, &moved);
     Ok(0)
 }

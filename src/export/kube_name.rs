@@ -13,17 +13,30 @@ const SUBDOMAIN_MAX: usize = 253;
 
 /// Refuses `name`, given with `flag`, unless it is a valid namespace.
 pub(crate) fn check_namespace(flag: &str, name: &str) -> Result<()> {
-    if name.len() > LABEL_MAX || !is_label(name) {
-        bail!("{flag} {name:?} is not a valid Kubernetes name: a namespace is lower-case letters, digits and '-', starting and ending with a letter or digit, at most {LABEL_MAX} characters");
-    }
-    Ok(())
+    check(flag, name, false)
 }
 
 /// Refuses `name`, given with `flag`, unless it is a valid object name
 /// (Secret, ServiceAccount, RoleBinding).
 pub(crate) fn check_object_name(flag: &str, name: &str) -> Result<()> {
-    if name.len() > SUBDOMAIN_MAX || !name.split('.').all(is_label) {
-        bail!("{flag} {name:?} is not a valid Kubernetes name: lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit, at most {SUBDOMAIN_MAX} characters");
+    check(flag, name, true)
+}
+
+/// One check for both rules: a subdomain is labels joined by '.'.
+fn check(flag: &str, name: &str, subdomain: bool) -> Result<()> {
+    let (max, parts) = if subdomain {
+        (SUBDOMAIN_MAX, "letters, digits, '-' and '.'")
+    } else {
+        (LABEL_MAX, "letters, digits and '-'")
+    };
+    let ok = name.len() <= max
+        && if subdomain {
+            name.split('.').all(is_label)
+        } else {
+            is_label(name)
+        };
+    if !ok {
+        bail!("{flag} {name:?} is not a valid Kubernetes name (lower-case {parts}, starting and ending with a letter or digit, at most {max} characters)");
     }
     Ok(())
 }
