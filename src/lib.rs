@@ -12,6 +12,8 @@
 //!   errors that never quote the input.
 //! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
 //!   [`www_authenticate`] parses the challenge.
+//! - [`http`]: the registry client (TLS roots, certs.d, proxies, timeout);
+//!   [`verify`] runs docker's login flow with it. Never on the get/list path.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 
@@ -21,6 +23,7 @@ pub mod discover;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
+pub(crate) mod http;
 pub mod log;
 pub mod pairs;
 pub mod paths;
@@ -32,6 +35,7 @@ pub mod secret;
 #[cfg(target_os = "linux")]
 pub mod start;
 pub mod store;
+pub(crate) mod verify;
 pub mod www_authenticate;
 
 use std::ffi::OsString;

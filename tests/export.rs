@@ -33,7 +33,15 @@ fn assert_golden(name: &str, actual: &str) {
 }
 
 fn login(env: &Env, registry: &str, user: &str, password: &str, email: Option<&str>) {
-    let mut args = vec!["login", registry, "-u", user, "--password-stdin", "-q"];
+    let mut args = vec![
+        "login",
+        "--no-verify",
+        registry,
+        "-u",
+        user,
+        "--password-stdin",
+        "-q",
+    ];
     if let Some(email) = email {
         args.extend(["--email", email]);
     }

@@ -324,7 +324,14 @@ fn human(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
 fn login(env: &Env, registry: &str) -> Run {
     let run = human(
         env,
-        &["login", registry, "-u", "me", "--password-stdin"],
+        &[
+            "login",
+            "--no-verify",
+            registry,
+            "-u",
+            "me",
+            "--password-stdin",
+        ],
         b"pw\n",
     );
     run.ok();
@@ -429,6 +436,7 @@ fn podman_configured_for_named_registries_notes_a_new_login() {
         &env,
         &[
             "login",
+            "--no-verify",
             "third.example.com",
             "-u",
             "me",
