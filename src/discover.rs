@@ -35,6 +35,9 @@ pub struct Found {
 /// Asks `registry`'s `/v2/` endpoint and parses its challenges.
 pub(crate) fn probe(client: &Client, registry: &ServerKey) -> Result<Answer> {
     let reply = crate::verify::ping(client, registry, None)?;
+    if !registry.is_http() && reply.url.starts_with("http://") {
+        crate::errln!("note: {registry} does not speak TLS; asked over plain HTTP");
+    }
     let challenges = reply
         .challenges
         .with_context(|| format!("{} answered {}", reply.url, reply.status))?;

@@ -17,6 +17,7 @@
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 
+pub(crate) mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -24,6 +25,7 @@ pub mod export;
 pub mod fsutil;
 pub mod gojson;
 pub(crate) mod http;
+pub(crate) mod jwt;
 pub mod log;
 pub mod pairs;
 pub mod paths;

@@ -107,10 +107,7 @@ pub(crate) fn ping(client: &Client, registry: &ServerKey, auth: Option<Auth<'_>>
             crate::debug!("verify: HTTPS failed ({err:#}); asking over plain HTTP");
             // A TLS server answers plain HTTP with 400: its HTTPS error is the one to report.
             match client.get_once(&v2_url(registry, false), auth) {
-                Ok(reply) if !matches!(reply.status, 400) => {
-                    crate::errln!("note: {registry} does not speak TLS; asked over plain HTTP");
-                    Ok(reply)
-                }
+                Ok(reply) if !matches!(reply.status, 400) => Ok(reply),
                 _ => Err(err),
             }
         }
