@@ -13,7 +13,13 @@ use common::{Backend, Env, Run};
 use registry_side::*;
 
 fn assert_no_secret(run: &Run) {
-    for needle in [PASSWORD, SSO_PASSWORD, "WRONG-pw"] {
+    for needle in [
+        PASSWORD,
+        SSO_PASSWORD,
+        "WRONG-pw",
+        REFRESH_TOKEN,
+        "rt-wrong",
+    ] {
         assert!(
             !run.stdout.contains(needle) && !run.stderr.contains(needle),
             "secret in output: {run:?}"
@@ -271,4 +277,37 @@ fn unreachable_registry_is_a_clear_error_and_no_verify_stores() {
     assert!(stored.stdout.contains("without checking"), "{stored:?}");
     assert!(!stored.stdout.contains("Succeeded"), "{stored:?}");
     assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD));
+}
+
+#[test]
+#[ignore = "needs docker-registry, openssl and python3-cryptography"]
+fn an_identity_token_is_checked_with_the_refresh_token_grant() {
+    let tokens = TokenServer::start();
+    let registry = Registry::start(Auth::Token(tokens.realm(), tokens.cert()), false);
+    let env = Env::new(Backend::File);
+    let host = registry.host();
+    let args = ["-u", "<token>", "--password-stdin", host.as_str()];
+
+    let wrong = login(&env, &args, "rt-wrong\n", &[]);
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("auth server") && wrong.stderr.contains("400"),
+        "{wrong:?}"
+    );
+    assert!(env.list().is_empty());
+
+    let right = login(&env, &args, &format!("{REFRESH_TOKEN}\n"), &[]);
+    right.ok();
+    assert!(right.stdout.contains("Login Succeeded"), "{right:?}");
+    assert!(
+        tokens
+            .log()
+            .contains(&format!("issued {SSO_USER} (refresh token)")),
+        "{}",
+        tokens.log()
+    );
+    assert_eq!(env.secret(&host).as_deref(), Some(REFRESH_TOKEN));
+    let check = env.run(&["check", &host], b"");
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains(" ok"), "{check:?}");
 }

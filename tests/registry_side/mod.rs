@@ -14,6 +14,8 @@ pub const USER: &str = "alice";
 pub const PASSWORD: &str = "reg-Secret-pw-7";
 pub const SSO_USER: &str = "sso-bob";
 pub const SSO_PASSWORD: &str = "sso-Secret-pw-9";
+/// The refresh token (identity token) the token server knows, for the SSO user.
+pub const REFRESH_TOKEN: &str = "rt-Secret-identity-5";
 
 /// The path of a required tool; a missing one fails the test with the fix.
 pub fn tool(name: &str, package: &str) -> PathBuf {
@@ -243,6 +245,11 @@ impl TokenServer {
             format!("{SSO_USER}:{}", String::from_utf8_lossy(&digest.stdout)),
         )
         .unwrap();
+        std::fs::write(
+            dir.path().join("refresh"),
+            format!("{REFRESH_TOKEN} {SSO_USER}\n"),
+        )
+        .unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/token_server.py");
         let port_file = dir.path().join("port");
         let child = Command::new(tool("python3", "python3"))
@@ -263,6 +270,8 @@ impl TokenServer {
             ])
             .arg("--log")
             .arg(dir.path().join("log"))
+            .arg("--refresh-tokens")
+            .arg(dir.path().join("refresh"))
             .stdin(Stdio::null())
             .spawn()
             .expect("start token_server.py");
