@@ -59,6 +59,32 @@ pub(crate) fn expiry(secret: &str) -> Expiry {
     }
 }
 
+/// The expiry of the secret stored under `key` (reads the secret).
+pub(crate) fn of_stored(
+    store: &crate::store::Credentials,
+    db: &crate::store::Database,
+    key: &str,
+) -> anyhow::Result<Expiry> {
+    Ok(store
+        .get_in(db, key)?
+        .map_or(Expiry::Unknown, |c| expiry(c.secret.expose())))
+}
+
+/// The warning for a secret that has expired or expires within 7 days.
+pub(crate) fn warning(key: &str, expiry: Expiry) -> Option<String> {
+    match expiry.soon() {
+        Horizon::Expired => Some(format!(
+            "the secret of {key} (a JWT) expired {}",
+            expiry.display()
+        )),
+        Horizon::Within7Days => Some(format!(
+            "the secret of {key} (a JWT) expires {} (within 7 days)",
+            expiry.display()
+        )),
+        Horizon::Unknown | Horizon::Later => None,
+    }
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

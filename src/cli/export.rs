@@ -131,6 +131,13 @@ pub fn run(args: Args) -> CommandResult {
     for warning in &collected.warnings {
         crate::errln!("warning: {warning}");
     }
+    // A Secret lives long: say when a token in it will stop working soon.
+    for (key, entry) in &collected.entries {
+        let (ex::Entry::Password { password: s, .. } | ex::Entry::IdentityToken(s)) = entry;
+        if let Some(w) = crate::jwt::warning(key, crate::jwt::expiry(s.expose())) {
+            crate::errln!("warning: {w}; the exported pull secret stops working then");
+        }
+    }
     let text = match &merge_doc {
         Some(doc) => {
             let payload = doc.merged_payload(&ex::entry_map(&collected.entries))?;

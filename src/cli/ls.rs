@@ -16,6 +16,9 @@ pub struct Args {
     /// Print only the server keys
     #[arg(short, long, conflicts_with = "json")]
     pub quiet: bool,
+    /// Add when each secret that is a JWT expires (reads every secret: the keyring may ask to unlock)
+    #[arg(long, conflicts_with = "quiet")]
+    pub expiry: bool,
 }
 
 pub fn run(args: Args) -> CommandResult {
@@ -25,6 +28,11 @@ pub fn run(args: Args) -> CommandResult {
         .list()?
         .into_iter()
         .map(|l| Row {
+            expires: args
+                .expiry
+                .then(|| crate::jwt::of_stored(&store, &db, &l.key).map(|e| e.display()))
+                .transpose()
+                .unwrap_or_else(|_| Some("unreadable".into())),
             pair: db.pairs.get(&l.key).map(|p| p.auth_server.clone()),
             token: l.username == IDENTITY_TOKEN_USER,
             server: l.key,
@@ -60,23 +68,45 @@ struct Row {
     pair: Option<String>,
     #[serde(rename = "identityToken")]
     token: bool,
+    /// With --expiry: the JWT's exp (UTC) or "unknown".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
 }
 
 fn print_table(rows: &[Row]) {
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
+    if rows.iter().any(|r| r.expires.is_some()) {
+        let cells: Vec<[String; 6]> = rows
+            .iter()
+            .map(|r| {
+                let [a, b, c, d, e] = cells_of(r);
+                [a, b, c, d, e, r.expires.clone().unwrap_or_default()]
+            })
+            .collect();
+        return super::table::print(
             [
-                r.server.clone(),
-                r.username.clone(),
-                r.store.clone(),
-                r.pair.clone().unwrap_or_else(|| "-".into()),
-                if r.token { "yes".into() } else { "no".into() },
-            ]
-        })
-        .collect();
+                "SERVER",
+                "USERNAME",
+                "STORE",
+                "AUTH SERVER",
+                "TOKEN",
+                "EXPIRES",
+            ],
+            &cells,
+        );
+    }
+    let cells: Vec<[String; 5]> = rows.iter().map(cells_of).collect();
     super::table::print(
         ["SERVER", "USERNAME", "STORE", "AUTH SERVER", "TOKEN"],
         &cells,
     );
+}
+
+fn cells_of(r: &Row) -> [String; 5] {
+    [
+        r.server.clone(),
+        r.username.clone(),
+        r.store.clone(),
+        r.pair.clone().unwrap_or_else(|| "-".into()),
+        if r.token { "yes".into() } else { "no".into() },
+    ]
 }
