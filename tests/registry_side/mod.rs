@@ -57,7 +57,7 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it: (ca.crt, srv.crt, srv.key).
-pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub fn private_ca(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     let ec = [
         "-newkey",
         "ec",
@@ -91,7 +91,7 @@ pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     openssl(dir, &csr);
     std::fs::write(
         dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName=IP:{ip}\nextendedKeyUsage=serverAuth\n"),
     )
     .unwrap();
     openssl(
@@ -124,22 +124,28 @@ pub enum Auth {
     Token(String, PathBuf),
 }
 
-/// A `docker-registry` process on 127.0.0.1; killed on drop.
+/// A `docker-registry` process (on 127.0.0.1 unless told); killed on drop.
 pub struct Registry {
     child: Child,
+    pub ip: String,
     pub port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Registry {
     pub fn start(auth: Auth, tls: bool) -> Registry {
+        Registry::start_on("127.0.0.1", auth, tls)
+    }
+
+    /// A registry listening on `ip` (a certificate for it when `tls`).
+    pub fn start_on(ip: &str, auth: Auth, tls: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let htpasswd = dir.path().join("htpasswd");
         let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
         cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(USER);
         let out = crate::common::run_command(cmd, PASSWORD.as_bytes());
         assert_eq!(out.code, 0, "htpasswd: {out:?}");
-        let port = free_port("127.0.0.1");
+        let port = free_port(ip);
         let auth = match auth {
             Auth::Htpasswd => format!(
                 "  htpasswd:\n    realm: test-realm\n    path: {}\n",
@@ -151,7 +157,7 @@ impl Registry {
             ),
         };
         let tls = if tls {
-            let (_, crt, key) = private_ca(dir.path());
+            let (_, crt, key) = private_ca(dir.path(), ip);
             format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 crt.display(),
@@ -164,7 +170,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}auth:\n{auth}",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {ip}:{port}\n{tls}auth:\n{auth}",
                 dir.path().join("data").display(),
             ),
         )
@@ -178,16 +184,21 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { child, port, dir };
-        wait_listening("127.0.0.1", port, "docker-registry");
+        let registry = Registry {
+            child,
+            ip: ip.to_owned(),
+            port,
+            dir,
+        };
+        wait_listening(ip, port, "docker-registry");
         registry
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.ip, self.port)
     }
 
-    /// A certs.d root holding this registry's CA under `127.0.0.1:PORT/`.
+    /// A certs.d root holding this registry's CA under `IP:PORT/`.
     pub fn certs_d(&self) -> PathBuf {
         let root = self.dir.path().join("certs.d");
         let dir = root.join(self.host());
@@ -307,6 +318,82 @@ impl TokenServer {
 }
 
 impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// This machine's first non-loopback IPv4 address (for the proxy tests: Go's
+/// client, docker and this helper never proxy loopback hosts).
+pub fn non_loopback_ip() -> String {
+    let out = Command::new("hostname")
+        .arg("-I")
+        .output()
+        .expect("hostname -I");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
+        .expect("the proxy tests need a non-loopback IPv4 address on this machine")
+        .to_owned()
+}
+
+/// Debian's `tinyproxy` on 127.0.0.1 (CONNECT to any port), logging every
+/// connection; killed on drop.
+pub struct Tinyproxy {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Tinyproxy {
+    pub fn start() -> Tinyproxy {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port("127.0.0.1");
+        let config = dir.path().join("tinyproxy.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 50\nAllow 127.0.0.1\nLogLevel Connect\nLogFile \"{}\"\n",
+                dir.path().join("log").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(tool("tinyproxy", "tinyproxy-bin"))
+            .arg("-d")
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tinyproxy");
+        wait_listening("127.0.0.1", port, "tinyproxy");
+        Tinyproxy { child, port, dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many CONNECT requests for `authority` the proxy has seen.
+    pub fn connects_to(&self, authority: &str) -> usize {
+        std::fs::read_to_string(self.dir.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("CONNECT") && l.contains(authority))
+            .count()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Tinyproxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
