@@ -108,7 +108,9 @@ pub(crate) fn ping(client: &Client, registry: &ServerKey, auth: Option<Auth<'_>>
             // A TLS server answers plain HTTP with 400: its HTTPS error is the one to report.
             match client.get_once(&v2_url(registry, false), auth) {
                 Ok(reply) if !matches!(reply.status, 400) => Ok(reply),
-                _ => Err(err),
+                Ok(_) => Err(err),
+                // Plain HTTP failed too (a hang, garbage): its error is the telling one.
+                Err(plain) => Err(plain),
             }
         }
         other => other,
