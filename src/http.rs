@@ -69,11 +69,16 @@ impl Options {
 /// name not found, timeout, TLS failure. Callers branch on it (`check`'s
 /// "unreachable"); the text says what happened.
 #[derive(Debug)]
-pub(crate) struct Unreachable(pub(crate) String);
+pub(crate) struct Unreachable {
+    text: String,
+    /// The peer speaks TLS but the handshake failed (certificate, alert):
+    /// trying plain HTTP instead would be wrong.
+    tls: bool,
+}
 
 impl std::fmt::Display for Unreachable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -83,6 +88,12 @@ impl std::error::Error for Unreachable {}
 pub(crate) fn is_unreachable(err: &anyhow::Error) -> bool {
     err.chain()
         .any(|c| c.downcast_ref::<Unreachable>().is_some())
+}
+
+/// Whether `err` is a failed TLS handshake with a peer that speaks TLS.
+pub(crate) fn is_tls_failure(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|c| c.downcast_ref::<Unreachable>().is_some_and(|u| u.tls))
 }
 
 /// Credentials sent with a request.
@@ -221,11 +232,14 @@ impl Client {
     }
 
     fn timed_out(&self, target: &Target) -> anyhow::Error {
-        anyhow::Error::new(Unreachable(format!(
-            "timed out after {}s asking {} (is it reachable? raise --timeout if it is slow)",
-            self.options.timeout.as_secs_f64(),
-            target.url
-        )))
+        anyhow::Error::new(Unreachable {
+            text: format!(
+                "timed out after {}s asking {} (is it reachable? raise --timeout if it is slow)",
+                self.options.timeout.as_secs_f64(),
+                target.url
+            ),
+            tls: false,
+        })
     }
 
     /// One request, no redirect followed.
@@ -350,6 +364,9 @@ impl Client {
     /// Turns a ureq error into what happened and what to do.
     fn failure(&self, target: &Target, err: ureq::Error) -> anyhow::Error {
         let authority = target.authority();
+        // A peer that answered the handshake in TLS (a certificate, an alert).
+        let speaks_tls = |e: &rustls::Error| !matches!(e, rustls::Error::InvalidMessage(_));
+        let mut tls = false;
         let text = match &err {
             ureq::Error::Timeout(_) => return self.timed_out(target),
             ureq::Error::HostNotFound => format!("cannot resolve {}", target.host),
@@ -358,7 +375,10 @@ impl Client {
             }
             ureq::Error::Io(e) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
             {
-                Some(tls) => self.tls_failure(target, tls),
+                Some(e) => {
+                    tls = speaks_tls(e);
+                    self.tls_failure(target, e)
+                }
                 None => {
                     use std::io::ErrorKind::*;
                     match e.kind() {
@@ -372,7 +392,10 @@ impl Client {
                 }
             },
             ureq::Error::ConnectionFailed => format!("cannot connect to {authority}"),
-            ureq::Error::Rustls(e) => self.tls_failure(target, e),
+            ureq::Error::Rustls(e) => {
+                tls = speaks_tls(e);
+                self.tls_failure(target, e)
+            }
             ureq::Error::ConnectProxyFailed(e) => {
                 format!("the proxy refused to open a tunnel to {authority}: {e}")
             }
@@ -384,7 +407,10 @@ impl Client {
             }
             other => format!("cannot ask {}: {other}", target.url),
         };
-        anyhow::Error::new(Unreachable(crate::printable::printable(&text).into_owned()))
+        anyhow::Error::new(Unreachable {
+            text: crate::printable::printable(&text).into_owned(),
+            tls,
+        })
     }
 }
 

@@ -103,7 +103,7 @@ pub(crate) fn ping(client: &Client, registry: &ServerKey, auth: Option<Auth<'_>>
     }
     let plain_ok = client.options().insecure || http::is_loopback(registry.host());
     match client.get_once(&v2_url(registry, true), auth) {
-        Err(err) if plain_ok && http::is_unreachable(&err) => {
+        Err(err) if plain_ok && http::is_unreachable(&err) && !http::is_tls_failure(&err) => {
             crate::debug!("verify: HTTPS failed ({err:#}); asking over plain HTTP");
             // A TLS server answers plain HTTP with 400: its HTTPS error is the one to report.
             match client.get_once(&v2_url(registry, false), auth) {
