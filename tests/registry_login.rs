@@ -8,6 +8,7 @@ mod common;
 mod registry_side;
 
 use std::path::Path;
+use std::process::Command;
 
 use common::{Backend, Env, Run};
 use registry_side::*;
@@ -310,4 +311,64 @@ fn an_identity_token_is_checked_with_the_refresh_token_grant() {
     let check = env.run(&["check", &host], b"");
     assert_eq!(check.code, 0, "{check:?}");
     assert!(check.stdout.contains(" ok"), "{check:?}");
+}
+
+/// The real `docker login` (client-side: the docker CLI verifies the
+/// credential itself when no daemon answers) against the same registries:
+/// ours accepts exactly when docker does.
+#[test]
+#[ignore = "needs the docker CLI, docker-registry, apache2-utils, openssl and python3-cryptography"]
+fn ours_accepts_exactly_when_docker_login_does() {
+    let docker = tool("docker", "docker.io (or the docker CLI)");
+    let basic = Registry::start(Auth::Htpasswd, false);
+    let tokens = TokenServer::start();
+    let delegating = Registry::start(Auth::Token(tokens.realm(), tokens.cert()), false);
+    let table = [
+        (basic.host(), USER, PASSWORD.to_owned()),
+        (basic.host(), USER, "WRONG-pw".to_owned()),
+        (basic.host(), "mallory", PASSWORD.to_owned()),
+        (basic.host(), USER, PASSWORD.to_uppercase()),
+        (delegating.host(), SSO_USER, SSO_PASSWORD.to_owned()),
+        (delegating.host(), USER, PASSWORD.to_owned()),
+        (delegating.host(), SSO_USER, "WRONG-pw".to_owned()),
+    ];
+    for (host, user, password) in &table {
+        // A fresh docker config each time (nothing to reuse) that stores
+        // through this helper, in an environment of its own.
+        let env = Env::new(Backend::File);
+        let theirs_env = Env::new(Backend::File);
+        std::fs::create_dir_all(theirs_env.docker_config_dir()).unwrap();
+        std::fs::write(
+            theirs_env.docker_config_dir().join("config.json"),
+            r#"{"credsStore":"keyring"}"#,
+        )
+        .unwrap();
+        let mut cmd = Command::new(&docker);
+        cmd.args(["login", "-u", user, "--password-stdin", host]);
+        theirs_env.apply(&mut cmd);
+        let bin_dir = Path::new(common::BIN)
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
+        cmd.env(
+            "PATH",
+            format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
+        );
+        cmd.env_remove("HTTPS_PROXY").env_remove("HTTP_PROXY");
+        cmd.env_remove("https_proxy").env_remove("http_proxy");
+        let theirs = common::run_command(cmd, format!("{password}\n").as_bytes());
+        let ours = login(
+            &env,
+            &["-u", user, "--password-stdin", host],
+            &format!("{password}\n"),
+            &[],
+        );
+        let docker_accepts = theirs.code == 0 && theirs.stdout.contains("Login Succeeded");
+        assert_eq!(
+            ours.code == 0,
+            docker_accepts,
+            "{user}@{host}: ours {ours:?}, docker {theirs:?}"
+        );
+    }
 }
