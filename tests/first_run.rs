@@ -68,6 +68,7 @@ fn typos_of_every_command_name_the_closest_one() {
         ("logn", "login"),
         ("logut", "logout"),
         ("lss", "ls"),
+        ("chekc", "check"),
         ("exprot", "export"),
         ("improt", "import"),
         ("piar", "pair"),
