@@ -372,3 +372,38 @@ fn ours_accepts_exactly_when_docker_login_does() {
         );
     }
 }
+
+/// A pair recorded with another auth server than the realm the registry
+/// names: the login still goes to the realm, and says so.
+#[test]
+#[ignore = "needs docker-registry, openssl and python3-cryptography"]
+fn a_realm_on_another_host_than_the_recorded_auth_server_is_named() {
+    let tokens = TokenServer::start();
+    let registry = Registry::start(Auth::Token(tokens.realm(), tokens.cert()), false);
+    let env = Env::new(Backend::File);
+    let host = registry.host();
+    let run = login(
+        &env,
+        &[
+            "-u",
+            USER,
+            "--password-stdin",
+            &host,
+            "--auth-server",
+            "sso.elsewhere.example",
+            "--auth-username",
+            SSO_USER,
+            "--auth-password-stdin",
+        ],
+        &format!("{PASSWORD}\n{SSO_PASSWORD}\n"),
+        &[],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "names its token realm on {}, not on its recorded auth server sso.elsewhere.example",
+            tokens.host()
+        )),
+        "{run:?}"
+    );
+}
