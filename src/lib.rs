@@ -15,15 +15,20 @@
 //!   errors that never quote the input.
 //! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
 //!   [`www_authenticate`] parses the challenge.
+//! - [`http`]: the registry client (TLS roots, certs.d, proxies, timeout);
+//!   [`verify`] runs docker's login flow with it. Never on the get/list path.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 
+pub(crate) mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
+pub(crate) mod http;
+pub(crate) mod jwt;
 pub mod input;
 pub mod log;
 pub(crate) mod migrate;
@@ -37,6 +42,7 @@ pub mod secret;
 #[cfg(target_os = "linux")]
 pub mod start;
 pub mod store;
+pub(crate) mod verify;
 pub mod www_authenticate;
 
 use std::ffi::OsString;

@@ -298,10 +298,21 @@ fn world_or_group_readable_store_is_refused() {
         for (args, stdin) in [
             (&["ls"][..], &b""[..]),
             (&["logout", "quay.io"][..], b""),
-            (&["login", "x.io", "-u", "u", "--password-stdin"][..], b"pw"),
             (
                 &[
                     "login",
+                    "--no-verify",
+                    "x.io",
+                    "-u",
+                    "u",
+                    "--password-stdin",
+                ][..],
+                b"pw",
+            ),
+            (
+                &[
+                    "login",
+                    "--no-verify",
                     "x.io",
                     "-u",
                     "u",
@@ -699,7 +710,14 @@ fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
         );
         let (run, _) = with_store(
             "auto",
-            &["login", "new.example.com", "-u", "u", "--password-stdin"],
+            &[
+                "login",
+                "--no-verify",
+                "new.example.com",
+                "-u",
+                "u",
+                "--password-stdin",
+            ],
             b"pw",
         );
         assert_eq!(run.code, 1, "{what}: {run:?}");
@@ -843,7 +861,14 @@ fn secret_service_hung_fails_within_the_bound() {
         (&["store"][..], store_json("quay.io", "u2", "new")),
         (&["erase"][..], b"quay.io".to_vec()),
         (
-            &["login", "hung.example.com", "-u", "u", "--password-stdin"][..],
+            &[
+                "login",
+                "--no-verify",
+                "hung.example.com",
+                "-u",
+                "u",
+                "--password-stdin",
+            ][..],
             b"pw".to_vec(),
         ),
         (

@@ -70,6 +70,8 @@ fn typos_of_every_command_name_the_closest_one() {
         ("logn", "login"),
         ("logut", "logout"),
         ("lss", "ls"),
+        ("chekc", "check"),
+        ("chekc", "check"),
         ("exprot", "export"),
         ("improt", "import"),
         ("piar", "pair"),
@@ -417,6 +419,7 @@ fn podman_configured_for_named_registries_notes_a_new_login() {
         &env,
         &[
             "login",
+            "--no-verify",
             "third.example.com",
             "-u",
             "me",

@@ -61,7 +61,14 @@ const COMMANDS: &[(&[&str], &str)] = &[
     (&["get"], "SECRET"),
     (&["erase"], "SECRET"),
     (
-        &["login", "l.example.com", "-u", "u", "--password-stdin"],
+        &[
+            "login",
+            "--no-verify",
+            "l.example.com",
+            "-u",
+            "u",
+            "--password-stdin",
+        ],
         "SECRET\n",
     ),
     (
@@ -73,7 +80,14 @@ const COMMANDS: &[(&[&str], &str)] = &[
         "SECRET\n",
     ),
     (
-        &["login", "l.example.com", "-u", "u", "--password-stdin"],
+        &[
+            "login",
+            "--no-verify",
+            "l.example.com",
+            "-u",
+            "u",
+            "--password-stdin",
+        ],
         "SECRET\u{1}\n",
     ),
     (&["ls"], ""),
@@ -126,6 +140,7 @@ const COMMANDS: &[(&[&str], &str)] = &[
     (
         &[
             "login",
+            "--no-verify",
             "p.example.com",
             "-u",
             "u",
@@ -141,6 +156,7 @@ const COMMANDS: &[(&[&str], &str)] = &[
     (
         &[
             "login",
+            "--no-verify",
             "p.example.com",
             "-u",
             "u",
@@ -259,7 +275,7 @@ fn files_are_private_whatever_the_umask(backend: Backend) {
         let env = Env::new(backend);
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(format!(
-            "umask {umask}; exec {} login p.example.com -u u --password-stdin",
+            "umask {umask}; exec {} login --no-verify p.example.com -u u --password-stdin",
             common::BIN
         ));
         env.apply(&mut cmd);

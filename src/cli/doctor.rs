@@ -108,6 +108,7 @@ pub fn run(args: Args) -> CommandResult {
     let stored = check_file_store(&mut report);
     check_client(&mut report, "docker config", docker, &stored);
     check_client(&mut report, "podman config", containers, &stored);
+    check_expiry(&mut report);
 
     if args.json {
         let out = serde_json::json!({
@@ -434,6 +435,20 @@ fn check_file_store(report: &mut Report) -> Vec<String> {
         }
     }
     db.credentials.keys().cloned().collect()
+}
+
+/// Stored secrets that are JWTs expiring within 7 days, or expired.
+fn check_expiry(report: &mut Report) {
+    let Ok(store) = Credentials::open() else {
+        return;
+    };
+    let Ok(db) = store.load() else { return };
+    for key in db.credentials.keys() {
+        let expiry = crate::jwt::of_stored(&store, &db, key).unwrap_or(crate::jwt::Expiry::Unknown);
+        if let Some(w) = crate::jwt::warning(key, expiry) {
+            report.add("expiry", Status::Warn, w);
+        }
+    }
 }
 
 fn on_path(tool: &str) -> bool {

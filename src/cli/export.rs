@@ -136,6 +136,13 @@ pub fn run(mut args: Args) -> CommandResult {
     for warning in &collected.warnings {
         crate::errln!("warning: {warning}");
     }
+    // A Secret lives long: say when a token in it will stop working soon.
+    for (key, entry) in &collected.entries {
+        let (ex::Entry::Password { password: s, .. } | ex::Entry::IdentityToken(s)) = entry;
+        if let Some(w) = crate::jwt::warning(key, crate::jwt::expiry(s.expose())) {
+            crate::errln!("warning: {w}; the exported pull secret stops working then");
+        }
+    }
     let request = Request {
         format: match args.format.unwrap_or(Format::Dockerconfigjson) {
             Format::Dockerconfigjson => render::Format::DockerConfigJson,

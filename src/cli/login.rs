@@ -1,11 +1,13 @@
-//! `login REGISTRY`: store a credential the way `docker login` would, through
-//! the same store path as the protocol's `store`.
+//! `login REGISTRY`: check a credential with the registry the way `docker
+//! login` does ([`crate::verify`]), then store it through the same store path
+//! as the protocol's `store`.
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use super::CommandResult;
 use crate::registry::ServerKey;
 use crate::store::{Credential, Credentials, Put};
+use crate::verify::{self, Verdict};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -13,10 +15,15 @@ The password is never taken from the command line (it would show in `ps` and she
 pipe it in with --password-stdin, or type it at the no-echo prompt. Without --username, the
 username is asked for on the terminal too (as `docker login` does).
 
+The credential is checked with the registry before it is stored, as `docker login` does
+(GET /v2/, then Basic, or a token from the registry's token realm; for a paired registry,
+from its auth server with the credential the pair gives it). A refused credential is not
+stored and an earlier one stays. --no-verify stores without asking the registry.
+
 Example:
   echo \"$PW\" | docker-credential-keyring login registry.example.com -u me --password-stdin
 
-Exit codes: 0 stored, 1 error (nothing was stored), 2 bad command line.")]
+Exit codes: 0 checked and stored, 1 error or refused (nothing was stored), 2 bad command line.")]
 pub struct Args {
     /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
     pub registry: String,
@@ -32,6 +39,12 @@ pub struct Args {
     /// Print nothing on success
     #[arg(short, long)]
     pub quiet: bool,
+    /// Store without checking the credential with the registry (offline, registry not up yet)
+    #[arg(long)]
+    pub no_verify: bool,
+    /// How to reach the registry
+    #[command(flatten)]
+    pub probe: super::pair::ProbeArgs,
     /// Delegated auth: pair the registry with its auth server (see `pair --help`)
     #[command(flatten)]
     pub pair: super::pair::LoginPairArgs,
@@ -48,12 +61,16 @@ pub fn run(args: Args) -> CommandResult {
     if username.is_empty() {
         bail!("the username is empty: pass --username");
     }
+    // The store refuses it too (`Credentials::put_all`): say so before asking the registry.
+    if username.chars().any(char::is_control) {
+        bail!("invalid username for {key}: it contains control characters");
+    }
     // Delegated auth: find and check the auth server before reading or storing anything.
-    let pairing = super::pair::LoginPairing::prepare(&args.pair, &key)?;
-    let mut auth_secret = None;
+    let pairing = super::pair::LoginPairing::prepare(&args.pair, &key, &args.probe)?;
+    let mut auth_stdin = None;
     let secret = if args.password_stdin && args.pair.auth_password_stdin {
         let (registry_secret, auth) = super::pair::two_secrets_from_stdin()?;
-        auth_secret = Some(auth);
+        auth_stdin = Some(auth);
         registry_secret
     } else if args.password_stdin {
         if args.pair.auth_username.is_some() {
@@ -63,11 +80,40 @@ pub fn run(args: Args) -> CommandResult {
     } else {
         super::prompt::secret_from_tty(&format!("Password for {username}@{key}: "))?
     };
+    let auth_secret = match &pairing {
+        Some(p) => p.read_auth_secret(auth_stdin)?,
+        None => None,
+    };
     let store = Credentials::open()?;
     let credential = Credential {
         server_url: args.registry.trim().to_owned(),
         username,
         secret,
+    };
+    let checked = if args.no_verify {
+        None
+    } else {
+        let client = args.probe.client()?;
+        let new_pair = pairing.as_ref().map(|p| {
+            (
+                p.auth_server().clone(),
+                p.auth_username().zip(auth_secret.as_ref()),
+            )
+        });
+        let checked = verify::check_login(&client, &store, &key, &credential, new_pair)
+            .with_context(|| {
+                format!("cannot check the credential with {key}; nothing was stored (pass --no-verify to store it unchecked)")
+            })?;
+        for note in &checked.notes {
+            crate::errln!("note: {note}");
+        }
+        if let Verdict::Rejected { by, url, status } = &checked.verdict {
+            bail!(
+                "{}; nothing was stored",
+                verify::refusal(&key, *by, url, *status)
+            );
+        }
+        Some(checked.verdict)
     };
     // The email (when given) lands with the credential, in the same index write.
     let email = args.email.map(Some);
@@ -77,7 +123,17 @@ pub fn run(args: Args) -> CommandResult {
         email: email.as_ref(),
     }])?[0];
     if !args.quiet {
-        crate::outln!("Login Succeeded: {key} (stored in the {kind} store)");
+        match checked {
+            Some(Verdict::Accepted) => {
+                crate::outln!("Login Succeeded: {key} (stored in the {kind} store)")
+            }
+            Some(_) => crate::outln!(
+                "Stored {key} in the {kind} store: the registry asks for no credential, so it was not checked"
+            ),
+            None => crate::outln!(
+                "Stored {key} in the {kind} store without checking it (--no-verify)"
+            ),
+        }
         note_if_docker_ignores(&key);
     }
     super::configure::follow_login(&key, args.quiet);

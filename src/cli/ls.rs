@@ -1,5 +1,5 @@
 //! `ls`: the stored credentials as a table or JSON, from the index alone
-//! (no keyring call, no secret read).
+//! (no keyring call, no secret read), unless `--expiry` asks for the secrets.
 
 use super::CommandResult;
 use crate::store::{Credentials, IDENTITY_TOKEN_USER};
@@ -17,15 +17,25 @@ pub struct Args {
     /// Print only the server keys
     #[arg(short, long, conflicts_with = "json")]
     pub quiet: bool,
+    /// Add when each secret that is a JWT expires (reads every secret: the keyring may ask to unlock)
+    #[arg(long, conflicts_with = "quiet")]
+    pub expiry: bool,
 }
 
 pub fn run(args: Args) -> CommandResult {
-    // The index without secrets, one read: ls never loads a secret.
-    let mut view = Credentials::open()?.index_view()?;
+    // The index without secrets, one read: plain ls never loads a secret;
+    // `--expiry` reads every secret (a locked keyring may ask to unlock).
+    let store = Credentials::open()?;
+    let mut view = store.index_view()?;
+    let db = if args.expiry { Some(store.load()?) } else { None };
     let pairs = std::mem::take(&mut view.pairs);
     let rows: Vec<Row> = Credentials::listed(view)
         .into_iter()
         .map(|l| Row {
+            expires: db.as_ref().map(|db| {
+                crate::jwt::of_stored(&store, db, &l.key)
+                    .map_or_else(|_| "unreadable".into(), |e| e.display())
+            }),
             pair: pairs.get(&l.key).map(|p| p.auth_server.clone()),
             token: l.username == IDENTITY_TOKEN_USER,
             server: l.key,
@@ -61,23 +71,45 @@ struct Row {
     pair: Option<String>,
     #[serde(rename = "identityToken")]
     token: bool,
+    /// With --expiry: the JWT's exp (UTC) or "unknown".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
 }
 
 fn print_table(rows: &[Row]) {
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
+    if rows.iter().any(|r| r.expires.is_some()) {
+        let cells: Vec<[String; 6]> = rows
+            .iter()
+            .map(|r| {
+                let [a, b, c, d, e] = cells_of(r);
+                [a, b, c, d, e, r.expires.clone().unwrap_or_default()]
+            })
+            .collect();
+        return super::table::print(
             [
-                r.server.clone(),
-                r.username.clone(),
-                r.store.clone(),
-                r.pair.clone().unwrap_or_else(|| "-".into()),
-                if r.token { "yes".into() } else { "no".into() },
-            ]
-        })
-        .collect();
+                "SERVER",
+                "USERNAME",
+                "STORE",
+                "AUTH SERVER",
+                "TOKEN",
+                "EXPIRES",
+            ],
+            &cells,
+        );
+    }
+    let cells: Vec<[String; 5]> = rows.iter().map(cells_of).collect();
     super::table::print(
         ["SERVER", "USERNAME", "STORE", "AUTH SERVER", "TOKEN"],
         &cells,
     );
+}
+
+fn cells_of(r: &Row) -> [String; 5] {
+    [
+        r.server.clone(),
+        r.username.clone(),
+        r.store.clone(),
+        r.pair.clone().unwrap_or_else(|| "-".into()),
+        if r.token { "yes".into() } else { "no".into() },
+    ]
 }

@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+pub mod check;
 pub mod completions;
 pub mod configure;
 pub mod doctor;
@@ -54,6 +55,8 @@ pub enum Command {
     Logout(logout::Args),
     /// List stored credentials (never prints secrets)
     Ls(ls::Args),
+    /// Ask each registry whether its stored credential still works
+    Check(check::Args),
     /// Write stored credentials as a pull secret (.dockerconfigjson, .dockercfg, Secret)
     Export(export::Args),
     /// Load credentials from a pull secret or a docker config.json
@@ -151,6 +154,7 @@ fn run_command(args: Vec<OsString>) -> i32 {
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Ls(args) => ls::run(args),
+        Command::Check(args) => check::run(args),
         Command::Export(args) => export::run(args),
         Command::Import(args) => import::run(args),
         Command::Pair(args) => pair::run(args),

@@ -2,13 +2,12 @@
 //! realms) that issue their tokens. The rules live in [`crate::pairs`]; the
 //! network probe in [`crate::discover`].
 
-use std::time::Duration;
-
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::CommandResult;
 use crate::discover;
+use crate::http;
 use crate::pairs::{self, AuthStatus, Linked, PairStatus};
 use crate::registry::ServerKey;
 use crate::store::Credentials;
@@ -72,15 +71,25 @@ pub struct LsArgs {
     pub json: bool,
 }
 
-/// Options for asking a registry's `/v2/` endpoint (shared with `login --discover`).
+/// Options for talking to registries (shared by `pair discover`, `login`, `check`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProbeArgs {
     /// Allow plain HTTP to a host that is not loopback (loopback hosts fall back to it anyway)
     #[arg(long)]
     pub insecure: bool,
-    /// Give up after this many seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = discover::DEFAULT_TIMEOUT.as_secs_f64())]
+    /// Give up after this many seconds (bounds the whole exchange)
+    #[arg(long, value_name = "SECONDS", default_value_t = http::DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
+}
+
+impl ProbeArgs {
+    /// The registry client these options describe.
+    pub(crate) fn client(&self) -> Result<http::Client> {
+        Ok(http::Client::new(http::Options::new(
+            self.insecure,
+            self.timeout,
+        )?))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,14 +208,7 @@ fn print_table(rows: &[PairStatus]) {
 
 /// Asks `registry` who issues its tokens (shared with `login --discover`).
 pub fn find_auth_server(registry: &ServerKey, probe: &ProbeArgs) -> Result<discover::Found> {
-    if !(probe.timeout.is_finite() && probe.timeout > 0.0 && probe.timeout <= 3600.0) {
-        bail!("--timeout must be a number of seconds between 0 and 3600");
-    }
-    let options = discover::Options {
-        insecure: probe.insecure,
-        timeout: Duration::from_secs_f64(probe.timeout),
-    };
-    let answer = discover::probe(registry, options)?;
+    let answer = discover::probe(&probe.client()?, registry)?;
     discover::auth_server(registry, &answer)
 }
 
@@ -263,15 +265,15 @@ pub struct LoginPairing {
 impl LoginPairing {
     /// Checks the options and finds the auth server (asking the registry with
     /// `--discover`) before anything is read or stored. `None` without pair options.
-    pub fn prepare(args: &LoginPairArgs, registry: &ServerKey) -> Result<Option<LoginPairing>> {
+    pub fn prepare(
+        args: &LoginPairArgs,
+        registry: &ServerKey,
+        probe: &ProbeArgs,
+    ) -> Result<Option<LoginPairing>> {
         let (auth_server, realm) = match (&args.auth_server, args.discover) {
             (Some(host), _) => (ServerKey::parse(host)?, None),
             (None, true) => {
-                let probe = ProbeArgs {
-                    insecure: false,
-                    timeout: discover::DEFAULT_TIMEOUT.as_secs_f64(),
-                };
-                let found = find_auth_server(registry, &probe)?;
+                let found = find_auth_server(registry, probe)?;
                 (found.auth_server, Some(found.realm))
             }
             (None, false) => {
@@ -293,8 +295,36 @@ impl LoginPairing {
         }))
     }
 
-    /// Links the pair and stores the auth server's own credential when asked.
-    /// `auth_secret` is the one read from stdin; without it a terminal prompt asks.
+    /// The auth server to pair with.
+    pub(crate) fn auth_server(&self) -> &ServerKey {
+        &self.auth_server
+    }
+
+    /// The auth server's own username, when one is to be stored.
+    pub(crate) fn auth_username(&self) -> Option<&str> {
+        self.auth_username.as_deref()
+    }
+
+    /// The auth server's own password: the one read from stdin, else asked on
+    /// the terminal. `None` without `--auth-username`.
+    pub(crate) fn read_auth_secret(
+        &self,
+        from_stdin: Option<crate::secret::Secret>,
+    ) -> Result<Option<crate::secret::Secret>> {
+        let Some(username) = &self.auth_username else {
+            return Ok(None);
+        };
+        Ok(Some(match from_stdin {
+            Some(secret) => secret,
+            None => super::prompt::secret_from_tty(&format!(
+                "Password for {username}@{}: ",
+                self.auth_server
+            ))?,
+        }))
+    }
+
+    /// Links the pair and stores the auth server's own credential when asked
+    /// (`auth_secret` from [`LoginPairing::read_auth_secret`]).
     pub fn finish(
         self,
         store: &Credentials,
@@ -310,15 +340,8 @@ impl LoginPairing {
             }
             crate::outln!("{line}");
         }
-        let Some(username) = self.auth_username else {
+        let (Some(username), Some(secret)) = (self.auth_username, auth_secret) else {
             return Ok(());
-        };
-        let secret = match auth_secret {
-            Some(secret) => secret,
-            None => super::prompt::secret_from_tty(&format!(
-                "Password for {username}@{}: ",
-                self.auth_server
-            ))?,
         };
         let credential = crate::store::Credential {
             server_url: self.auth_server.as_str().to_owned(),

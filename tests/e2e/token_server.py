@@ -18,6 +18,12 @@ when the user and password are in FILE (lines "user:sha256hex(password)"),
 401 with a Basic challenge otherwise (no anonymous access). Every requested
 scope is granted to an authenticated user.
 
+POST /token with the OAuth2 refresh_token grant (form grant_type=refresh_token,
+refresh_token, service, client_id), as docker sends an identity token, answers
+{"access_token", "refresh_token", ...} when the refresh token is in
+--refresh-tokens FILE (lines "token user"), 400 {"error": "invalid_grant"}
+otherwise.
+
 The token is what distribution 2.8 (registry/auth/token/token.go) verifies:
 a JWS in compact form, header {"typ":"JWT","alg":"RS256","x5c":[cert]}, claims
 iss (== REGISTRY_AUTH_TOKEN_ISSUER), aud (== REGISTRY_AUTH_TOKEN_SERVICE), exp,
@@ -101,7 +107,7 @@ def load_users(path):
     return users
 
 
-def make_handler(issuer, users_path, log_path):
+def make_handler(issuer, users_path, log_path, refresh_path=None):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):  # one line per request, to our log
             with open(log_path, "a", encoding="utf-8") as f:
@@ -149,6 +155,30 @@ def make_handler(issuer, users_path, log_path):
             self.reply(200, {"token": token, "access_token": token, "expires_in": 300,
                              "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
+        def do_POST(self):
+            url = urllib.parse.urlsplit(self.path)
+            if url.path != "/token":
+                return self.reply(404, {"errors": [{"code": "NOT_FOUND"}]})
+            length = min(int(self.headers.get("Content-Length", "0") or 0), 65536)
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+            if form.get("grant_type") != ["refresh_token"]:
+                return self.reply(400, {"error": "unsupported_grant_type"})
+            if form.get("service", [issuer.service]) != [issuer.service]:
+                return self.reply(400, {"error": "invalid_request"})
+            given = form.get("refresh_token", [""])[0]
+            user = None
+            if refresh_path:
+                with open(refresh_path, encoding="utf-8") as f:
+                    for line in f:
+                        token, _, name = line.strip().partition(" ")
+                        if token and hmac.compare_digest(token, given):
+                            user = name
+            if user is None:
+                return self.reply(400, {"error": "invalid_grant"})
+            token = issuer.token(user, [])
+            self.log_message("issued %s (refresh token)", user)
+            self.reply(200, {"access_token": token, "refresh_token": given, "expires_in": 300})
+
     return Handler
 
 
@@ -162,10 +192,11 @@ def main():
     parser.add_argument("--issuer", required=True)
     parser.add_argument("--service", required=True)
     parser.add_argument("--log", default=os.devnull)
+    parser.add_argument("--refresh-tokens", default=None)
     args = parser.parse_args()
     host, _, port = args.listen.rpartition(":")
     issuer = Issuer(args.key, args.cert, args.issuer, args.service)
-    server = ThreadingHTTPServer((host, int(port)), make_handler(issuer, args.users, args.log))
+    server = ThreadingHTTPServer((host, int(port)), make_handler(issuer, args.users, args.log, args.refresh_tokens))
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{server.server_address[1]}\n")
     os.rename(args.port_file + ".tmp", args.port_file)

@@ -1,0 +1,228 @@
+//! `check`: ask each stored credential's registry whether it still works.
+//!
+//! Secrets are read from the store first (sequentially: the keyring is one
+//! service), then the registries are asked in parallel by a bounded pool of
+//! threads sharing one client, whose deadline bounds the whole run. Each
+//! credential gets one verdict; none ever carries a secret.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::http::{self, Client};
+use crate::jwt::{self, Expiry, Horizon};
+use crate::pairs::{self, Lookup};
+use crate::registry::ServerKey;
+use crate::secret::Secret;
+use crate::store::Credentials;
+use crate::verify::{self, Attempt, Cred, Party, Verdict};
+
+/// Registries asked at once.
+pub(crate) const CONCURRENCY: usize = 16;
+
+/// The verdict on one credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub(crate) enum Status {
+    Ok,
+    Rejected {
+        by: Party,
+        url: String,
+        #[serde(rename = "httpStatus")]
+        http_status: u16,
+    },
+    Unreachable {
+        detail: String,
+    },
+    Expired,
+    NotCheckable {
+        detail: String,
+    },
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Row {
+    pub(crate) server: String,
+    pub(crate) username: String,
+    #[serde(flatten)]
+    pub(crate) status: Status,
+    /// When the secret (a JWT) expires, UTC; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) expires: Option<String>,
+    /// Expires within 7 days (or has expired).
+    #[serde(rename = "expiresSoon")]
+    pub(crate) expires_soon: bool,
+    /// Things worth knowing (the realm is not on the recorded auth server).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) notes: Vec<String>,
+}
+
+/// What one credential needs for its check, read from the store up front.
+struct Job {
+    key: ServerKey,
+    username: String,
+    secret: Secret,
+    auth: Option<(ServerKey, String, Secret)>,
+    /// Decided without asking (not checkable, expired).
+    decided: Option<Status>,
+    expiry: Expiry,
+}
+
+/// Checks `only` (every stored credential when empty) with `client`.
+pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> Result<Vec<Row>> {
+    let db = store.load()?;
+    let keys: Vec<String> = if only.is_empty() {
+        db.credentials.keys().cloned().collect()
+    } else {
+        only.iter().map(|k| k.as_str().to_owned()).collect()
+    };
+    let mut jobs = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(credential) = store.get_in(&db, &key)? else {
+            anyhow::bail!("no credential is stored for {key} (see `ls`)");
+        };
+        let parsed = ServerKey::parse(&key)?;
+        let expiry = jwt::expiry(credential.secret.expose());
+        let mut decided = None;
+        let is_auth_server = db.pairs.values().any(|p| p.auth_server == key);
+        let mut auth = None;
+        if is_auth_server {
+            decided = Some(Status::NotCheckable {
+                detail: "an auth server's credential: checked through its paired registries".into(),
+            });
+        } else if let Some(pair) = db.pairs.get(&key) {
+            let auth_key = ServerKey::parse(&pair.auth_server)?;
+            match pairs::lookup(store, &db, auth_key.as_str())? {
+                Lookup::Found { credential: c, .. } => {
+                    auth = Some((auth_key, c.username, c.secret));
+                }
+                Lookup::Conflict { .. } => {
+                    decided = Some(Status::NotCheckable {
+                        detail: format!(
+                            "the registries paired with {auth_key} disagree (see `pair ls`)"
+                        ),
+                    })
+                }
+                Lookup::NotFound => {
+                    auth = Some((
+                        auth_key,
+                        credential.username.clone(),
+                        credential.secret.clone(),
+                    ))
+                }
+            }
+        }
+        if decided.is_none() && expiry.soon() == Horizon::Expired {
+            decided = Some(Status::Expired);
+        }
+        jobs.push(Job {
+            key: parsed,
+            username: credential.username,
+            secret: credential.secret,
+            auth,
+            decided,
+            expiry,
+        });
+    }
+    let results: Vec<Mutex<Option<Row>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENCY.min(jobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                let row = check_one(client, job);
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(row);
+            });
+        }
+    });
+    Ok(results
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect())
+}
+
+fn check_one(client: &Client, job: &Job) -> Row {
+    let mut notes = Vec::new();
+    let status = match &job.decided {
+        Some(status) => status.clone(),
+        None => {
+            let attempt = Attempt {
+                registry: &job.key,
+                credential: Cred {
+                    username: &job.username,
+                    secret: &job.secret,
+                },
+                auth_server: job.auth.as_ref().map(|(k, u, s)| {
+                    (
+                        k,
+                        Cred {
+                            username: u,
+                            secret: s,
+                        },
+                    )
+                }),
+            };
+            match verify::check(client, &attempt) {
+                Ok(checked) => {
+                    notes = checked.notes;
+                    match checked.verdict {
+                        Verdict::Accepted => Status::Ok,
+                        Verdict::Rejected { by, url, status } => Status::Rejected {
+                            by,
+                            url,
+                            http_status: status,
+                        },
+                        Verdict::Open => Status::NotCheckable {
+                            detail: "the registry asks for no credential".into(),
+                        },
+                    }
+                }
+                Err(err) if http::is_unreachable(&err) => Status::Unreachable {
+                    detail: format!("{err:#}"),
+                },
+                Err(err) => Status::NotCheckable {
+                    detail: format!("{err:#}"),
+                },
+            }
+        }
+    };
+    let soon = job.expiry.soon();
+    Row {
+        server: job.key.as_str().to_owned(),
+        username: job.username.clone(),
+        status,
+        expires: match job.expiry {
+            Expiry::Unknown => None,
+            at => Some(at.display()),
+        },
+        expires_soon: matches!(soon, Horizon::Within7Days | Horizon::Expired),
+        notes,
+    }
+}
+
+impl Row {
+    /// The verdict as one phrase: `ok`, `rejected by registry (401 at URL)`, ...
+    pub(crate) fn verdict(&self) -> String {
+        match &self.status {
+            Status::Ok => "ok".into(),
+            Status::Rejected {
+                by,
+                url,
+                http_status,
+            } => format!("rejected by {by} ({http_status} at {url})"),
+            Status::Unreachable { detail } => format!("unreachable: {detail}"),
+            Status::Expired => {
+                format!("expired ({})", self.expires.as_deref().unwrap_or("unknown"))
+            }
+            Status::NotCheckable { detail } => format!("not checkable: {detail}"),
+        }
+    }
+
+    pub(crate) fn rejected(&self) -> bool {
+        matches!(self.status, Status::Rejected { .. })
+    }
+}

@@ -1,0 +1,61 @@
+//! `check [REGISTRY...]`: does each stored credential still work? The checks
+//! live in [`crate::check`]; this file parses, calls, prints.
+
+use super::CommandResult;
+use crate::registry::ServerKey;
+use crate::store::Credentials;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Asks each registry the way `login` does (GET /v2/, then Basic or a token from its realm;
+through the paired auth server for a paired registry), 16 at a time, all within --timeout.
+One line per credential: ok, rejected (by the registry or by its auth server, with the
+HTTP status), unreachable, expired (a JWT whose exp has passed), or not checkable (why).
+A secret that is a JWT expiring within 7 days gets a warning. Never prints a secret.
+
+Exit codes: 0 none rejected, 1 a credential was rejected (or an error), 2 bad command line.")]
+pub struct Args {
+    /// Registries to check (default: every stored credential)
+    pub registries: Vec<String>,
+    /// Print JSON instead of lines
+    #[arg(long)]
+    pub json: bool,
+    /// How to reach registries (--timeout bounds the whole run)
+    #[command(flatten)]
+    pub probe: super::pair::ProbeArgs,
+}
+
+pub fn run(args: Args) -> CommandResult {
+    let only = args
+        .registries
+        .iter()
+        .map(|r| ServerKey::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = args.probe.client()?;
+    let rows = crate::check::run(&Credentials::open()?, &only, &client)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        crate::outln!("No credentials stored (add one with `login REGISTRY`)");
+    } else {
+        let width = rows.iter().map(|r| r.server.len()).max().unwrap_or(0);
+        for row in &rows {
+            crate::outln!("{:width$}  {}  {}", row.server, row.username, row.verdict());
+            if row.expires_soon && !matches!(row.status, crate::check::Status::Expired) {
+                crate::errln!(
+                    "warning: the secret of {} expires {} (within 7 days)",
+                    row.server,
+                    row.expires.as_deref().unwrap_or("soon")
+                );
+            }
+            for note in &row.notes {
+                crate::errln!("note: {note}");
+            }
+        }
+    }
+    Ok(if rows.iter().any(|r| r.rejected()) {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,776 @@
+//! The registry client: the one HTTP client of `login`'s check, `check` and
+//! `pair discover`. Never on the get/list/store/erase path.
+//!
+//! Built on ureq (rustls, ring provider). The rules that keep it safe live here:
+//! - TLS trusts the system roots plus the CAs docker and the containers tools
+//!   use for a host: `*.crt` in `certs.d/HOST[:PORT]/` under `/etc/docker`,
+//!   `/etc/containers` and `~/.config/containers` (or the directories listed
+//!   in [`CERTS_D_ENV`]).
+//! - Plain HTTP only to a loopback host, or with `--insecure`.
+//! - `HTTPS_PROXY`/`HTTP_PROXY` (per scheme, either case) with `NO_PROXY`;
+//!   HTTPS goes through a CONNECT tunnel.
+//! - One deadline bounds the whole exchange (every request, redirect and body).
+//! - Response heads are bounded by ureq (64 KiB), bodies by [`MAX_BODY`].
+//! - Redirects of token requests (at most [`MAX_REDIRECTS`]) are followed as
+//!   Go's client does for docker, except that the `Authorization` header goes
+//!   only to the same scheme, host and port; a redirect to plain HTTP obeys the
+//!   rule above. `/v2/` requests use [`Client::get_once`]: a registry's API
+//!   root that redirects is reported, not followed.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use ureq::http::Uri;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use zeroize::Zeroizing;
+
+use crate::secret::Secret;
+use crate::www_authenticate::{self, Challenge};
+
+/// Default bound for a whole exchange.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest response body read (token responses are a few KiB).
+pub(crate) const MAX_BODY: u64 = 1024 * 1024;
+
+/// Redirects followed per request (Go's client, which docker uses, stops at 10).
+pub(crate) const MAX_REDIRECTS: usize = 10;
+
+/// Colon-separated `certs.d` directories to search instead of the defaults
+/// (for tests, and for admins who keep registry CAs elsewhere).
+pub(crate) const CERTS_D_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_CERTS_D";
+
+/// How to reach registries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Allow plain HTTP to a host that is not loopback.
+    pub(crate) insecure: bool,
+    /// Bound on everything this client does.
+    pub(crate) timeout: Duration,
+}
+
+impl Options {
+    /// Checks a `--timeout` in seconds.
+    pub(crate) fn new(insecure: bool, timeout_secs: f64) -> Result<Options> {
+        if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 3600.0) {
+            bail!("--timeout must be a number of seconds between 0 and 3600");
+        }
+        Ok(Options {
+            insecure,
+            timeout: Duration::from_secs_f64(timeout_secs),
+        })
+    }
+}
+
+/// The server could not be reached or did not speak HTTP: connection refused,
+/// name not found, timeout, TLS failure. Callers branch on it (`check`'s
+/// "unreachable"); the text says what happened.
+#[derive(Debug)]
+pub(crate) struct Unreachable {
+    text: String,
+    /// The peer speaks TLS but the handshake failed (certificate, alert):
+    /// trying plain HTTP instead would be wrong.
+    tls: bool,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// Whether `err` is (or wraps) [`Unreachable`].
+pub(crate) fn is_unreachable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|c| c.downcast_ref::<Unreachable>().is_some())
+}
+
+/// Whether `err` is a failed TLS handshake with a peer that speaks TLS.
+pub(crate) fn is_tls_failure(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|c| c.downcast_ref::<Unreachable>().is_some_and(|u| u.tls))
+}
+
+/// Credentials sent with a request.
+#[derive(Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    Basic(&'a str, &'a Secret),
+    Bearer(&'a Secret),
+}
+
+impl Auth<'_> {
+    fn header(&self) -> Zeroizing<String> {
+        use base64::Engine;
+        match self {
+            Auth::Basic(user, secret) => {
+                let pair = Zeroizing::new(format!("{user}:{}", secret.expose()));
+                let encoded = Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()),
+                );
+                Zeroizing::new(format!("Basic {}", encoded.as_str()))
+            }
+            Auth::Bearer(token) => Zeroizing::new(format!("Bearer {}", token.expose())),
+        }
+    }
+}
+
+/// What a server answered (after redirects).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The URL that answered (the last one, after redirects).
+    pub(crate) url: String,
+    pub(crate) status: u16,
+    /// Its `WWW-Authenticate` challenges (an unparsable header: the error).
+    pub(crate) challenges: Result<Vec<Challenge>, www_authenticate::Malformed>,
+    /// `Location` of a redirect that was not followed.
+    pub(crate) location: Option<String>,
+    /// The body, at most [`MAX_BODY`] bytes.
+    pub(crate) body: Vec<u8>,
+}
+
+/// The shared client: options, deadline, and the system roots (loaded once).
+pub(crate) struct Client {
+    options: Options,
+    deadline: Instant,
+    system_roots: OnceLock<Arc<Vec<Certificate<'static>>>>,
+}
+
+/// A request body: `application/x-www-form-urlencoded`, wiped after use
+/// (it may hold a password or refresh token).
+type Form = Zeroizing<String>;
+
+impl Client {
+    /// A client whose every request ends by `options.timeout` from now.
+    pub(crate) fn new(options: Options) -> Client {
+        Client {
+            options,
+            deadline: Instant::now() + options.timeout,
+            system_roots: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn options(&self) -> Options {
+        self.options
+    }
+
+    /// `GET url`, following redirects.
+    pub(crate) fn get(&self, url: &str, auth: Option<Auth<'_>>) -> Result<Reply> {
+        self.send(url, auth, None)
+    }
+
+    /// `GET url`, a redirect answered as it is (its `Location` in the reply).
+    pub(crate) fn get_once(&self, url: &str, auth: Option<Auth<'_>>) -> Result<Reply> {
+        let target = Target::parse(url)?;
+        self.allowed(&target)?;
+        self.once(&target, auth, None)
+    }
+
+    /// `POST url` with a form body (`name=value&...`, values percent-encoded).
+    pub(crate) fn post_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        auth: Option<Auth<'_>>,
+    ) -> Result<Reply> {
+        let mut body = Zeroizing::new(String::new());
+        for (i, (name, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                body.push('&');
+            }
+            body.push_str(&form_encode(name));
+            body.push('=');
+            body.push_str(&form_encode(value));
+        }
+        self.send(url, auth, Some(body))
+    }
+
+    fn send(&self, url: &str, auth: Option<Auth<'_>>, form: Option<Form>) -> Result<Reply> {
+        let first = Target::parse(url)?;
+        let mut target = first.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            self.allowed(&target)?;
+            // The credential goes only where it was meant to go.
+            let auth = auth.filter(|_| target.same_origin(&first));
+            let mut reply = self.once(&target, auth, form.as_ref())?;
+            let redirect = matches!(reply.status, 301 | 302 | 303 | 307 | 308);
+            match (redirect, reply.location.take()) {
+                (true, Some(location)) => {
+                    target = Target::parse(&target.join(&location))
+                        .with_context(|| format!("{} redirects to {location:?}", target.url))?;
+                    crate::debug!("http: redirected to {}", target.url);
+                }
+                (_, location) => {
+                    reply.location = location;
+                    return Ok(reply);
+                }
+            }
+        }
+        bail!("{url}: more than {MAX_REDIRECTS} redirects")
+    }
+
+    /// The plain-HTTP rule.
+    fn allowed(&self, target: &Target) -> Result<()> {
+        if target.https || self.options.insecure || is_loopback(&target.host) {
+            return Ok(());
+        }
+        bail!(
+            "refusing plain HTTP to {}: pass --insecure to allow it",
+            target.authority()
+        )
+    }
+
+    fn remaining(&self, target: &Target) -> Result<Duration> {
+        match self.deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(left),
+            _ => Err(self.timed_out(target)),
+        }
+    }
+
+    fn timed_out(&self, target: &Target) -> anyhow::Error {
+        anyhow::Error::new(Unreachable {
+            text: format!(
+                "timed out after {}s asking {} (is it reachable? raise --timeout if it is slow)",
+                self.options.timeout.as_secs_f64(),
+                target.url
+            ),
+            tls: false,
+        })
+    }
+
+    /// One request, no redirect followed.
+    fn once(&self, target: &Target, auth: Option<Auth<'_>>, form: Option<&Form>) -> Result<Reply> {
+        let left = self.remaining(target)?;
+        let agent = self.agent(target, left)?;
+        let header = auth.map(|a| a.header());
+        let result = match form {
+            Some(form) => {
+                let mut request = agent
+                    .post(&target.url)
+                    .header("Content-Type", "application/x-www-form-urlencoded");
+                if let Some(h) = &header {
+                    request = request.header("Authorization", h.as_str());
+                }
+                request.send(form.as_bytes())
+            }
+            None => {
+                let mut request = agent.get(&target.url);
+                if let Some(h) = &header {
+                    request = request.header("Authorization", h.as_str());
+                }
+                request.call()
+            }
+        };
+        let mut response = result.map_err(|e| self.failure(target, e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let values: Vec<String> = headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let challenges = www_authenticate::parse_headers(values.iter().map(String::as_str));
+        let location = headers
+            .get("location")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => anyhow!(
+                    "{} sent a response larger than {} KiB",
+                    target.url,
+                    MAX_BODY / 1024
+                ),
+                other => self.failure(target, other),
+            })?;
+        Ok(Reply {
+            url: target.url.clone(),
+            status,
+            challenges,
+            location,
+            body,
+        })
+    }
+
+    /// A ureq agent for one request: the proxy and roots that fit its target.
+    fn agent(&self, target: &Target, left: Duration) -> Result<ureq::Agent> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = TlsConfig::builder()
+            .unversioned_rustls_crypto_provider(provider)
+            .root_certs(self.roots(target))
+            .build();
+        let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
+            Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
+                anyhow!(
+                    "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
+                    crate::printable::printable(&redact_userinfo(&proxy))
+                )
+            })?),
+            None => None,
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_global(Some(left))
+            .user_agent(format!(
+                "{}/{}",
+                crate::BINARY_NAME,
+                env!("CARGO_PKG_VERSION")
+            ))
+            .tls_config(tls)
+            .proxy(proxy)
+            .build();
+        Ok(config.new_agent())
+    }
+
+    /// System roots plus the certs.d CAs of the target's host.
+    fn roots(&self, target: &Target) -> RootCerts {
+        let system = self.system_roots.get_or_init(|| {
+            let loaded = rustls_native_certs::load_native_certs();
+            crate::debug!("http: {} system root certificates", loaded.certs.len());
+            Arc::new(
+                loaded
+                    .certs
+                    .into_iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                    .collect(),
+            )
+        });
+        let extra = certs_d_cas(&target.host, target.port, target.explicit_port);
+        if extra.is_empty() {
+            return RootCerts::Specific(system.clone());
+        }
+        let mut all: Vec<Certificate<'static>> = system.as_ref().clone();
+        all.extend(extra);
+        RootCerts::Specific(Arc::new(all))
+    }
+
+    fn tls_failure(&self, target: &Target, err: &rustls::Error) -> String {
+        format!(
+            "TLS failure talking to {}: {err} (a certificate not signed by a system root or by a CA in certs.d/{}/, or a name mismatch?)",
+            target.authority(),
+            certs_d_name(&target.host, target.port, target.explicit_port)
+        )
+    }
+
+    /// Turns a ureq error into what happened and what to do.
+    fn failure(&self, target: &Target, err: ureq::Error) -> anyhow::Error {
+        let authority = target.authority();
+        // A peer that answered the handshake in TLS (a certificate, an alert).
+        let speaks_tls = |e: &rustls::Error| !matches!(e, rustls::Error::InvalidMessage(_));
+        let mut tls = false;
+        let text = match &err {
+            ureq::Error::Timeout(_) => return self.timed_out(target),
+            ureq::Error::HostNotFound => format!("cannot resolve {}", target.host),
+            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return self.timed_out(target)
+            }
+            ureq::Error::Io(e) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+            {
+                Some(e) => {
+                    tls = speaks_tls(e);
+                    self.tls_failure(target, e)
+                }
+                None => {
+                    use std::io::ErrorKind::*;
+                    match e.kind() {
+                        ConnectionRefused | HostUnreachable | NetworkUnreachable
+                        | AddrNotAvailable => format!("cannot connect to {authority}: {e}"),
+                        _ if e.to_string().contains("lookup address") => {
+                            format!("cannot resolve {}: {e}", target.host)
+                        }
+                        _ => format!("cannot talk to {authority}: {e}"),
+                    }
+                }
+            },
+            ureq::Error::ConnectionFailed => format!("cannot connect to {authority}"),
+            ureq::Error::Rustls(e) => {
+                tls = speaks_tls(e);
+                self.tls_failure(target, e)
+            }
+            ureq::Error::ConnectProxyFailed(e) => {
+                format!("the proxy refused to open a tunnel to {authority}: {e}")
+            }
+            ureq::Error::Protocol(e) => {
+                format!("{} did not answer with valid HTTP/1.x: {e}", target.url)
+            }
+            ureq::Error::LargeResponseHeader(..) => {
+                format!("{} sent response headers larger than 64 KiB", target.url)
+            }
+            other => format!("cannot ask {}: {other}", target.url),
+        };
+        anyhow::Error::new(Unreachable {
+            text: crate::printable::printable(&text).into_owned(),
+            tls,
+        })
+    }
+}
+
+/// A request URL, split the way the rules need it.
+#[derive(Debug, Clone)]
+struct Target {
+    url: String,
+    https: bool,
+    host: String,
+    port: u16,
+    explicit_port: bool,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| anyhow!("{:?} is not a URL", crate::printable::printable(url)))?;
+        let https = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => bail!("{} is not an http(s) URL", crate::printable::printable(url)),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| anyhow!("{} has no host", crate::printable::printable(url)))?;
+        if authority.as_str().contains('@') {
+            bail!(
+                "{} carries a user name: refusing it",
+                crate::printable::printable(&redact_userinfo(url))
+            );
+        }
+        let explicit = authority.port_u16();
+        Ok(Target {
+            url: url.to_owned(),
+            https,
+            host: authority.host().to_ascii_lowercase(),
+            port: explicit.unwrap_or(if https { 443 } else { 80 }),
+            explicit_port: explicit.is_some(),
+        })
+    }
+
+    fn authority(&self) -> String {
+        if self.explicit_port {
+            format!("{}:{}", self.host, self.port)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    fn same_origin(&self, other: &Target) -> bool {
+        self.https == other.https && self.host == other.host && self.port == other.port
+    }
+
+    /// Resolves a `Location` against this URL.
+    fn join(&self, location: &str) -> String {
+        if location.contains("://") {
+            return location.to_owned();
+        }
+        let scheme = if self.https { "https" } else { "http" };
+        let origin = format!("{scheme}://{}", self.authority());
+        if let Some(rest) = location.strip_prefix("//") {
+            return format!("{scheme}://{rest}");
+        }
+        if location.starts_with('/') {
+            return format!("{origin}{location}");
+        }
+        let path = self.url[origin.len().min(self.url.len())..]
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("/");
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!(
+            "{origin}{}{location}",
+            if dir.is_empty() { "/" } else { dir }
+        )
+    }
+}
+
+/// Whether `host` is loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.to_ascii_lowercase().ends_with(".localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The proxy for `target` from the environment, as Go's `ProxyFromEnvironment`
+/// (which docker uses) picks it: `HTTPS_PROXY` for https, `HTTP_PROXY` for
+/// http (upper case first), unless `NO_PROXY` names the host. Loopback hosts
+/// go direct, as in Go.
+fn proxy_for(
+    target: &Target,
+    var: &dyn Fn(&str) -> Result<String, std::env::VarError>,
+) -> Option<String> {
+    let get = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let proxy = if target.https {
+        get(["HTTPS_PROXY", "https_proxy"])
+    } else {
+        get(["HTTP_PROXY", "http_proxy"])
+    }?;
+    let no_proxy = get(["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    if is_loopback(&target.host) || no_proxy_matches(&no_proxy, &target.host, target.port) {
+        return None;
+    }
+    // A bare host:port means http:// (as Go reads it).
+    Some(if proxy.contains("://") {
+        proxy
+    } else {
+        format!("http://{proxy}")
+    })
+}
+
+/// `NO_PROXY`: `*`, or entries `host`, `.domain`/`domain` (suffix match),
+/// `host:port`, an IP address (CIDR ranges are not supported).
+fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    no_proxy.split(',').map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let (name, entry_port) = match entry.rsplit_once(':') {
+            Some((n, p)) if !n.contains(':') || n.ends_with(']') => (n, p.parse::<u16>().ok()),
+            _ => (entry, None),
+        };
+        let name = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let name = name.trim_start_matches('.');
+        if name.is_empty() || entry_port.is_some_and(|p| p != port) {
+            return false;
+        }
+        host == name || host.ends_with(&format!(".{name}"))
+    })
+}
+
+/// `http://user:pw@proxy:3128` without the user part, for messages.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***@{}", &url[..s + 3], &url[at + 1..]),
+        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// The `certs.d` directory name of a host: `HOST:PORT` when the URL names a
+/// port, else `HOST` (docker's rule).
+fn certs_d_name(host: &str, port: u16, explicit_port: bool) -> String {
+    if explicit_port {
+        format!("{host}:{port}")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// The `certs.d` roots searched, in order.
+fn certs_d_roots() -> Vec<PathBuf> {
+    if let Some(list) = std::env::var_os(CERTS_D_ENV).filter(|v| !v.is_empty()) {
+        return std::env::split_paths(&list).collect();
+    }
+    let mut roots = vec![
+        PathBuf::from("/etc/docker/certs.d"),
+        PathBuf::from("/etc/containers/certs.d"),
+    ];
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        roots.push(PathBuf::from(home).join(".config/containers/certs.d"));
+    }
+    roots
+}
+
+/// The CAs (`*.crt`, PEM) found for a host in every `certs.d` root. A file
+/// that does not parse is skipped with a note on stderr.
+fn certs_d_cas(host: &str, port: u16, explicit_port: bool) -> Vec<Certificate<'static>> {
+    let name = certs_d_name(host, port, explicit_port);
+    let mut out = Vec::new();
+    for root in certs_d_roots() {
+        let dir = root.join(&name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "crt"))
+            .collect();
+        files.sort();
+        for file in files {
+            let parsed = std::fs::read(&file).ok().map(|pem| {
+                ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            });
+            match parsed {
+                Some(certs) if !certs.is_empty() => {
+                    crate::debug!("http: {} CA(s) from {}", certs.len(), file.display());
+                    out.extend(certs);
+                }
+                _ => crate::errln!(
+                    "note: {} holds no PEM certificate; ignoring it",
+                    file.display()
+                ),
+            }
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query parameter value.
+pub(crate) fn query_encode(text: &str) -> String {
+    form_encode(text).replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> Target {
+        Target::parse(url).unwrap()
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "[::1]",
+            "a.localhost",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["example.com", "10.0.0.1", "localhost.example.com"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_or_insecure() {
+        let strict = Client::new(Options::new(false, 5.0).unwrap());
+        assert!(strict.allowed(&target("http://127.0.0.1:5000/v2/")).is_ok());
+        assert!(strict
+            .allowed(&target("https://reg.example.com/v2/"))
+            .is_ok());
+        let err = strict
+            .allowed(&target("http://reg.example.com/v2/"))
+            .unwrap_err();
+        assert!(err.to_string().contains("--insecure"), "{err}");
+        let insecure = Client::new(Options::new(true, 5.0).unwrap());
+        assert!(insecure
+            .allowed(&target("http://reg.example.com/v2/"))
+            .is_ok());
+    }
+
+    #[test]
+    fn proxy_per_scheme_and_no_proxy() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+                    .ok_or(std::env::VarError::NotPresent)
+            }
+        };
+        let vars = env(&[
+            ("https_proxy", "http://p:3128"),
+            ("HTTP_PROXY", "plain:8080"),
+            (
+                "no_proxy",
+                "internal.example, .corp,10.1.1.1,reg.example.com:5000",
+            ),
+        ]);
+        let https = target("https://reg.example.com/v2/");
+        assert_eq!(proxy_for(&https, &vars).as_deref(), Some("http://p:3128"));
+        let http = target("http://reg.example.com/v2/");
+        assert_eq!(
+            proxy_for(&http, &vars).as_deref(),
+            Some("http://plain:8080")
+        );
+        for bypass in [
+            "https://internal.example/v2/",
+            "https://a.internal.example/v2/",
+            "https://x.corp/v2/",
+            "https://10.1.1.1/v2/",
+            "https://reg.example.com:5000/v2/",
+        ] {
+            assert_eq!(proxy_for(&target(bypass), &vars), None, "{bypass}");
+        }
+        assert!(proxy_for(&target("https://reg.example.com:5001/v2/"), &vars).is_some());
+        assert!(proxy_for(&target("https://notinternal.example/v2/"), &vars).is_some());
+        let star = env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "*")]);
+        assert_eq!(proxy_for(&https, &star), None);
+        assert_eq!(proxy_for(&https, &env(&[])), None);
+        let local = env(&[("HTTPS_PROXY", "http://p:1"), ("HTTP_PROXY", "http://p:1")]);
+        assert_eq!(
+            proxy_for(&target("https://127.0.0.1:5000/v2/"), &local),
+            None
+        );
+        assert_eq!(
+            proxy_for(&target("http://localhost:5000/v2/"), &local),
+            None
+        );
+    }
+
+    #[test]
+    fn redirect_targets() {
+        let t = target("https://reg.example.com:5000/v2/token?x=1");
+        assert_eq!(t.join("/other"), "https://reg.example.com:5000/other");
+        assert_eq!(t.join("next"), "https://reg.example.com:5000/v2/next");
+        assert_eq!(t.join("//cdn.example/x"), "https://cdn.example/x");
+        assert_eq!(t.join("http://elsewhere/y"), "http://elsewhere/y");
+        assert!(t.same_origin(&target("https://REG.example.com:5000/a")));
+        assert!(!t.same_origin(&target("http://reg.example.com:5000/a")));
+        assert!(!t.same_origin(&target("https://reg.example.com/a")));
+    }
+
+    #[test]
+    fn urls_with_user_info_are_refused_without_echoing_it() {
+        let err = Target::parse("https://bob:hunter2@reg.example.com/v2/")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(
+            redact_userinfo("http://u:p@proxy:3128"),
+            "http://***@proxy:3128"
+        );
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(form_encode("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
+        assert_eq!(query_encode("registry:5000 x"), "registry%3A5000%20x");
+    }
+
+    #[test]
+    fn timeout_bounds() {
+        assert!(Options::new(false, 0.0).is_err());
+        assert!(Options::new(false, f64::NAN).is_err());
+        assert!(Options::new(false, 4000.0).is_err());
+        assert!(Options::new(false, 0.5).is_ok());
+    }
+}

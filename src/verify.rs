@@ -1,0 +1,406 @@
+//! Does a registry accept a credential? The flow `docker login` runs (the
+//! distribution token-auth specification), through the shared client
+//! ([`crate::http`]):
+//!
+//! 1. `GET /v2/` without credentials (HTTPS; plain HTTP for loopback or
+//!    `--insecure`, as docker does for insecure registries).
+//! 2. A `Basic` challenge: `GET /v2/` again with the credential.
+//! 3. A `Bearer` challenge: a token from the realm with `service`, `account`
+//!    and the credential (for a paired registry, the credential the pair
+//!    resolves to), then `GET /v2/` with the token.
+//!    An identity token (username `<token>`) uses the OAuth2 `refresh_token`
+//!    grant instead (`POST` to the realm), as docker does.
+//!
+//! A refresh token the auth server hands out for a password (docker asks for
+//! one with `offline_token=true`) is not stored: the password stays the
+//! stored credential, because pull secrets and the other clients reading the
+//! store need a username and password.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+
+use crate::http::{self, Auth, Client, Reply};
+use crate::registry::ServerKey;
+use crate::secret::Secret;
+use crate::store::{Credential, Credentials};
+use crate::www_authenticate::Challenge;
+
+/// The username docker uses for an identity (refresh) token.
+pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
+
+/// The `client_id` sent to auth servers.
+const CLIENT_ID: &str = crate::BINARY_NAME;
+
+/// A username and secret.
+#[derive(Clone, Copy)]
+pub(crate) struct Cred<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) secret: &'a Secret,
+}
+
+/// What to check: a registry credential, and (paired registries) the auth
+/// server and the credential it is sent.
+pub(crate) struct Attempt<'a> {
+    pub(crate) registry: &'a ServerKey,
+    pub(crate) credential: Cred<'a>,
+    /// The recorded (or about to be recorded) auth server, with the
+    /// credential the pair resolves to for it.
+    pub(crate) auth_server: Option<(&'a ServerKey, Cred<'a>)>,
+}
+
+/// Who refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Party {
+    Registry,
+    AuthServer,
+}
+
+impl std::fmt::Display for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Party::Registry => "registry",
+            Party::AuthServer => "auth server",
+        })
+    }
+}
+
+/// The answer about one credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The registry accepted it.
+    Accepted,
+    /// `by` answered `status` at `url`.
+    Rejected { by: Party, url: String, status: u16 },
+    /// The registry asks for no credential (`/v2/` answers 200): nothing to check.
+    Open,
+}
+
+/// A verdict and what was learnt on the way.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) verdict: Verdict,
+    /// Things the user should know (the realm is not on the recorded auth server).
+    pub(crate) notes: Vec<String>,
+}
+
+/// `https://HOST[:PORT]/v2/` of a registry (its key's path is a namespace, not asked).
+fn v2_url(registry: &ServerKey, https: bool) -> String {
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{}/v2/", registry.api_authority())
+}
+
+/// `GET /v2/` of `registry`, with `auth` if given (a redirect is not followed:
+/// `/v2/` is the registry's API root on the host asked). HTTPS first; plain HTTP
+/// when the key says `http://`, or as a fallback when HTTPS fails and plain
+/// HTTP is allowed (loopback host, `--insecure`).
+pub(crate) fn ping(client: &Client, registry: &ServerKey, auth: Option<Auth<'_>>) -> Result<Reply> {
+    if registry.is_http() {
+        return client.get_once(&v2_url(registry, false), auth);
+    }
+    let plain_ok = client.options().insecure || http::is_loopback(registry.host());
+    match client.get_once(&v2_url(registry, true), auth) {
+        Err(err) if plain_ok && http::is_unreachable(&err) && !http::is_tls_failure(&err) => {
+            crate::debug!("verify: HTTPS failed ({err:#}); asking over plain HTTP");
+            // A TLS server answers plain HTTP with 400: its HTTPS error is the one to report.
+            match client.get_once(&v2_url(registry, false), auth) {
+                Ok(reply) if !matches!(reply.status, 400) => Ok(reply),
+                Ok(_) => Err(err),
+                // Plain HTTP failed too (a hang, garbage): its error is the telling one.
+                Err(plain) => Err(plain),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Runs the login flow for `attempt`.
+pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
+    let first = ping(client, attempt.registry, None)?;
+    let challenges = challenges(&first)?;
+    if first.status == 200 {
+        return Ok(Checked {
+            verdict: Verdict::Open,
+            notes: Vec::new(),
+        });
+    }
+    if first.status != 401 {
+        bail!(
+            "{} answered {} (expected 401 or 200): is {} a registry?",
+            first.url,
+            first.status,
+            attempt.registry
+        );
+    }
+    // The registry's own URL scheme answered: keep using it.
+    let https = first.url.starts_with("https://");
+    if let Some(bearer) = challenges.iter().find(|c| c.is("Bearer")) {
+        return bearer_flow(client, attempt, bearer, https);
+    }
+    if challenges.iter().any(|c| c.is("Basic")) {
+        let cred = attempt.credential;
+        let url = v2_url(attempt.registry, https);
+        let reply = client.get_once(&url, Some(Auth::Basic(cred.username, cred.secret)))?;
+        return Ok(Checked {
+            verdict: confirm(&reply, Party::Registry)?,
+            notes: Vec::new(),
+        });
+    }
+    bail!(
+        "{} answered 401 without a Basic or Bearer challenge: cannot check the credential",
+        first.url
+    )
+}
+
+fn challenges(reply: &Reply) -> Result<Vec<Challenge>> {
+    reply
+        .challenges
+        .clone()
+        .map_err(|e| anyhow!("{} answered {}: {e}", reply.url, reply.status))
+}
+
+/// 200: accepted; 401/403: `by` refused; anything else is an error.
+fn confirm(reply: &Reply, by: Party) -> Result<Verdict> {
+    match reply.status {
+        200..=299 => Ok(Verdict::Accepted),
+        401 | 403 => Ok(Verdict::Rejected {
+            by,
+            url: reply.url.clone(),
+            status: reply.status,
+        }),
+        status => bail!("{} answered {status} (expected 200, 401 or 403)", reply.url),
+    }
+}
+
+fn bearer_flow(
+    client: &Client,
+    attempt: &Attempt<'_>,
+    bearer: &Challenge,
+    https: bool,
+) -> Result<Checked> {
+    let v2 = v2_url(attempt.registry, https);
+    let realm = bearer
+        .param("realm")
+        .ok_or_else(|| anyhow!("{v2}: the Bearer challenge has no realm"))?
+        .to_owned();
+    let realm_host = realm_host(&realm).with_context(|| format!("{v2}: unusable realm"))?;
+    let mut notes = Vec::new();
+    let (by, cred) = match attempt.auth_server {
+        Some((auth_server, cred)) => {
+            if !same_host(&realm_host, auth_server) {
+                notes.push(format!(
+                    "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}",
+                    attempt.registry
+                ));
+            }
+            (Party::AuthServer, cred)
+        }
+        None if same_host(&realm_host, attempt.registry) => (Party::Registry, attempt.credential),
+        None => (Party::AuthServer, attempt.credential),
+    };
+    let service = bearer.param("service");
+    let reply = if cred.username == IDENTITY_TOKEN_USER {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", cred.secret.expose()),
+            ("client_id", CLIENT_ID),
+        ];
+        if let Some(service) = service {
+            form.push(("service", service));
+        }
+        client.post_form(&realm, &form, None)?
+    } else {
+        let mut url = realm.clone();
+        let mut sep = if realm.contains('?') { '&' } else { '?' };
+        let mut add = |name: &str, value: &str| {
+            url.push(sep);
+            url.push_str(name);
+            url.push('=');
+            url.push_str(&http::query_encode(value));
+            sep = '&';
+        };
+        if let Some(service) = service {
+            add("service", service);
+        }
+        add("account", cred.username);
+        add("client_id", CLIENT_ID);
+        add("offline_token", "true");
+        client.get(&url, Some(Auth::Basic(cred.username, cred.secret)))?
+    };
+    // The OAuth2 endpoint answers a bad refresh token with 400 (invalid_grant).
+    let refused = matches!(reply.status, 401 | 403)
+        || (reply.status == 400 && cred.username == IDENTITY_TOKEN_USER);
+    if refused {
+        return Ok(Checked {
+            verdict: Verdict::Rejected {
+                by,
+                url: strip_query(&reply.url),
+                status: reply.status,
+            },
+            notes,
+        });
+    }
+    if !(200..=299).contains(&reply.status) {
+        bail!(
+            "the token realm {} answered {} (expected 200, 401 or 403)",
+            strip_query(&reply.url),
+            reply.status
+        );
+    }
+    let token = token_of(&reply.body)
+        .with_context(|| format!("the token realm {} answered 200", strip_query(&reply.url)))?;
+    let confirmed = client.get_once(&v2, Some(Auth::Bearer(&token)))?;
+    Ok(Checked {
+        verdict: confirm(&confirmed, Party::Registry)?,
+        notes,
+    })
+}
+
+/// The `token` (or OAuth2 `access_token`) of a token response. Errors never
+/// quote the body (it holds tokens).
+fn token_of(body: &[u8]) -> Result<Secret> {
+    let value =
+        crate::reader::parse_json_bytes(body).map_err(|_| anyhow!("its response is not JSON"))?;
+    let pick = |name: &str| {
+        value
+            .get(name)
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
+            .map(|t| Secret::new(t.to_owned()))
+    };
+    pick("token")
+        .or_else(|| pick("access_token"))
+        .ok_or_else(|| anyhow!("its response holds no token"))
+}
+
+/// `host[:port]` of a realm URL (for messages and the pair comparison).
+fn realm_host(realm: &str) -> Result<String> {
+    let Some((scheme, rest)) = realm.split_once("://") else {
+        bail!("{realm:?} is not an absolute http(s) URL");
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        bail!("{realm:?} is not an http(s) URL");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Ok(authority.to_ascii_lowercase())
+}
+
+/// Whether `authority` (`host[:port]`) is `key`'s host and port.
+fn same_host(authority: &str, key: &ServerKey) -> bool {
+    authority == key.api_authority() || (key.port().is_none() && authority == key.host())
+}
+
+/// A URL without its query (token URLs carry the account name).
+fn strip_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+/// `login`'s check of `credential` for `registry`. The auth server is the one
+/// being paired (`new_pair`, with its own credential when one is given) or the
+/// one recorded; it gets its own stored credential if any, else the registry's
+/// (what `get AUTH_SERVER` would answer once the login is stored).
+pub(crate) fn check_login(
+    client: &Client,
+    store: &Credentials,
+    registry: &ServerKey,
+    credential: &Credential,
+    new_pair: Option<(ServerKey, Option<(&str, &Secret)>)>,
+) -> Result<Checked> {
+    let db = store.load()?;
+    let (auth_key, given) = match new_pair {
+        Some((key, given)) => (Some(key), given),
+        None => (
+            db.pairs
+                .get(registry.as_str())
+                .and_then(|p| ServerKey::parse(&p.auth_server).ok()),
+            None,
+        ),
+    };
+    let stored = match (&auth_key, given) {
+        (Some(key), None) if db.credentials.contains_key(key.as_str()) => {
+            store.get_in(&db, key.as_str())?
+        }
+        _ => None,
+    };
+    let registry_cred = Cred {
+        username: &credential.username,
+        secret: &credential.secret,
+    };
+    let auth_cred = match (given, &stored) {
+        (Some((username, secret)), _) => Cred { username, secret },
+        (None, Some(c)) => Cred {
+            username: &c.username,
+            secret: &c.secret,
+        },
+        (None, None) => registry_cred,
+    };
+    check(
+        client,
+        &Attempt {
+            registry,
+            credential: registry_cred,
+            auth_server: auth_key.as_ref().map(|k| (k, auth_cred)),
+        },
+    )
+}
+
+/// One sentence for a refusal, naming who refused and the status.
+pub(crate) fn refusal(registry: &ServerKey, by: Party, url: &str, status: u16) -> String {
+    match by {
+        Party::Registry => {
+            format!("the registry {registry} refused the credential ({url} answered {status})")
+        }
+        Party::AuthServer => format!(
+            "the auth server of {registry} refused the credential ({url} answered {status})"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_responses() {
+        assert_eq!(token_of(br#"{"token":"abc"}"#).unwrap().expose(), "abc");
+        assert_eq!(
+            token_of(br#"{"access_token":"xyz","expires_in":60}"#)
+                .unwrap()
+                .expose(),
+            "xyz"
+        );
+        let err = token_of(b"<html>secret-ish</html>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not JSON") && !err.contains("secret-ish"),
+            "{err}"
+        );
+        let err = token_of(br#"{"token":""}"#).unwrap_err().to_string();
+        assert!(err.contains("no token"), "{err}");
+        let err = token_of(br#"["hunter2"]"#).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn realm_hosts() {
+        assert_eq!(
+            realm_host("https://SSO.example.com:8443/auth?x").unwrap(),
+            "sso.example.com:8443"
+        );
+        assert!(realm_host("ftp://x/").is_err());
+        assert!(realm_host("/relative").is_err());
+        let reg = ServerKey::parse("127.0.0.1:5000").unwrap();
+        assert!(same_host("127.0.0.1:5000", &reg));
+        assert!(!same_host("127.0.0.1:5001", &reg));
+        let hub = ServerKey::parse("quay.io").unwrap();
+        assert!(same_host("quay.io", &hub));
+    }
+
+    #[test]
+    fn v2_urls() {
+        let key = ServerKey::parse("reg.example.com:5000/team").unwrap();
+        assert_eq!(v2_url(&key, true), "https://reg.example.com:5000/v2/");
+        assert_eq!(v2_url(&key, false), "http://reg.example.com:5000/v2/");
+    }
+}

@@ -1,0 +1,238 @@
+//! Registries and token servers that misbehave (fakes on 127.0.0.1, each a
+//! thread answering raw bytes): one that hangs, huge or malformed headers,
+//! garbage instead of HTTP, a token response that is not JSON, has no token or
+//! is huge, a realm that redirects to another host. `login` fails with a clear
+//! error in bounded time, never panics, stores nothing and never shows the
+//! secret; a redirect to another host never gets the credential.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::{Backend, Env, Run};
+
+const SECRET: &str = "bad-server-Secret-3";
+
+/// What a fake server answers to one request head.
+type Answer = Box<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;
+
+/// A fake server on `ip`; returns its port and the request heads it saw.
+fn serve(ip: &str, answer: Answer) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let answer = answer.clone();
+            let log = log.clone();
+            std::thread::spawn(move || handle(stream, &answer, &log));
+        }
+    });
+    (port, seen)
+}
+
+fn handle(mut stream: TcpStream, answer: &Answer, log: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+        match stream.read(&mut byte) {
+            // A TLS ClientHello: close, as a plain-HTTP server's peer sees it
+            // (the client then falls back to plain HTTP for a loopback host).
+            Ok(1) if head.is_empty() && byte[0] == 0x16 => return,
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    log.lock().unwrap().push(head.clone());
+    match answer(&head) {
+        Some(bytes) => {
+            let _ = stream.write_all(&bytes);
+        }
+        // Hang: hold the connection open without answering.
+        None => std::thread::sleep(Duration::from_secs(30)),
+    }
+}
+
+fn response(status: &str, headers: &[String], body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for h in headers {
+        out.push_str(h);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A registry whose /v2/ sends clients to `realm` (a Bearer challenge).
+fn bearer_registry(realm: String) -> u16 {
+    serve(
+        "127.0.0.1",
+        Box::new(move |_| {
+            Some(response(
+                "401 Unauthorized",
+                &[format!(
+                    r#"WWW-Authenticate: Bearer realm="{realm}",service="fake""#
+                )],
+                b"{}",
+            ))
+        }),
+    )
+    .0
+}
+
+fn login(env: &Env, host: &str) -> (Run, Duration) {
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        host,
+        "--timeout",
+        "3",
+    ]);
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env_remove(name);
+    }
+    let started = Instant::now();
+    let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+    let took = started.elapsed();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"));
+    for needle in [SECRET, b64.as_str()] {
+        assert!(
+            !run.stdout.contains(needle) && !run.stderr.contains(needle),
+            "secret shown: {run:?}"
+        );
+    }
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    assert!(env.list().is_empty(), "nothing stored: {run:?}");
+    (run, took)
+}
+
+fn assert_fails(env: &Env, host: &str, needle: &str) {
+    let (run, took) = login(env, host);
+    assert_eq!(run.code, 1, "{needle}: {run:?}");
+    assert!(run.stderr.starts_with("error: "), "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {run:?}");
+    assert!(run.stderr.contains(needle), "want {needle:?}: {run:?}");
+    assert!(took < Duration::from_secs(8), "{needle}: took {took:?}");
+}
+
+#[test]
+fn misbehaving_registries_give_clear_errors_in_bounded_time() {
+    let env = Env::new(Backend::File);
+
+    let (hang, _) = serve("127.0.0.1", Box::new(|_| None));
+    assert_fails(&env, &format!("127.0.0.1:{hang}"), "timed out after 3s");
+
+    let (huge, _) = serve(
+        "127.0.0.1",
+        Box::new(|_| {
+            Some(response(
+                "401 Unauthorized",
+                &[format!("X-Big: {}", "a".repeat(200_000))],
+                b"",
+            ))
+        }),
+    );
+    assert_fails(&env, &format!("127.0.0.1:{huge}"), "larger than 64 KiB");
+
+    let (malformed, _) = serve(
+        "127.0.0.1",
+        Box::new(|_| {
+            Some(response(
+                "401 Unauthorized",
+                &[r#"WWW-Authenticate: Bearer realm="unterminated"#.to_owned()],
+                b"",
+            ))
+        }),
+    );
+    assert_fails(
+        &env,
+        &format!("127.0.0.1:{malformed}"),
+        "malformed WWW-Authenticate",
+    );
+
+    let (garbage, _) = serve(
+        "127.0.0.1",
+        Box::new(|_| Some(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec())),
+    );
+    assert_fails(&env, &format!("127.0.0.1:{garbage}"), "127.0.0.1");
+}
+
+#[test]
+fn misbehaving_token_servers_give_clear_errors() {
+    let env = Env::new(Backend::File);
+    for (body, needle) in [
+        (b"<html>not json</html>".to_vec(), "is not JSON"),
+        (br#"{"expires_in":60}"#.to_vec(), "holds no token"),
+        (vec![b' '; 2 * 1024 * 1024], "larger than 1024 KiB"),
+    ] {
+        let (tokens, _) = serve(
+            "127.0.0.2",
+            Box::new(move |_| {
+                Some(response(
+                    "200 OK",
+                    &["Content-Type: application/json".into()],
+                    &body,
+                ))
+            }),
+        );
+        let registry = bearer_registry(format!("http://127.0.0.2:{tokens}/token"));
+        assert_fails(&env, &format!("127.0.0.1:{registry}"), needle);
+    }
+}
+
+#[test]
+fn a_realm_redirecting_elsewhere_never_gets_the_credential_there() {
+    let env = Env::new(Backend::File);
+    // The other host: records what it was sent, refuses.
+    let (thief, thief_seen) = serve(
+        "127.0.0.3",
+        Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+    );
+    let (tokens, tokens_seen) = serve(
+        "127.0.0.2",
+        Box::new(move |_| {
+            Some(response(
+                "302 Found",
+                &[format!("Location: http://127.0.0.3:{thief}/token")],
+                b"",
+            ))
+        }),
+    );
+    let registry = bearer_registry(format!("http://127.0.0.2:{tokens}/token"));
+    let (run, _) = login(&env, &format!("127.0.0.1:{registry}"));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("auth server") && run.stderr.contains("401"),
+        "{run:?}"
+    );
+    let realm_heads = tokens_seen.lock().unwrap().clone();
+    assert!(
+        realm_heads
+            .iter()
+            .any(|h| h.to_ascii_lowercase().contains("authorization: basic")),
+        "the realm itself gets the credential: {realm_heads:?}"
+    );
+    let heads = thief_seen.lock().unwrap().clone();
+    assert!(!heads.is_empty(), "the redirect was followed");
+    for head in heads {
+        assert!(
+            !head.to_ascii_lowercase().contains("authorization"),
+            "{head}"
+        );
+    }
+}
