@@ -796,8 +796,7 @@ fn login_reads_the_secret_from_stdin(backend: Backend) {
     );
     out.ok();
     assert!(
-        out.stdout
-            .contains("Stored registry.example.com:5000"),
+        out.stdout.contains("Stored registry.example.com:5000"),
         "{out:?}"
     );
     assert!(

@@ -27,7 +27,11 @@ pub fn run(args: Args) -> CommandResult {
     // `--expiry` reads every secret (a locked keyring may ask to unlock).
     let store = Credentials::open()?;
     let mut view = store.index_view()?;
-    let db = if args.expiry { Some(store.load()?) } else { None };
+    let db = if args.expiry {
+        Some(store.load()?)
+    } else {
+        None
+    };
     let pairs = std::mem::take(&mut view.pairs);
     let rows: Vec<Row> = Credentials::listed(view)
         .into_iter()
