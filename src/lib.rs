@@ -1,24 +1,34 @@
 //! docker-credential-keyring: a credential helper for docker, podman, skopeo and friends.
 //!
-//! Module map (one concept each):
-//! - [`protocol`]: the docker-credential-helpers wire protocol (store/get/erase/list/version).
+//! Module map (one concept each; docs/architecture.md has every file):
+//! - [`protocol`]: the docker-credential-helpers wire protocol (store/get/erase/list/version),
+//!   served over a store handed in.
+//! - [`input`]: bounded, wiping readers of stdin and small files.
 //! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
 //! - [`store`]: the index, its locks and transactions over a `SecretStore` seam (file
 //!   store, Secret Service, Keychain, Credential Manager, in-memory for tests).
-//! - [`cli`]: the human commands (login, ls, export, ...).
-//! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
-//! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
+//! - [`pairs`]: delegated-auth pairs (registry -> auth server).
+//! - [`discover`]: `pair discover`, a registry's token realm from its challenge.
+//! - [`www_authenticate`]: the `WWW-Authenticate` challenge parser.
+//! - `http`: the registry client (TLS roots, certs.d, proxies, timeout). Never on
+//!   the get/list path.
+//! - `verify`: docker's login flow over `http`.
+//! - `check`: does each stored credential still work (`check`).
+//! - `jwt`: when a secret that is a JWT expires.
+//! - [`cli`]: the human commands (login, ls, check, export, ...).
+//! - [`config`]: docker's config.json and the containers auth.json (locate, edit,
+//!   plaintext auths), what `configure` sets, the helper's own config file.
 //! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
-//! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
-//! - [`input`]: bounded, wiping readers of stdin and small files.
+//! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`reader`]: every JSON/YAML document read from outside: bounded nesting,
 //!   errors that never quote the input.
-//! - [`pairs`]: delegated-auth pairs (registry -> auth server), [`discover`] finds them,
-//!   [`www_authenticate`] parses the challenge.
-//! - [`http`]: the registry client (TLS roots, certs.d, proxies, timeout);
-//!   [`verify`] runs docker's login flow with it. Never on the get/list path.
+//! - [`gojson`]: JSON written byte-for-byte the way Go's encoding/json writes it.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
+//! - [`secret`]: the secret type, zeroized on drop and redacted when formatted.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
+//! - [`paths`]: the XDG data and config directories.
+//! - [`log`]: `debug!` to stderr under `DOCKER_CREDENTIAL_KEYRING_LOG=debug`.
+//! - `start`: Linux start-up without std's runtime set-up.
 
 pub(crate) mod check;
 pub mod cli;
