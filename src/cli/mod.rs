@@ -49,7 +49,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Store a registry credential (password from stdin or a prompt, never from argv)
+    /// Check a registry credential with the registry, then store it (password from stdin or a prompt, never from argv)
     Login(login::Args),
     /// Remove a registry credential (and its pair link)
     Logout(logout::Args),
