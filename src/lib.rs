@@ -5,7 +5,9 @@
 //! - [`registry`]: server-URL parsing and normalisation, the one place for key rules.
 //! - [`store`]: the index, its locks and transactions over a `SecretStore` seam (file
 //!   store, Secret Service, Keychain, Credential Manager, in-memory for tests).
-//! - [`cli`]: the human commands (login, ls, export, ...).
+//! - [`cli`]: the human commands (login, ls, export, ...): parse, call, print.
+//! - `doctor`: the checks behind `doctor` (store, keyrings, file store, client configs,
+//!   expiry) as a report of status, detail and fix; `cli::doctor` prints it.
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit, plaintext auths).
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
@@ -24,12 +26,13 @@ pub(crate) mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub(crate) mod doctor;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
 pub(crate) mod http;
-pub(crate) mod jwt;
 pub mod input;
+pub(crate) mod jwt;
 pub mod log;
 pub(crate) mod migrate;
 pub mod pairs;
