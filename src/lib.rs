@@ -19,6 +19,7 @@
 //!   [`www_authenticate`] parses the challenge.
 //! - [`http`]: the registry client (TLS roots, certs.d, proxies, timeout);
 //!   [`verify`] runs docker's login flow with it. Never on the get/list path.
+//!   `login`: `login`'s pair preparation and verify-then-store sequence.
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 
@@ -34,6 +35,7 @@ pub(crate) mod http;
 pub mod input;
 pub(crate) mod jwt;
 pub mod log;
+pub(crate) mod login;
 pub(crate) mod migrate;
 pub mod pairs;
 pub mod paths;
