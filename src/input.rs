@@ -7,6 +7,8 @@ use std::io::{self, Read};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::secret::Secret;
+
 /// Largest stdin we accept. Upstream reads one line of at most 64 KiB; we allow
 /// more (large identity tokens) but bound it so a runaway pipe cannot eat memory.
 pub const MAX_INPUT: usize = 1024 * 1024;
@@ -66,6 +68,27 @@ pub fn read_limited(reader: &mut impl Read, max: usize) -> io::Result<zeroize::Z
     }
 }
 
+/// Two non-empty lines, each without its line end (`\n` or `\r\n`, the last
+/// one optional), as two secrets; else the number of lines found. `login`
+/// reads the registry and auth server passwords this way from one stdin.
+pub(crate) fn two_lines(text: &str) -> std::result::Result<(Secret, Secret), usize> {
+    let body = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(text);
+    let lines: Vec<&str> = body
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    match lines.as_slice() {
+        [first, second] if !first.is_empty() && !second.is_empty() => Ok((
+            Secret::new((*first).to_owned()),
+            Secret::new((*second).to_owned()),
+        )),
+        _ => Err(lines.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +107,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("UTF-8"));
+    }
+
+    #[test]
+    fn two_lines_convention() {
+        let (a, b) = two_lines("reg-pw\nsso-pw\n").unwrap();
+        assert_eq!((a.expose(), b.expose()), ("reg-pw", "sso-pw"));
+        let (a, b) = two_lines("reg pw\r\nsso:pw").unwrap();
+        assert_eq!((a.expose(), b.expose()), ("reg pw", "sso:pw"));
+        for (bad, n) in [
+            ("only-one\n", 1),
+            ("a\nb\nc\n", 3),
+            ("\nb\n", 2),
+            ("a\n\n", 2),
+            ("", 1),
+        ] {
+            assert_eq!(two_lines(bad).err(), Some(n), "{bad:?}");
+        }
     }
 }

@@ -13,9 +13,12 @@
 //! - `http`: the registry client (TLS roots, certs.d, proxies, timeout). Never on
 //!   the get/list path.
 //! - `verify`: docker's login flow over `http`.
+//! - `login`: `login`'s pair preparation and verify-then-store sequence.
 //! - `check`: does each stored credential still work (`check`).
 //! - `jwt`: when a secret that is a JWT expires.
-//! - [`cli`]: the human commands (login, ls, check, export, ...).
+//! - `doctor`: the checks behind `doctor` (store, keyrings, file store, client configs,
+//!   expiry) as a report of status, detail and fix; `cli::doctor` prints it.
+//! - [`cli`]: the human commands (login, ls, check, export, ...): parse, call, print.
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit,
 //!   plaintext auths), what `configure` sets, the helper's own config file.
 //! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
@@ -34,6 +37,7 @@ pub(crate) mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub(crate) mod doctor;
 pub mod export;
 pub mod fsutil;
 pub mod gojson;
@@ -41,6 +45,7 @@ pub(crate) mod http;
 pub mod input;
 pub(crate) mod jwt;
 pub mod log;
+pub(crate) mod login;
 pub(crate) mod migrate;
 pub mod pairs;
 pub mod paths;

@@ -1,13 +1,16 @@
 //! `login REGISTRY`: check a credential with the registry the way `docker
 //! login` does ([`crate::verify`]), then store it through the same store path
-//! as the protocol's `store`.
+//! as the protocol's `store`. The sequence lives in `crate::login`; this
+//! file reads the username and passwords and prints.
 
-use anyhow::{bail, Context};
+use anyhow::{bail, Result};
 
 use super::CommandResult;
+use crate::login::{self, Pairing};
 use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials, Put};
-use crate::verify::{self, Verdict};
+use crate::secret::Secret;
+use crate::store::{Credential, Credentials};
+use crate::verify::Verdict;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -58,18 +61,18 @@ pub fn run(args: Args) -> CommandResult {
         None if args.password_stdin => bail!("--password-stdin needs --username"),
         None => super::prompt::line_from_tty(&format!("Username for {key}: "))?,
     };
-    if username.is_empty() {
-        bail!("the username is empty: pass --username");
-    }
-    // The store refuses it too (`Credentials::put_all`): say so before asking the registry.
-    if username.chars().any(char::is_control) {
-        bail!("invalid username for {key}: it contains control characters");
-    }
+    login::check_username(&key, &username)?;
     // Delegated auth: find and check the auth server before reading or storing anything.
-    let pairing = super::pair::LoginPairing::prepare(&args.pair, &key, &args.probe)?;
+    let pairing = login::Pairing::prepare(
+        args.pair.auth_server.as_deref(),
+        args.pair.discover,
+        args.pair.auth_username.as_deref(),
+        &key,
+        || args.probe.client(),
+    )?;
     let mut auth_stdin = None;
     let secret = if args.password_stdin && args.pair.auth_password_stdin {
-        let (registry_secret, auth) = super::pair::two_secrets_from_stdin()?;
+        let (registry_secret, auth) = super::prompt::two_secrets_from_stdin()?;
         auth_stdin = Some(auth);
         registry_secret
     } else if args.password_stdin {
@@ -81,7 +84,7 @@ pub fn run(args: Args) -> CommandResult {
         super::prompt::secret_from_tty(&format!("Password for {username}@{key}: "))?
     };
     let auth_secret = match &pairing {
-        Some(p) => p.read_auth_secret(auth_stdin)?,
+        Some(p) => read_auth_secret(p, auth_stdin)?,
         None => None,
     };
     let store = Credentials::open()?;
@@ -90,38 +93,23 @@ pub fn run(args: Args) -> CommandResult {
         username,
         secret,
     };
-    let checked = if args.no_verify {
+    let client = if args.no_verify {
         None
     } else {
-        let client = args.probe.client()?;
-        let new_pair = pairing.as_ref().map(|p| {
-            (
-                p.auth_server().clone(),
-                p.auth_username().zip(auth_secret.as_ref()),
-            )
-        });
-        let checked = verify::check_login(&client, &store, &key, &credential, new_pair)
-            .with_context(|| {
-                format!("cannot check the credential with {key}; nothing was stored (pass --no-verify to store it unchecked)")
-            })?;
-        for note in &checked.notes {
-            crate::errln!("note: {note}");
-        }
-        if let Verdict::Rejected { by, url, status } = &checked.verdict {
-            bail!(
-                "{}; nothing was stored",
-                verify::refusal(&key, *by, url, *status)
-            );
-        }
-        Some(checked.verdict)
+        Some(args.probe.client()?)
     };
-    // The email (when given) lands with the credential, in the same index write.
-    let email = args.email.map(Some);
-    let kind = store.put_all(&[Put {
-        key: &key,
-        credential: &credential,
-        email: email.as_ref(),
-    }])?[0];
+    let (checked, kind) = login::verify_then_store(
+        &store,
+        client.as_ref(),
+        login::Login {
+            key: &key,
+            credential: &credential,
+            email: args.email,
+            pairing: pairing.as_ref(),
+            auth_secret: auth_secret.as_ref(),
+        },
+        |note| crate::errln!("note: {note}"),
+    )?;
     if !args.quiet {
         match checked {
             Some(Verdict::Accepted) => {
@@ -138,9 +126,52 @@ pub fn run(args: Args) -> CommandResult {
     }
     super::configure::follow_login(&key, args.quiet);
     if let Some(pairing) = pairing {
-        pairing.finish(&store, &key, auth_secret, args.quiet)?;
+        finish_pairing(pairing, &store, &key, auth_secret, args.quiet)?;
     }
     Ok(0)
+}
+
+/// The auth server's own password: the one read from stdin, else asked on
+/// the terminal. `None` without `--auth-username`.
+fn read_auth_secret(pairing: &Pairing, from_stdin: Option<Secret>) -> Result<Option<Secret>> {
+    let Some(username) = pairing.auth_username() else {
+        return Ok(None);
+    };
+    Ok(Some(match from_stdin {
+        Some(secret) => secret,
+        None => super::prompt::secret_from_tty(&format!(
+            "Password for {username}@{}: ",
+            pairing.auth_server()
+        ))?,
+    }))
+}
+
+/// Links the pair and stores the auth server's own credential when asked,
+/// saying what was done.
+fn finish_pairing(
+    pairing: Pairing,
+    store: &Credentials,
+    registry: &ServerKey,
+    auth_secret: Option<Secret>,
+    quiet: bool,
+) -> Result<()> {
+    let linked = pairing.link(store, registry)?;
+    let auth_server = pairing.auth_server().clone();
+    if !quiet {
+        let mut line = super::pair::linked_message(registry, &auth_server, &linked);
+        if let Some(realm) = pairing.realm() {
+            line.push_str(&format!(" (realm {realm})"));
+        }
+        crate::outln!("{line}");
+    }
+    if let Some(kind) = pairing.store_auth_credential(store, auth_secret)? {
+        if !quiet {
+            crate::outln!(
+                "Stored the auth server credential for {auth_server} (in the {kind} store)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Warns (stderr) when docker would not ask this helper for `key`.

@@ -1,12 +1,11 @@
 //! `pair add|rm|ls|discover`: link registries to the auth servers (SSO token
 //! realms) that issue their tokens. The rules live in [`crate::pairs`]; the
-//! network probe in [`crate::discover`].
+//! network probe in [`crate::discover`] and `crate::login::find_auth_server`.
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::CommandResult;
-use crate::discover;
 use crate::http;
 use crate::pairs::{self, AuthStatus, Linked, PairStatus};
 use crate::registry::ServerKey;
@@ -206,15 +205,9 @@ fn print_table(rows: &[PairStatus]) {
     );
 }
 
-/// Asks `registry` who issues its tokens (shared with `login --discover`).
-pub fn find_auth_server(registry: &ServerKey, probe: &ProbeArgs) -> Result<discover::Found> {
-    let answer = discover::probe(&probe.client()?, registry)?;
-    discover::auth_server(registry, &answer)
-}
-
 fn discover_cmd(args: DiscoverArgs) -> CommandResult {
     let registry = ServerKey::parse(&args.registry)?;
-    let found = find_auth_server(&registry, &args.probe)?;
+    let found = crate::login::find_auth_server(&args.probe.client()?, &registry)?;
     if args.dry_run {
         crate::outln!("registry:    {registry}");
         crate::outln!("realm:       {}", found.realm);
@@ -253,157 +246,4 @@ pub struct LoginPairArgs {
     /// holds two lines: the registry password, then the auth server password
     #[arg(long, requires = "auth_username", requires = "password_stdin")]
     pub auth_password_stdin: bool,
-}
-
-/// A pair `login` will record once the registry credential is stored.
-pub struct LoginPairing {
-    auth_server: ServerKey,
-    realm: Option<String>,
-    auth_username: Option<String>,
-}
-
-impl LoginPairing {
-    /// Checks the options and finds the auth server (asking the registry with
-    /// `--discover`) before anything is read or stored. `None` without pair options.
-    pub fn prepare(
-        args: &LoginPairArgs,
-        registry: &ServerKey,
-        probe: &ProbeArgs,
-    ) -> Result<Option<LoginPairing>> {
-        let (auth_server, realm) = match (&args.auth_server, args.discover) {
-            (Some(host), _) => (ServerKey::parse(host)?, None),
-            (None, true) => {
-                let found = find_auth_server(registry, probe)?;
-                (found.auth_server, Some(found.realm))
-            }
-            (None, false) => {
-                if args.auth_username.is_some() {
-                    bail!("--auth-username needs --auth-server HOST or --discover");
-                }
-                return Ok(None);
-            }
-        };
-        let store = Credentials::open()?;
-        pairs::check_link(&store.load()?, registry, &auth_server)?;
-        if args.auth_username.as_deref() == Some("") {
-            bail!("the auth server username is empty: pass --auth-username USER");
-        }
-        Ok(Some(LoginPairing {
-            auth_server,
-            realm,
-            auth_username: args.auth_username.clone(),
-        }))
-    }
-
-    /// The auth server to pair with.
-    pub(crate) fn auth_server(&self) -> &ServerKey {
-        &self.auth_server
-    }
-
-    /// The auth server's own username, when one is to be stored.
-    pub(crate) fn auth_username(&self) -> Option<&str> {
-        self.auth_username.as_deref()
-    }
-
-    /// The auth server's own password: the one read from stdin, else asked on
-    /// the terminal. `None` without `--auth-username`.
-    pub(crate) fn read_auth_secret(
-        &self,
-        from_stdin: Option<crate::secret::Secret>,
-    ) -> Result<Option<crate::secret::Secret>> {
-        let Some(username) = &self.auth_username else {
-            return Ok(None);
-        };
-        Ok(Some(match from_stdin {
-            Some(secret) => secret,
-            None => super::prompt::secret_from_tty(&format!(
-                "Password for {username}@{}: ",
-                self.auth_server
-            ))?,
-        }))
-    }
-
-    /// Links the pair and stores the auth server's own credential when asked
-    /// (`auth_secret` from [`LoginPairing::read_auth_secret`]).
-    pub fn finish(
-        self,
-        store: &Credentials,
-        registry: &ServerKey,
-        auth_secret: Option<crate::secret::Secret>,
-        quiet: bool,
-    ) -> Result<()> {
-        let linked = pairs::link(store, registry, &self.auth_server)?;
-        if !quiet {
-            let mut line = linked_message(registry, &self.auth_server, &linked);
-            if let Some(realm) = &self.realm {
-                line.push_str(&format!(" (realm {realm})"));
-            }
-            crate::outln!("{line}");
-        }
-        let (Some(username), Some(secret)) = (self.auth_username, auth_secret) else {
-            return Ok(());
-        };
-        let credential = crate::store::Credential {
-            server_url: self.auth_server.as_str().to_owned(),
-            username,
-            secret,
-        };
-        let kind = store.put(&self.auth_server, &credential)?;
-        if !quiet {
-            crate::outln!(
-                "Stored the auth server credential for {} (in the {kind} store)",
-                self.auth_server
-            );
-        }
-        Ok(())
-    }
-}
-
-/// `--password-stdin --auth-password-stdin`: stdin holds two lines, the
-/// registry password then the auth server password (each without its line end).
-pub fn two_secrets_from_stdin() -> Result<(crate::secret::Secret, crate::secret::Secret)> {
-    use zeroize::Zeroize;
-    let mut text = crate::input::read_stdin(&mut std::io::stdin().lock())?;
-    let result = split_two_lines(&text);
-    text.zeroize();
-    result
-}
-
-fn split_two_lines(text: &str) -> Result<(crate::secret::Secret, crate::secret::Secret)> {
-    let body = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(text);
-    let lines: Vec<&str> = body
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
-    match lines.as_slice() {
-        [registry, auth] if !registry.is_empty() && !auth.is_empty() => Ok((
-            crate::secret::Secret::new((*registry).to_owned()),
-            crate::secret::Secret::new((*auth).to_owned()),
-        )),
-        _ => bail!(
-            "with --password-stdin and --auth-password-stdin, standard input must be two non-empty lines: the registry password, then the auth server password (got {} line(s))",
-            lines.len()
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn two_lines_convention() {
-        let (a, b) = split_two_lines("reg-pw\nsso-pw\n").unwrap();
-        assert_eq!((a.expose(), b.expose()), ("reg-pw", "sso-pw"));
-        let (a, b) = split_two_lines("reg pw\r\nsso:pw").unwrap();
-        assert_eq!((a.expose(), b.expose()), ("reg pw", "sso:pw"));
-        for bad in ["only-one\n", "a\nb\nc\n", "\nb\n", "a\n\n", ""] {
-            let err = split_two_lines(bad).unwrap_err().to_string();
-            assert!(err.contains("two non-empty lines"), "{bad:?}: {err}");
-            assert!(!err.contains("only-one"));
-        }
-    }
 }

@@ -31,6 +31,17 @@ pub fn secret_from_stdin() -> Result<Secret> {
     Ok(Secret::new(std::mem::take(&mut *text)))
 }
 
+/// `--password-stdin --auth-password-stdin`: stdin holds two lines, the
+/// registry password then the auth server password (each without its line end).
+pub(crate) fn two_secrets_from_stdin() -> Result<(Secret, Secret)> {
+    let text = zeroize::Zeroizing::new(crate::input::read_stdin(&mut std::io::stdin().lock())?);
+    crate::input::two_lines(&text).map_err(|lines| {
+        anyhow::anyhow!(
+            "with --password-stdin and --auth-password-stdin, standard input must be two non-empty lines: the registry password, then the auth server password (got {lines} line(s))"
+        )
+    })
+}
+
 /// Asks for a non-secret line (a username) on the terminal, echoed as typed.
 /// Fails with advice when stdin is not a terminal.
 pub fn line_from_tty(prompt: &str) -> Result<String> {

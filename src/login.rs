@@ -1,0 +1,175 @@
+//! What `login` does once the command line is read: find and check the auth
+//! server to pair with ([`Pairing`]), check the credential with the registry
+//! the way `docker login` does ([`crate::verify`]), then store it through the
+//! same store path as the protocol's `store` ([`verify_then_store`]). Nothing
+//! here reads the terminal or prints; `cli::login` does.
+
+use anyhow::{bail, Context, Result};
+
+use crate::discover;
+use crate::http::Client;
+use crate::pairs::{self, Linked};
+use crate::registry::ServerKey;
+use crate::secret::Secret;
+use crate::store::{Credential, Credentials, Put, StoreKind};
+use crate::verify::{self, Verdict};
+
+/// Asks `registry` who issues its tokens (`pair discover`, `login --discover`).
+pub(crate) fn find_auth_server(client: &Client, registry: &ServerKey) -> Result<discover::Found> {
+    let answer = discover::probe(client, registry)?;
+    discover::auth_server(registry, &answer)
+}
+
+/// A pair `login` will record once the registry credential is stored.
+pub(crate) struct Pairing {
+    auth_server: ServerKey,
+    realm: Option<String>,
+    auth_username: Option<String>,
+}
+
+impl Pairing {
+    /// Checks the pair options and finds the auth server before anything is
+    /// read or stored: `auth_server` names it, else `discover` asks the
+    /// registry with the client `client` makes. `None` without pair options.
+    pub(crate) fn prepare(
+        auth_server: Option<&str>,
+        discover: bool,
+        auth_username: Option<&str>,
+        registry: &ServerKey,
+        client: impl FnOnce() -> Result<Client>,
+    ) -> Result<Option<Pairing>> {
+        let (auth_server, realm) = match (auth_server, discover) {
+            (Some(host), _) => (ServerKey::parse(host)?, None),
+            (None, true) => {
+                let found = find_auth_server(&client()?, registry)?;
+                (found.auth_server, Some(found.realm))
+            }
+            (None, false) => {
+                if auth_username.is_some() {
+                    bail!("--auth-username needs --auth-server HOST or --discover");
+                }
+                return Ok(None);
+            }
+        };
+        let store = Credentials::open()?;
+        pairs::check_link(&store.load()?, registry, &auth_server)?;
+        if auth_username == Some("") {
+            bail!("the auth server username is empty: pass --auth-username USER");
+        }
+        Ok(Some(Pairing {
+            auth_server,
+            realm,
+            auth_username: auth_username.map(str::to_owned),
+        }))
+    }
+
+    /// The auth server to pair with.
+    pub(crate) fn auth_server(&self) -> &ServerKey {
+        &self.auth_server
+    }
+
+    /// The realm `--discover` found, if it was used.
+    pub(crate) fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// The auth server's own username, when one is to be stored.
+    pub(crate) fn auth_username(&self) -> Option<&str> {
+        self.auth_username.as_deref()
+    }
+
+    /// Links `registry` to the auth server.
+    pub(crate) fn link(&self, store: &Credentials, registry: &ServerKey) -> Result<Linked> {
+        pairs::link(store, registry, &self.auth_server)
+    }
+
+    /// Stores the auth server's own credential when one was asked for
+    /// (`--auth-username`) and its secret read; the store it went to.
+    pub(crate) fn store_auth_credential(
+        self,
+        store: &Credentials,
+        auth_secret: Option<Secret>,
+    ) -> Result<Option<StoreKind>> {
+        let (Some(username), Some(secret)) = (self.auth_username, auth_secret) else {
+            return Ok(None);
+        };
+        let credential = Credential {
+            server_url: self.auth_server.as_str().to_owned(),
+            username,
+            secret,
+        };
+        Ok(Some(store.put(&self.auth_server, &credential)?))
+    }
+}
+
+/// Checks `username` before the registry is asked (the store refuses a
+/// control character too, in `Credentials::put_all`).
+pub(crate) fn check_username(key: &ServerKey, username: &str) -> Result<()> {
+    if username.is_empty() {
+        bail!("the username is empty: pass --username");
+    }
+    if username.chars().any(char::is_control) {
+        bail!("invalid username for {key}: it contains control characters");
+    }
+    Ok(())
+}
+
+/// A credential `login` checks and stores.
+pub(crate) struct Login<'a> {
+    pub(crate) key: &'a ServerKey,
+    pub(crate) credential: &'a Credential,
+    /// Lands with the credential, in the same index write (`None`: the stored one stays).
+    pub(crate) email: Option<String>,
+    /// The pair being recorded: the check asks its auth server.
+    pub(crate) pairing: Option<&'a Pairing>,
+    /// The auth server's own password (`--auth-username`).
+    pub(crate) auth_secret: Option<&'a Secret>,
+}
+
+/// Checks the credential with the registry through `client` (`None`: stored
+/// unchecked, `--no-verify`), then stores it with its email in one index
+/// write. A refused credential is not stored (an earlier one stays). `note`
+/// gets what the check learnt on the way, before anything is stored. Returns
+/// the verdict (`None` when not checked) and the store the credential went to.
+pub(crate) fn verify_then_store(
+    store: &Credentials,
+    client: Option<&Client>,
+    login: Login<'_>,
+    mut note: impl FnMut(&str),
+) -> Result<(Option<Verdict>, StoreKind)> {
+    let Login {
+        key,
+        credential,
+        email,
+        pairing,
+        auth_secret,
+    } = login;
+    let checked = match client {
+        None => None,
+        Some(client) => {
+            let new_pair =
+                pairing.map(|p| (p.auth_server.clone(), p.auth_username().zip(auth_secret)));
+            let checked = verify::check_login(client, store, key, credential, new_pair)
+                .with_context(|| {
+                    format!("cannot check the credential with {key}; nothing was stored (pass --no-verify to store it unchecked)")
+                })?;
+            for line in &checked.notes {
+                note(line);
+            }
+            if let Verdict::Rejected { by, url, status } = &checked.verdict {
+                bail!(
+                    "{}; nothing was stored",
+                    verify::refusal(key, *by, url, *status)
+                );
+            }
+            Some(checked.verdict)
+        }
+    };
+    let email = email.map(Some);
+    let kind = store.put_all(&[Put {
+        key,
+        credential,
+        email: email.as_ref(),
+    }])?[0];
+    Ok((checked, kind))
+}
