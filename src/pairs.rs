@@ -32,7 +32,7 @@ use crate::registry::ServerKey;
 use crate::store::db::{IndexBytes, IndexView, ListedRef};
 use crate::store::{Credential, Credentials, Database};
 
-pub use crate::store::db::Pair;
+use crate::store::db::Pair;
 
 /// Which stored credential answers for a key, by the index alone (usernames).
 #[derive(Debug, Clone, PartialEq, Eq)]
