@@ -32,7 +32,7 @@ use crate::registry::ServerKey;
 use crate::store::db::{IndexBytes, IndexView, ListedRef};
 use crate::store::{Credential, Credentials, Database};
 
-pub use crate::store::db::Pair;
+use crate::store::db::Pair;
 
 /// Which stored credential answers for a key, by the index alone (usernames).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,16 +149,21 @@ pub enum Lookup {
 
 /// What `get KEY` answers: the credential stored under `key` itself (one
 /// index read that decodes no other record: the hot path), else, only on a
-/// miss, [`lookup`] over the whole index. `export` and `pair ls`, which hold
-/// a loaded index already, call [`lookup`] for the same answer.
-pub(crate) fn answer(store: &Credentials, key: &ServerKey) -> Result<Lookup> {
+/// miss, [`lookup`]'s over the whole index; a conflict answers nothing.
+/// `export` and `pair ls`, which hold a loaded index already, call [`lookup`]
+/// for the same answer.
+pub(crate) fn answer(store: &Credentials, key: &ServerKey) -> Result<Option<Credential>> {
     if let Some(credential) = store.get(key)? {
-        return Ok(Lookup::Found {
-            from: key.as_str().to_owned(),
-            credential,
-        });
+        return Ok(Some(credential));
     }
-    lookup(store, &store.load()?, key.as_str())
+    Ok(match lookup(store, &store.load()?, key.as_str())? {
+        Lookup::Found { credential, .. } => Some(credential),
+        Lookup::Conflict { registries, reason } => {
+            crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
+            None
+        }
+        Lookup::NotFound => None,
+    })
 }
 
 /// The credential that answers for `key` in the loaded index `db`: one keyring

@@ -274,13 +274,8 @@ fn get(store: &Credentials, input: &str, out: &mut impl Write) -> Result<()> {
     let key = ServerKey::parse(server_url)?;
     // An auth server without its own credential answers with its paired
     // registry's (see crate::pairs).
-    let credential = match crate::pairs::answer(store, &key)? {
-        crate::pairs::Lookup::Found { credential, .. } => credential,
-        crate::pairs::Lookup::Conflict { registries, reason } => {
-            crate::debug!("get {key}: paired registries {registries:?} disagree ({reason:?})");
-            return Err(NotFound.into());
-        }
-        crate::pairs::Lookup::NotFound => return Err(NotFound.into()),
+    let Some(credential) = crate::pairs::answer(store, &key)? else {
+        return Err(NotFound.into());
     };
     let mut line = String::with_capacity(64 + credential.secret.expose().len());
     line.push_str("{\"ServerURL\":");

@@ -117,12 +117,7 @@ pub struct IndexView {
 
 /// The whole index minus the secrets, in one read.
 pub fn read_index_view(path: &Path) -> Result<IndexView> {
-    let Some(bytes) = read_private(path)? else {
-        return Ok(IndexView::default());
-    };
-    let view: IndexView = serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))?;
-    check_version(path, view.version)?;
-    Ok(view)
+    IndexBytes::read(path)?.view()
 }
 
 /// The record under `key` alone, for `get` (the hot path: docker calls it once

@@ -12,8 +12,8 @@ use super::StoreKind;
 use crate::secret::Secret;
 
 /// A place that keeps secrets by index key. The index records which kind of
-/// store holds each secret; [`of_kind`] maps it back. Every call is bounded in time by
-/// the implementation; errors never carry secret bytes.
+/// store holds each secret; [`of_kind`] maps it back. Every call is bounded
+/// in time by the implementation; errors never carry secret bytes.
 pub(crate) trait SecretStore: Send + Sync {
     /// Whether the secret lives in the index record itself (the file store):
     /// then it is read with the record, lock-free, and saved with the index,
