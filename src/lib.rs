@@ -34,29 +34,29 @@
 //! - `start`: Linux start-up without std's runtime set-up.
 
 pub(crate) mod check;
-pub mod cli;
+pub(crate) mod cli;
 pub mod config;
-pub mod discover;
+pub(crate) mod discover;
 pub(crate) mod doctor;
 pub mod export;
-pub mod fsutil;
-pub mod gojson;
+pub(crate) mod fsutil;
+pub(crate) mod gojson;
 pub(crate) mod http;
 pub mod input;
 pub(crate) mod jwt;
-pub mod log;
+pub(crate) mod log;
 pub(crate) mod login;
 pub(crate) mod migrate;
-pub mod pairs;
-pub mod paths;
+pub(crate) mod pairs;
+pub(crate) mod paths;
 pub mod printable;
 pub mod protocol;
 pub mod reader;
 pub mod registry;
-pub mod secret;
+pub(crate) mod secret;
 #[cfg(target_os = "linux")]
 pub mod start;
-pub mod store;
+pub(crate) mod store;
 pub(crate) mod verify;
 pub mod www_authenticate;
 

@@ -152,18 +152,6 @@ pub(crate) fn auto_fallback(err: BackendError) -> Result<StoreKind, BackendError
     }
 }
 
-/// The store `auto` uses on this machine, asking the keyring once (a bounded
-/// lookup): for reports (`doctor`, `version`), not for the `get` path.
-pub fn resolve_auto() -> Result<StoreKind, BackendError> {
-    match auto_candidate() {
-        None => Ok(StoreKind::File),
-        Some(kind) => match super::backend::probe(kind) {
-            Ok(()) => Ok(kind),
-            Err(err) => auto_fallback(err),
-        },
-    }
-}
-
 /// The session bus address: `DBUS_SESSION_BUS_ADDRESS`, or the systemd user
 /// bus socket `$XDG_RUNTIME_DIR/bus` when it exists. `None` means no bus.
 pub fn session_bus_address() -> Option<String> {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-pub use backend::{BackendError, SERVICE_NAME, TIMEOUT_ENV};
+pub use backend::{BackendError, TIMEOUT_ENV};
 pub use choice::{StoreChoice, StoreKind, STORE_ENV};
 pub use db::{Database, Record};
 #[cfg(test)]
