@@ -14,22 +14,22 @@ use crate::www_authenticate::Challenge;
 
 /// What the registry answered.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// The URL asked (`https://host/v2/` or `http://...`).
-    pub url: String,
-    pub status: u16,
-    pub challenges: Vec<Challenge>,
+    pub(crate) url: String,
+    pub(crate) status: u16,
+    pub(crate) challenges: Vec<Challenge>,
     /// The `Location` of a redirect (not followed past the redirect limit).
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 /// A delegating registry's auth server, as found in its Bearer challenge.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     /// The auth server key: the realm's scheme (when http), host and port.
-    pub auth_server: ServerKey,
-    pub realm: String,
-    pub service: Option<String>,
+    pub(crate) auth_server: ServerKey,
+    pub(crate) realm: String,
+    pub(crate) service: Option<String>,
 }
 
 /// Asks `registry`'s `/v2/` endpoint and parses its challenges.
@@ -50,7 +50,7 @@ pub(crate) fn probe(client: &Client, registry: &ServerKey) -> Result<Answer> {
 }
 
 /// Finds the auth server in `answer`, or explains why the registry does not delegate.
-pub fn auth_server(registry: &ServerKey, answer: &Answer) -> Result<Found> {
+pub(crate) fn auth_server(registry: &ServerKey, answer: &Answer) -> Result<Found> {
     let bearer = answer.challenges.iter().find(|c| c.is("Bearer"));
     let Some(bearer) = bearer else {
         if answer.challenges.iter().any(|c| c.is("Basic")) {

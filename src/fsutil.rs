@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// Creates `dir` (and parents) if needed and makes sure it is mode 0700, whatever the umask.
-pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -39,7 +39,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory
 /// with `mode`, fsync, rename over the target, fsync of the directory. Readers see
 /// the old file or the new one, never a mix; a crash leaves the old file intact.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     // Windows has no mode bits: the file inherits the profile directory's ACL.
     #[cfg(not(unix))]
     let _ = mode;
@@ -96,7 +96,7 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Removes temporary files a killed writer of `path` left behind (they may
 /// hold secrets that were erased since, and a reused pid would collide with
 /// one). Call only while holding the lock every writer of `path` takes.
-pub fn remove_stale_temps(path: &Path) {
+pub(crate) fn remove_stale_temps(path: &Path) {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let prefix = temp_prefix(path);
     let Ok(entries) = fs::read_dir(dir) else {
@@ -121,16 +121,16 @@ fn sync_dir(dir: &Path) {
 /// An advisory lock (exclusive or shared) on a lock file, released on drop (and by the
 /// kernel if the process dies), so a killed helper never leaves a stale lock.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     _file: File,
 }
 
 /// Error returned when another process holds the lock for longer than we wait.
 /// Callers can retry: nothing was changed.
 #[derive(Debug)]
-pub struct LockTimeout {
-    pub path: PathBuf,
-    pub waited: Duration,
+pub(crate) struct LockTimeout {
+    pub(crate) path: PathBuf,
+    pub(crate) waited: Duration,
 }
 
 impl std::fmt::Display for LockTimeout {
@@ -147,14 +147,14 @@ impl std::fmt::Display for LockTimeout {
 impl std::error::Error for LockTimeout {}
 
 /// Takes the exclusive lock at `path`, waiting up to `wait`.
-pub fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
+pub(crate) fn lock_exclusive(path: &Path, wait: Duration) -> Result<LockGuard> {
     lock(path, wait, false)
 }
 
 /// Takes a shared lock at `path`, waiting up to `wait`: readers that must
 /// see a writer's several steps all or not at all hold it together, while
 /// [`lock_exclusive`] holders wait for them (and they for it).
-pub fn lock_shared(path: &Path, wait: Duration) -> Result<LockGuard> {
+pub(crate) fn lock_shared(path: &Path, wait: Duration) -> Result<LockGuard> {
     lock(path, wait, true)
 }
 
@@ -209,7 +209,7 @@ fn lock(path: &Path, wait: Duration, shared: bool) -> Result<LockGuard> {
 }
 
 /// Reads a whole file, `Ok(None)` when it does not exist.
-pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),

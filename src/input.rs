@@ -11,7 +11,7 @@ use crate::secret::Secret;
 
 /// Largest stdin we accept. Upstream reads one line of at most 64 KiB; we allow
 /// more (large identity tokens) but bound it so a runaway pipe cannot eat memory.
-pub const MAX_INPUT: usize = 1024 * 1024;
+pub(crate) const MAX_INPUT: usize = 1024 * 1024;
 
 /// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes and non-UTF-8.
 pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
@@ -37,7 +37,10 @@ pub fn read_stdin(reader: &mut impl Read) -> Result<String> {
 /// is freed, so no copy of a secret is left in freed memory. It starts small:
 /// the final buffer is wiped whole (its capacity), and a 1 MiB one would cost
 /// `get` a page fault per 4 KiB on every call.
-pub fn read_limited(reader: &mut impl Read, max: usize) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
+pub(crate) fn read_limited(
+    reader: &mut impl Read,
+    max: usize,
+) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
     use zeroize::Zeroizing;
     let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(1024));
     let mut limited = reader.take(max as u64 + 1);

@@ -53,7 +53,7 @@ pub mod printable;
 pub mod protocol;
 pub mod reader;
 pub mod registry;
-pub(crate) mod secret;
+pub mod secret;
 #[cfg(target_os = "linux")]
 pub mod start;
 pub(crate) mod store;

@@ -6,10 +6,10 @@
 use std::sync::OnceLock;
 
 /// The environment variable that turns on debug output.
-pub const LOG_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_LOG";
+pub(crate) const LOG_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_LOG";
 
 /// Whether debug logging is on (read once per process).
-pub fn debug_enabled() -> bool {
+pub(crate) fn debug_enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
     *ENABLED.get_or_init(|| {
         std::env::var(LOG_ENV)

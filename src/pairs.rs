@@ -36,7 +36,7 @@ use crate::store::db::Pair;
 
 /// Which stored credential answers for a key, by the index alone (usernames).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolution {
+pub(crate) enum Resolution {
     /// A credential is stored under the key itself.
     Own(String),
     /// The key is an auth server without its own credential: use this
@@ -51,7 +51,7 @@ pub enum Resolution {
 
 /// Whether the auth-server key `auth_server` answers for the asked key
 /// `asked`: same scheme, host and port, and one path a segment prefix of the other.
-pub fn serves(auth_server: &str, asked: &ServerKey) -> bool {
+pub(crate) fn serves(auth_server: &str, asked: &ServerKey) -> bool {
     if auth_server == asked.as_str() {
         return true;
     }
@@ -70,7 +70,7 @@ fn segment_prefix(prefix: &str, path: &str) -> bool {
 }
 
 /// Registry keys whose auth server answers for `auth_server` (see [`serves`]), sorted.
-pub fn registries_for<'a>(db: &'a Database, auth_server: &str) -> Vec<&'a str> {
+pub(crate) fn registries_for<'a>(db: &'a Database, auth_server: &str) -> Vec<&'a str> {
     matching(&db.pairs, auth_server)
 }
 
@@ -89,7 +89,7 @@ fn matching<'a>(pairs: &'a BTreeMap<String, Pair>, asked: &str) -> Vec<&'a str> 
 }
 
 /// Resolves `key` to the stored credential that answers for it (index only).
-pub fn resolve(db: &Database, key: &str) -> Resolution {
+pub(crate) fn resolve(db: &Database, key: &str) -> Resolution {
     resolve_with(
         &db.pairs,
         |k| db.credentials.get(k).map(|r| r.username.as_str()),
@@ -126,14 +126,14 @@ fn resolve_with<'a>(
 /// Why the registries paired with one auth server do not agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Disagreement {
+pub(crate) enum Disagreement {
     Username,
     Secret,
 }
 
 /// What answers for a key, secrets compared: what `get` returns.
 #[derive(Debug)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// `credential` is stored under `from` (the key itself or a paired registry).
     Found {
         from: String,
@@ -169,7 +169,7 @@ pub(crate) fn answer(store: &Credentials, key: &ServerKey) -> Result<Option<Cred
 /// The credential that answers for `key` in the loaded index `db`: one keyring
 /// read in the common cases, one per paired registry when several could answer
 /// for an auth server. No extra work when `key` holds a credential or there are no pairs.
-pub fn lookup(store: &Credentials, db: &Database, key: &str) -> Result<Lookup> {
+pub(crate) fn lookup(store: &Credentials, db: &Database, key: &str) -> Result<Lookup> {
     let from = match resolve(db, key) {
         Resolution::None => return Ok(Lookup::NotFound),
         Resolution::Conflict(registries) => {
@@ -246,7 +246,7 @@ pub(crate) fn listed(index: &IndexBytes) -> Result<Vec<ListedRef<'_>>> {
 /// Auth servers that `list` reports besides the stored credentials: every
 /// auth-server key without its own credential that resolves (by the index)
 /// to a registry's credential, with that credential's username.
-pub fn listed_auth_servers(view: &IndexView) -> Vec<(String, String)> {
+pub(crate) fn listed_auth_servers(view: &IndexView) -> Vec<(String, String)> {
     if view.pairs.is_empty() {
         return Vec::new();
     }
@@ -268,7 +268,7 @@ pub fn listed_auth_servers(view: &IndexView) -> Vec<(String, String)> {
 
 /// What [`link`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Linked {
+pub(crate) enum Linked {
     Added,
     Unchanged,
     /// The registry was paired with this other auth server before.
@@ -276,7 +276,11 @@ pub enum Linked {
 }
 
 /// Checks that `registry` may be paired with `auth_server` in `db`.
-pub fn check_link(db: &Database, registry: &ServerKey, auth_server: &ServerKey) -> Result<()> {
+pub(crate) fn check_link(
+    db: &Database,
+    registry: &ServerKey,
+    auth_server: &ServerKey,
+) -> Result<()> {
     let (r, a) = (registry.as_str(), auth_server.as_str());
     if r == a {
         bail!("cannot pair {r} with itself: the auth server must be another host");
@@ -294,7 +298,11 @@ pub fn check_link(db: &Database, registry: &ServerKey, auth_server: &ServerKey) 
 }
 
 /// Pairs `registry` with `auth_server`, atomically (concurrent helpers never lose a pair).
-pub fn link(store: &Credentials, registry: &ServerKey, auth_server: &ServerKey) -> Result<Linked> {
+pub(crate) fn link(
+    store: &Credentials,
+    registry: &ServerKey,
+    auth_server: &ServerKey,
+) -> Result<Linked> {
     store.update(|db| {
         check_link(db, registry, auth_server)?;
         let pair = Pair {
@@ -309,24 +317,24 @@ pub fn link(store: &Credentials, registry: &ServerKey, auth_server: &ServerKey) 
 }
 
 /// Removes `registry`'s pair, atomically. Returns the auth server it had.
-pub fn unlink(store: &Credentials, registry: &ServerKey) -> Result<Option<String>> {
+pub(crate) fn unlink(store: &Credentials, registry: &ServerKey) -> Result<Option<String>> {
     store.update(|db| Ok(db.pairs.remove(registry.as_str()).map(|p| p.auth_server)))
 }
 
 /// What [`logout`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogoutReport {
+pub(crate) struct LogoutReport {
     /// Whether the registry had a credential.
-    pub credential: bool,
+    pub(crate) credential: bool,
     /// The auth server the registry was paired with.
-    pub auth_server: Option<String>,
+    pub(crate) auth_server: Option<String>,
     /// Whether the auth server's own credential was removed.
-    pub auth_credential: bool,
+    pub(crate) auth_credential: bool,
     /// Other registries still paired with the auth server (its credential stays).
-    pub still_used_by: Vec<String>,
+    pub(crate) still_used_by: Vec<String>,
     /// Registries paired with the logged-out key as their auth server whose
     /// pairs were removed because no credential was left to answer for them.
-    pub emptied_pairs: Vec<String>,
+    pub(crate) emptied_pairs: Vec<String>,
 }
 
 /// Human `logout REGISTRY`: removes the registry's credential, its pair, and
@@ -334,7 +342,7 @@ pub struct LogoutReport {
 /// server. When the key is itself an auth server, its pairs whose registries
 /// hold no credential either go too: a pair with no credential on either side
 /// answers nothing (`doctor` would warn about it). One atomic index update.
-pub fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport> {
+pub(crate) fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport> {
     store.update_removing(|db, removals| {
         let mut report = LogoutReport {
             credential: removals.delete_in(db, registry.as_str())?,
@@ -369,9 +377,9 @@ pub fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport>
 #[derive(Debug, Default)]
 pub(crate) struct LogoutAllReport {
     /// Every key that had a credential.
-    pub credentials: Vec<String>,
+    pub(crate) credentials: Vec<String>,
     /// Every pair, as (registry, auth server).
-    pub pairs: Vec<(String, String)>,
+    pub(crate) pairs: Vec<(String, String)>,
 }
 
 /// Human `logout --all`: every credential and every pair (with no credential
@@ -394,7 +402,7 @@ pub(crate) fn logout_all(store: &Credentials) -> Result<LogoutAllReport> {
 /// How an auth server answers, for `pair ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
-pub enum AuthStatus {
+pub(crate) enum AuthStatus {
     /// Its own credential.
     Own,
     /// The credential of this paired registry.
@@ -410,21 +418,21 @@ pub enum AuthStatus {
 
 /// One line of `pair ls`.
 #[derive(Debug, Clone, Serialize)]
-pub struct PairStatus {
-    pub registry: String,
+pub(crate) struct PairStatus {
+    pub(crate) registry: String,
     #[serde(rename = "authServer")]
-    pub auth_server: String,
+    pub(crate) auth_server: String,
     /// Whether the registry has a credential.
     #[serde(rename = "registryCredential")]
-    pub registry_credential: bool,
+    pub(crate) registry_credential: bool,
     /// What `get AUTH_SERVER` answers with.
     #[serde(rename = "authServerAnswer")]
-    pub answer: AuthStatus,
+    pub(crate) answer: AuthStatus,
 }
 
 /// Every pair with what its auth server answers (reads the secrets needed to
 /// detect a secret conflict, like `get` does).
-pub fn status(store: &Credentials, db: &Database) -> Result<Vec<PairStatus>> {
+pub(crate) fn status(store: &Credentials, db: &Database) -> Result<Vec<PairStatus>> {
     let mut answers: BTreeMap<&str, AuthStatus> = BTreeMap::new();
     let mut out = Vec::new();
     for (registry, pair) in &db.pairs {

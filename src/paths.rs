@@ -11,11 +11,11 @@ fn project_dirs() -> Result<directories::ProjectDirs> {
 }
 
 /// The directory holding the store file (`$XDG_DATA_HOME/docker-credential-keyring`).
-pub fn data_dir() -> Result<PathBuf> {
+pub(crate) fn data_dir() -> Result<PathBuf> {
     Ok(project_dirs()?.data_dir().to_path_buf())
 }
 
 /// The directory holding `config.json` (`$XDG_CONFIG_HOME/docker-credential-keyring`).
-pub fn config_dir() -> Result<PathBuf> {
+pub(crate) fn config_dir() -> Result<PathBuf> {
     Ok(project_dirs()?.config_dir().to_path_buf())
 }

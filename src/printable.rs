@@ -33,12 +33,12 @@ pub fn is_unsafe(c: char) -> bool {
 
 /// `text` with every unsafe character escaped visibly (`\u{1b}`): for one
 /// value or one line, where even a line break would forge output.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     escape(text, |_| false)
 }
 
 /// [`printable`] for a block of our own layout: line breaks and tabs stay.
-pub fn printable_text(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable_text(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n' || c == '\t')
 }
 

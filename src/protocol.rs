@@ -14,15 +14,15 @@ use crate::secret::Secret;
 use crate::store::{Credential, Credentials};
 
 /// Exact text docker and skopeo compare with to decide "not logged in".
-pub const ERR_NOT_FOUND: &str = "credentials not found in native keychain";
+pub(crate) const ERR_NOT_FOUND: &str = "credentials not found in native keychain";
 /// Exact upstream text for an empty ServerURL.
-pub const ERR_MISSING_SERVER_URL: &str = "no credentials server URL";
+pub(crate) const ERR_MISSING_SERVER_URL: &str = "no credentials server URL";
 /// Exact upstream text for an empty Username.
-pub const ERR_MISSING_USERNAME: &str = "no credentials username";
+pub(crate) const ERR_MISSING_USERNAME: &str = "no credentials username";
 
 /// The protocol's actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Store,
     Get,
     Erase,
@@ -32,7 +32,7 @@ pub enum Action {
 
 impl Action {
     /// The action named by `word`, as upstream accepts it.
-    pub fn from_word(word: &str) -> Option<Action> {
+    pub(crate) fn from_word(word: &str) -> Option<Action> {
         Some(match word {
             "store" => Action::Store,
             "get" => Action::Get,
@@ -46,7 +46,7 @@ impl Action {
 
 /// The protocol's "credentials not found" answer, typed so callers can branch on it.
 #[derive(Debug)]
-pub struct NotFound;
+pub(crate) struct NotFound;
 
 impl std::fmt::Display for NotFound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +57,7 @@ impl std::fmt::Display for NotFound {
 impl std::error::Error for NotFound {}
 
 /// The usage text upstream prints (on stdout) for a missing or unknown action.
-pub fn usage() -> String {
+pub(crate) fn usage() -> String {
     format!(
         "Usage: {bin} <store|get|erase|list|version>\n\
          Credential helper for docker, podman and skopeo; reads the request on stdin.\n\
@@ -67,7 +67,7 @@ pub fn usage() -> String {
 }
 
 /// Prints the usage on stdout and returns exit code 1, as upstream does.
-pub fn usage_error() -> i32 {
+pub(crate) fn usage_error() -> i32 {
     // A closed stdout changes nothing: the exit code already says it.
     let _ = writeln!(io::stdout(), "{}", usage());
     1
@@ -75,7 +75,7 @@ pub fn usage_error() -> i32 {
 
 /// Runs one protocol action against stdin/stdout and the configured store,
 /// and returns the exit code.
-pub fn run(action: Action) -> i32 {
+pub(crate) fn run(action: Action) -> i32 {
     serve(
         action,
         Credentials::open,
@@ -129,7 +129,7 @@ pub(crate) fn serve(
 
 /// `docker-credential-keyring <version> (store: <store>)` on one line: the
 /// store new secrets would go to (see [`store_in_use`]).
-pub fn version_line() -> String {
+pub(crate) fn version_line() -> String {
     format!(
         "{} {} (store: {})",
         crate::BINARY_NAME,

@@ -17,13 +17,13 @@
 use std::fmt;
 
 /// The canonical key of Docker Hub.
-pub const DOCKER_HUB_KEY: &str = "docker.io";
+pub(crate) const DOCKER_HUB_KEY: &str = "docker.io";
 
 /// The spelling docker and kubelet use for Docker Hub in config files and pull secrets.
-pub const DOCKER_HUB_CONFIG_KEY: &str = "https://index.docker.io/v1/";
+pub(crate) const DOCKER_HUB_CONFIG_KEY: &str = "https://index.docker.io/v1/";
 
 /// The host serving Docker Hub's registry API.
-pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+pub(crate) const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 
 const DOCKER_HUB_ALIASES: &[&str] = &[
     "docker.io",
@@ -176,7 +176,7 @@ impl ServerKey {
 
     /// The host that serves the registry API: Docker Hub's keys all mean
     /// `registry-1.docker.io` (what docker and podman connect to).
-    pub fn api_host(&self) -> &str {
+    pub(crate) fn api_host(&self) -> &str {
         if self.is_docker_hub() {
             DOCKER_HUB_API_HOST
         } else {
@@ -198,7 +198,7 @@ impl ServerKey {
         out
     }
 
-    pub fn is_docker_hub(&self) -> bool {
+    pub(crate) fn is_docker_hub(&self) -> bool {
         self.key == DOCKER_HUB_KEY
     }
 

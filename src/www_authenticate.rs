@@ -22,12 +22,12 @@ pub struct Challenge {
 
 impl Challenge {
     /// Whether the scheme is `scheme` (case-insensitive).
-    pub fn is(&self, scheme: &str) -> bool {
+    pub(crate) fn is(&self, scheme: &str) -> bool {
         self.scheme.eq_ignore_ascii_case(scheme)
     }
 
     /// The first value of parameter `name` (case-insensitive).
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -38,7 +38,7 @@ impl Challenge {
 /// Why a header could not be parsed: what was expected and at which byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed {
-    pub what: &'static str,
+    pub(crate) what: &'static str,
     pub at: usize,
 }
 

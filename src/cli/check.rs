@@ -14,18 +14,18 @@ HTTP status), unreachable, expired (a JWT whose exp has passed), or not checkabl
 A secret that is a JWT expiring within 7 days gets a warning. Never prints a secret.
 
 Exit codes: 0 none rejected, 1 a credential was rejected (or an error), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Registries to check (default: every stored credential)
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Print JSON instead of lines
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// How to reach registries (--timeout bounds the whole run)
     #[command(flatten)]
-    pub probe: super::pair::ProbeArgs,
+    pub(crate) probe: super::pair::ProbeArgs,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let only = args
         .registries
         .iter()

@@ -17,15 +17,15 @@ Examples:
   docker-credential-keyring completions man > /usr/share/man/man1/docker-credential-keyring.1
 
 Exit codes: 0 printed, 1 error (e.g. standard output is closed), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// What to print
     #[arg(value_enum)]
-    pub target: Target,
+    pub(crate) target: Target,
 }
 
 /// A shell's completion script, or the man page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Target {
+pub(crate) enum Target {
     Bash,
     Zsh,
     Fish,
@@ -35,7 +35,7 @@ pub enum Target {
     Man,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let mut cmd = super::command();
     let mut out = std::io::stdout().lock();
     let shell = match args.target {

@@ -14,7 +14,7 @@ use crate::config::{ConfigFile, Flavor};
 use crate::registry::ServerKey;
 use crate::store::{Credentials, StoreChoice};
 
-pub use crate::config::HELPER;
+pub(crate) use crate::config::HELPER;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -26,30 +26,30 @@ Examples:
   docker-credential-keyring configure --dry-run            # show the diff, change nothing
 
 Exit codes: 0 configured (or nothing to change), 1 error (nothing was changed), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Configure only this registry (credHelpers entry); repeat for several
     #[arg(short, long = "registry", value_name = "REGISTRY")]
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Set up podman, skopeo and buildah instead of docker: credHelpers in the containers
     /// auth file (docker's config.json is not touched; run without --podman for docker).
     /// Without --registry: the registries you have credentials for, and each later `login`
     #[arg(long)]
-    pub podman: bool,
+    pub(crate) podman: bool,
     /// Also choose where new secrets go (writes our own config.json)
     #[arg(long, value_name = "auto|file|secret-service|keychain|windows")]
-    pub store: Option<String>,
+    pub(crate) store: Option<String>,
     /// Print the change as a unified diff and change nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Configure even if docker-credential-keyring is not on PATH
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     if crate::config::helper_on_path().is_none() {
         let problem = format!(
             "{} is not on your PATH, so docker and podman could not run it",
@@ -222,22 +222,22 @@ Restores what `configure` replaced (e.g. a previous credsStore) and removes what
 leaving every member you changed since then alone.
 
 Exit codes: 0 done (or nothing to undo), 1 error (nothing was changed), 2 bad command line.")]
-pub struct UnconfigureArgs {
+pub(crate) struct UnconfigureArgs {
     /// Undo only this registry's credHelpers entry; repeat for several
     #[arg(short, long = "registry", value_name = "REGISTRY")]
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Undo the containers auth file (podman, skopeo) instead of docker's config.json
     #[arg(long)]
-    pub podman: bool,
+    pub(crate) podman: bool,
     /// Print the change as a unified diff and change nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
+pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
     let flavor = if args.podman {
         Flavor::Containers
     } else {
@@ -312,7 +312,7 @@ pub fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
 /// (recorded, so `unconfigure --podman` removes it); when podman was set up
 /// for other registries only, says how to add this one. A failure here is a
 /// warning: the credential is stored.
-pub fn follow_login(key: &ServerKey, quiet: bool) {
+pub(crate) fn follow_login(key: &ServerKey, quiet: bool) {
     if let Err(err) = add_login_to_containers(key, quiet) {
         eprintln!(
             "warning: {key} is stored, but podman and skopeo were not set up for it: {}",

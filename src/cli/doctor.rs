@@ -7,16 +7,16 @@ use crate::doctor::{self, Report, Status};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Exit codes: 0 nothing is broken (warnings may remain), 1 something is broken (see FAIL lines), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Print the checks as JSON
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Print only problems (warnings and failures)
     #[arg(short, long, conflicts_with = "json")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let report = doctor::run();
     if args.json {
         let out = serde_json::json!({

@@ -15,28 +15,28 @@ The binding gets its own name (image-puller-<from>[-<service account>]), so appl
 never rewrites the subjects of a binding someone else made.
 
 Exit codes: 0 printed, 1 error, 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Namespace whose pods pull the images
     #[arg(long, value_name = "NAMESPACE")]
-    pub from_namespace: String,
+    pub(crate) from_namespace: String,
     /// Namespace that holds the images (where the RoleBinding is created)
     #[arg(long, value_name = "NAMESPACE")]
-    pub to_namespace: String,
+    pub(crate) to_namespace: String,
     /// The service account that pulls [default: default]
     #[arg(long, value_name = "NAME", conflicts_with = "all_service_accounts")]
-    pub service_account: Option<String>,
+    pub(crate) service_account: Option<String>,
     /// Every service account of --from-namespace (the group system:serviceaccounts:NAMESPACE)
     #[arg(long)]
-    pub all_service_accounts: bool,
+    pub(crate) all_service_accounts: bool,
     /// RoleBinding name [default: image-puller-<from>[-<service account>]]
     #[arg(long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Print YAML instead of JSON
     #[arg(long)]
-    pub yaml: bool,
+    pub(crate) yaml: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     kube_name::check_namespace("--from-namespace", &args.from_namespace)?;
     kube_name::check_namespace("--to-namespace", &args.to_namespace)?;
     let subject = if args.all_service_accounts {

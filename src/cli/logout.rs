@@ -14,19 +14,19 @@ uses it, and, when REGISTRY is an auth server, its pairs whose registries hold n
 credential (nothing would answer for them).
 
 Exit codes: 0 done, 1 error (the store could not be changed), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Registry to log out of
     #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub registry: Option<String>,
+    pub(crate) registry: Option<String>,
     /// Remove every stored credential and every pair
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let store = Credentials::open()?;
     if args.all {
         let report = crate::pairs::logout_all(&store)?;

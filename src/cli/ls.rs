@@ -10,19 +10,19 @@ Columns: SERVER (the key docker and podman look up), USERNAME, STORE (where the 
 AUTH SERVER (the paired SSO/token server, see `pair`), TOKEN (the secret is an identity token).
 
 Exit codes: 0 listed, 1 error (the store could not be read), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Print JSON instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Print only the server keys
     #[arg(short, long, conflicts_with = "json")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Add when each secret that is a JWT expires (reads every secret: the keyring may ask to unlock)
     #[arg(long, conflicts_with = "quiet")]
-    pub expiry: bool,
+    pub(crate) expiry: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     // The index without secrets, one read: plain ls never loads a secret;
     // `--expiry` reads every secret (a locked keyring may ask to unlock).
     let store = Credentials::open()?;

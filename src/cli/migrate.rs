@@ -12,22 +12,22 @@ Run `docker-credential-keyring configure` (and `configure --podman` for podman) 
 without it docker would no longer find the moved credentials, so migrate refuses (--force overrides).
 
 Exit codes: 0 moved (or nothing to move), 1 error (the files were left untouched), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Show what would move and change nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Move even if docker/podman are not configured to use this helper
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Print the summary as JSON
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Print nothing on success
     #[arg(short, long, conflicts_with = "json")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let plan = Plan::read()?;
     if plan.is_empty() {
         if args.json {

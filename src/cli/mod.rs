@@ -9,24 +9,24 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub mod check;
-pub mod completions;
-pub mod configure;
-pub mod doctor;
-pub mod export;
-pub mod grant_pull;
-pub mod import;
-pub mod login;
-pub mod logout;
-pub mod ls;
-pub mod migrate;
-pub mod output;
-pub mod pair;
-pub mod prompt;
-pub mod table;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod configure;
+pub(crate) mod doctor;
+pub(crate) mod export;
+pub(crate) mod grant_pull;
+pub(crate) mod import;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod ls;
+pub(crate) mod migrate;
+pub(crate) mod output;
+pub(crate) mod pair;
+pub(crate) mod prompt;
+pub(crate) mod table;
 
 /// Exit codes, shown in `--help`.
-pub const EXIT_CODES: &str = "\
+pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  error (the message says what happened and what to do)
@@ -42,13 +42,13 @@ They read the request on stdin and answer on stdout, as docker-credential-helper
     about = "Registry credentials in your OS keyring (or an embedded file store), for docker, podman, skopeo and cluster pull secrets",
     after_help = EXIT_CODES
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check a registry credential with the registry, then store it (password from stdin or a prompt, never from argv)
     Login(login::Args),
     /// Remove a registry credential (and its pair link)
@@ -78,7 +78,7 @@ pub enum Command {
 }
 
 /// The clap command, for completions and the man page.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     Cli::command()
 }
 
@@ -94,7 +94,7 @@ const PROTOCOL_VERBS: [&str; 5] = ["store", "get", "erase", "list", "version"];
 /// end of the output, not a bug: the command unwinds (its undo guards run)
 /// and exits 1, silently for a reader that went away, with one error line for
 /// another write failure (a full disk), never with a panic and backtrace.
-pub fn run(args: Vec<OsString>) -> i32 {
+pub(crate) fn run(args: Vec<OsString>) -> i32 {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if stdout_failure(info.payload()).is_none() {
@@ -175,4 +175,4 @@ fn run_command(args: Vec<OsString>) -> i32 {
 }
 
 /// The result of a command: an exit code (0 unless the command says otherwise).
-pub type CommandResult = anyhow::Result<i32>;
+pub(crate) type CommandResult = anyhow::Result<i32>;

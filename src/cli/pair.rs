@@ -19,9 +19,9 @@ then answers with the registry's credential (unless the auth server has its own)
 `list` shows the auth server, and exports carry both entries.
 
 Exit codes: 0 done, 1 error (the pairs are unchanged), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
-    pub command: PairCommand,
+    pub(crate) command: PairCommand,
 }
 
 /// The exit-code line of every `pair` subcommand.
@@ -29,7 +29,7 @@ const SUBCOMMAND_EXIT_CODES: &str =
     "Exit codes: 0 done, 1 error (the pairs are unchanged), 2 bad command line.";
 
 #[derive(Debug, Subcommand)]
-pub enum PairCommand {
+pub(crate) enum PairCommand {
     /// Link REGISTRY to AUTH_SERVER (replaces REGISTRY's earlier pair)
     Add(AddArgs),
     /// Remove REGISTRY's pair (credentials stay)
@@ -42,43 +42,43 @@ pub enum PairCommand {
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SUBCOMMAND_EXIT_CODES)]
-pub struct AddArgs {
+pub(crate) struct AddArgs {
     /// Registry key (e.g. registry.connect.redhat.com)
-    pub registry: String,
+    pub(crate) registry: String,
     /// Auth server key: a host (sso.redhat.com) or host + realm path prefix
-    pub auth_server: String,
+    pub(crate) auth_server: String,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SUBCOMMAND_EXIT_CODES)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Registry whose pair to remove
-    pub registry: String,
+    pub(crate) registry: String,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SUBCOMMAND_EXIT_CODES)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// Print JSON instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Options for talking to registries (shared by `pair discover`, `login`, `check`).
 #[derive(Debug, Clone, clap::Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// Allow plain HTTP to a host that is not loopback (loopback hosts fall back to it anyway)
     #[arg(long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
     /// Give up after this many seconds (bounds the whole exchange)
     #[arg(long, value_name = "SECONDS", default_value_t = http::DEFAULT_TIMEOUT.as_secs_f64())]
-    pub timeout: f64,
+    pub(crate) timeout: f64,
 }
 
 impl ProbeArgs {
@@ -93,20 +93,20 @@ impl ProbeArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SUBCOMMAND_EXIT_CODES)]
-pub struct DiscoverArgs {
+pub(crate) struct DiscoverArgs {
     /// Registry to ask (HTTPS GET /v2/)
-    pub registry: String,
+    pub(crate) registry: String,
     /// Print what was found without recording the pair
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     #[command(flatten)]
-    pub probe: ProbeArgs,
+    pub(crate) probe: ProbeArgs,
     /// Print nothing but errors
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     match args.command {
         PairCommand::Add(a) => add(a),
         PairCommand::Rm(a) => rm(a),
@@ -126,7 +126,7 @@ fn add(args: AddArgs) -> CommandResult {
 }
 
 /// One line saying what [`pairs::link`] did.
-pub fn linked_message(registry: &ServerKey, auth: &ServerKey, linked: &Linked) -> String {
+pub(crate) fn linked_message(registry: &ServerKey, auth: &ServerKey, linked: &Linked) -> String {
     match linked {
         Linked::Added => format!("Paired {registry} with auth server {auth}"),
         Linked::Unchanged => format!("{registry} is already paired with auth server {auth}"),
@@ -231,19 +231,19 @@ fn discover_cmd(args: DiscoverArgs) -> CommandResult {
 
 /// `login`'s pair options: link the registry to its auth server in the same step.
 #[derive(Debug, Clone, clap::Args)]
-pub struct LoginPairArgs {
+pub(crate) struct LoginPairArgs {
     /// Also pair the registry with this auth server (SSO host that issues its tokens)
     #[arg(long, value_name = "HOST", conflicts_with = "discover")]
-    pub auth_server: Option<String>,
+    pub(crate) auth_server: Option<String>,
     /// Also pair the registry with the auth server its /v2/ endpoint names (HTTPS)
     #[arg(long)]
-    pub discover: bool,
+    pub(crate) discover: bool,
     /// Store a credential of its own for the auth server under this username
     /// (by default the auth server uses the registry's credential)
     #[arg(long, value_name = "USER")]
-    pub auth_username: Option<String>,
+    pub(crate) auth_username: Option<String>,
     /// Read the auth server's password from stdin. With --password-stdin, stdin
     /// holds two lines: the registry password, then the auth server password
     #[arg(long, requires = "auth_username", requires = "password_stdin")]
-    pub auth_password_stdin: bool,
+    pub(crate) auth_password_stdin: bool,
 }

@@ -9,7 +9,7 @@ use crate::secret::Secret;
 
 /// Reads a secret from stdin as docker's `--password-stdin` does: the whole
 /// input, bounded, with one trailing newline (`\n` or `\r\n`) removed.
-pub fn secret_from_stdin() -> Result<Secret> {
+pub(crate) fn secret_from_stdin() -> Result<Secret> {
     let mut text = zeroize::Zeroizing::new(crate::input::read_stdin(&mut std::io::stdin().lock())?);
     if text.ends_with('\n') {
         text.pop();
@@ -44,7 +44,7 @@ pub(crate) fn two_secrets_from_stdin() -> Result<(Secret, Secret)> {
 
 /// Asks for a non-secret line (a username) on the terminal, echoed as typed.
 /// Fails with advice when stdin is not a terminal.
-pub fn line_from_tty(prompt: &str) -> Result<String> {
+pub(crate) fn line_from_tty(prompt: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for the username: pass --username");
     }
@@ -59,7 +59,7 @@ pub fn line_from_tty(prompt: &str) -> Result<String> {
 /// Asks for a secret on the terminal without echo (rpassword: termios on
 /// Unix, the console mode on Windows; prompt and input on the terminal itself).
 /// Fails with advice when stdin is not a terminal.
-pub fn secret_from_tty(prompt: &str) -> Result<Secret> {
+pub(crate) fn secret_from_tty(prompt: &str) -> Result<Secret> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for the password: use --password-stdin");
     }

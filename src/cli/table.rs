@@ -3,7 +3,7 @@
 
 /// Renders `headers` and `rows` as aligned lines, each ending in a newline.
 /// Cells are stored names: each goes through [`crate::printable::printable`].
-pub fn render<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
+pub(crate) fn render<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
     let rows: Vec<[String; N]> = rows
         .iter()
         .map(|row| {
@@ -39,7 +39,7 @@ pub fn render<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> Strin
 }
 
 /// Prints the table on stdout.
-pub fn print<const N: usize>(headers: [&str; N], rows: &[[String; N]]) {
+pub(crate) fn print<const N: usize>(headers: [&str; N], rows: &[[String; N]]) {
     print!("{}", render(headers, rows));
 }
 

@@ -27,12 +27,6 @@ pub struct PlaintextAuth {
     pub email: Option<String>,
 }
 
-impl PlaintextAuth {
-    pub fn is_identity_token(&self) -> bool {
-        self.username == IDENTITY_TOKEN_USER
-    }
-}
-
 /// Every entry of `root["auths"]` that holds a secret, in file order. Entries
 /// without one (`{}` markers) are skipped. An entry that cannot be decoded is an
 /// error naming the entry (never its value).
@@ -158,7 +152,7 @@ mod tests {
         assert_eq!(found[0].username, "user");
         assert_eq!(found[0].secret.expose(), "pa:ss");
         assert_eq!(found[0].email.as_deref(), Some("u@example.com"));
-        assert!(found[1].is_identity_token());
+        assert_eq!(found[1].username, IDENTITY_TOKEN_USER);
         assert_eq!(found[1].secret.expose(), "refresh");
         assert_eq!(found[2].username, "a");
     }

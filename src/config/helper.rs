@@ -27,7 +27,7 @@ pub(crate) struct HelperConfig {
 }
 
 /// `$XDG_CONFIG_HOME/docker-credential-keyring/config.json`.
-pub fn path() -> Result<PathBuf> {
+pub(crate) fn path() -> Result<PathBuf> {
     Ok(crate::paths::config_dir()?.join(FILE_NAME))
 }
 

@@ -17,7 +17,7 @@
 //! sets in these files, its record, and how `unconfigure` undoes it.
 
 pub mod auths;
-pub mod helper;
+pub(crate) mod helper;
 pub(crate) mod setup;
 
 use std::fmt;
@@ -32,7 +32,7 @@ pub use auths::{plaintext_auths, strip_plaintext, PlaintextAuth};
 
 /// The helper name clients derive `docker-credential-keyring` from
 /// (`"credsStore": "keyring"`).
-pub const HELPER: &str = "keyring";
+pub(crate) const HELPER: &str = "keyring";
 
 /// Which client's file this is (they differ in location and in what they honour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +61,7 @@ impl Flavor {
     /// docker: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`;
     /// containers: `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`,
     /// else `~/.config/containers/auth.json`.
-    pub fn path(self) -> Result<PathBuf> {
+    pub(crate) fn path(self) -> Result<PathBuf> {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         match self {
             Flavor::Docker => match var("DOCKER_CONFIG") {
@@ -82,22 +82,14 @@ impl Flavor {
     }
 
     /// Opens this client's file (an absent file is an empty one).
-    pub fn open(self) -> Result<ConfigFile> {
+    pub(crate) fn open(self) -> Result<ConfigFile> {
         ConfigFile::open(self, &self.path()?)
     }
 }
 
-/// The plaintext credentials of the docker-style file at `path` (a docker
-/// `config.json`, a containers `auth.json`, or a `.dockerconfigjson` pull
-/// secret: all keep them under `auths`). A missing file has none.
-pub fn read_plaintext(path: &Path) -> Result<Vec<PlaintextAuth>> {
-    let file = ConfigFile::open(Flavor::Docker, path)?;
-    plaintext_auths(&file.root).with_context(|| format!("in {}", path.display()))
-}
-
 /// Where `docker-credential-keyring` is found on `PATH`, as docker and podman
 /// look it up (they run `docker-credential-<credsStore>` from `PATH`).
-pub fn helper_on_path() -> Option<PathBuf> {
+pub(crate) fn helper_on_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     let name = format!("{}{}", crate::BINARY_NAME, std::env::consts::EXE_SUFFIX);
     std::env::split_paths(&path)
@@ -120,7 +112,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// How to put this binary on `PATH`, for error messages.
-pub fn path_fix_advice() -> String {
+pub(crate) fn path_fix_advice() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| crate::BINARY_NAME.to_owned());
@@ -139,7 +131,7 @@ fn home() -> Result<PathBuf> {
 /// Its `Debug` shows no content: the file may hold plaintext passwords.
 #[derive(Clone)]
 pub struct ConfigFile {
-    pub flavor: Flavor,
+    pub(crate) flavor: Flavor,
     /// The path as located (what users recognise).
     path: PathBuf,
     /// Where writes go: the symlink's target when `path` is a symlink.
@@ -196,34 +188,34 @@ impl ConfigFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         self.original.is_some()
     }
 
     /// The backup written before the first change: `<file>.bak`.
-    pub fn backup_path(&self) -> PathBuf {
+    pub(crate) fn backup_path(&self) -> PathBuf {
         let mut name = self.target.as_os_str().to_owned();
         name.push(".bak");
         PathBuf::from(name)
     }
 
     /// Whether the content differs from the file on disk.
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         self.root != self.original_root
     }
 
     /// The bytes [`save`](Self::save) writes: docker's formatting.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         render(&self.root)
     }
 
     /// A unified diff of the change, with secret values redacted (for `--dry-run`).
     /// Empty when nothing changes.
-    pub fn diff(&self) -> String {
+    pub(crate) fn diff(&self) -> String {
         if !self.changed() {
             return String::new();
         }
@@ -249,13 +241,13 @@ impl ConfigFile {
     /// Writes the changed content atomically with the file's mode (0600 for a new
     /// file), backing the old file up to `<file>.bak` if no backup exists yet.
     /// Does nothing when nothing changed. Returns the backup written, if any.
-    pub fn save(&mut self) -> Result<Option<PathBuf>> {
+    pub(crate) fn save(&mut self) -> Result<Option<PathBuf>> {
         self.save_with(true)
     }
 
     /// Like [`save`](Self::save), without a backup (used when the old content
     /// holds secrets that must not survive on disk).
-    pub fn save_without_backup(&mut self) -> Result<()> {
+    pub(crate) fn save_without_backup(&mut self) -> Result<()> {
         self.save_with(false).map(|_| ())
     }
 
@@ -285,13 +277,13 @@ impl ConfigFile {
     }
 
     /// The string value at `key` (`credsStore`), if any.
-    pub fn str_at(&self, key: &str) -> Option<&str> {
+    pub(crate) fn str_at(&self, key: &str) -> Option<&str> {
         self.root.get(key).and_then(Value::as_str)
     }
 
     /// Whether this file's client sends `key`'s credentials to `helper`:
     /// a `credHelpers` entry wins; docker falls back to `credsStore`, podman does not.
-    pub fn uses_helper(&self, key: &ServerKey, helper: &str) -> bool {
+    pub(crate) fn uses_helper(&self, key: &ServerKey, helper: &str) -> bool {
         let entry = helper_key(self.flavor, key);
         if let Some(value) = self.cred_helpers().and_then(|h| h.get(&entry)) {
             return value.as_str() == Some(helper);
@@ -300,7 +292,7 @@ impl ConfigFile {
     }
 
     /// The `credHelpers` map, if the file has one.
-    pub fn cred_helpers(&self) -> Option<&Map<String, Value>> {
+    pub(crate) fn cred_helpers(&self) -> Option<&Map<String, Value>> {
         self.root.get("credHelpers").and_then(Value::as_object)
     }
 }
@@ -308,7 +300,7 @@ impl ConfigFile {
 /// The `credHelpers` key for a registry as the file's client looks it up:
 /// `host[:port]`, except Docker Hub, which docker looks up as
 /// `https://index.docker.io/v1/` and containers/image as `docker.io`.
-pub fn helper_key(flavor: Flavor, key: &ServerKey) -> String {
+pub(crate) fn helper_key(flavor: Flavor, key: &ServerKey) -> String {
     if key.is_docker_hub() && flavor == Flavor::Docker {
         return key.config_key().to_owned();
     }

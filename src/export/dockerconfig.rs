@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::secret::Secret;
 
 /// The standard padded base64 that kubectl, docker and kubelet use.
-pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Which payload: `{"auths":{...}}` or the legacy bare map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum PayloadKind {
 
 impl PayloadKind {
     /// The Secret `type` that carries this payload.
-    pub fn secret_type(self) -> &'static str {
+    pub(crate) fn secret_type(self) -> &'static str {
         match self {
             PayloadKind::DockerConfigJson => "kubernetes.io/dockerconfigjson",
             PayloadKind::DockerCfg => "kubernetes.io/dockercfg",
@@ -29,7 +29,7 @@ impl PayloadKind {
     }
 
     /// The Secret `data` key that holds the payload.
-    pub fn data_key(self) -> &'static str {
+    pub(crate) fn data_key(self) -> &'static str {
         match self {
             PayloadKind::DockerConfigJson => ".dockerconfigjson",
             PayloadKind::DockerCfg => ".dockercfg",
@@ -53,7 +53,7 @@ pub enum Entry {
 impl Entry {
     /// The entry as a JSON object, fields in kubectl's order:
     /// username, password, email (omitted when empty), auth.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut map = Map::new();
         match self {
             Entry::Password {
@@ -93,7 +93,7 @@ pub fn payload_value(kind: PayloadKind, entries: &BTreeMap<String, Entry>) -> Va
 }
 
 /// Wraps an auths map in the payload shape of `kind`.
-pub fn wrap(kind: PayloadKind, auths: Map<String, Value>) -> Value {
+pub(crate) fn wrap(kind: PayloadKind, auths: Map<String, Value>) -> Value {
     match kind {
         PayloadKind::DockerConfigJson => {
             let mut top = Map::new();
@@ -141,7 +141,7 @@ impl std::fmt::Display for Unusable {
 /// base64 of `username:password`, and kubelet and registries split it at
 /// the first ':' (RFC 7617: a user-id has no ':'). `export` refuses such a
 /// credential, `import` skips it.
-pub fn unrepresentable_username(username: &str) -> Option<&'static str> {
+pub(crate) fn unrepresentable_username(username: &str) -> Option<&'static str> {
     username.contains(':').then_some(
         "the username contains ':', which a pull secret cannot represent (kubelet and registries split \"auth\" at the first ':')",
     )

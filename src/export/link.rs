@@ -17,8 +17,8 @@ use crate::reader::{self, Syntax};
 /// One live ServiceAccount as read: its identity and the whole object.
 #[derive(Debug, Clone)]
 pub struct LiveServiceAccount {
-    pub namespace: String,
-    pub name: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
     object: Value,
 }
 

@@ -57,7 +57,7 @@ pub struct Collected {
 
 /// Reads the selected credentials (and their paired auth servers) from `store`.
 /// Fails, naming the registry, on anything that would make a broken secret.
-pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> {
+pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> {
     let db = store.load()?;
     if db.credentials.is_empty() {
         bail!("no credentials are stored: add one with `docker-credential-keyring login REGISTRY` or `docker login`");

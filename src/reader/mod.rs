@@ -43,15 +43,15 @@ impl Syntax {
 /// Why a document could not be read, and where: never the input's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
     /// 1-based; 0 when the parser gave no position.
-    pub line: usize,
-    pub column: usize,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 /// What went wrong, in words chosen here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// Nested deeper than [`MAX_DEPTH`].
     TooDeep,
     /// Past the pre-scan, nested deeper than the parser allows (sequences in
@@ -130,7 +130,7 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Value, ReadError> {
 }
 
 /// [`parse`] for bytes that should be UTF-8 JSON (a file read from disk).
-pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, ReadError> {
+pub(crate) fn parse_json_bytes(bytes: &[u8]) -> Result<Value, ReadError> {
     match std::str::from_utf8(bytes) {
         Ok(text) => parse(text, Syntax::Json),
         Err(err) => {

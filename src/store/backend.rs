@@ -23,14 +23,14 @@ use super::StoreKind;
 use crate::secret::Secret;
 
 /// The default `service` attribute of every item we create in a keyring.
-pub const SERVICE_NAME: &str = "docker-credential-keyring";
+pub(crate) const SERVICE_NAME: &str = "docker-credential-keyring";
 
 /// Environment variable naming another `service` attribute: separate
 /// namespaces in one keyring (test runs, CI jobs sharing a desktop keyring).
-pub const SERVICE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_SERVICE";
+pub(crate) const SERVICE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_SERVICE";
 
 /// The keyring `service` attribute in use.
-pub fn service_name() -> String {
+pub(crate) fn service_name() -> String {
     std::env::var(SERVICE_ENV)
         .ok()
         .filter(|s| !s.trim().is_empty())
@@ -38,13 +38,13 @@ pub fn service_name() -> String {
 }
 
 /// Environment variable: seconds a keyring call may take before we give up.
-pub const TIMEOUT_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_TIMEOUT";
+pub(crate) const TIMEOUT_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_TIMEOUT";
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a keyring call failed. Never carries secret bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendError {
+pub(crate) enum BackendError {
     /// No keyring of that kind exists here: not in this build or platform, no
     /// D-Bus session bus, or nothing owns the Secret Service's bus name and
     /// none can be activated. The only failure on which `auto` uses the file
@@ -117,7 +117,7 @@ impl BackendError {
 type BackendResult<T> = Result<T, BackendError>;
 
 /// The bound on each keyring call.
-pub fn timeout() -> Duration {
+pub(crate) fn timeout() -> Duration {
     std::env::var(TIMEOUT_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -127,7 +127,7 @@ pub fn timeout() -> Duration {
 }
 
 /// The secret stored under `key`, `None` if there is none.
-pub fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
+pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
     let key = key.to_owned();
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
@@ -173,7 +173,7 @@ fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
 }
 
 /// Stores `secret` under `key`, replacing any earlier secret.
-pub fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+pub(crate) fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
     check_fits(kind, secret)?;
     let key = key.to_owned();
     let label = label.to_owned();
@@ -199,7 +199,7 @@ pub fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendR
 }
 
 /// Removes the secret under `key`. Returns whether there was one.
-pub fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
+pub(crate) fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
     let key = key.to_owned();
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
@@ -237,13 +237,13 @@ impl SecretStore for Keyring {
 }
 
 /// Checks that the store connects and answers a lookup (for `doctor` and `auto`).
-pub fn probe(kind: StoreKind) -> BackendResult<()> {
+pub(crate) fn probe(kind: StoreKind) -> BackendResult<()> {
     get(kind, "docker-credential-keyring-probe").map(|_| ())
 }
 
 /// Whether the Secret Service's default collection (where items go) is locked,
 /// `None` when there is no default collection. For `doctor`; bounded like every call.
-pub fn secret_service_locked() -> BackendResult<Option<bool>> {
+pub(crate) fn secret_service_locked() -> BackendResult<Option<bool>> {
     run_bounded(StoreKind::SecretService, default_collection_state)
 }
 

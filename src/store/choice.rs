@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::BackendError;
 
 /// Environment variable that overrides the store choice.
-pub const STORE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_STORE";
+pub(crate) const STORE_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_STORE";
 
 /// A concrete store. The index records, per credential, which one holds its secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum StoreKind {
+pub(crate) enum StoreKind {
     /// The embedded file store (secrets in the 0600 index file).
     #[default]
     File,
@@ -29,7 +29,7 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StoreKind::File => "file",
             StoreKind::SecretService => "secret-service",
@@ -39,7 +39,7 @@ impl StoreKind {
     }
 
     /// The platform keyring of this build, if any.
-    pub fn native() -> Option<StoreKind> {
+    pub(crate) fn native() -> Option<StoreKind> {
         if cfg!(target_os = "macos") {
             Some(StoreKind::Keychain)
         } else if cfg!(target_os = "windows") {
@@ -70,7 +70,7 @@ impl fmt::Display for StoreKind {
 
 /// The user's choice of store for new secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StoreChoice {
+pub(crate) enum StoreChoice {
     /// The OS keyring; the file store only when there is none (see [`auto_fallback`]).
     #[default]
     Auto,
@@ -79,7 +79,7 @@ pub enum StoreChoice {
 
 impl StoreChoice {
     /// Parses `auto`, `file`, `secret-service`, `keychain` or `windows`.
-    pub fn parse(word: &str) -> Result<StoreChoice> {
+    pub(crate) fn parse(word: &str) -> Result<StoreChoice> {
         if word.trim().eq_ignore_ascii_case("auto") {
             return Ok(StoreChoice::Auto);
         }
@@ -91,7 +91,7 @@ impl StoreChoice {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StoreChoice::Auto => "auto",
             StoreChoice::Fixed(kind) => kind.name(),
@@ -99,12 +99,12 @@ impl StoreChoice {
     }
 
     /// Where the choice comes from and what it is: env var, then config file, then auto.
-    pub fn configured() -> Result<StoreChoice> {
+    pub(crate) fn configured() -> Result<StoreChoice> {
         Ok(Self::configured_with_source()?.0)
     }
 
     /// The choice and a human description of where it came from (for `doctor`).
-    pub fn configured_with_source() -> Result<(StoreChoice, String)> {
+    pub(crate) fn configured_with_source() -> Result<(StoreChoice, String)> {
         if let Ok(value) = std::env::var(STORE_ENV) {
             if !value.trim().is_empty() {
                 let choice = StoreChoice::parse(&value)
@@ -132,7 +132,7 @@ impl fmt::Display for StoreChoice {
 
 /// The keyring `auto` tries first, or `None` when there is clearly none to try
 /// (no D-Bus session bus on Linux: servers, CI, containers).
-pub fn auto_candidate() -> Option<StoreKind> {
+pub(crate) fn auto_candidate() -> Option<StoreKind> {
     let native = StoreKind::native()?;
     if native == StoreKind::SecretService && session_bus_address().is_none() {
         return None;
@@ -154,7 +154,7 @@ pub(crate) fn auto_fallback(err: BackendError) -> Result<StoreKind, BackendError
 
 /// The session bus address: `DBUS_SESSION_BUS_ADDRESS`, or the systemd user
 /// bus socket `$XDG_RUNTIME_DIR/bus` when it exists. `None` means no bus.
-pub fn session_bus_address() -> Option<String> {
+pub(crate) fn session_bus_address() -> Option<String> {
     if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
         if !addr.trim().is_empty() {
             return Some(addr);

@@ -12,25 +12,25 @@ use super::StoreKind;
 use crate::secret::Secret;
 
 /// File name of the index inside the data dir.
-pub const DB_FILE: &str = "store.json";
+pub(crate) const DB_FILE: &str = "store.json";
 /// File name of the writers' lock inside the data dir.
-pub const LOCK_FILE: &str = "store.lock";
+pub(crate) const LOCK_FILE: &str = "store.lock";
 /// Format version written by this build.
-pub const DB_VERSION: u32 = 1;
+pub(crate) const DB_VERSION: u32 = 1;
 
 /// The whole index file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Database {
-    pub version: u32,
+pub(crate) struct Database {
+    pub(crate) version: u32,
     /// Credentials by normalised key (see [`crate::registry::ServerKey`]).
     #[serde(default)]
-    pub credentials: BTreeMap<String, Record>,
+    pub(crate) credentials: BTreeMap<String, Record>,
     /// Delegated-auth pairs: registry key -> pair (see [`crate::pairs`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pairs: BTreeMap<String, Pair>,
+    pub(crate) pairs: BTreeMap<String, Pair>,
     /// Keys written by newer versions, kept as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for Database {
@@ -48,33 +48,33 @@ impl Default for Database {
 /// (written under the index's lock, read in the same file read as the
 /// credentials); the rules over it live in [`crate::pairs`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pair {
+pub(crate) struct Pair {
     /// Key of the auth server (host, or host + realm path prefix).
     #[serde(rename = "authServer")]
-    pub auth_server: String,
+    pub(crate) auth_server: String,
 }
 
 /// One credential's entry in the index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The ServerURL spelling the client stored (what `list` reports).
     #[serde(rename = "serverURL")]
-    pub server_url: String,
-    pub username: String,
+    pub(crate) server_url: String,
+    pub(crate) username: String,
     /// Which store holds the secret.
-    pub store: StoreKind,
+    pub(crate) store: StoreKind,
     /// The secret itself, only for the file store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Secret>,
+    pub(crate) secret: Option<Secret>,
     /// Email to put in exported pull secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 impl Database {
     /// Reads the index; a missing file is an empty store. A file others can
     /// read, or one that does not parse, is refused and left untouched.
-    pub fn load(path: &Path) -> Result<Database> {
+    pub(crate) fn load(path: &Path) -> Result<Database> {
         let Some(bytes) = read_private(path)? else {
             return Ok(Database::default());
         };
@@ -84,7 +84,7 @@ impl Database {
     }
 
     /// Writes the index atomically, mode 0600.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         // The encoded file holds the file store's secrets: wipe it when done.
         let mut bytes = zeroize::Zeroizing::new(
             serde_json::to_vec_pretty(self).context("cannot encode the store")?,
@@ -96,27 +96,27 @@ impl Database {
 
 /// The non-secret part of a record, for `list` (the secret is skipped, not copied).
 #[derive(Debug, Deserialize)]
-pub struct RecordMeta {
+pub(crate) struct RecordMeta {
     #[serde(rename = "serverURL")]
-    pub server_url: String,
-    pub username: String,
-    pub store: StoreKind,
+    pub(crate) server_url: String,
+    pub(crate) username: String,
+    pub(crate) store: StoreKind,
 }
 
 /// The index without any secret: what `list` needs (credential metadata and pairs).
 #[derive(Debug, Default, Deserialize)]
-pub struct IndexView {
+pub(crate) struct IndexView {
     /// The format, checked by the readers ([`check_version`]); 0 when missing.
     #[serde(default)]
-    pub version: u32,
+    pub(crate) version: u32,
     #[serde(default)]
-    pub credentials: BTreeMap<String, RecordMeta>,
+    pub(crate) credentials: BTreeMap<String, RecordMeta>,
     #[serde(default)]
-    pub pairs: BTreeMap<String, Pair>,
+    pub(crate) pairs: BTreeMap<String, Pair>,
 }
 
 /// The whole index minus the secrets, in one read.
-pub fn read_index_view(path: &Path) -> Result<IndexView> {
+pub(crate) fn read_index_view(path: &Path) -> Result<IndexView> {
     IndexBytes::read(path)?.view()
 }
 
@@ -125,7 +125,7 @@ pub fn read_index_view(path: &Path) -> Result<IndexView> {
 /// the other records: they are scanned and skipped, and the whole-file
 /// `#[serde(flatten)]` buffering of [`Database`] is avoided. With 1000 stored
 /// credentials this is several times fewer instructions than a full load.
-pub fn find_record(path: &Path, key: &str) -> Result<Option<Record>> {
+pub(crate) fn find_record(path: &Path, key: &str) -> Result<Option<Record>> {
     // The file holds the file store's secrets: wipe our copy when done.
     let Some(bytes) = read_private(path)? else {
         return Ok(None);
@@ -148,7 +148,7 @@ mod find {
     use super::Record;
 
     /// Seed for the whole file: yields (version, the matching record).
-    pub struct Index<'k>(pub &'k str);
+    pub(crate) struct Index<'k>(pub(crate) &'k str);
 
     /// Seed for the `credentials` object.
     struct Credentials<'k>(&'k str);
@@ -235,16 +235,16 @@ mod find {
 
 /// The index file's bytes, read for `list`: [`IndexBytes::listed`] borrows
 /// every ServerURL and username from them instead of allocating each.
-pub struct IndexBytes(Option<zeroize::Zeroizing<Vec<u8>>>, std::path::PathBuf);
+pub(crate) struct IndexBytes(Option<zeroize::Zeroizing<Vec<u8>>>, std::path::PathBuf);
 
 /// One line of `list`, borrowed from [`IndexBytes`] (owned only when the JSON
 /// string had escapes).
 #[derive(Debug, Deserialize)]
-pub struct ListedRef<'a> {
+pub(crate) struct ListedRef<'a> {
     #[serde(rename = "serverURL", borrow)]
-    pub server_url: std::borrow::Cow<'a, str>,
+    pub(crate) server_url: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
-    pub username: std::borrow::Cow<'a, str>,
+    pub(crate) username: std::borrow::Cow<'a, str>,
 }
 
 impl ListedRef<'static> {
@@ -259,21 +259,17 @@ impl ListedRef<'static> {
 
 impl IndexBytes {
     /// Reads the index (a missing file lists nothing).
-    pub fn read(path: &Path) -> Result<IndexBytes> {
+    pub(crate) fn read(path: &Path) -> Result<IndexBytes> {
         // The file holds the file store's secrets: wipe our copy on drop.
         let bytes = read_private(path)?;
         Ok(IndexBytes(bytes, path.to_path_buf()))
     }
 
-    /// Every credential's ServerURL spelling and username, in index (key) order.
-    /// Secrets and other fields are skipped, never copied.
-    pub fn listed(&self) -> Result<Vec<ListedRef<'_>>> {
-        Ok(self.listed_and_pairs()?.0)
-    }
-
-    /// [`listed`](Self::listed), plus whether the index holds any pair (then
+    /// Every credential's ServerURL spelling and username, in index (key)
+    /// order (secrets and other fields are skipped, never copied), plus
+    /// whether the index holds any pair (then
     /// `list` also reports auth servers; see [`crate::pairs::listed_auth_servers`]).
-    pub fn listed_and_pairs(&self) -> Result<(Vec<ListedRef<'_>>, bool)> {
+    pub(crate) fn listed_and_pairs(&self) -> Result<(Vec<ListedRef<'_>>, bool)> {
         #[derive(Deserialize)]
         struct View<'a> {
             #[serde(default)]
@@ -292,7 +288,7 @@ impl IndexBytes {
     }
 
     /// The same bytes as an [`IndexView`] (metadata and pairs, no secret).
-    pub fn view(&self) -> Result<IndexView> {
+    pub(crate) fn view(&self) -> Result<IndexView> {
         match &self.0 {
             None => Ok(IndexView::default()),
             Some(bytes) => {
@@ -444,7 +440,7 @@ mod tests {
                 "b":{"serverURL":"b.io","username":"\u003ctoken\u003e","store":"secret-service"}}}"#,
         );
         let index = IndexBytes::read(&path).unwrap();
-        let listed = index.listed().unwrap();
+        let listed = index.listed_and_pairs().unwrap().0;
         let pairs: Vec<(&str, &str)> = listed
             .iter()
             .map(|l| (&*l.server_url, &*l.username))
@@ -452,11 +448,14 @@ mod tests {
         assert_eq!(pairs, [("a.io", "plain"), ("b.io", "<token>")]);
         assert!(matches!(listed[0].username, std::borrow::Cow::Borrowed(_)));
         let missing = IndexBytes::read(&dir.path().join("none.json")).unwrap();
-        assert!(missing.listed().unwrap().is_empty());
+        assert!(missing.listed_and_pairs().unwrap().0.is_empty());
         let broken = private_file(&dir, r#"{"version":1,"credentials":{"a":{"serverURL":1}}}"#);
         let err = format!(
             "{:#}",
-            IndexBytes::read(&broken).unwrap().listed().unwrap_err()
+            IndexBytes::read(&broken)
+                .unwrap()
+                .listed_and_pairs()
+                .unwrap_err()
         );
         assert!(err.contains("is corrupt"), "{err}");
     }

@@ -13,9 +13,9 @@
 //! undo of a failed batch; where a secret lives is behind the
 //! [`SecretStore`] seam (the keyrings, the file store, an in-memory store).
 
-pub mod backend;
-pub mod choice;
-pub mod db;
+pub(crate) mod backend;
+pub(crate) mod choice;
+pub(crate) mod db;
 pub(crate) mod file;
 #[cfg(test)]
 pub(crate) mod memory;
@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-pub use backend::{BackendError, TIMEOUT_ENV};
-pub use choice::{StoreChoice, StoreKind, STORE_ENV};
-pub use db::{Database, Record};
+pub(crate) use backend::{BackendError, TIMEOUT_ENV};
+pub(crate) use choice::{StoreChoice, StoreKind, STORE_ENV};
+pub(crate) use db::{Database, Record};
 #[cfg(test)]
 pub(crate) use memory::MemoryStore;
 pub(crate) use secrets::SecretStore;
@@ -46,23 +46,23 @@ const GATE_FILE: &str = "store.gate.lock";
 
 /// A full credential as the protocol moves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential {
+pub(crate) struct Credential {
     /// The spelling the client used (`list` reports it back).
-    pub server_url: String,
-    pub username: String,
-    pub secret: Secret,
+    pub(crate) server_url: String,
+    pub(crate) username: String,
+    pub(crate) secret: Secret,
 }
 
 /// Username that marks the secret as an identity (refresh) token.
-pub const IDENTITY_TOKEN_USER: &str = "<token>";
+pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
 
 /// One credential for [`Credentials::put_all`].
 #[derive(Debug, Clone, Copy)]
-pub struct Put<'a> {
-    pub key: &'a ServerKey,
-    pub credential: &'a Credential,
+pub(crate) struct Put<'a> {
+    pub(crate) key: &'a ServerKey,
+    pub(crate) credential: &'a Credential,
     /// `Some` replaces the record's email (`Some(None)` clears it); `None` keeps it.
-    pub email: Option<&'a Option<String>>,
+    pub(crate) email: Option<&'a Option<String>>,
 }
 
 /// A secret-store write of [`Credentials::put_all`] (or removal of
@@ -109,16 +109,16 @@ impl Removals<'_> {
 
 /// One line of `list`: no secret in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub key: String,
-    pub server_url: String,
-    pub username: String,
-    pub store: StoreKind,
+pub(crate) struct Listed {
+    pub(crate) key: String,
+    pub(crate) server_url: String,
+    pub(crate) username: String,
+    pub(crate) store: StoreKind,
 }
 
 /// The credential store: the index file plus the secret stores it points to.
 #[derive(Debug, Clone)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     dir: PathBuf,
     choice: StoreChoice,
     /// A store standing in for the keyring of its kind in unit tests
@@ -130,13 +130,13 @@ pub struct Credentials {
 impl Credentials {
     /// Opens the store configured for this user (env var, then config file, then `auto`).
     /// Touches no keyring and reads no secret.
-    pub fn open() -> Result<Self> {
+    pub(crate) fn open() -> Result<Self> {
         let choice = StoreChoice::configured()?;
         Ok(Credentials::at(crate::paths::data_dir()?, choice))
     }
 
     /// Opens a store in an explicit directory with an explicit choice (tests, tools).
-    pub fn at(dir: PathBuf, choice: StoreChoice) -> Self {
+    pub(crate) fn at(dir: PathBuf, choice: StoreChoice) -> Self {
         Credentials {
             dir,
             choice,
@@ -189,12 +189,12 @@ impl Credentials {
         }
     }
 
-    pub fn dir(&self) -> &std::path::Path {
+    pub(crate) fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 
     /// Path of the index/file-store file.
-    pub fn db_path(&self) -> PathBuf {
+    pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(db::DB_FILE)
     }
 
@@ -211,18 +211,14 @@ impl Credentials {
         self.dir.join(GATE_FILE)
     }
 
-    pub fn choice(&self) -> StoreChoice {
-        self.choice
-    }
-
     /// Reads the whole index (a consistent snapshot: writers replace it atomically).
-    pub fn load(&self) -> Result<Database> {
+    pub(crate) fn load(&self) -> Result<Database> {
         Database::load(&self.db_path())
     }
 
     /// Runs `change` on the index under the exclusive lock and saves the result
     /// if it returns Ok. Either every change lands or none does.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Database) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Database) -> Result<T>) -> Result<T> {
         self.update_removing(|db, _| change(db))
     }
 
@@ -275,7 +271,7 @@ impl Credentials {
 
     /// The credential stored under `key`, `None` when there is none.
     /// Reads only that record from the index ([`db::find_record`]): `get` is the hot path.
-    pub fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
+    pub(crate) fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
         match db::find_record(&self.db_path(), key.as_str())? {
             Some(record) => self.credential_of(record, key.as_str()),
             None => Ok(None),
@@ -284,7 +280,7 @@ impl Credentials {
 
     /// The credential stored under the index key `key` of an already loaded
     /// index (callers that resolve pairs read the index once).
-    pub fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
+    pub(crate) fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
         match db.credentials.get(key) {
             Some(record) => self.credential_of(record.clone(), key),
             None => Ok(None),
@@ -326,7 +322,7 @@ impl Credentials {
 
     /// Stores `credential` under `key`, replacing any earlier one. Returns the
     /// store that now holds the secret.
-    pub fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
+    pub(crate) fn put(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
         let kinds = self.put_all(&[Put {
             key,
             credential,
@@ -339,7 +335,7 @@ impl Credentials {
     /// save (so importing thousands costs one file write, not thousands). If
     /// any keyring write or the save fails, the keyring secrets already written
     /// are put back as they were and the index is not changed.
-    pub fn put_all(&self, puts: &[Put<'_>]) -> Result<Vec<StoreKind>> {
+    pub(crate) fn put_all(&self, puts: &[Put<'_>]) -> Result<Vec<StoreKind>> {
         // One rule for every writer (protocol `store`, `login`, `import`): a
         // control character in a username would corrupt `ls` output and terminals.
         if let Some(bad) = puts
@@ -450,29 +446,29 @@ impl Credentials {
     }
 
     /// Removes the credential under `key`. Returns whether there was one.
-    pub fn delete(&self, key: &ServerKey) -> Result<bool> {
+    pub(crate) fn delete(&self, key: &ServerKey) -> Result<bool> {
         self.update_removing(|db, removals| removals.delete_in(db, key.as_str()))
     }
 
     /// The index's bytes for `list`, the hot path: [`db::IndexBytes::listed`]
     /// borrows every line from them. No keyring call, no secret.
-    pub fn list_index(&self) -> Result<db::IndexBytes> {
+    pub(crate) fn list_index(&self) -> Result<db::IndexBytes> {
         db::IndexBytes::read(&self.db_path())
     }
 
     /// Every stored credential's key, ServerURL spelling, username and store.
     /// Reads only the index: no keyring call, no secret.
-    pub fn list(&self) -> Result<Vec<Listed>> {
+    pub(crate) fn list(&self) -> Result<Vec<Listed>> {
         Ok(Self::listed(self.index_view()?))
     }
 
     /// The index without secrets (credential metadata and pairs), one file read.
-    pub fn index_view(&self) -> Result<db::IndexView> {
+    pub(crate) fn index_view(&self) -> Result<db::IndexView> {
         db::read_index_view(&self.db_path())
     }
 
     /// The credentials of an index view, as [`list`](Self::list) reports them.
-    pub fn listed(view: db::IndexView) -> Vec<Listed> {
+    pub(crate) fn listed(view: db::IndexView) -> Vec<Listed> {
         view.credentials
             .into_iter()
             .map(|(key, meta)| Listed {
