@@ -597,16 +597,74 @@ fn export_of_an_empty_store_fails() {
     fails(&export(&empty, &[]), "no credentials are stored");
 }
 
-backend_tests!(colon_in_username_is_refused_naming_the_registry);
-fn colon_in_username_is_refused_naming_the_registry(backend: Backend) {
+backend_tests!(colon_in_username_is_skipped_from_all_and_refused_by_name);
+fn colon_in_username_is_skipped_from_all_and_refused_by_name(backend: Backend) {
     let env = seeded(backend);
-    env.store("colon.example.com", "team:bot", "pw").ok();
+    env.store("colon.example.com", "team:bot", "colonpw").ok();
+    // Export of everything: the others go out, the bad one is skipped by name.
+    let run = export(&env, &[]);
+    run.ok();
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert!(auths.contains_key("quay.io"), "{run:?}");
+    assert!(auths.contains_key("https://index.docker.io/v1/"), "{run:?}");
+    assert!(!auths.contains_key("colon.example.com"), "{run:?}");
+    assert!(!run.stdout.contains("colonpw"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: colon.example.com: skipped: the username contains ':'"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("colonpw"), "{run:?}");
+    // A glob is not a choice by name either.
     fails(
-        &export(&env, &[]),
+        &export(&env, &["--registry", "*.example.com"]),
+        "nothing to export: every selected credential was skipped (colon.example.com: skipped",
+    );
+    // Asked for by name: an error naming it, even next to a good registry.
+    fails(
+        &export(
+            &env,
+            &["--registry", "quay.io", "--registry", "colon.example.com"],
+        ),
         "colon.example.com: the username contains ':'",
     );
-    // Other registries still export.
     export(&env, &["--registry", "quay.io"]).ok();
+}
+
+/// `login` says at once that such a username cannot go into a pull secret.
+#[test]
+fn login_warns_about_a_colon_in_the_username() {
+    let env = Env::new(Backend::File);
+    let run = env.run(
+        &[
+            "login",
+            "colon.example.com",
+            "-u",
+            "team:bot",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("warning: colon.example.com: the username contains ':'")
+            && run.stderr.contains("`export` will skip"),
+        "{run:?}"
+    );
+    let run = env.run(
+        &[
+            "login",
+            "plain.example.com",
+            "-u",
+            "bot",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    );
+    run.ok();
+    assert!(!run.stderr.contains("warning"), "{run:?}");
 }
 
 backend_tests!(identity_tokens_are_skipped_with_a_warning_or_included);

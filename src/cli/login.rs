@@ -48,6 +48,10 @@ pub fn run(args: Args) -> CommandResult {
     if username.is_empty() {
         bail!("the username is empty: pass --username");
     }
+    if let Some(why) = crate::export::dockerconfig::unrepresentable_username(&username) {
+        // Stored anyway (docker itself can use it); said now rather than at export.
+        crate::errln!("warning: {key}: {why}; `export` will skip this credential");
+    }
     // Delegated auth: find and check the auth server before reading or storing anything.
     let pairing = super::pair::LoginPairing::prepare(&args.pair, &key)?;
     let mut auth_secret = None;

@@ -12,8 +12,9 @@
 //!
 //! This file picks which credentials an export holds: the selection, the
 //! paired auth servers, and the safety rules (identity tokens skipped unless
-//! asked for, since kubelet ignores them; a username with ':' refused, since
-//! the `auth` field could not carry it).
+//! asked for, since kubelet ignores them; a username with ':' skipped with a
+//! warning, or refused when that registry was asked for by name, since the
+//! `auth` field could not carry it).
 
 pub mod dockerconfig;
 pub mod document;
@@ -103,7 +104,15 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
             continue;
         }
         if let Some(why) = dockerconfig::unrepresentable_username(&credential.username) {
-            bail!("{config_key}: {why}; log in to it with a username without ':'");
+            // Asked for by name: an error. Brought in by "all", a glob or a
+            // pair: skipped, so one such entry never blocks the others.
+            if selection.patterns.iter().any(|p| p.names(key)) {
+                bail!("{config_key}: {why}; log in to it with a username without ':'");
+            }
+            out.warnings.push(format!(
+                "{config_key}: skipped: {why} (log in to it with a username without ':')"
+            ));
+            continue;
         }
         let email = selection
             .email
@@ -119,7 +128,11 @@ pub fn collect(store: &Credentials, selection: &Selection) -> Result<Collected> 
         );
     }
     if out.entries.is_empty() {
-        bail!("nothing to export: every selected credential was skipped (see the warnings above)");
+        // The warnings are not printed on failure: the one error line says why.
+        bail!(
+            "nothing to export: every selected credential was skipped ({})",
+            out.warnings.join("; ")
+        );
     }
     Ok(out)
 }
