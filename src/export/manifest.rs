@@ -4,7 +4,6 @@
 //! indent, fields kind, apiVersion, metadata, ...); YAML via [`super::yaml`].
 
 use base64::Engine;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
@@ -16,13 +15,8 @@ pub use crate::reader::Syntax;
 pub fn render(value: &Value, syntax: Syntax) -> String {
     match syntax {
         Syntax::Json => {
-            let mut buf = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-            value
-                .serialize(&mut ser)
-                .expect("a JSON value always serializes");
-            let mut text = String::from_utf8(buf).expect("serde_json writes UTF-8");
+            // kubectl's printer: json.MarshalIndent with four spaces, Go's escaping.
+            let mut text = crate::gojson::to_string_indent(value, "    ");
             text.push('\n');
             text
         }
