@@ -856,8 +856,9 @@ fn decode_secret_payload(secret: &Value) -> Value {
     serde_json::from_slice(&B64.decode(data).unwrap()).unwrap()
 }
 
-/// Checks a merged OpenShift pull secret against the original.
-fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
+/// Checks a merged OpenShift pull secret against the original; `kept`: the
+/// server-set metadata fields the merge keeps.
+fn check_merged(original: &Value, merged: &Value, kept: &[&str]) {
     let before = decode_secret_payload(original);
     let after = decode_secret_payload(merged);
     for key in [
@@ -889,8 +890,8 @@ fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
         "managedFields",
     ] {
         assert_eq!(
-            merged["metadata"].get(field).is_some(),
-            keep_metadata,
+            merged["metadata"].get(field),
+            kept.contains(&field).then(|| &original["metadata"][field]),
             "{field}"
         );
     }
@@ -915,20 +916,40 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     run.ok();
     assert_golden("openshift-pull-secret.merged.json", &run.stdout);
     let merged: Value = serde_json::from_str(&run.stdout).unwrap();
-    check_merged(&original, &merged, false);
+    // The write preconditions stay, so a stale write gets 409.
+    const GUARDED: &[&str] = &["resourceVersion", "uid"];
+    check_merged(&original, &merged, GUARDED);
     // --keep-metadata keeps the server's fields.
     let mut keep = args.to_vec();
     keep.push("--keep-metadata");
     let kept: Value =
         serde_json::from_str(&env.run(&keep, original_text.as_bytes()).ok().stdout).unwrap();
-    check_merged(&original, &kept, true);
+    check_merged(
+        &original,
+        &kept,
+        &[
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+        ],
+    );
+    // --last-writer-wins drops the preconditions too.
+    let mut unguarded = args.to_vec();
+    unguarded.push("--last-writer-wins");
+    let run = env.run(&unguarded, original_text.as_bytes());
+    check_merged(
+        &original,
+        &serde_json::from_str(&run.ok().stdout).unwrap(),
+        &[],
+    );
     // YAML in, YAML out.
     let yaml_in = docker_credential_keyring::export::yaml::to_string(&original);
     let run = env.run(&args, yaml_in.as_bytes());
     run.ok();
     assert!(run.stdout.starts_with("apiVersion: v1\n"), "{run:?}");
     let merged = docker_credential_keyring::export::yaml::parse(&run.stdout).unwrap();
-    check_merged(&original, &merged, false);
+    check_merged(&original, &merged, GUARDED);
     // From a file too.
     let file = env.home().join("ps.json");
     std::fs::write(&file, &original_text).unwrap();
@@ -951,8 +972,17 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     patch_args.push("--patch");
     let patch = env.run(&patch_args, original_text.as_bytes());
     let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
-    assert_eq!(patch.as_object().unwrap().len(), 1);
+    assert_eq!(
+        patch["metadata"],
+        json!({"resourceVersion": "12345"}),
+        "the patch is guarded by the version read"
+    );
+    assert_eq!(patch.as_object().unwrap().len(), 2);
     assert_eq!(patch["data"], merged_data(&env, &args, &original_text));
+    patch_args.push("--last-writer-wins");
+    let patch = env.run(&patch_args, original_text.as_bytes());
+    let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
+    assert_eq!(patch.as_object().unwrap().len(), 1, "{patch}");
 }
 
 fn merged_data(env: &Env, args: &[&str], input: &str) -> Value {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use super::CommandResult;
-use crate::export::document::Document;
+use crate::export::document::{Document, Metadata};
 use crate::export::kube_name;
 use crate::export::link;
 use crate::export::manifest::Syntax;
@@ -28,7 +28,9 @@ Examples:
     | kubectl apply -f -
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
-    | oc apply -f -
+    | oc replace -f -
+  (--merge keeps the Secret's resourceVersion: if it changed since the `get`, `replace` fails
+  with a Conflict and changes nothing; run the whole pipeline again)
 
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
@@ -93,10 +95,16 @@ pub struct Args {
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
     pub merge: Option<String>,
-    /// With --merge: keep resourceVersion, uid, creationTimestamp and managedFields
-    #[arg(long, requires = "merge")]
+    /// With --merge: keep creationTimestamp and managedFields too (resourceVersion
+    /// and uid are always kept, unless --last-writer-wins)
+    #[arg(long, requires = "merge", conflicts_with = "last_writer_wins")]
     pub keep_metadata: bool,
-    /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`
+    /// With --merge: drop resourceVersion and uid, so the write replaces the Secret
+    /// even if someone changed it since it was read (their change is lost)
+    #[arg(long, requires = "merge")]
+    pub last_writer_wins: bool,
+    /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`,
+    /// guarded by the Secret's resourceVersion
     #[arg(long, requires = "merge")]
     pub patch: bool,
     /// Write to FILE (mode 0600, replaced atomically) instead of stdout; `-`,
@@ -112,7 +120,13 @@ pub fn run(mut args: Args) -> CommandResult {
     let merge = match &args.merge {
         Some(source) => Some(Merge {
             document: Document::parse(&read_source(source)?)?,
-            keep_metadata: args.keep_metadata,
+            metadata: if args.keep_metadata {
+                Metadata::KeepAll
+            } else if args.last_writer_wins {
+                Metadata::Unguarded
+            } else {
+                Metadata::Guarded
+            },
             patch: args.patch,
         }),
         None => None,
@@ -156,6 +170,9 @@ pub fn run(mut args: Args) -> CommandResult {
         merge,
     };
     let rendered = render::render(&request, &collected.entries)?;
+    for note in &rendered.notes {
+        crate::errln!("note: {note}");
+    }
     if !rendered.link_by_hand.is_empty() {
         crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
         crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use base64::Engine;
 use serde_json::Value;
 
-use super::document::Document;
+use super::document::{self, Document, Metadata};
 use super::link::LiveServiceAccount;
 use super::manifest::{self, Syntax};
 use super::{dockerconfig, kube_name, Entry, PayloadKind};
@@ -29,9 +29,10 @@ pub(crate) enum Format {
 #[derive(Debug, Clone)]
 pub(crate) struct Merge {
     pub(crate) document: Document,
-    /// Keep the server-owned metadata (`--keep-metadata`).
-    pub(crate) keep_metadata: bool,
-    /// A JSON merge patch of `data` instead of the whole document (`--patch`).
+    /// What the merged Secret (or the patch) keeps of its metadata.
+    pub(crate) metadata: Metadata,
+    /// A JSON merge patch of `data` (guarded by the resourceVersion) instead
+    /// of the whole document (`--patch`).
     pub(crate) patch: bool,
 }
 
@@ -62,6 +63,8 @@ pub(crate) struct Request {
 pub(crate) struct Rendered {
     pub(crate) text: String,
     pub(crate) link_by_hand: Vec<String>,
+    /// What the output changed or cannot promise, for stderr (`note: ...`).
+    pub(crate) notes: Vec<String>,
 }
 
 /// Renders `entries` (by config key, see [`super::collect`]) as `request` asks.
@@ -72,21 +75,51 @@ pub(crate) fn render(request: &Request, entries: &BTreeMap<String, Entry>) -> Re
     }
 }
 
-/// `--merge`: the document with our entries merged in, or the patch of its `data`.
+/// `--merge`: the document with our entries merged in, or the patch of its
+/// `data`. Both carry the Secret's `resourceVersion` (unless
+/// `--last-writer-wins`), so the API server refuses the write (409) when the
+/// Secret changed since it was read, and neither carries the last-applied
+/// copy of the old payload.
 fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
     let doc = &merge.document;
     let payload = doc.merged_payload(&super::entry_map(entries))?;
+    let mut notes = Vec::new();
+    if doc.has_last_applied() {
+        notes.push(format!(
+            "removed the {} annotation: it held a copy of the old pull secret (write the result with `kubectl replace`, which makes no new copy)",
+            document::LAST_APPLIED
+        ));
+    }
+    let guarded = merge.metadata != Metadata::Unguarded;
+    if guarded && doc.resource_version().is_none() && (doc.is_secret() || merge.patch) {
+        notes.push("the input has no metadata.resourceVersion, so the write cannot detect a concurrent change: read the Secret with `kubectl get secret/NAME -o json`".to_owned());
+    }
     let text = if merge.patch {
         let data_key = doc.payload_kind().data_key();
         let encoded = dockerconfig::B64.encode(dockerconfig::payload_bytes(&payload));
-        let patch = serde_json::json!({"data": {data_key: encoded}});
-        format!("{}\n", crate::gojson::to_string(&patch))
+        let mut metadata = serde_json::Map::new();
+        if let Some(version) = doc.resource_version().filter(|_| guarded) {
+            metadata.insert("resourceVersion".into(), Value::String(version.to_owned()));
+        }
+        if doc.has_last_applied() {
+            metadata.insert(
+                "annotations".into(),
+                serde_json::json!({ document::LAST_APPLIED: null }),
+            );
+        }
+        let mut patch = serde_json::Map::new();
+        if !metadata.is_empty() {
+            patch.insert("metadata".into(), Value::Object(metadata));
+        }
+        patch.insert("data".into(), serde_json::json!({ data_key: encoded }));
+        format!("{}\n", crate::gojson::to_string(&Value::Object(patch)))
     } else {
-        doc.render_with(&payload, merge.keep_metadata)?
+        doc.render_with(&payload, merge.metadata)?
     };
     Ok(Rendered {
         text,
         link_by_hand: Vec::new(),
+        notes,
     })
 }
 
@@ -106,6 +139,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let text_only = |text: String| Rendered {
         text,
         link_by_hand: Vec::new(),
+        notes: Vec::new(),
     };
     if request.link_commands_only {
         return Ok(text_only(
@@ -141,6 +175,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     Ok(Rendered {
         text: manifest::render_built(&object, request.syntax),
         link_by_hand,
+        notes: Vec::new(),
     })
 }
 
@@ -266,7 +301,7 @@ mod tests {
         let mut patch = request(Format::DockerConfigJson);
         patch.merge = Some(Merge {
             document: doc,
-            keep_metadata: false,
+            metadata: Metadata::Guarded,
             patch: true,
         });
         let out = render(&patch, &entries()).unwrap();
@@ -277,5 +312,37 @@ mod tests {
         let payload: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(payload["auths"]["other.example.com"]["auth"], "eDp5");
         assert_eq!(payload["auths"]["quay.io"]["auth"], "Ym90OnB3");
+    }
+
+    /// A Secret that went through client-side `kubectl apply` holds its old
+    /// payload in an annotation: the merge and the patch both drop it, keep
+    /// the version read, and say so.
+    #[test]
+    fn merge_drops_the_last_applied_copy_and_keeps_the_version() {
+        let payload = dockerconfig::B64.encode(r#"{"auths":{"quay.io":{"auth":"Ym90Om9sZA=="}}}"#);
+        let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "ps", "resourceVersion": "7", "annotations": {
+                document::LAST_APPLIED: format!("{{\"data\":{{\".dockerconfigjson\":\"{payload}\"}}}}")}},
+            "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": payload}});
+        for patch in [false, true] {
+            let mut req = request(Format::DockerConfigJson);
+            req.merge = Some(Merge {
+                document: Document::parse(&secret.to_string()).unwrap(),
+                metadata: Metadata::Guarded,
+                patch,
+            });
+            let out = render(&req, &entries()).unwrap();
+            let value: Value = serde_json::from_str(&out.text).unwrap();
+            assert_eq!(value["metadata"]["resourceVersion"], "7", "{value}");
+            let annotations = &value["metadata"]["annotations"];
+            if patch {
+                assert_eq!(annotations[document::LAST_APPLIED], Value::Null);
+                assert!(annotations.get(document::LAST_APPLIED).is_some(), "{value}");
+            } else {
+                assert!(annotations.is_null(), "{value}");
+            }
+            assert!(!out.text.contains("Ym90Om9sZA"), "{}", out.text);
+            assert!(out.notes[0].contains("removed the"), "{:?}", out.notes);
+        }
     }
 }

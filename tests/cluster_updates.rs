@@ -1,0 +1,227 @@
+//! Updating a live pull secret with the README's flows, through the real
+//! kubectl against the stateful stub API server (`tests/kubestub/state.rs`):
+//! a concurrent writer's change is never lost (the write gets 409 and a
+//! rerun succeeds), and after a password rotation the old password is
+//! nowhere in what the server holds.
+
+mod common;
+mod kubestub;
+
+use base64::Engine;
+use common::human::login;
+use common::{Backend, Env, Run};
+use kubestub::state::holds;
+use kubestub::Stub;
+use serde_json::{json, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const PATH: &str = "/api/v1/namespaces/openshift-config/secrets/pull-secret";
+const GET: &[&str] = &[
+    "get",
+    "secret/pull-secret",
+    "-n",
+    "openshift-config",
+    "-o",
+    "json",
+];
+
+fn payload_of(secret: &Value) -> Value {
+    let data = secret["data"][".dockerconfigjson"].as_str().unwrap();
+    serde_json::from_slice(&B64.decode(data).unwrap()).unwrap()
+}
+
+fn with_payload(mut secret: Value, payload: &Value) -> Value {
+    secret["data"][".dockerconfigjson"] = json!(B64.encode(payload.to_string()));
+    secret
+}
+
+/// The cluster's pull secret, holding one foreign entry.
+fn cluster() -> Stub {
+    let payload = json!({"auths": {"cloud.openshift.com": {"auth": B64.encode("cloud:cloudpw")}}});
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "pull-secret", "namespace": "openshift-config"},
+        "type": "kubernetes.io/dockerconfigjson"});
+    Stub::stateful(vec![(PATH.to_owned(), with_payload(secret, &payload))])
+}
+
+/// Another writer adds `mirror.internal:5000` to the live pull secret.
+fn add_mirror(stub: &Stub) {
+    stub.modify(PATH, |secret| {
+        let mut payload = payload_of(secret);
+        payload["auths"]["mirror.internal:5000"] = json!({"auth": B64.encode("m:mirrorpw")});
+        *secret = with_payload(secret.clone(), &payload);
+    });
+}
+
+/// The documented flows, from the `get` output to the cluster write.
+#[derive(Debug, Clone, Copy)]
+enum Flow {
+    /// `get | export --merge - | kubectl replace -f -`
+    Replace,
+    /// `kubectl patch --type=merge -p "$(get | export --merge - --patch)"`
+    Patch,
+}
+
+/// Runs `flow`'s write for the Secret as `read` (the earlier `get`'s output).
+fn write(stub: &Stub, env: &Env, flow: Flow, read: &str, extra: &[&str]) -> (Run, Run) {
+    let mut args = vec!["export", "--merge", "-", "--registry", "quay.io"];
+    args.extend(extra);
+    if matches!(flow, Flow::Patch) {
+        args.push("--patch");
+    }
+    let ours = env.run(&args, read.as_bytes());
+    ours.ok();
+    let kubectl = match flow {
+        Flow::Replace => stub.kubectl(
+            // The stub serves no OpenAPI document to validate against.
+            &["replace", "--validate=false", "-f", "-"],
+            ours.stdout.as_bytes(),
+        ),
+        Flow::Patch => stub.kubectl(
+            &[
+                "patch",
+                "secret/pull-secret",
+                "-n",
+                "openshift-config",
+                "--type=merge",
+                "-p",
+                ours.stdout.trim_end(),
+            ],
+            b"",
+        ),
+    };
+    (ours, kubectl)
+}
+
+fn read(stub: &Stub) -> String {
+    let run = stub.kubectl(GET, b"");
+    run.ok();
+    run.stdout
+}
+
+fn live_payload(stub: &Stub) -> Value {
+    payload_of(&stub.object(PATH).unwrap())
+}
+
+fn concurrent_change_is_refused_and_a_rerun_succeeds(flow: Flow) {
+    kubestub::require_kubectl();
+    let stub = cluster();
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let before = read(&stub);
+    add_mirror(&stub);
+    let (_, kubectl) = write(&stub, &env, flow, &before, &[]);
+    assert_ne!(
+        kubectl.code, 0,
+        "{flow:?}: stale write accepted: {kubectl:?}"
+    );
+    assert!(
+        kubectl.stderr.contains("Conflict") || kubectl.stderr.contains("has been modified"),
+        "{flow:?}: {kubectl:?}"
+    );
+    let live = live_payload(&stub);
+    assert!(
+        live["auths"].get("mirror.internal:5000").is_some(),
+        "{live}"
+    );
+    assert!(live["auths"].get("quay.io").is_none(), "{live}");
+    // The README's retry: the whole pipeline again, from a fresh read.
+    let (_, kubectl) = write(&stub, &env, flow, &read(&stub), &[]);
+    kubectl.ok();
+    let live = live_payload(&stub);
+    for key in ["mirror.internal:5000", "cloud.openshift.com", "quay.io"] {
+        assert!(live["auths"].get(key).is_some(), "{flow:?}: {key}: {live}");
+    }
+    assert_eq!(live["auths"]["quay.io"]["auth"], B64.encode("robot:quaypw"));
+}
+
+#[test]
+#[ignore = "needs kubectl"]
+fn replace_flow_refuses_a_concurrent_change() {
+    concurrent_change_is_refused_and_a_rerun_succeeds(Flow::Replace);
+}
+
+#[test]
+#[ignore = "needs kubectl"]
+fn patch_flow_refuses_a_concurrent_change() {
+    concurrent_change_is_refused_and_a_rerun_succeeds(Flow::Patch);
+}
+
+/// `--last-writer-wins` is what it says: the stale write goes through.
+#[test]
+#[ignore = "needs kubectl"]
+fn last_writer_wins_overwrites_a_concurrent_change() {
+    kubestub::require_kubectl();
+    for flow in [Flow::Replace, Flow::Patch] {
+        let stub = cluster();
+        let env = Env::new(Backend::File);
+        login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+        let before = read(&stub);
+        add_mirror(&stub);
+        let (_, kubectl) = write(&stub, &env, flow, &before, &["--last-writer-wins"]);
+        kubectl.ok();
+        let live = live_payload(&stub);
+        assert!(live["auths"].get("quay.io").is_some(), "{flow:?}: {live}");
+        if matches!(flow, Flow::Replace) {
+            assert!(
+                live["auths"].get("mirror.internal:5000").is_none(),
+                "the replace overwrote it: {live}"
+            );
+        }
+    }
+}
+
+/// A password rotation through each documented flow, on a Secret first
+/// written by client-side `kubectl apply` (which keeps the whole Secret in
+/// its last-applied annotation): the old password is gone from everything
+/// the server holds, base64 or not.
+#[test]
+#[ignore = "needs kubectl"]
+fn rotation_leaves_no_old_password_on_the_server() {
+    kubestub::require_kubectl();
+    for flow in [Flow::Replace, Flow::Patch] {
+        let stub = cluster();
+        let env = Env::new(Backend::File);
+        login(&env, "quay.io", "robot", "old-quay-pw", &["-q"]);
+        // The old way in: the merged Secret through client-side apply.
+        let first = env.run(
+            &[
+                "export",
+                "--merge",
+                "-",
+                "--registry",
+                "quay.io",
+                "--last-writer-wins",
+            ],
+            read(&stub).as_bytes(),
+        );
+        first.ok();
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            first.stdout.as_bytes(),
+        )
+        .ok();
+        let live = stub.object(PATH).unwrap();
+        assert!(
+            live["metadata"]["annotations"]
+                .get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_some(),
+            "client-side apply keeps a copy: {live}"
+        );
+        assert!(holds(&live, "old-quay-pw"));
+        // Rotation, through the documented flow.
+        login(&env, "quay.io", "robot", "new-quay-pw", &["-q"]);
+        let (ours, kubectl) = write(&stub, &env, flow, &read(&stub), &[]);
+        kubectl.ok();
+        assert!(
+            ours.stderr.contains(
+                "note: removed the kubectl.kubernetes.io/last-applied-configuration annotation"
+            ),
+            "{ours:?}"
+        );
+        let live = stub.object(PATH).unwrap();
+        assert!(holds(&live, "new-quay-pw"), "{flow:?}: {live}");
+        assert!(!holds(&live, "old-quay-pw"), "{flow:?}: {live}");
+        assert!(holds(&live, "cloudpw"), "{flow:?}: the other entry stays");
+    }
+}
