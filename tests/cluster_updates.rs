@@ -225,3 +225,85 @@ fn rotation_leaves_no_old_password_on_the_server() {
         assert!(holds(&live, "cloudpw"), "{flow:?}: the other entry stays");
     }
 }
+
+/// The README's link flow: the live ServiceAccount read, another writer
+/// adds an image pull secret, then our List goes through `kubectl apply`:
+/// the ServiceAccount write is refused (its old resourceVersion), the other
+/// writer's entry survives, and a rerun links the Secret next to it.
+#[test]
+#[ignore = "needs kubectl"]
+fn service_account_link_flow_refuses_a_concurrent_change() {
+    kubestub::require_kubectl();
+    const SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+    let stub = Stub::stateful(vec![(
+        SA.to_owned(),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "team-a"},
+            "imagePullSecrets": [{"name": "default-dockercfg-abc"}]}),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let get_sa = [
+        "get",
+        "serviceaccount",
+        "default",
+        "-n",
+        "team-a",
+        "-o",
+        "json",
+    ];
+    let link = |live: &str| -> Run {
+        let ours = env.run(
+            &[
+                "export",
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+                "--service-accounts",
+                "-",
+            ],
+            live.as_bytes(),
+        );
+        ours.ok();
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            ours.stdout.as_bytes(),
+        )
+    };
+    let before = stub.kubectl(&get_sa, b"");
+    before.ok();
+    stub.modify(SA, |sa| {
+        sa["imagePullSecrets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mirror-pull"}));
+    });
+    let names = || -> Vec<String> {
+        stub.object(SA).unwrap()["imagePullSecrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let stale = link(&before.stdout);
+    assert_ne!(
+        stale.code, 0,
+        "stale ServiceAccount write accepted: {stale:?}"
+    );
+    assert!(
+        stale.stderr.contains("Conflict") || stale.stderr.contains("modified"),
+        "{stale:?}"
+    );
+    assert_eq!(names(), ["default-dockercfg-abc", "mirror-pull"]);
+    let fresh = stub.kubectl(&get_sa, b"");
+    fresh.ok();
+    link(&fresh.stdout).ok();
+    assert_eq!(
+        names(),
+        ["default-dockercfg-abc", "mirror-pull", "pull-secret"]
+    );
+}

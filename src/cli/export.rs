@@ -21,7 +21,7 @@ A registry's paired auth server comes along unless --no-auth-servers.
 
 Examples:
   docker-credential-keyring export --registry quay.io > config.json
-  docker-credential-keyring export --format secret --namespace team-a | kubectl apply -f -
+  docker-credential-keyring export --format secret --namespace team-a | kubectl create -f -
   kubectl get serviceaccount default -n team-a -o json \\
     | docker-credential-keyring export --format secret -n team-a \\
         --link-service-account default --service-accounts - \\
