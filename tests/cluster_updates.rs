@@ -307,3 +307,111 @@ fn service_account_link_flow_refuses_a_concurrent_change() {
         ["default-dockercfg-abc", "mirror-pull", "pull-secret"]
     );
 }
+
+/// The `--link-commands` output run by `sh` with the real kubectl against
+/// the stateful stub (strict RFC 6902), for each starting state of the
+/// ServiceAccount: (case, Secret on the cluster, live imagePullSecrets,
+/// exit 0, list afterwards).
+#[test]
+#[ignore = "needs kubectl"]
+fn link_commands_table() {
+    kubestub::require_kubectl();
+    const SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+    const SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let command = env.run(
+        &[
+            "export",
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+        ],
+        b"",
+    );
+    let command = command.ok().stdout.trim_end().to_owned();
+    type Case<'a> = (
+        &'a str,
+        bool,
+        Option<&'a [&'a str]>,
+        bool,
+        Option<&'a [&'a str]>,
+    );
+    let cases: &[Case] = &[
+        ("no list yet", true, None, true, Some(&["pull-secret"])),
+        ("empty list", true, Some(&[]), true, Some(&["pull-secret"])),
+        (
+            "others listed",
+            true,
+            Some(&["default-dockercfg-x"]),
+            true,
+            Some(&["default-dockercfg-x", "pull-secret"]),
+        ),
+        (
+            "already linked",
+            true,
+            Some(&["pull-secret"]),
+            true,
+            Some(&["pull-secret"]),
+        ),
+        (
+            "missing Secret",
+            false,
+            Some(&["default-dockercfg-x"]),
+            false,
+            Some(&["default-dockercfg-x"]),
+        ),
+        ("missing Secret, no list", false, None, false, None),
+    ];
+    for (name, secret, live, succeeds, after) in cases {
+        let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "team-a"}});
+        if let Some(live) = live {
+            sa["imagePullSecrets"] = live.iter().map(|n| json!({"name": n})).collect();
+        }
+        let mut objects = vec![(SA.to_owned(), sa)];
+        if *secret {
+            objects.push((
+                SECRET.to_owned(),
+                json!({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "pull-secret", "namespace": "team-a"}}),
+            ));
+        }
+        let stub = Stub::stateful(objects);
+        let version = stub.object(SA).unwrap()["metadata"]["resourceVersion"].clone();
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", &command])
+            .env("KUBECONFIG", &stub.kubeconfig)
+            .env("HOME", stub.kubeconfig.parent().unwrap());
+        let run = common::run_command(sh, b"");
+        assert_eq!(run.code == 0, *succeeds, "{name}: {run:?}");
+        let live = stub.object(SA).unwrap();
+        let names: Option<Vec<&str>> = live.get("imagePullSecrets").map(|list| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap())
+                .collect()
+        });
+        assert_eq!(names.as_deref(), *after, "{name}: {live}");
+        if *succeeds {
+            // The first link too: nothing on stderr but kubectl's own report.
+            assert!(
+                !run.stderr.contains("rror") && !run.stderr.contains("invalid"),
+                "{name}: {run:?}"
+            );
+        } else {
+            assert!(run.stderr.contains("not found"), "{name}: {run:?}");
+        }
+        if *name == "already linked" || !*succeeds {
+            assert_eq!(
+                live["metadata"]["resourceVersion"], version,
+                "{name}: no write"
+            );
+        }
+    }
+}

@@ -287,7 +287,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     assert!(run
         .ok()
         .stdout
-        .starts_with("kubectl get serviceaccount builder -n ns1 "));
+        .starts_with("(kubectl get secret pull-secret -n ns1 -o name >/dev/null && v=$(kubectl get serviceaccount builder -n ns1 "));
     // Docker Hub goes out under the key kubelet and docker read.
     let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
     assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -1221,15 +1221,19 @@ fn export_import_export_gives_the_same_bytes(backend: Backend) {
 }
 
 /// Runs a printed link command with `sh`, against a stand-in `kubectl` that
-/// answers `get` from `names` (None: the SA has no imagePullSecrets) and fails
-/// an append when the list is absent, as the API server does. Returns the
-/// kubectl invocations.
-fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
+/// answers `get secret` (present unless `secret_missing`) and `get
+/// serviceaccount` with resourceVersion 41 and `names` (None: the SA has no
+/// imagePullSecrets). Returns the kubectl invocations and the exit code.
+fn run_link_command(
+    command: &str,
+    names: Option<&str>,
+    secret_missing: bool,
+) -> (Vec<String>, i32) {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1\" in\n  get) [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  patch) case \"$*\" in\n    *'/imagePullSecrets/-'*) [ -f \"$FAKE_STATE\" ] || { echo 'jsonpatch add operation does not apply: doc is missing path' >&2; exit 1; } ;;\n  esac ;;\nesac\nexit 0\n",
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41 '; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
     )
     .unwrap();
     #[cfg(unix)]
@@ -1240,6 +1244,10 @@ fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
     let state = dir.path().join("state");
     if let Some(names) = names {
         std::fs::write(&state, names).unwrap();
+    }
+    let no_secret = dir.path().join("no-secret");
+    if secret_missing {
+        std::fs::write(&no_secret, "").unwrap();
     }
     let log = dir.path().join("log");
     let mut cmd = std::process::Command::new("sh");
@@ -1253,14 +1261,15 @@ fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
             ),
         )
         .env("FAKE_LOG", &log)
-        .env("FAKE_STATE", &state);
+        .env("FAKE_STATE", &state)
+        .env("FAKE_NO_SECRET", &no_secret);
     let run = common::run_command(cmd, b"");
-    assert_eq!(run.code, 0, "{run:?}");
-    std::fs::read_to_string(&log)
+    let calls = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .lines()
         .map(str::to_owned)
-        .collect()
+        .collect();
+    (calls, run.code)
 }
 
 #[test]
@@ -1280,24 +1289,38 @@ fn link_commands_append_create_or_do_nothing() {
     );
     let command = run.ok().stdout.trim_end().to_owned();
     assert_eq!(command.lines().count(), 1);
-    // Already linked: only the lookup runs.
-    let calls = run_link_command(&command, Some("default-dockercfg-x pull-secret"));
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert!(calls[0].starts_with("get serviceaccount default -n team-a"));
+    let ok = |names: Option<&str>| {
+        let (calls, code) = run_link_command(&command, names, false);
+        assert_eq!(code, 0, "{calls:?}");
+        assert!(
+            calls[0].starts_with("get secret pull-secret -n team-a"),
+            "{calls:?}"
+        );
+        assert!(
+            calls[1].starts_with("get serviceaccount default -n team-a"),
+            "{calls:?}"
+        );
+        calls
+    };
+    // Already linked: only the lookups run.
+    assert_eq!(ok(Some("default-dockercfg-x pull-secret")).len(), 2);
     // A list without it: one append, which keeps the other entries.
-    let calls = run_link_command(&command, Some("default-dockercfg-x"));
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    assert!(calls[1]
+    let calls = ok(Some("default-dockercfg-x"));
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[2]
         .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
     // A name that only contains ours is not a match.
-    let calls = run_link_command(&command, Some("pull-secret-old"));
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    // No list yet: the append fails, the guarded create runs.
-    let calls = run_link_command(&command, None);
+    assert_eq!(ok(Some("pull-secret-old")).len(), 3);
+    // No list yet: the create, guarded by the version read.
+    let calls = ok(None);
     assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2].contains(r#"{"op":"test","path":"/imagePullSecrets","value":null}"#));
-    assert!(calls[2]
-        .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
+    assert!(calls[2].contains(
+        r#"[{"op":"test","path":"/metadata/resourceVersion","value":"41"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]"#
+    ), "{calls:?}");
+    // No Secret on the cluster: refused before the ServiceAccount is read.
+    let (calls, code) = run_link_command(&command, None, true);
+    assert_ne!(code, 0);
+    assert_eq!(calls.len(), 1, "{calls:?}");
 }
 
 /// The service-account linking workflow with the real kubectl against the stub API server:

@@ -128,35 +128,37 @@ pub fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Va
 ///
 /// `ServiceAccount.imagePullSecrets` is an atomic list (no strategic-merge key),
 /// so `kubectl apply` of a ServiceAccount would replace the whole list and drop
-/// e.g. OpenShift's `default-dockercfg-*` entry. A JSON patch appends instead;
-/// when the list does not exist yet the append fails ("doc is missing path") and
-/// the second patch creates it, guarded by a `test` that it is still absent, so
-/// it can never overwrite a list that appeared in between.
+/// e.g. OpenShift's `default-dockercfg-*` entry. The command instead:
+/// 1. refuses a Secret that is not on the cluster (as `oc secrets link` does),
+///    kubectl's `NotFound` error being the message;
+/// 2. reads the ServiceAccount's `resourceVersion` and list in one `get`;
+/// 3. when the Secret is not listed, appends it with a JSON patch, or, when
+///    there is no list, creates it with a JSON patch whose `test` of that
+///    `resourceVersion` refuses the write if the ServiceAccount changed since
+///    the read (a list that appeared meanwhile is never overwritten). Both
+///    patches are valid under strict RFC 6902 (no `test` of a missing path).
+///
+/// It runs in a subshell, so pasting it leaves the shell's arguments alone.
 pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
     let item = json!({"name": secret});
     let append = json!([{"op": "add", "path": "/imagePullSecrets/-", "value": item}]);
-    let create = json!([
-        {"op": "test", "path": "/imagePullSecrets", "value": null},
-        {"op": "add", "path": "/imagePullSecrets", "value": [item]},
-    ]);
-    let target = format!(
-        "serviceaccount {}{}",
-        shell_quote(sa),
-        namespace
-            .map(|ns| format!(" -n {}", shell_quote(ns)))
-            .unwrap_or_default()
+    let ns = namespace
+        .map(|ns| format!(" -n {}", shell_quote(ns)))
+        .unwrap_or_default();
+    let target = format!("serviceaccount {}{ns}", shell_quote(sa));
+    // The create patch with the version read spliced in ($1: digits only).
+    let create_head = r#"[{"op":"test","path":"/metadata/resourceVersion","value":""#;
+    let create_tail = format!(
+        r#""}},{{"op":"add","path":"/imagePullSecrets","value":[{}]}}]"#,
+        crate::gojson::to_string(&item)
     );
-    let patch = |p: &Value| {
-        format!(
-            "kubectl patch {target} --type=json -p {}",
-            shell_quote(&crate::gojson::to_string(p))
-        )
-    };
     format!(
-        "kubectl get {target} -o 'jsonpath={{.imagePullSecrets[*].name}}' | tr ' ' '\\n' | grep -qxF {} || {} || {}",
-        shell_quote(secret),
-        patch(&append),
-        patch(&create)
+        "(kubectl get secret {secret_q}{ns} -o name >/dev/null && v=$(kubectl get {target} -o 'jsonpath={{.metadata.resourceVersion}} {{.imagePullSecrets[*].name}}') && set -- $v && rv=$1 && shift && case \" $* \" in *{space_secret}*) ;; *) if [ $# -gt 0 ]; then kubectl patch {target} --type=json -p {append}; else kubectl patch {target} --type=json -p {head}\"$rv\"{tail}; fi ;; esac)",
+        secret_q = shell_quote(secret),
+        space_secret = shell_quote(&format!(" {secret} ")),
+        append = shell_quote(&crate::gojson::to_string(&append)),
+        head = shell_quote(create_head),
+        tail = shell_quote(&create_tail),
     )
 }
 
@@ -198,7 +200,7 @@ mod tests {
         let cmd = link_command(Some("team-a"), "default", "pull-secret");
         assert_eq!(
             cmd,
-            r#"kubectl get serviceaccount default -n team-a -o 'jsonpath={.imagePullSecrets[*].name}' | tr ' ' '\n' | grep -qxF pull-secret || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]' || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/imagePullSecrets","value":null},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'"#
+            r#"(kubectl get secret pull-secret -n team-a -o name >/dev/null && v=$(kubectl get serviceaccount default -n team-a -o 'jsonpath={.metadata.resourceVersion} {.imagePullSecrets[*].name}') && set -- $v && rv=$1 && shift && case " $* " in *' pull-secret '*) ;; *) if [ $# -gt 0 ]; then kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]'; else kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"'"$rv"'"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'; fi ;; esac)"#
         );
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
