@@ -310,8 +310,7 @@ fn service_account_link_flow_refuses_a_concurrent_change() {
 
 /// The `--link-commands` output run by `sh` with the real kubectl against
 /// the stateful stub (strict RFC 6902), for each starting state of the
-/// ServiceAccount: (case, Secret on the cluster, live imagePullSecrets,
-/// exit 0, list afterwards).
+/// ServiceAccount and each `--for` / `--unlink`.
 #[test]
 #[ignore = "needs kubectl"]
 fn link_commands_table() {
@@ -320,8 +319,8 @@ fn link_commands_table() {
     const SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
     let env = Env::new(Backend::File);
     login(&env, "quay.io", "robot", "quaypw", &["-q"]);
-    let command = env.run(
-        &[
+    let command = |extra: &[&str]| -> String {
+        let mut args = vec![
             "export",
             "--format",
             "secret",
@@ -330,51 +329,54 @@ fn link_commands_table() {
             "--link-service-account",
             "default",
             "--link-commands",
-        ],
-        b"",
-    );
-    let command = command.ok().stdout.trim_end().to_owned();
-    type Case<'a> = (
-        &'a str,
-        bool,
-        Option<&'a [&'a str]>,
-        bool,
-        Option<&'a [&'a str]>,
-    );
-    let cases: &[Case] = &[
-        ("no list yet", true, None, true, Some(&["pull-secret"])),
-        ("empty list", true, Some(&[]), true, Some(&["pull-secret"])),
-        (
-            "others listed",
-            true,
-            Some(&["default-dockercfg-x"]),
-            true,
-            Some(&["default-dockercfg-x", "pull-secret"]),
-        ),
-        (
-            "already linked",
-            true,
-            Some(&["pull-secret"]),
-            true,
-            Some(&["pull-secret"]),
-        ),
-        (
-            "missing Secret",
-            false,
-            Some(&["default-dockercfg-x"]),
-            false,
-            Some(&["default-dockercfg-x"]),
-        ),
-        ("missing Secret, no list", false, None, false, None),
+        ];
+        args.extend(extra);
+        let run = env.run(&args, b"");
+        run.ok().stdout.trim_end().to_owned()
+    };
+    type List<'a> = Option<&'a [&'a str]>;
+    struct Case<'a> {
+        name: &'a str,
+        args: &'a [&'a str],
+        secret: bool,
+        pull: List<'a>,
+        mount: List<'a>,
+        succeeds: bool,
+        pull_after: List<'a>,
+        mount_after: List<'a>,
+    }
+    let x: &[&str] = &["default-dockercfg-x"];
+    let x_ps: &[&str] = &["default-dockercfg-x", "pull-secret"];
+    let ps: &[&str] = &["pull-secret"];
+    let ps_x: &[&str] = &["pull-secret", "default-dockercfg-x"];
+    let none: &[&str] = &[];
+    #[rustfmt::skip]
+    let cases = [
+        Case { name: "pull, no list yet", args: &[], secret: true, pull: None, mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, empty list", args: &[], secret: true, pull: Some(none), mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, others listed", args: &[], secret: true, pull: Some(x), mount: Some(x), succeeds: true, pull_after: Some(x_ps), mount_after: Some(x) },
+        Case { name: "pull, already linked", args: &[], secret: true, pull: Some(ps), mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, missing Secret", args: &[], secret: false, pull: Some(x), mount: None, succeeds: false, pull_after: Some(x), mount_after: None },
+        Case { name: "pull, missing Secret, no list", args: &[], secret: false, pull: None, mount: None, succeeds: false, pull_after: None, mount_after: None },
+        Case { name: "mount", args: &["--for", "mount"], secret: true, pull: Some(x), mount: Some(x), succeeds: true, pull_after: Some(x), mount_after: Some(x_ps) },
+        Case { name: "mount, no list yet", args: &["--for", "mount"], secret: true, pull: None, mount: None, succeeds: true, pull_after: None, mount_after: Some(ps) },
+        Case { name: "pull,mount", args: &["--for", "pull,mount"], secret: true, pull: Some(x), mount: None, succeeds: true, pull_after: Some(x_ps), mount_after: Some(ps) },
+        Case { name: "unlink pull", args: &["--unlink"], secret: false, pull: Some(ps_x), mount: Some(ps), succeeds: true, pull_after: Some(x), mount_after: Some(ps) },
+        Case { name: "unlink pull,mount", args: &["--unlink", "--for", "pull,mount"], secret: true, pull: Some(x_ps), mount: Some(ps_x), succeeds: true, pull_after: Some(x), mount_after: Some(x) },
+        Case { name: "unlink, not linked", args: &["--unlink"], secret: true, pull: Some(x), mount: None, succeeds: true, pull_after: Some(x), mount_after: None },
+        Case { name: "unlink, no list", args: &["--unlink"], secret: true, pull: None, mount: None, succeeds: true, pull_after: None, mount_after: None },
     ];
-    for (name, secret, live, succeeds, after) in cases {
+    for case in &cases {
+        let name = case.name;
         let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "default", "namespace": "team-a"}});
-        if let Some(live) = live {
-            sa["imagePullSecrets"] = live.iter().map(|n| json!({"name": n})).collect();
+        for (field, list) in [("imagePullSecrets", case.pull), ("secrets", case.mount)] {
+            if let Some(list) = list {
+                sa[field] = list.iter().map(|n| json!({"name": n})).collect();
+            }
         }
         let mut objects = vec![(SA.to_owned(), sa)];
-        if *secret {
+        if case.secret {
             objects.push((
                 SECRET.to_owned(),
                 json!({"apiVersion": "v1", "kind": "Secret",
@@ -384,30 +386,36 @@ fn link_commands_table() {
         let stub = Stub::stateful(objects);
         let version = stub.object(SA).unwrap()["metadata"]["resourceVersion"].clone();
         let mut sh = std::process::Command::new("sh");
-        sh.args(["-c", &command])
+        sh.args(["-c", &command(case.args)])
             .env("KUBECONFIG", &stub.kubeconfig)
             .env("HOME", stub.kubeconfig.parent().unwrap());
         let run = common::run_command(sh, b"");
-        assert_eq!(run.code == 0, *succeeds, "{name}: {run:?}");
+        assert_eq!(run.code == 0, case.succeeds, "{name}: {run:?}");
         let live = stub.object(SA).unwrap();
-        let names: Option<Vec<&str>> = live.get("imagePullSecrets").map(|list| {
-            list.as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["name"].as_str().unwrap())
-                .collect()
-        });
-        assert_eq!(names.as_deref(), *after, "{name}: {live}");
-        if *succeeds {
-            // The first link too: nothing on stderr but kubectl's own report.
-            assert!(
-                !run.stderr.contains("rror") && !run.stderr.contains("invalid"),
-                "{name}: {run:?}"
-            );
+        let names = |field: &str| -> Option<Vec<String>> {
+            live.get(field).map(|list| {
+                list.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+        };
+        let want = |list: List| list.map(|l| l.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            names("imagePullSecrets"),
+            want(case.pull_after),
+            "{name}: {live}"
+        );
+        assert_eq!(names("secrets"), want(case.mount_after), "{name}: {live}");
+        if case.succeeds {
+            // The first link too: nothing on stderr.
+            assert!(run.stderr.is_empty(), "{name}: {run:?}");
         } else {
             assert!(run.stderr.contains("not found"), "{name}: {run:?}");
         }
-        if *name == "already linked" || !*succeeds {
+        let unchanged = case.pull == case.pull_after && case.mount == case.mount_after;
+        if unchanged {
             assert_eq!(
                 live["metadata"]["resourceVersion"], version,
                 "{name}: no write"

@@ -1421,3 +1421,41 @@ fn linking_through_kubectl_apply_keeps_the_existing_pull_secrets() {
         "a ServiceAccount changed since the get must be patched with the old resourceVersion (a 409 precondition): {changed}"
     );
 }
+
+#[test]
+fn link_for_and_unlink_flag_rules() {
+    let env = seeded(common::Backend::File);
+    let base = [
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--link-service-account",
+        "default",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        export(&env, &args)
+    };
+    // --unlink only prints commands; a bad --for value is a bad command line.
+    assert_eq!(with(&["--unlink"]).code, 2);
+    assert_eq!(with(&["--link-commands", "--for", "push"]).code, 2);
+    fails(
+        &with(&["--for", "mount", "--service-accounts", "/dev/null"]),
+        "--service-accounts links for pull only",
+    );
+    let mount = with(&["--link-commands", "--for", "mount"]);
+    let mount = mount.ok();
+    assert!(mount.stdout.contains("/secrets/-"), "{mount:?}");
+    assert!(!mount.stdout.contains("imagePullSecrets"), "{mount:?}");
+    let unlink = with(&["--link-commands", "--unlink"]);
+    let unlink = unlink.ok();
+    assert!(
+        unlink
+            .stdout
+            .contains(r#"{"op":"remove","path":"/imagePullSecrets/"#),
+        "{unlink:?}"
+    );
+    assert!(!unlink.stdout.contains("get secret"), "{unlink:?}");
+}

@@ -8,7 +8,7 @@ use super::CommandResult;
 use crate::export::document::{Document, Metadata};
 use crate::export::kube_name;
 use crate::export::link;
-use crate::export::manifest::Syntax;
+use crate::export::manifest::{LinkFor, Syntax};
 use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, Selection};
@@ -42,6 +42,15 @@ pub enum Format {
     Dockercfg,
     /// A whole v1 Secret (JSON, or YAML with --yaml) for `kubectl apply -f -`
     Secret,
+}
+
+/// One `--for` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkUse {
+    /// imagePullSecrets: kubelet pulls the pods' images with it
+    Pull,
+    /// secrets: pods may mount it
+    Mount,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +101,20 @@ pub struct Args {
     /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
     pub link_commands: bool,
+    /// Which lists the link commands put the Secret in, as `oc secrets link --for`:
+    /// pull (imagePullSecrets), mount (secrets), or pull,mount
+    #[arg(
+        long = "for",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "USE",
+        requires = "link_service_accounts"
+    )]
+    pub link_for: Vec<LinkUse>,
+    /// With --link-commands: print the commands that take the Secret out of those
+    /// lists again (`oc secrets unlink`)
+    #[arg(long, requires = "link_commands")]
+    pub unlink: bool,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
     pub merge: Option<String>,
@@ -167,6 +190,15 @@ pub fn run(mut args: Args) -> CommandResult {
         link_service_accounts: std::mem::take(&mut args.link_service_accounts),
         live_service_accounts,
         link_commands_only: args.link_commands,
+        link_for: if args.link_for.is_empty() {
+            LinkFor::PULL
+        } else {
+            LinkFor {
+                pull: args.link_for.contains(&LinkUse::Pull),
+                mount: args.link_for.contains(&LinkUse::Mount),
+            }
+        },
+        unlink: args.unlink,
         merge,
     };
     let rendered = render::render(&request, &collected.entries)?;
@@ -214,6 +246,9 @@ fn check_flags(args: &Args) -> Result<()> {
         if let Some((_, flag)) = secret_only.iter().find(|(set, _)| *set) {
             bail!("{flag} needs --format secret");
         }
+    }
+    if args.service_accounts.is_some() && args.link_for.contains(&LinkUse::Mount) {
+        bail!("--service-accounts links for pull only: for --for mount, use --link-commands");
     }
     for ns in &args.namespaces {
         kube_name::check_namespace("--namespace", ns)?;

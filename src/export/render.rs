@@ -53,6 +53,11 @@ pub(crate) struct Request {
     pub(crate) live_service_accounts: Option<Vec<LiveServiceAccount>>,
     /// Output only the `kubectl patch` link commands.
     pub(crate) link_commands_only: bool,
+    /// Which ServiceAccount lists the link commands touch (`--for`; the
+    /// `--service-accounts` output links for pull only).
+    pub(crate) link_for: manifest::LinkFor,
+    /// The commands unlink instead (`--unlink`, with the commands only).
+    pub(crate) unlink: bool,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
 }
@@ -134,7 +139,15 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let targets = link_targets(request)?;
     let commands: Vec<String> = targets
         .iter()
-        .map(|(ns, sa)| manifest::link_command(ns.as_deref(), sa, &request.name))
+        .map(|(ns, sa)| {
+            manifest::link_commands(
+                ns.as_deref(),
+                sa,
+                &request.name,
+                request.link_for,
+                request.unlink,
+            )
+        })
         .collect();
     let text_only = |text: String| Rendered {
         text,
@@ -264,6 +277,8 @@ mod tests {
             link_service_accounts: Vec::new(),
             live_service_accounts: None,
             link_commands_only: false,
+            link_for: manifest::LinkFor::PULL,
+            unlink: false,
             merge: None,
         }
     }
