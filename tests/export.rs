@@ -840,6 +840,16 @@ fn paired_auth_servers_come_along(backend: Backend) {
     )
     .unwrap();
     assert_eq!(v["auths"].as_object().unwrap().len(), 1);
+    // The auth server by its own name: answered through the pair, as `get` does.
+    let v: Value =
+        serde_json::from_str(&export(&env, &["--registry", "sso.redhat.com"]).ok().stdout).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert_eq!(auths.len(), 1, "{v}");
+    assert_eq!(auths["sso.redhat.com"]["username"], "rh");
+    assert_eq!(auths["sso.redhat.com"]["auth"], B64.encode("rh:rhpw"));
+    let v: Value =
+        serde_json::from_str(&export(&env, &["--registry", "sso.*.com"]).ok().stdout).unwrap();
+    assert_eq!(v["auths"].as_object().unwrap().len(), 1, "{v}");
     // An auth server with its own credential answers with it.
     login(&env, "sso.redhat.com", "sso", "ssopw", &["-q"]);
     let v: Value = serde_json::from_str(

@@ -17,7 +17,8 @@ use crate::store::Credentials;
 
 const AFTER_HELP: &str = "\
 Docker Hub is exported under https://index.docker.io/v1/ (the key kubelet and docker read).
-A registry's paired auth server comes along unless --no-auth-servers.
+A registry's paired auth server comes along unless --no-auth-servers; --registry can also
+name an auth server itself, which is exported with the credential `get` answers for it.
 
 Examples:
   docker-credential-keyring export --registry quay.io > config.json
