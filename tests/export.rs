@@ -1469,3 +1469,46 @@ fn link_for_and_unlink_flag_rules() {
     );
     assert!(!unlink.stdout.contains("get secret"), "{unlink:?}");
 }
+
+/// A hand-made `Opaque` Secret holding a payload is read by its data key,
+/// for `import` and `--merge`, with a note that kubelet will not use it.
+#[test]
+fn opaque_secrets_with_a_payload_are_read_with_a_note() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "u", "p", &["-q"]);
+    for (key, payload) in [
+        (
+            ".dockerconfigjson",
+            json!({"auths": {"other.io": {"auth": B64.encode("o:op")}}}),
+        ),
+        (
+            ".dockercfg",
+            json!({"other.io": {"auth": B64.encode("o:op")}}),
+        ),
+    ] {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "seed"}, "data": {key: B64.encode(payload.to_string())}});
+        let merged = env.run(&["export", "--merge", "-"], secret.to_string().as_bytes());
+        merged.ok();
+        assert!(
+            merged
+                .stderr
+                .contains("note: Secret \"seed\" has type Opaque"),
+            "{merged:?}"
+        );
+        let out: Value = serde_json::from_str(&merged.stdout).unwrap();
+        assert_eq!(out["type"], "Opaque");
+        let bytes = B64.decode(out["data"][key].as_str().unwrap()).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains("other.io") && text.contains("quay.io"),
+            "{key}: {text}"
+        );
+        let import = Env::new(Backend::File);
+        let run = import.run(&["import", "-"], secret.to_string().as_bytes());
+        run.ok();
+        assert!(run.stderr.contains("has type Opaque"), "{run:?}");
+        let got = import.get("other.io");
+        assert!(got.ok().stdout.contains("\"op\""), "{got:?}");
+    }
+}

@@ -95,6 +95,30 @@ impl Document {
                 .is_some()
     }
 
+    /// A note for each Opaque Secret the payload was read from: kubelet takes
+    /// pull credentials only from the typed Secrets.
+    pub fn opaque_notes(&self) -> Vec<String> {
+        let secrets: Vec<&Value> = match self.shape {
+            Shape::Secret(_) => vec![&self.root],
+            Shape::List => self.root["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .collect(),
+            Shape::Raw(_) => Vec::new(),
+        };
+        secrets
+            .into_iter()
+            .filter(|s| s["type"] == "Opaque")
+            .map(|s| {
+                format!(
+                    "{} has type Opaque: its payload was read, and it stays Opaque, but kubelet pulls only with a Secret of type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg",
+                    secret_label(s)
+                )
+            })
+            .collect()
+    }
+
     /// Whether the document is a Secret (not a bare payload).
     pub(crate) fn is_secret(&self) -> bool {
         matches!(self.shape, Shape::Secret(_))
@@ -289,27 +313,34 @@ fn secret_label(secret: &Value) -> String {
     }
 }
 
-/// The payload kind of a Secret, from its `type` (or its data key when untyped).
+/// The payload kind of a Secret, from its `type`, or its data key when it
+/// has none or is `Opaque` (a hand-made Secret holding a payload).
 fn secret_kind(secret: &Value) -> Result<PayloadKind> {
     let label = secret_label(secret);
+    let by_key = || {
+        let has = |key: &str| {
+            secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
+        };
+        if has(".dockerconfigjson") {
+            Some(PayloadKind::DockerConfigJson)
+        } else if has(".dockercfg") {
+            Some(PayloadKind::DockerCfg)
+        } else {
+            None
+        }
+    };
     match secret.get("type").and_then(Value::as_str) {
         Some("kubernetes.io/dockerconfigjson") => Ok(PayloadKind::DockerConfigJson),
         Some("kubernetes.io/dockercfg") => Ok(PayloadKind::DockerCfg),
+        Some("Opaque") => by_key().ok_or_else(|| anyhow!(
+            "{label} has type \"Opaque\" and no .dockerconfigjson or .dockercfg data: expected a pull secret"
+        )),
         Some(other) => bail!(
             "{label} has type {other:?}: expected kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg"
         ),
-        None => {
-            let has = |key: &str| {
-                secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
-            };
-            if has(".dockerconfigjson") {
-                Ok(PayloadKind::DockerConfigJson)
-            } else if has(".dockercfg") {
-                Ok(PayloadKind::DockerCfg)
-            } else {
-                bail!("{label} has no type and no .dockerconfigjson or .dockercfg data")
-            }
-        }
+        None => by_key().ok_or_else(|| {
+            anyhow!("{label} has no type and no .dockerconfigjson or .dockercfg data")
+        }),
     }
 }
 

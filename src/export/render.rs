@@ -88,7 +88,7 @@ pub(crate) fn render(request: &Request, entries: &BTreeMap<String, Entry>) -> Re
 fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
     let doc = &merge.document;
     let payload = doc.merged_payload(&super::entry_map(entries))?;
-    let mut notes = Vec::new();
+    let mut notes = doc.opaque_notes();
     if doc.has_last_applied() {
         notes.push(format!(
             "removed the {} annotation: it held a copy of the old pull secret (write the result with `kubectl replace`, which makes no new copy)",
