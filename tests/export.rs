@@ -1512,3 +1512,68 @@ fn opaque_secrets_with_a_payload_are_read_with_a_note() {
         assert!(got.ok().stdout.contains("\"op\""), "{got:?}");
     }
 }
+
+/// `--split`: the seed's delegated-auth layout, one Secret for the registry
+/// and one for its auth server (answered through the pair), each holding
+/// only its own entry.
+#[test]
+fn split_writes_one_secret_per_registry() {
+    let env = seeded(Backend::File);
+    login(&env, "registry.connect.redhat.com", "rh", "rhpw", &["-q"]);
+    pair(&env, "registry.connect.redhat.com", "sso.redhat.com");
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--split",
+            "private-registry=registry.connect.redhat.com",
+            "--split",
+            "redhat-connect-sso=sso.redhat.com",
+        ],
+    );
+    let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    for (item, name, key) in [
+        (&items[0], "private-registry", "registry.connect.redhat.com"),
+        (&items[1], "redhat-connect-sso", "sso.redhat.com"),
+    ] {
+        assert_eq!(item["metadata"]["name"], name);
+        assert_eq!(item["metadata"]["namespace"], "team-a");
+        let payload = decode_secret_payload(item);
+        let auths = payload["auths"].as_object().unwrap();
+        assert_eq!(auths.keys().collect::<Vec<_>>(), [key], "{payload}");
+        assert_eq!(auths[key]["auth"], B64.encode("rh:rhpw"));
+    }
+    fails(
+        &export(&env, &["--split", "a=quay.io"]),
+        "--split needs --format secret",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "a=*.io"]),
+        "not a glob",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "Bad=quay.io"]),
+        "not a valid Kubernetes name",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "quay.io"]),
+        "expected NAME=REGISTRY",
+    );
+    let both = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "--split",
+            "a=quay.io",
+            "--registry",
+            "quay.io",
+        ],
+    );
+    assert_eq!(both.code, 2, "{both:?}");
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::CommandResult;
 use crate::export::document::{Document, Metadata};
@@ -75,6 +75,15 @@ pub struct Args {
     /// Secret name (--format secret)
     #[arg(long, default_value = "pull-secret")]
     pub name: String,
+    /// With --format secret: one Secret NAME holding only REGISTRY's entry (repeatable,
+    /// e.g. --split private-registry=registry.connect.redhat.com --split
+    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries
+    #[arg(
+        long,
+        value_name = "NAME=REGISTRY",
+        conflicts_with_all = ["registries", "link_service_accounts", "merge"]
+    )]
+    pub split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)
     #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE")]
     pub namespaces: Vec<String>,
@@ -159,13 +168,21 @@ pub fn run(mut args: Args) -> CommandResult {
         Some(source) => Some(link::parse_service_accounts(&read_source(source)?)?),
         None => None,
     };
+    let split = split_specs(&args.split)?;
     let selection = Selection {
-        patterns: args
-            .registries
-            .iter()
-            .map(|r| Pattern::parse(r))
-            .collect::<Result<_>>()?,
-        no_auth_servers: args.no_auth_servers,
+        patterns: if split.is_empty() {
+            args.registries
+                .iter()
+                .map(|r| Pattern::parse(r))
+                .collect::<Result<_>>()?
+        } else {
+            split
+                .iter()
+                .map(|(_, key)| Pattern::parse(key))
+                .collect::<Result<_>>()?
+        },
+        // With --split, each Secret holds exactly the registry it names.
+        no_auth_servers: args.no_auth_servers || !split.is_empty(),
         include_tokens: args.include_tokens,
         email: args.email.take(),
     };
@@ -201,6 +218,7 @@ pub fn run(mut args: Args) -> CommandResult {
         },
         unlink: args.unlink,
         merge,
+        split,
     };
     let rendered = render::render(&request, &collected.entries)?;
     for note in &rendered.notes {
@@ -223,8 +241,30 @@ pub fn run(mut args: Args) -> CommandResult {
     Ok(0)
 }
 
+/// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.
+fn split_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let Some((name, registry)) = spec.split_once('=') else {
+                bail!("--split {spec:?}: expected NAME=REGISTRY");
+            };
+            kube_name::check_object_name("--split", name)?;
+            if registry.contains(['*', '?']) {
+                bail!("--split {spec:?}: name one registry, not a glob");
+            }
+            let key = crate::registry::ServerKey::parse(registry)
+                .with_context(|| format!("--split {spec:?}"))?;
+            Ok((name.to_owned(), key.as_str().to_owned()))
+        })
+        .collect()
+}
+
 /// Flags that only make sense together, checked before any work.
 fn check_flags(args: &Args) -> Result<()> {
+    if !args.split.is_empty() && args.format != Some(Format::Secret) {
+        bail!("--split needs --format secret");
+    }
     let secret_only = [
         (args.name != "pull-secret", "--name"),
         (!args.namespaces.is_empty(), "--namespace"),

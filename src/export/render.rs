@@ -60,6 +60,9 @@ pub(crate) struct Request {
     pub(crate) unlink: bool,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
+    /// `--split`: one Secret per registry, as (Secret name, registry key),
+    /// instead of one Secret named `name` holding every entry.
+    pub(crate) split: Vec<(String, String)>,
 }
 
 /// The output, and the link commands to show beside it (on stderr) when the
@@ -171,10 +174,14 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
             .map(|n| Some(n.as_str()))
             .collect()
     };
-    let mut secrets: Vec<Value> = namespaces
-        .iter()
-        .map(|ns| manifest::secret(&request.name, *ns, kind, &payload))
-        .collect();
+    let mut secrets: Vec<Value> = if request.split.is_empty() {
+        namespaces
+            .iter()
+            .map(|ns| manifest::secret(&request.name, *ns, kind, &payload))
+            .collect()
+    } else {
+        split_secrets(request, entries, kind, &namespaces)?
+    };
     let mut link_by_hand = Vec::new();
     match &request.live_service_accounts {
         Some(live) => secrets.extend(linked_service_accounts(request, &targets, live)?),
@@ -190,6 +197,39 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
         link_by_hand,
         notes: Vec::new(),
     })
+}
+
+/// `--split`: for each namespace, one Secret per (name, registry key), each
+/// holding only that registry's entry (the seed layout of a registry and its
+/// auth server in two Secrets).
+fn split_secrets(
+    request: &Request,
+    entries: &BTreeMap<String, Entry>,
+    kind: PayloadKind,
+    namespaces: &[Option<&str>],
+) -> Result<Vec<Value>> {
+    let mut one_each = Vec::new();
+    for (name, key) in &request.split {
+        let (config_key, entry) = entries
+            .iter()
+            .find(|(k, _)| crate::registry::ServerKey::parse(k).is_ok_and(|s| s.as_str() == key))
+            .ok_or_else(|| {
+                anyhow!(
+                    "--split {name}={key}: nothing to export for {key} (see the warnings above)"
+                )
+            })?;
+        let single = BTreeMap::from([(config_key.clone(), entry.clone())]);
+        let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, &single));
+        one_each.push((name, payload));
+    }
+    Ok(namespaces
+        .iter()
+        .flat_map(|ns| {
+            one_each
+                .iter()
+                .map(|(name, payload)| manifest::secret(name, *ns, kind, payload))
+        })
+        .collect())
 }
 
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
@@ -280,6 +320,7 @@ mod tests {
             link_for: manifest::LinkFor::PULL,
             unlink: false,
             merge: None,
+            split: Vec::new(),
         }
     }
 
