@@ -41,7 +41,7 @@ pub enum Format {
     Dockerconfigjson,
     /// The legacy .dockercfg map (no "auths" wrapper)
     Dockercfg,
-    /// A whole v1 Secret (JSON, or YAML with --yaml) for `kubectl apply -f -`
+    /// A whole v1 Secret (JSON, or YAML with --yaml) for `kubectl create -f -`
     Secret,
 }
 
