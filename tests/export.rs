@@ -54,6 +54,20 @@ const KUBECTL_CASES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     ("port", "localhost:5000", "bob", "pa:ss:word", "b@x"),
     ("http", "http://insecure.example.com:8080", "carol", "x", ""),
+    (
+        "controls",
+        "controls.example.com",
+        "dé<>&",
+        "b\u{8}f\u{c}ls\u{2028}ps\u{2029}<>&é€😀\u{1}\u{7f}/",
+        "",
+    ),
+    (
+        "html",
+        "html.example.com",
+        "a&b",
+        "<script>&amp;</script>",
+        "h<t>&m@x",
+    ),
 ];
 
 /// The decoded `.dockerconfigjson` kubectl makes for one entry.
@@ -107,7 +121,13 @@ fn dockerconfigjson_bytes_equal(backend: Backend, live: bool) {
         let email = (!email.is_empty()).then_some(*email);
         let mut extra = vec!["-q"];
         extra.extend(email.iter().flat_map(|e| ["--email", e]));
-        login(&env, server, user, password, &extra);
+        if password.chars().any(|c| c.is_control() && c != '\t') {
+            // `login` refuses control characters on stdin: docker's path.
+            assert!(email.is_none(), "{name}: the protocol store takes no email");
+            env.store(server, user, password).ok();
+        } else {
+            login(&env, server, user, password, &extra);
+        }
         let run = export(&env, &["--registry", server]);
         run.ok();
         let golden =
@@ -267,7 +287,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     assert!(run
         .ok()
         .stdout
-        .starts_with("kubectl get serviceaccount builder -n ns1 "));
+        .starts_with("(kubectl get secret pull-secret -n ns1 -o name >/dev/null && v=$(kubectl get serviceaccount builder -n ns1 "));
     // Docker Hub goes out under the key kubelet and docker read.
     let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
     assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -319,6 +339,72 @@ fn secret_json_and_yaml_match_kubectl_objects() {
         }
         let ours = parse(&export(&env, &args).ok().stdout);
         assert_eq!(ours, theirs, "{flag}");
+    }
+}
+
+/// Passwords and annotation text whose JSON escapes differ between
+/// encoders: Go 1.22's `\b` and `\f`, HTML-safe `<>&`, U+2028/2029, non-ASCII.
+const ESCAPE_TABLE: &[&str] = &[
+    "b\u{8}f\u{c}",
+    "ls\u{2028}ps\u{2029}",
+    "<script>&amp;</script>",
+    "é€😀",
+    "\u{1}\u{1f}\u{7f}\t\n\r\"\\/",
+];
+
+/// `--merge` of a Secret as kubectl prints it writes kubectl's bytes back
+/// (only the server-owned `creationTimestamp` goes): the payload and the
+/// JSON manifest use Go's escaping, for every entry of [`ESCAPE_TABLE`].
+#[test]
+#[ignore = "needs kubectl"]
+fn merged_secret_json_is_byte_equal_to_kubectl() {
+    kubestub::require_kubectl();
+    for text in ESCAPE_TABLE {
+        let env = Env::new(common::Backend::File);
+        env.store("quay.io", "u", text).ok();
+        let password = format!("--docker-password={text}");
+        let created = common::run_command(
+            {
+                let mut cmd = std::process::Command::new("kubectl");
+                cmd.args([
+                    "create",
+                    "secret",
+                    "docker-registry",
+                    "ps",
+                    "--docker-server=quay.io",
+                    "--docker-username=u",
+                    &password,
+                    "--dry-run=client",
+                    "-o",
+                    "json",
+                ]);
+                cmd
+            },
+            b"",
+        );
+        created.ok();
+        let note = format!("note={text}");
+        let annotated = common::run_command(
+            {
+                let mut cmd = std::process::Command::new("kubectl");
+                cmd.args(["annotate", "--local", "-f", "-", &note, "-o", "json"]);
+                cmd
+            },
+            created.stdout.as_bytes(),
+        );
+        annotated.ok();
+        let theirs = &annotated.stdout;
+        assert!(theirs.contains("\"note\""), "{theirs}");
+        let ours = env.run(
+            &["export", "--merge", "-", "--registry", "quay.io"],
+            theirs.as_bytes(),
+        );
+        ours.ok();
+        let mut expected = theirs.replace("        \"creationTimestamp\": null,\n", "");
+        if !expected.ends_with('\n') {
+            expected.push('\n');
+        }
+        assert_eq!(ours.stdout, expected, "{text:?}");
     }
 }
 
@@ -597,16 +683,74 @@ fn export_of_an_empty_store_fails() {
     fails(&export(&empty, &[]), "no credentials are stored");
 }
 
-backend_tests!(colon_in_username_is_refused_naming_the_registry);
-fn colon_in_username_is_refused_naming_the_registry(backend: Backend) {
+backend_tests!(colon_in_username_is_skipped_from_all_and_refused_by_name);
+fn colon_in_username_is_skipped_from_all_and_refused_by_name(backend: Backend) {
     let env = seeded(backend);
-    env.store("colon.example.com", "team:bot", "pw").ok();
+    env.store("colon.example.com", "team:bot", "colonpw").ok();
+    // Export of everything: the others go out, the bad one is skipped by name.
+    let run = export(&env, &[]);
+    run.ok();
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert!(auths.contains_key("quay.io"), "{run:?}");
+    assert!(auths.contains_key("https://index.docker.io/v1/"), "{run:?}");
+    assert!(!auths.contains_key("colon.example.com"), "{run:?}");
+    assert!(!run.stdout.contains("colonpw"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: colon.example.com: skipped: the username contains ':'"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("colonpw"), "{run:?}");
+    // A glob is not a choice by name either.
     fails(
-        &export(&env, &[]),
+        &export(&env, &["--registry", "*.example.com"]),
+        "nothing to export: every selected credential was skipped (colon.example.com: skipped",
+    );
+    // Asked for by name: an error naming it, even next to a good registry.
+    fails(
+        &export(
+            &env,
+            &["--registry", "quay.io", "--registry", "colon.example.com"],
+        ),
         "colon.example.com: the username contains ':'",
     );
-    // Other registries still export.
     export(&env, &["--registry", "quay.io"]).ok();
+}
+
+/// `login` says at once that such a username cannot go into a pull secret.
+#[test]
+fn login_warns_about_a_colon_in_the_username() {
+    let env = Env::new(Backend::File);
+    let run = env.run(
+        &[
+            "login",
+            "colon.example.com",
+            "-u",
+            "team:bot",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("warning: colon.example.com: the username contains ':'")
+            && run.stderr.contains("`export` will skip"),
+        "{run:?}"
+    );
+    let run = env.run(
+        &[
+            "login",
+            "plain.example.com",
+            "-u",
+            "bot",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    );
+    run.ok();
+    assert!(!run.stderr.contains("warning"), "{run:?}");
 }
 
 backend_tests!(identity_tokens_are_skipped_with_a_warning_or_included);
@@ -696,6 +840,16 @@ fn paired_auth_servers_come_along(backend: Backend) {
     )
     .unwrap();
     assert_eq!(v["auths"].as_object().unwrap().len(), 1);
+    // The auth server by its own name: answered through the pair, as `get` does.
+    let v: Value =
+        serde_json::from_str(&export(&env, &["--registry", "sso.redhat.com"]).ok().stdout).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert_eq!(auths.len(), 1, "{v}");
+    assert_eq!(auths["sso.redhat.com"]["username"], "rh");
+    assert_eq!(auths["sso.redhat.com"]["auth"], B64.encode("rh:rhpw"));
+    let v: Value =
+        serde_json::from_str(&export(&env, &["--registry", "sso.*.com"]).ok().stdout).unwrap();
+    assert_eq!(v["auths"].as_object().unwrap().len(), 1, "{v}");
     // An auth server with its own credential answers with it.
     login(&env, "sso.redhat.com", "sso", "ssopw", &["-q"]);
     let v: Value = serde_json::from_str(
@@ -712,8 +866,9 @@ fn decode_secret_payload(secret: &Value) -> Value {
     serde_json::from_slice(&B64.decode(data).unwrap()).unwrap()
 }
 
-/// Checks a merged OpenShift pull secret against the original.
-fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
+/// Checks a merged OpenShift pull secret against the original; `kept`: the
+/// server-set metadata fields the merge keeps.
+fn check_merged(original: &Value, merged: &Value, kept: &[&str]) {
     let before = decode_secret_payload(original);
     let after = decode_secret_payload(merged);
     for key in [
@@ -745,8 +900,8 @@ fn check_merged(original: &Value, merged: &Value, keep_metadata: bool) {
         "managedFields",
     ] {
         assert_eq!(
-            merged["metadata"].get(field).is_some(),
-            keep_metadata,
+            merged["metadata"].get(field),
+            kept.contains(&field).then(|| &original["metadata"][field]),
             "{field}"
         );
     }
@@ -771,20 +926,40 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     run.ok();
     assert_golden("openshift-pull-secret.merged.json", &run.stdout);
     let merged: Value = serde_json::from_str(&run.stdout).unwrap();
-    check_merged(&original, &merged, false);
+    // The write preconditions stay, so a stale write gets 409.
+    const GUARDED: &[&str] = &["resourceVersion", "uid"];
+    check_merged(&original, &merged, GUARDED);
     // --keep-metadata keeps the server's fields.
     let mut keep = args.to_vec();
     keep.push("--keep-metadata");
     let kept: Value =
         serde_json::from_str(&env.run(&keep, original_text.as_bytes()).ok().stdout).unwrap();
-    check_merged(&original, &kept, true);
+    check_merged(
+        &original,
+        &kept,
+        &[
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+        ],
+    );
+    // --last-writer-wins drops the preconditions too.
+    let mut unguarded = args.to_vec();
+    unguarded.push("--last-writer-wins");
+    let run = env.run(&unguarded, original_text.as_bytes());
+    check_merged(
+        &original,
+        &serde_json::from_str(&run.ok().stdout).unwrap(),
+        &[],
+    );
     // YAML in, YAML out.
     let yaml_in = docker_credential_keyring::export::yaml::to_string(&original);
     let run = env.run(&args, yaml_in.as_bytes());
     run.ok();
     assert!(run.stdout.starts_with("apiVersion: v1\n"), "{run:?}");
     let merged = docker_credential_keyring::export::yaml::parse(&run.stdout).unwrap();
-    check_merged(&original, &merged, false);
+    check_merged(&original, &merged, GUARDED);
     // From a file too.
     let file = env.home().join("ps.json");
     std::fs::write(&file, &original_text).unwrap();
@@ -807,8 +982,17 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     patch_args.push("--patch");
     let patch = env.run(&patch_args, original_text.as_bytes());
     let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
-    assert_eq!(patch.as_object().unwrap().len(), 1);
+    assert_eq!(
+        patch["metadata"],
+        json!({"resourceVersion": "12345"}),
+        "the patch is guarded by the version read"
+    );
+    assert_eq!(patch.as_object().unwrap().len(), 2);
     assert_eq!(patch["data"], merged_data(&env, &args, &original_text));
+    patch_args.push("--last-writer-wins");
+    let patch = env.run(&patch_args, original_text.as_bytes());
+    let patch: Value = serde_json::from_str(&patch.ok().stdout).unwrap();
+    assert_eq!(patch.as_object().unwrap().len(), 1, "{patch}");
 }
 
 fn merged_data(env: &Env, args: &[&str], input: &str) -> Value {
@@ -1047,15 +1231,19 @@ fn export_import_export_gives_the_same_bytes(backend: Backend) {
 }
 
 /// Runs a printed link command with `sh`, against a stand-in `kubectl` that
-/// answers `get` from `names` (None: the SA has no imagePullSecrets) and fails
-/// an append when the list is absent, as the API server does. Returns the
-/// kubectl invocations.
-fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
+/// answers `get secret` (present unless `secret_missing`) and `get
+/// serviceaccount` with resourceVersion 41 and `names` (None: the SA has no
+/// imagePullSecrets). Returns the kubectl invocations and the exit code.
+fn run_link_command(
+    command: &str,
+    names: Option<&str>,
+    secret_missing: bool,
+) -> (Vec<String>, i32) {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1\" in\n  get) [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  patch) case \"$*\" in\n    *'/imagePullSecrets/-'*) [ -f \"$FAKE_STATE\" ] || { echo 'jsonpatch add operation does not apply: doc is missing path' >&2; exit 1; } ;;\n  esac ;;\nesac\nexit 0\n",
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41 '; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
     )
     .unwrap();
     #[cfg(unix)]
@@ -1066,6 +1254,10 @@ fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
     let state = dir.path().join("state");
     if let Some(names) = names {
         std::fs::write(&state, names).unwrap();
+    }
+    let no_secret = dir.path().join("no-secret");
+    if secret_missing {
+        std::fs::write(&no_secret, "").unwrap();
     }
     let log = dir.path().join("log");
     let mut cmd = std::process::Command::new("sh");
@@ -1079,14 +1271,15 @@ fn run_link_command(command: &str, names: Option<&str>) -> Vec<String> {
             ),
         )
         .env("FAKE_LOG", &log)
-        .env("FAKE_STATE", &state);
+        .env("FAKE_STATE", &state)
+        .env("FAKE_NO_SECRET", &no_secret);
     let run = common::run_command(cmd, b"");
-    assert_eq!(run.code, 0, "{run:?}");
-    std::fs::read_to_string(&log)
+    let calls = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .lines()
         .map(str::to_owned)
-        .collect()
+        .collect();
+    (calls, run.code)
 }
 
 #[test]
@@ -1106,24 +1299,38 @@ fn link_commands_append_create_or_do_nothing() {
     );
     let command = run.ok().stdout.trim_end().to_owned();
     assert_eq!(command.lines().count(), 1);
-    // Already linked: only the lookup runs.
-    let calls = run_link_command(&command, Some("default-dockercfg-x pull-secret"));
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert!(calls[0].starts_with("get serviceaccount default -n team-a"));
+    let ok = |names: Option<&str>| {
+        let (calls, code) = run_link_command(&command, names, false);
+        assert_eq!(code, 0, "{calls:?}");
+        assert!(
+            calls[0].starts_with("get secret pull-secret -n team-a"),
+            "{calls:?}"
+        );
+        assert!(
+            calls[1].starts_with("get serviceaccount default -n team-a"),
+            "{calls:?}"
+        );
+        calls
+    };
+    // Already linked: only the lookups run.
+    assert_eq!(ok(Some("default-dockercfg-x pull-secret")).len(), 2);
     // A list without it: one append, which keeps the other entries.
-    let calls = run_link_command(&command, Some("default-dockercfg-x"));
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    assert!(calls[1]
+    let calls = ok(Some("default-dockercfg-x"));
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[2]
         .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
     // A name that only contains ours is not a match.
-    let calls = run_link_command(&command, Some("pull-secret-old"));
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    // No list yet: the append fails, the guarded create runs.
-    let calls = run_link_command(&command, None);
+    assert_eq!(ok(Some("pull-secret-old")).len(), 3);
+    // No list yet: the create, guarded by the version read.
+    let calls = ok(None);
     assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2].contains(r#"{"op":"test","path":"/imagePullSecrets","value":null}"#));
-    assert!(calls[2]
-        .contains(r#"{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}"#));
+    assert!(calls[2].contains(
+        r#"[{"op":"test","path":"/metadata/resourceVersion","value":"41"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]"#
+    ), "{calls:?}");
+    // No Secret on the cluster: refused before the ServiceAccount is read.
+    let (calls, code) = run_link_command(&command, None, true);
+    assert_ne!(code, 0);
+    assert_eq!(calls.len(), 1, "{calls:?}");
 }
 
 /// The service-account linking workflow with the real kubectl against the stub API server:
@@ -1223,4 +1430,150 @@ fn linking_through_kubectl_apply_keeps_the_existing_pull_secrets() {
         changed["metadata"]["resourceVersion"], "100",
         "a ServiceAccount changed since the get must be patched with the old resourceVersion (a 409 precondition): {changed}"
     );
+}
+
+#[test]
+fn link_for_and_unlink_flag_rules() {
+    let env = seeded(common::Backend::File);
+    let base = [
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--link-service-account",
+        "default",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        export(&env, &args)
+    };
+    // --unlink only prints commands; a bad --for value is a bad command line.
+    assert_eq!(with(&["--unlink"]).code, 2);
+    assert_eq!(with(&["--link-commands", "--for", "push"]).code, 2);
+    fails(
+        &with(&["--for", "mount", "--service-accounts", "/dev/null"]),
+        "--service-accounts links for pull only",
+    );
+    let mount = with(&["--link-commands", "--for", "mount"]);
+    let mount = mount.ok();
+    assert!(mount.stdout.contains("/secrets/-"), "{mount:?}");
+    assert!(!mount.stdout.contains("imagePullSecrets"), "{mount:?}");
+    let unlink = with(&["--link-commands", "--unlink"]);
+    let unlink = unlink.ok();
+    assert!(
+        unlink
+            .stdout
+            .contains(r#"{"op":"remove","path":"/imagePullSecrets/"#),
+        "{unlink:?}"
+    );
+    assert!(!unlink.stdout.contains("get secret"), "{unlink:?}");
+}
+
+/// A hand-made `Opaque` Secret holding a payload is read by its data key,
+/// for `import` and `--merge`, with a note that kubelet will not use it.
+#[test]
+fn opaque_secrets_with_a_payload_are_read_with_a_note() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "u", "p", &["-q"]);
+    for (key, payload) in [
+        (
+            ".dockerconfigjson",
+            json!({"auths": {"other.io": {"auth": B64.encode("o:op")}}}),
+        ),
+        (
+            ".dockercfg",
+            json!({"other.io": {"auth": B64.encode("o:op")}}),
+        ),
+    ] {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "seed"}, "data": {key: B64.encode(payload.to_string())}});
+        let merged = env.run(&["export", "--merge", "-"], secret.to_string().as_bytes());
+        merged.ok();
+        assert!(
+            merged
+                .stderr
+                .contains("note: Secret \"seed\" has type Opaque"),
+            "{merged:?}"
+        );
+        let out: Value = serde_json::from_str(&merged.stdout).unwrap();
+        assert_eq!(out["type"], "Opaque");
+        let bytes = B64.decode(out["data"][key].as_str().unwrap()).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains("other.io") && text.contains("quay.io"),
+            "{key}: {text}"
+        );
+        let import = Env::new(Backend::File);
+        let run = import.run(&["import", "-"], secret.to_string().as_bytes());
+        run.ok();
+        assert!(run.stderr.contains("has type Opaque"), "{run:?}");
+        let got = import.get("other.io");
+        assert!(got.ok().stdout.contains("\"op\""), "{got:?}");
+    }
+}
+
+/// `--split`: the seed's delegated-auth layout, one Secret for the registry
+/// and one for its auth server (answered through the pair), each holding
+/// only its own entry.
+#[test]
+fn split_writes_one_secret_per_registry() {
+    let env = seeded(Backend::File);
+    login(&env, "registry.connect.redhat.com", "rh", "rhpw", &["-q"]);
+    pair(&env, "registry.connect.redhat.com", "sso.redhat.com");
+    let run = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--split",
+            "private-registry=registry.connect.redhat.com",
+            "--split",
+            "redhat-connect-sso=sso.redhat.com",
+        ],
+    );
+    let list: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    for (item, name, key) in [
+        (&items[0], "private-registry", "registry.connect.redhat.com"),
+        (&items[1], "redhat-connect-sso", "sso.redhat.com"),
+    ] {
+        assert_eq!(item["metadata"]["name"], name);
+        assert_eq!(item["metadata"]["namespace"], "team-a");
+        let payload = decode_secret_payload(item);
+        let auths = payload["auths"].as_object().unwrap();
+        assert_eq!(auths.keys().collect::<Vec<_>>(), [key], "{payload}");
+        assert_eq!(auths[key]["auth"], B64.encode("rh:rhpw"));
+    }
+    fails(
+        &export(&env, &["--split", "a=quay.io"]),
+        "--split needs --format secret",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "a=*.io"]),
+        "not a glob",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "Bad=quay.io"]),
+        "not a valid Kubernetes name",
+    );
+    fails(
+        &export(&env, &["--format", "secret", "--split", "quay.io"]),
+        "expected NAME=REGISTRY",
+    );
+    let both = export(
+        &env,
+        &[
+            "--format",
+            "secret",
+            "--split",
+            "a=quay.io",
+            "--registry",
+            "quay.io",
+        ],
+    );
+    assert_eq!(both.code, 2, "{both:?}");
 }

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use docker_credential_keyring::export::dockerconfig::{payload_bytes, payload_value, read_entry};
-use docker_credential_keyring::export::document::{Document, Shape};
+use docker_credential_keyring::export::document::{Document, Metadata, Shape};
 use docker_credential_keyring::export::{link, yaml, Entry, PayloadKind};
 use docker_credential_keyring::reader::{self, Syntax};
 use libfuzzer_sys::fuzz_target;
@@ -264,7 +264,7 @@ fuzz_target!(|data: &[u8]| {
         .merged_payload(&Map::new())
         .expect("a Secret or payload merges");
     let rendered = doc
-        .render_with(&payload, true)
+        .render_with(&payload, Metadata::KeepAll)
         .expect("a merged document renders");
     let again = Document::parse(&rendered)
         .unwrap_or_else(|e| panic!("rendered {rendered:?} refused: {e:#}"));

@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::CommandResult;
-use crate::export::document::Document;
+use crate::export::document::{Document, Metadata};
 use crate::export::kube_name;
 use crate::export::link;
-use crate::export::manifest::Syntax;
+use crate::export::manifest::{LinkFor, Syntax};
 use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, Selection};
@@ -17,18 +17,21 @@ use crate::store::Credentials;
 
 const AFTER_HELP: &str = "\
 Docker Hub is exported under https://index.docker.io/v1/ (the key kubelet and docker read).
-A registry's paired auth server comes along unless --no-auth-servers.
+A registry's paired auth server comes along unless --no-auth-servers; --registry can also
+name an auth server itself, which is exported with the credential `get` answers for it.
 
 Examples:
   docker-credential-keyring export --registry quay.io > config.json
-  docker-credential-keyring export --format secret --namespace team-a | kubectl apply -f -
+  docker-credential-keyring export --format secret --namespace team-a | kubectl create -f -
   kubectl get serviceaccount default -n team-a -o json \\
     | docker-credential-keyring export --format secret -n team-a \\
         --link-service-account default --service-accounts - \\
     | kubectl apply -f -
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
-    | oc apply -f -
+    | oc replace -f -
+  (--merge keeps the Secret's resourceVersion: if it changed since the `get`, `replace` fails
+  with a Conflict and changes nothing; run the whole pipeline again)
 
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
@@ -38,8 +41,17 @@ pub enum Format {
     Dockerconfigjson,
     /// The legacy .dockercfg map (no "auths" wrapper)
     Dockercfg,
-    /// A whole v1 Secret (JSON, or YAML with --yaml) for `kubectl apply -f -`
+    /// A whole v1 Secret (JSON, or YAML with --yaml) for `kubectl create -f -`
     Secret,
+}
+
+/// One `--for` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkUse {
+    /// imagePullSecrets: kubelet pulls the pods' images with it
+    Pull,
+    /// secrets: pods may mount it
+    Mount,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +75,15 @@ pub struct Args {
     /// Secret name (--format secret)
     #[arg(long, default_value = "pull-secret")]
     pub name: String,
+    /// With --format secret: one Secret NAME holding only REGISTRY's entry (repeatable,
+    /// e.g. --split private-registry=registry.connect.redhat.com --split
+    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries
+    #[arg(
+        long,
+        value_name = "NAME=REGISTRY",
+        conflicts_with_all = ["registries", "link_service_accounts", "merge"]
+    )]
+    pub split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)
     #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE")]
     pub namespaces: Vec<String>,
@@ -90,13 +111,33 @@ pub struct Args {
     /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
     pub link_commands: bool,
+    /// Which lists the link commands put the Secret in, as `oc secrets link --for`:
+    /// pull (imagePullSecrets), mount (secrets), or pull,mount
+    #[arg(
+        long = "for",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "USE",
+        requires = "link_service_accounts"
+    )]
+    pub link_for: Vec<LinkUse>,
+    /// With --link-commands: print the commands that take the Secret out of those
+    /// lists again (`oc secrets unlink`)
+    #[arg(long, requires = "link_commands")]
+    pub unlink: bool,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
     pub merge: Option<String>,
-    /// With --merge: keep resourceVersion, uid, creationTimestamp and managedFields
-    #[arg(long, requires = "merge")]
+    /// With --merge: keep creationTimestamp and managedFields too (resourceVersion
+    /// and uid are always kept, unless --last-writer-wins)
+    #[arg(long, requires = "merge", conflicts_with = "last_writer_wins")]
     pub keep_metadata: bool,
-    /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`
+    /// With --merge: drop resourceVersion and uid, so the write replaces the Secret
+    /// even if someone changed it since it was read (their change is lost)
+    #[arg(long, requires = "merge")]
+    pub last_writer_wins: bool,
+    /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`,
+    /// guarded by the Secret's resourceVersion
     #[arg(long, requires = "merge")]
     pub patch: bool,
     /// Write to FILE (mode 0600, replaced atomically) instead of stdout; `-`,
@@ -112,7 +153,13 @@ pub fn run(mut args: Args) -> CommandResult {
     let merge = match &args.merge {
         Some(source) => Some(Merge {
             document: Document::parse(&read_source(source)?)?,
-            keep_metadata: args.keep_metadata,
+            metadata: if args.keep_metadata {
+                Metadata::KeepAll
+            } else if args.last_writer_wins {
+                Metadata::Unguarded
+            } else {
+                Metadata::Guarded
+            },
             patch: args.patch,
         }),
         None => None,
@@ -121,13 +168,21 @@ pub fn run(mut args: Args) -> CommandResult {
         Some(source) => Some(link::parse_service_accounts(&read_source(source)?)?),
         None => None,
     };
+    let split = split_specs(&args.split)?;
     let selection = Selection {
-        patterns: args
-            .registries
-            .iter()
-            .map(|r| Pattern::parse(r))
-            .collect::<Result<_>>()?,
-        no_auth_servers: args.no_auth_servers,
+        patterns: if split.is_empty() {
+            args.registries
+                .iter()
+                .map(|r| Pattern::parse(r))
+                .collect::<Result<_>>()?
+        } else {
+            split
+                .iter()
+                .map(|(_, key)| Pattern::parse(key))
+                .collect::<Result<_>>()?
+        },
+        // With --split, each Secret holds exactly the registry it names.
+        no_auth_servers: args.no_auth_servers || !split.is_empty(),
         include_tokens: args.include_tokens,
         email: args.email.take(),
     };
@@ -160,9 +215,22 @@ pub fn run(mut args: Args) -> CommandResult {
         link_service_accounts: std::mem::take(&mut args.link_service_accounts),
         live_service_accounts,
         link_commands_only: args.link_commands,
+        link_for: if args.link_for.is_empty() {
+            LinkFor::PULL
+        } else {
+            LinkFor {
+                pull: args.link_for.contains(&LinkUse::Pull),
+                mount: args.link_for.contains(&LinkUse::Mount),
+            }
+        },
+        unlink: args.unlink,
         merge,
+        split,
     };
     let rendered = render::render(&request, &collected.entries)?;
+    for note in &rendered.notes {
+        crate::errln!("note: {note}");
+    }
     if !rendered.link_by_hand.is_empty() {
         crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
         crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
@@ -180,8 +248,30 @@ pub fn run(mut args: Args) -> CommandResult {
     Ok(0)
 }
 
+/// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.
+fn split_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let Some((name, registry)) = spec.split_once('=') else {
+                bail!("--split {spec:?}: expected NAME=REGISTRY");
+            };
+            kube_name::check_object_name("--split", name)?;
+            if registry.contains(['*', '?']) {
+                bail!("--split {spec:?}: name one registry, not a glob");
+            }
+            let key = crate::registry::ServerKey::parse(registry)
+                .with_context(|| format!("--split {spec:?}"))?;
+            Ok((name.to_owned(), key.as_str().to_owned()))
+        })
+        .collect()
+}
+
 /// Flags that only make sense together, checked before any work.
 fn check_flags(args: &Args) -> Result<()> {
+    if !args.split.is_empty() && args.format != Some(Format::Secret) {
+        bail!("--split needs --format secret");
+    }
     let secret_only = [
         (args.name != "pull-secret", "--name"),
         (!args.namespaces.is_empty(), "--namespace"),
@@ -204,6 +294,9 @@ fn check_flags(args: &Args) -> Result<()> {
         if let Some((_, flag)) = secret_only.iter().find(|(set, _)| *set) {
             bail!("{flag} needs --format secret");
         }
+    }
+    if args.service_accounts.is_some() && args.link_for.contains(&LinkUse::Mount) {
+        bail!("--service-accounts links for pull only: for --for mount, use --link-commands");
     }
     for ns in &args.namespaces {
         kube_name::check_namespace("--namespace", ns)?;

@@ -36,6 +36,9 @@ pub fn run(args: Args) -> CommandResult {
         .map(|r| Pattern::parse(r))
         .collect::<Result<Vec<_>>>()?;
     let doc = Document::parse(&read_source(&args.file)?)?;
+    for note in doc.opaque_notes() {
+        crate::errln!("note: {note}");
+    }
     let plan = Plan::new(&doc, &patterns, &args.file)?;
     let store = Credentials::open()?;
     let (added, replaced) = plan.write(&store)?;

@@ -62,6 +62,10 @@ pub fn run(args: Args) -> CommandResult {
         None => super::prompt::line_from_tty(&format!("Username for {key}: "))?,
     };
     login::check_username(&key, &username)?;
+    if let Some(why) = crate::export::dockerconfig::unrepresentable_username(&username) {
+        // Stored anyway (docker itself can use it); said now rather than at export.
+        crate::errln!("warning: {key}: {why}; `export` will skip this credential");
+    }
     // Delegated auth: find and check the auth server before reading or storing anything.
     let pairing = login::Pairing::prepare(
         args.pair.auth_server.as_deref(),

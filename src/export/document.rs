@@ -11,14 +11,29 @@ use serde_json::{Map, Value};
 use super::dockerconfig::{PayloadKind, B64};
 use crate::reader::{self, Syntax};
 
-/// Metadata the API server owns: kept out of what we send back, or `kubectl
-/// apply` would fail on a stale `resourceVersion` or fight over managed fields.
-pub const SERVER_METADATA: &[&str] = &[
-    "resourceVersion",
-    "uid",
-    "creationTimestamp",
-    "managedFields",
-];
+/// Metadata the API server owns and rewrites on every write: kept out of
+/// what we send back, so `kubectl` does not fight over managed fields.
+pub const SERVER_METADATA: &[&str] = &["creationTimestamp", "managedFields"];
+
+/// The write preconditions: with them in the object, the API server refuses
+/// (409 Conflict) a write of a Secret that changed since it was read, or that
+/// was deleted and recreated, instead of losing the other writer's change.
+pub const PRECONDITIONS: &[&str] = &["resourceVersion", "uid"];
+
+/// Client-side `kubectl apply` keeps the whole last applied object here,
+/// for a pull secret a second copy of an old payload (its old passwords).
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// What a merged Secret keeps of its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metadata {
+    /// Everything (`--keep-metadata`), but the last-applied copy.
+    KeepAll,
+    /// The preconditions, not the server-owned fields (the default).
+    Guarded,
+    /// Neither: the write replaces whatever is live (`--last-writer-wins`).
+    Unguarded,
+}
 
 /// Where the registry entries sit in the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +75,53 @@ impl Document {
         };
         doc.entries()?; // validate the payload now, so errors come before any work
         Ok(doc)
+    }
+
+    /// The Secret's `metadata.resourceVersion`, if it has one.
+    pub(crate) fn resource_version(&self) -> Option<&str> {
+        match self.shape {
+            Shape::Secret(_) => self.root["metadata"]["resourceVersion"]
+                .as_str()
+                .filter(|v| !v.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// Whether the Secret carries the [`LAST_APPLIED`] annotation.
+    pub(crate) fn has_last_applied(&self) -> bool {
+        matches!(self.shape, Shape::Secret(_))
+            && self.root["metadata"]["annotations"]
+                .get(LAST_APPLIED)
+                .is_some()
+    }
+
+    /// A note for each Opaque Secret the payload was read from: kubelet takes
+    /// pull credentials only from the typed Secrets.
+    pub fn opaque_notes(&self) -> Vec<String> {
+        let secrets: Vec<&Value> = match self.shape {
+            Shape::Secret(_) => vec![&self.root],
+            Shape::List => self.root["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .collect(),
+            Shape::Raw(_) => Vec::new(),
+        };
+        secrets
+            .into_iter()
+            .filter(|s| s["type"] == "Opaque")
+            .map(|s| {
+                format!(
+                    "{} has type Opaque: its payload was read, and it stays Opaque, but kubelet pulls only with a Secret of type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg",
+                    secret_label(s)
+                )
+            })
+            .collect()
+    }
+
+    /// Whether the document is a Secret (not a bare payload).
+    pub(crate) fn is_secret(&self) -> bool {
+        matches!(self.shape, Shape::Secret(_))
     }
 
     /// The payload kind (for List: dockerconfigjson).
@@ -143,19 +205,23 @@ impl Document {
     }
 
     /// The whole document with `payload` in place of its old one, rendered in
-    /// the input's shape and syntax. Server-owned metadata is dropped unless
-    /// `keep_metadata`.
-    pub fn render_with(&self, payload: &Value, keep_metadata: bool) -> Result<String> {
+    /// the input's shape and syntax, its metadata trimmed as `metadata` says;
+    /// the [`LAST_APPLIED`] annotation always goes.
+    pub fn render_with(&self, payload: &Value, metadata: Metadata) -> Result<String> {
         match &self.shape {
             Shape::Raw(_) => Ok(super::dockerconfig::payload_bytes(payload)),
             Shape::Secret(kind) => {
                 let mut root = self.root.clone();
-                if !keep_metadata {
-                    if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
-                        for field in SERVER_METADATA {
-                            meta.shift_remove(*field);
-                        }
+                if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
+                    let dropped: &[&[&str]] = match metadata {
+                        Metadata::KeepAll => &[],
+                        Metadata::Guarded => &[SERVER_METADATA],
+                        Metadata::Unguarded => &[SERVER_METADATA, PRECONDITIONS],
+                    };
+                    for field in dropped.iter().copied().flatten() {
+                        meta.shift_remove(*field);
                     }
+                    remove_last_applied(meta);
                 }
                 let bytes = super::dockerconfig::payload_bytes(payload);
                 // Write back where the payload was: `data` (base64) or `stringData` (text).
@@ -172,6 +238,16 @@ impl Document {
                 Ok(super::manifest::render(&root, self.syntax))
             }
             Shape::List => bail!("--merge takes one Secret, not a List"),
+        }
+    }
+}
+
+/// Drops the [`LAST_APPLIED`] annotation (and `annotations` if nothing is left).
+fn remove_last_applied(meta: &mut Map<String, Value>) {
+    if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        annotations.shift_remove(LAST_APPLIED);
+        if annotations.is_empty() {
+            meta.shift_remove("annotations");
         }
     }
 }
@@ -237,27 +313,34 @@ fn secret_label(secret: &Value) -> String {
     }
 }
 
-/// The payload kind of a Secret, from its `type` (or its data key when untyped).
+/// The payload kind of a Secret, from its `type`, or its data key when it
+/// has none or is `Opaque` (a hand-made Secret holding a payload).
 fn secret_kind(secret: &Value) -> Result<PayloadKind> {
     let label = secret_label(secret);
+    let by_key = || {
+        let has = |key: &str| {
+            secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
+        };
+        if has(".dockerconfigjson") {
+            Some(PayloadKind::DockerConfigJson)
+        } else if has(".dockercfg") {
+            Some(PayloadKind::DockerCfg)
+        } else {
+            None
+        }
+    };
     match secret.get("type").and_then(Value::as_str) {
         Some("kubernetes.io/dockerconfigjson") => Ok(PayloadKind::DockerConfigJson),
         Some("kubernetes.io/dockercfg") => Ok(PayloadKind::DockerCfg),
+        Some("Opaque") => by_key().ok_or_else(|| anyhow!(
+            "{label} has type \"Opaque\" and no .dockerconfigjson or .dockercfg data: expected a pull secret"
+        )),
         Some(other) => bail!(
             "{label} has type {other:?}: expected kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg"
         ),
-        None => {
-            let has = |key: &str| {
-                secret["data"].get(key).is_some() || secret["stringData"].get(key).is_some()
-            };
-            if has(".dockerconfigjson") {
-                Ok(PayloadKind::DockerConfigJson)
-            } else if has(".dockercfg") {
-                Ok(PayloadKind::DockerCfg)
-            } else {
-                bail!("{label} has no type and no .dockerconfigjson or .dockercfg data")
-            }
-        }
+        None => by_key().ok_or_else(|| {
+            anyhow!("{label} has no type and no .dockerconfigjson or .dockercfg data")
+        }),
     }
 }
 
@@ -358,7 +441,7 @@ mod tests {
         let text = r#"{"auths":{"a.io":{"auth":"YTpi","n":66666666666666666666666666666666666666666,"f":0.1,"g":1.7976931348623157e308}}}"#;
         let doc = Document::parse(text).unwrap();
         let rendered = doc
-            .render_with(&doc.merged_payload(&Map::new()).unwrap(), true)
+            .render_with(&doc.merged_payload(&Map::new()).unwrap(), Metadata::KeepAll)
             .unwrap();
         let again = Document::parse(&rendered).unwrap();
         assert_eq!(

@@ -4,7 +4,6 @@
 //! indent, fields kind, apiVersion, metadata, ...); YAML via [`super::yaml`].
 
 use base64::Engine;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
@@ -16,13 +15,8 @@ pub use crate::reader::Syntax;
 pub fn render(value: &Value, syntax: Syntax) -> String {
     match syntax {
         Syntax::Json => {
-            let mut buf = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-            value
-                .serialize(&mut ser)
-                .expect("a JSON value always serializes");
-            let mut text = String::from_utf8(buf).expect("serde_json writes UTF-8");
+            // kubectl's printer: json.MarshalIndent with four spaces, Go's escaping.
+            let mut text = crate::gojson::to_string_indent(value, "    ");
             text.push('\n');
             text
         }
@@ -128,42 +122,119 @@ pub fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Va
     })
 }
 
+/// Which ServiceAccount lists a link touches, as `oc secrets link --for`
+/// names them: `pull` is `imagePullSecrets`, `mount` is `secrets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LinkFor {
+    pub(crate) pull: bool,
+    pub(crate) mount: bool,
+}
+
+impl LinkFor {
+    /// `oc`'s default.
+    pub(crate) const PULL: LinkFor = LinkFor {
+        pull: true,
+        mount: false,
+    };
+
+    fn fields(self) -> impl Iterator<Item = &'static str> {
+        [
+            self.pull.then_some("imagePullSecrets"),
+            self.mount.then_some("secrets"),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// The shell command that adds `secret` to the `imagePullSecrets` of service
 /// account `sa` in `namespace` (the current context's when `None`), keeping the
 /// ones already there, and doing nothing when the secret is already listed.
-///
-/// `ServiceAccount.imagePullSecrets` is an atomic list (no strategic-merge key),
-/// so `kubectl apply` of a ServiceAccount would replace the whole list and drop
-/// e.g. OpenShift's `default-dockercfg-*` entry. A JSON patch appends instead;
-/// when the list does not exist yet the append fails ("doc is missing path") and
-/// the second patch creates it, guarded by a `test` that it is still absent, so
-/// it can never overwrite a list that appeared in between.
 pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
+    link_commands(namespace, sa, secret, LinkFor::PULL, false)
+}
+
+/// The shell command that links (or with `unlink`, unlinks) `secret` to the
+/// lists `to` names of service account `sa` in `namespace` (the current
+/// context's when `None`), one list after the other.
+///
+/// `ServiceAccount.imagePullSecrets` and `secrets` are atomic lists (no
+/// strategic-merge key), so `kubectl apply` of a ServiceAccount would replace
+/// a whole list and drop e.g. OpenShift's `default-dockercfg-*` entry. Each
+/// step instead:
+/// 1. (link) refuses a Secret that is not on the cluster, as `oc secrets
+///    link` does, kubectl's `NotFound` error being the message;
+/// 2. reads the ServiceAccount's `resourceVersion` and the list in one `get`;
+/// 3. link: does nothing when the Secret is listed; appends it with a JSON
+///    patch; or, when there is no list, creates it with a JSON patch whose
+///    `test` of that `resourceVersion` refuses the write if the ServiceAccount
+///    changed since the read (a list that appeared meanwhile is never
+///    overwritten). Unlink: removes the entry at the index read, guarded by a
+///    `test` of its name there; nothing when it is not listed.
+///
+/// Every patch is valid under strict RFC 6902 (no `test` of a path that may
+/// be missing). It runs in a subshell, so pasting it leaves the shell's
+/// arguments alone.
+pub(crate) fn link_commands(
+    namespace: Option<&str>,
+    sa: &str,
+    secret: &str,
+    to: LinkFor,
+    unlink: bool,
+) -> String {
     let item = json!({"name": secret});
-    let append = json!([{"op": "add", "path": "/imagePullSecrets/-", "value": item}]);
-    let create = json!([
-        {"op": "test", "path": "/imagePullSecrets", "value": null},
-        {"op": "add", "path": "/imagePullSecrets", "value": [item]},
-    ]);
-    let target = format!(
-        "serviceaccount {}{}",
-        shell_quote(sa),
-        namespace
-            .map(|ns| format!(" -n {}", shell_quote(ns)))
-            .unwrap_or_default()
-    );
-    let patch = |p: &Value| {
+    let ns = namespace
+        .map(|ns| format!(" -n {}", shell_quote(ns)))
+        .unwrap_or_default();
+    let target = format!("serviceaccount {}{ns}", shell_quote(sa));
+    let secret_q = shell_quote(secret);
+    let patch = |head: &str, tail: &str| {
         format!(
-            "kubectl patch {target} --type=json -p {}",
-            shell_quote(&crate::gojson::to_string(p))
+            "kubectl patch {target} --type=json -p {}\"$rv\"{}",
+            shell_quote(head),
+            shell_quote(tail)
         )
     };
-    format!(
-        "kubectl get {target} -o 'jsonpath={{.imagePullSecrets[*].name}}' | tr ' ' '\\n' | grep -qxF {} || {} || {}",
-        shell_quote(secret),
-        patch(&append),
-        patch(&create)
-    )
+    let steps: Vec<String> = to
+        .fields()
+        .map(|field| {
+            let read = format!(
+                "v=$(kubectl get {target} -o 'jsonpath={{.metadata.resourceVersion}} {{.{field}[*].name}}') && set -- $v && rv=$1 && shift"
+            );
+            if unlink {
+                // $rv is reused for the index of the entry.
+                let head = r#"[{"op":"test","path":"/"#.to_owned() + field + "/";
+                let tail = format!(
+                    r#"/name","value":{}}},{{"op":"remove","path":"/{field}/"#,
+                    crate::gojson::to_string(&Value::String(secret.to_owned()))
+                );
+                return format!(
+                    "{read} && rv=0 && for n in \"$@\"; do [ \"$n\" = {secret_q} ] && break; rv=$((rv+1)); done && if [ $rv -lt $# ]; then kubectl patch {target} --type=json -p {}\"$rv\"{}\"$rv\"{}; fi",
+                    shell_quote(&head),
+                    shell_quote(&tail),
+                    shell_quote(r#""}]"#),
+                );
+            }
+            let append = json!([{"op": "add", "path": format!("/{field}/-"), "value": item}]);
+            let create_head = r#"[{"op":"test","path":"/metadata/resourceVersion","value":""#;
+            let create_tail = format!(
+                r#""}},{{"op":"add","path":"/{field}","value":[{}]}}]"#,
+                crate::gojson::to_string(&item)
+            );
+            format!(
+                "{read} && case \" $* \" in *{space_secret}*) ;; *) if [ $# -gt 0 ]; then kubectl patch {target} --type=json -p {append}; else {create}; fi ;; esac",
+                space_secret = shell_quote(&format!(" {secret} ")),
+                append = shell_quote(&crate::gojson::to_string(&append)),
+                create = patch(create_head, &create_tail),
+            )
+        })
+        .collect();
+    let check = if unlink {
+        String::new()
+    } else {
+        format!("kubectl get secret {secret_q}{ns} -o name >/dev/null && ")
+    };
+    format!("({check}{})", steps.join(" && "))
 }
 
 /// Single-quotes `s` for a POSIX shell when it needs quoting.
@@ -204,7 +275,7 @@ mod tests {
         let cmd = link_command(Some("team-a"), "default", "pull-secret");
         assert_eq!(
             cmd,
-            r#"kubectl get serviceaccount default -n team-a -o 'jsonpath={.imagePullSecrets[*].name}' | tr ' ' '\n' | grep -qxF pull-secret || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]' || kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/imagePullSecrets","value":null},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'"#
+            r#"(kubectl get secret pull-secret -n team-a -o name >/dev/null && v=$(kubectl get serviceaccount default -n team-a -o 'jsonpath={.metadata.resourceVersion} {.imagePullSecrets[*].name}') && set -- $v && rv=$1 && shift && case " $* " in *' pull-secret '*) ;; *) if [ $# -gt 0 ]; then kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]'; else kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"'"$rv"'"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'; fi ;; esac)"#
         );
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }

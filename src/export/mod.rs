@@ -12,8 +12,9 @@
 //!
 //! This file picks which credentials an export holds: the selection, the
 //! paired auth servers, and the safety rules (identity tokens skipped unless
-//! asked for, since kubelet ignores them; a username with ':' refused, since
-//! the `auth` field could not carry it).
+//! asked for, since kubelet ignores them; a username with ':' skipped with a
+//! warning, or refused when that registry was asked for by name, since the
+//! `auth` field could not carry it).
 
 pub mod dockerconfig;
 pub mod document;
@@ -62,8 +63,13 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
     if db.credentials.is_empty() {
         bail!("no credentials are stored: add one with `docker-credential-keyring login REGISTRY` or `docker login`");
     }
+    // Auth servers answer through their pairs (as `get` does), so they can be
+    // selected by their own names too.
+    let auth_servers: std::collections::BTreeSet<&String> =
+        db.pairs.values().map(|p| &p.auth_server).collect();
     for pattern in &selection.patterns {
-        if !db.credentials.keys().any(|k| pattern.matches(k)) {
+        let stored = db.credentials.keys().any(|k| pattern.matches(k));
+        if !stored && !auth_servers.iter().any(|a| pattern.matches(a)) {
             bail!(
                 "--registry {:?} matches no stored credential (see `docker-credential-keyring ls`)",
                 pattern.raw
@@ -78,8 +84,36 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
         .map(|k| (k.clone(), k.clone()))
         .collect();
     let mut out = Collected::default();
+    let named_auth_servers: Vec<(String, Option<String>)> = auth_servers
+        .iter()
+        .filter(|a| !selection.patterns.is_empty() && select::selected(&selection.patterns, a))
+        .map(|a| ((*a).clone(), None))
+        .collect();
+    add_auth_servers(
+        store,
+        &db,
+        &mut plan,
+        named_auth_servers,
+        &selection.patterns,
+        &mut out.warnings,
+    )?;
     if !selection.no_auth_servers {
-        add_auth_servers(store, &db, &mut plan, &mut out.warnings)?;
+        let paired: Vec<(String, Option<String>)> = plan
+            .keys()
+            .filter_map(|r| {
+                db.pairs
+                    .get(r)
+                    .map(|p| (p.auth_server.clone(), Some(r.clone())))
+            })
+            .collect();
+        add_auth_servers(
+            store,
+            &db,
+            &mut plan,
+            paired,
+            &selection.patterns,
+            &mut out.warnings,
+        )?;
     }
     for (key, source) in &plan {
         let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
@@ -103,7 +137,15 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
             continue;
         }
         if let Some(why) = dockerconfig::unrepresentable_username(&credential.username) {
-            bail!("{config_key}: {why}; log in to it with a username without ':'");
+            // Asked for by name: an error. Brought in by "all", a glob or a
+            // pair: skipped, so one such entry never blocks the others.
+            if selection.patterns.iter().any(|p| p.names(key)) {
+                bail!("{config_key}: {why}; log in to it with a username without ':'");
+            }
+            out.warnings.push(format!(
+                "{config_key}: skipped: {why} (log in to it with a username without ':')"
+            ));
+            continue;
         }
         let email = selection
             .email
@@ -119,41 +161,53 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
         );
     }
     if out.entries.is_empty() {
-        bail!("nothing to export: every selected credential was skipped (see the warnings above)");
+        // The warnings are not printed on failure: the one error line says why.
+        bail!(
+            "nothing to export: every selected credential was skipped ({})",
+            out.warnings.join("; ")
+        );
     }
     Ok(out)
 }
 
-/// Adds each selected registry's paired auth server, answered by the same
+/// Adds each auth server of `wanted` (with the registry that brought it in,
+/// or `None` when it was selected by its own name: then one that cannot
+/// answer is an error if a pattern names it), answered by the same
 /// credential `get` returns for it ([`pairs::lookup`]: its own, else its
 /// registries' when they agree on username and secret).
 fn add_auth_servers(
     store: &Credentials,
     db: &Database,
     plan: &mut BTreeMap<String, String>,
+    wanted: Vec<(String, Option<String>)>,
+    patterns: &[Pattern],
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let selected: Vec<String> = plan.keys().cloned().collect();
-    for registry in selected {
-        let Some(pair) = db.pairs.get(&registry) else {
-            continue;
-        };
-        let auth = &pair.auth_server;
-        if plan.contains_key(auth) {
+    for (auth, registry) in wanted {
+        if plan.contains_key(&auth) {
             continue;
         }
-        match pairs::lookup(store, db, auth)? {
+        match pairs::lookup(store, db, &auth)? {
             pairs::Lookup::Found { from, .. } => {
-                plan.insert(auth.clone(), from);
+                plan.insert(auth, from);
             }
-            pairs::Lookup::Conflict { registries, reason } => warnings.push(format!(
-                "{auth}: auth server of {registry} left out: its registries {} use different {}s; log in to {auth} itself",
-                registries.join(", "),
-                match reason {
-                    pairs::Disagreement::Username => "username",
-                    pairs::Disagreement::Secret => "password",
+            pairs::Lookup::Conflict { registries, reason } => {
+                let why = format!(
+                    "its registries {} use different {}s; log in to {auth} itself",
+                    registries.join(", "),
+                    match reason {
+                        pairs::Disagreement::Username => "username",
+                        pairs::Disagreement::Secret => "password",
+                    }
+                );
+                match registry {
+                    Some(registry) => {
+                        warnings.push(format!("{auth}: auth server of {registry} left out: {why}"))
+                    }
+                    None if patterns.iter().any(|p| p.names(&auth)) => bail!("{auth}: {why}"),
+                    None => warnings.push(format!("{auth}: skipped: {why}")),
                 }
-            )),
+            }
             pairs::Lookup::NotFound => {}
         }
     }

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use base64::Engine;
 use serde_json::Value;
 
-use super::document::Document;
+use super::document::{self, Document, Metadata};
 use super::link::LiveServiceAccount;
 use super::manifest::{self, Syntax};
 use super::{dockerconfig, kube_name, Entry, PayloadKind};
@@ -29,9 +29,10 @@ pub(crate) enum Format {
 #[derive(Debug, Clone)]
 pub(crate) struct Merge {
     pub(crate) document: Document,
-    /// Keep the server-owned metadata (`--keep-metadata`).
-    pub(crate) keep_metadata: bool,
-    /// A JSON merge patch of `data` instead of the whole document (`--patch`).
+    /// What the merged Secret (or the patch) keeps of its metadata.
+    pub(crate) metadata: Metadata,
+    /// A JSON merge patch of `data` (guarded by the resourceVersion) instead
+    /// of the whole document (`--patch`).
     pub(crate) patch: bool,
 }
 
@@ -52,8 +53,16 @@ pub(crate) struct Request {
     pub(crate) live_service_accounts: Option<Vec<LiveServiceAccount>>,
     /// Output only the `kubectl patch` link commands.
     pub(crate) link_commands_only: bool,
+    /// Which ServiceAccount lists the link commands touch (`--for`; the
+    /// `--service-accounts` output links for pull only).
+    pub(crate) link_for: manifest::LinkFor,
+    /// The commands unlink instead (`--unlink`, with the commands only).
+    pub(crate) unlink: bool,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
+    /// `--split`: one Secret per registry, as (Secret name, registry key),
+    /// instead of one Secret named `name` holding every entry.
+    pub(crate) split: Vec<(String, String)>,
 }
 
 /// The output, and the link commands to show beside it (on stderr) when the
@@ -62,6 +71,8 @@ pub(crate) struct Request {
 pub(crate) struct Rendered {
     pub(crate) text: String,
     pub(crate) link_by_hand: Vec<String>,
+    /// What the output changed or cannot promise, for stderr (`note: ...`).
+    pub(crate) notes: Vec<String>,
 }
 
 /// Renders `entries` (by config key, see [`super::collect`]) as `request` asks.
@@ -72,21 +83,51 @@ pub(crate) fn render(request: &Request, entries: &BTreeMap<String, Entry>) -> Re
     }
 }
 
-/// `--merge`: the document with our entries merged in, or the patch of its `data`.
+/// `--merge`: the document with our entries merged in, or the patch of its
+/// `data`. Both carry the Secret's `resourceVersion` (unless
+/// `--last-writer-wins`), so the API server refuses the write (409) when the
+/// Secret changed since it was read, and neither carries the last-applied
+/// copy of the old payload.
 fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
     let doc = &merge.document;
     let payload = doc.merged_payload(&super::entry_map(entries))?;
+    let mut notes = doc.opaque_notes();
+    if doc.has_last_applied() {
+        notes.push(format!(
+            "removed the {} annotation: it held a copy of the old pull secret (write the result with `kubectl replace`, which makes no new copy)",
+            document::LAST_APPLIED
+        ));
+    }
+    let guarded = merge.metadata != Metadata::Unguarded;
+    if guarded && doc.resource_version().is_none() && (doc.is_secret() || merge.patch) {
+        notes.push("the input has no metadata.resourceVersion, so the write cannot detect a concurrent change: read the Secret with `kubectl get secret/NAME -o json`".to_owned());
+    }
     let text = if merge.patch {
         let data_key = doc.payload_kind().data_key();
         let encoded = dockerconfig::B64.encode(dockerconfig::payload_bytes(&payload));
-        let patch = serde_json::json!({"data": {data_key: encoded}});
-        format!("{}\n", crate::gojson::to_string(&patch))
+        let mut metadata = serde_json::Map::new();
+        if let Some(version) = doc.resource_version().filter(|_| guarded) {
+            metadata.insert("resourceVersion".into(), Value::String(version.to_owned()));
+        }
+        if doc.has_last_applied() {
+            metadata.insert(
+                "annotations".into(),
+                serde_json::json!({ document::LAST_APPLIED: null }),
+            );
+        }
+        let mut patch = serde_json::Map::new();
+        if !metadata.is_empty() {
+            patch.insert("metadata".into(), Value::Object(metadata));
+        }
+        patch.insert("data".into(), serde_json::json!({ data_key: encoded }));
+        format!("{}\n", crate::gojson::to_string(&Value::Object(patch)))
     } else {
-        doc.render_with(&payload, merge.keep_metadata)?
+        doc.render_with(&payload, merge.metadata)?
     };
     Ok(Rendered {
         text,
         link_by_hand: Vec::new(),
+        notes,
     })
 }
 
@@ -101,11 +142,20 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let targets = link_targets(request)?;
     let commands: Vec<String> = targets
         .iter()
-        .map(|(ns, sa)| manifest::link_command(ns.as_deref(), sa, &request.name))
+        .map(|(ns, sa)| {
+            manifest::link_commands(
+                ns.as_deref(),
+                sa,
+                &request.name,
+                request.link_for,
+                request.unlink,
+            )
+        })
         .collect();
     let text_only = |text: String| Rendered {
         text,
         link_by_hand: Vec::new(),
+        notes: Vec::new(),
     };
     if request.link_commands_only {
         return Ok(text_only(
@@ -124,10 +174,14 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
             .map(|n| Some(n.as_str()))
             .collect()
     };
-    let mut secrets: Vec<Value> = namespaces
-        .iter()
-        .map(|ns| manifest::secret(&request.name, *ns, kind, &payload))
-        .collect();
+    let mut secrets: Vec<Value> = if request.split.is_empty() {
+        namespaces
+            .iter()
+            .map(|ns| manifest::secret(&request.name, *ns, kind, &payload))
+            .collect()
+    } else {
+        split_secrets(request, entries, kind, &namespaces)?
+    };
     let mut link_by_hand = Vec::new();
     match &request.live_service_accounts {
         Some(live) => secrets.extend(linked_service_accounts(request, &targets, live)?),
@@ -141,7 +195,41 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     Ok(Rendered {
         text: manifest::render_built(&object, request.syntax),
         link_by_hand,
+        notes: Vec::new(),
     })
+}
+
+/// `--split`: for each namespace, one Secret per (name, registry key), each
+/// holding only that registry's entry (the seed layout of a registry and its
+/// auth server in two Secrets).
+fn split_secrets(
+    request: &Request,
+    entries: &BTreeMap<String, Entry>,
+    kind: PayloadKind,
+    namespaces: &[Option<&str>],
+) -> Result<Vec<Value>> {
+    let mut one_each = Vec::new();
+    for (name, key) in &request.split {
+        let (config_key, entry) = entries
+            .iter()
+            .find(|(k, _)| crate::registry::ServerKey::parse(k).is_ok_and(|s| s.as_str() == key))
+            .ok_or_else(|| {
+                anyhow!(
+                    "--split {name}={key}: nothing to export for {key} (see the warnings above)"
+                )
+            })?;
+        let single = BTreeMap::from([(config_key.clone(), entry.clone())]);
+        let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, &single));
+        one_each.push((name, payload));
+    }
+    Ok(namespaces
+        .iter()
+        .flat_map(|ns| {
+            one_each
+                .iter()
+                .map(|(name, payload)| manifest::secret(name, *ns, kind, payload))
+        })
+        .collect())
 }
 
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
@@ -229,7 +317,10 @@ mod tests {
             link_service_accounts: Vec::new(),
             live_service_accounts: None,
             link_commands_only: false,
+            link_for: manifest::LinkFor::PULL,
+            unlink: false,
             merge: None,
+            split: Vec::new(),
         }
     }
 
@@ -266,7 +357,7 @@ mod tests {
         let mut patch = request(Format::DockerConfigJson);
         patch.merge = Some(Merge {
             document: doc,
-            keep_metadata: false,
+            metadata: Metadata::Guarded,
             patch: true,
         });
         let out = render(&patch, &entries()).unwrap();
@@ -277,5 +368,37 @@ mod tests {
         let payload: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(payload["auths"]["other.example.com"]["auth"], "eDp5");
         assert_eq!(payload["auths"]["quay.io"]["auth"], "Ym90OnB3");
+    }
+
+    /// A Secret that went through client-side `kubectl apply` holds its old
+    /// payload in an annotation: the merge and the patch both drop it, keep
+    /// the version read, and say so.
+    #[test]
+    fn merge_drops_the_last_applied_copy_and_keeps_the_version() {
+        let payload = dockerconfig::B64.encode(r#"{"auths":{"quay.io":{"auth":"Ym90Om9sZA=="}}}"#);
+        let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "ps", "resourceVersion": "7", "annotations": {
+                document::LAST_APPLIED: format!("{{\"data\":{{\".dockerconfigjson\":\"{payload}\"}}}}")}},
+            "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": payload}});
+        for patch in [false, true] {
+            let mut req = request(Format::DockerConfigJson);
+            req.merge = Some(Merge {
+                document: Document::parse(&secret.to_string()).unwrap(),
+                metadata: Metadata::Guarded,
+                patch,
+            });
+            let out = render(&req, &entries()).unwrap();
+            let value: Value = serde_json::from_str(&out.text).unwrap();
+            assert_eq!(value["metadata"]["resourceVersion"], "7", "{value}");
+            let annotations = &value["metadata"]["annotations"];
+            if patch {
+                assert_eq!(annotations[document::LAST_APPLIED], Value::Null);
+                assert!(annotations.get(document::LAST_APPLIED).is_some(), "{value}");
+            } else {
+                assert!(annotations.is_null(), "{value}");
+            }
+            assert!(!out.text.contains("Ym90Om9sZA"), "{}", out.text);
+            assert!(out.notes[0].contains("removed the"), "{:?}", out.notes);
+        }
     }
 }

@@ -39,6 +39,13 @@ impl Pattern {
         })
     }
 
+    /// Whether this pattern names `key` itself (not through a glob): an entry
+    /// the user asked for by name is an error to skip, one a glob or "all"
+    /// brought in is skipped with a warning.
+    pub(crate) fn names(&self, key: &str) -> bool {
+        matches!(&self.matcher, Matcher::Key(k) if k == key)
+    }
+
     /// Whether the normalised `key` is selected.
     pub fn matches(&self, key: &str) -> bool {
         match &self.matcher {

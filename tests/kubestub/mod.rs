@@ -6,14 +6,20 @@
 //! not serve, hence `--validate=false`. [`Stub::with_objects`] also serves live
 //! objects and records what kubectl writes (POST, PATCH, PUT), so a real
 //! `kubectl apply` can be checked: the stub answers a write with the live
-//! object (or the created one) and changes nothing.
+//! object (or the created one) and changes nothing. [`Stub::stateful`] keeps
+//! live objects that writes change, with the API server's preconditions
+//! (see [`state`]), for the conflict and rotation tests.
 #![allow(dead_code)]
+
+pub mod state;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
 
 const API: &str = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#;
 const APIS: &str = r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"rbac.authorization.k8s.io","versions":[{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}}]}"#;
@@ -46,6 +52,7 @@ pub struct Stub {
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
     writes: Arc<Mutex<Vec<Recorded>>>,
+    state: Arc<Mutex<state::State>>,
 }
 
 impl Stub {
@@ -55,6 +62,36 @@ impl Stub {
 
     /// A stub that also answers `GET path` with each `(path, object)`.
     pub fn with_objects(objects: Vec<(String, String)>) -> Stub {
+        Stub::serve(objects, None)
+    }
+
+    /// A stub whose objects (`(path, object)`, created with a uid and a
+    /// resourceVersion) change with every write, as [`state::State`] rules.
+    pub fn stateful(objects: Vec<(String, Value)>) -> Stub {
+        let mut state = state::State::default();
+        for (path, object) in objects {
+            state.create(&path, object);
+        }
+        Stub::serve(Vec::new(), Some(state))
+    }
+
+    /// The live object at `path` (stateful stub).
+    pub fn object(&self, path: &str) -> Option<Value> {
+        self.state.lock().unwrap().objects.get(path).cloned()
+    }
+
+    /// Another writer: changes the live object at `path`, bumping its version.
+    pub fn modify(&self, path: &str, change: impl FnOnce(&mut Value)) {
+        let mut state = self.state.lock().unwrap();
+        let mut object = state.objects[path].clone();
+        change(&mut object);
+        state.store(path, object);
+    }
+
+    fn serve(objects: Vec<(String, String)>, stateful: Option<state::State>) -> Stub {
+        let is_stateful = stateful.is_some();
+        let state = Arc::new(Mutex::new(stateful.unwrap_or_default()));
+        let shared = Arc::clone(&state);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let writes = Arc::new(Mutex::new(Vec::new()));
@@ -67,13 +104,17 @@ impl Stub {
                 if reader.read_line(&mut request).is_err() {
                     continue;
                 }
-                // The headers; only the body's length matters.
+                // The headers: the body's length and type matter.
                 let mut length = 0;
+                let mut content_type = String::new();
                 let mut line = String::new();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                     if let Some((name, value)) = line.split_once(':') {
                         if name.eq_ignore_ascii_case("content-length") {
                             length = value.trim().parse().unwrap_or(0);
+                        }
+                        if name.eq_ignore_ascii_case("content-type") {
+                            content_type = value.trim().to_owned();
                         }
                     }
                     line.clear();
@@ -81,19 +122,45 @@ impl Stub {
                 let mut body = vec![0u8; length];
                 let _ = reader.read_exact(&mut body);
                 let method = request.split_whitespace().next().unwrap_or("GET");
-                let path = request.split_whitespace().nth(1).unwrap_or("/");
-                let path = path.split('?').next().unwrap_or(path);
+                let target = request.split_whitespace().nth(1).unwrap_or("/");
+                let path = target.split('?').next().unwrap_or(target);
+                let dry_run = target.contains("dryRun=");
                 let live = objects
                     .iter()
                     .find(|(p, _)| p == path)
                     .map(|(_, o)| o.as_str());
                 let body_text = String::from_utf8_lossy(&body).into_owned();
+                let discovery = matches!(
+                    path,
+                    "/api"
+                        | "/apis"
+                        | "/api/v1"
+                        | "/apis/rbac.authorization.k8s.io/v1"
+                        | "/version"
+                );
                 if method != "GET" {
                     recorded.lock().unwrap().push(Recorded {
                         method: method.to_owned(),
                         path: path.to_owned(),
                         body: body_text.clone(),
                     });
+                }
+                if is_stateful && !discovery {
+                    let (status, reply) = shared.lock().unwrap().handle(
+                        method,
+                        path,
+                        &content_type,
+                        &body_text,
+                        dry_run,
+                    );
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    continue;
+                }
+                if method != "GET" {
                     let (status, reply) = match (method, live) {
                         ("POST", _) => ("201 Created", body_text),
                         (_, Some(object)) => ("200 OK", object.to_owned()),
@@ -140,6 +207,7 @@ impl Stub {
             kubeconfig,
             _dir: dir,
             writes,
+            state,
         }
     }
 

@@ -1,0 +1,425 @@
+//! Updating a live pull secret with the README's flows, through the real
+//! kubectl against the stateful stub API server (`tests/kubestub/state.rs`):
+//! a concurrent writer's change is never lost (the write gets 409 and a
+//! rerun succeeds), and after a password rotation the old password is
+//! nowhere in what the server holds.
+
+mod common;
+mod kubestub;
+
+use base64::Engine;
+use common::human::login;
+use common::{Backend, Env, Run};
+use kubestub::state::holds;
+use kubestub::Stub;
+use serde_json::{json, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const PATH: &str = "/api/v1/namespaces/openshift-config/secrets/pull-secret";
+const GET: &[&str] = &[
+    "get",
+    "secret/pull-secret",
+    "-n",
+    "openshift-config",
+    "-o",
+    "json",
+];
+
+fn payload_of(secret: &Value) -> Value {
+    let data = secret["data"][".dockerconfigjson"].as_str().unwrap();
+    serde_json::from_slice(&B64.decode(data).unwrap()).unwrap()
+}
+
+fn with_payload(mut secret: Value, payload: &Value) -> Value {
+    secret["data"][".dockerconfigjson"] = json!(B64.encode(payload.to_string()));
+    secret
+}
+
+/// The cluster's pull secret, holding one foreign entry.
+fn cluster() -> Stub {
+    let payload = json!({"auths": {"cloud.openshift.com": {"auth": B64.encode("cloud:cloudpw")}}});
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "pull-secret", "namespace": "openshift-config"},
+        "type": "kubernetes.io/dockerconfigjson"});
+    Stub::stateful(vec![(PATH.to_owned(), with_payload(secret, &payload))])
+}
+
+/// Another writer adds `mirror.internal:5000` to the live pull secret.
+fn add_mirror(stub: &Stub) {
+    stub.modify(PATH, |secret| {
+        let mut payload = payload_of(secret);
+        payload["auths"]["mirror.internal:5000"] = json!({"auth": B64.encode("m:mirrorpw")});
+        *secret = with_payload(secret.clone(), &payload);
+    });
+}
+
+/// The documented flows, from the `get` output to the cluster write.
+#[derive(Debug, Clone, Copy)]
+enum Flow {
+    /// `get | export --merge - | kubectl replace -f -`
+    Replace,
+    /// `kubectl patch --type=merge -p "$(get | export --merge - --patch)"`
+    Patch,
+}
+
+/// Runs `flow`'s write for the Secret as `read` (the earlier `get`'s output).
+fn write(stub: &Stub, env: &Env, flow: Flow, read: &str, extra: &[&str]) -> (Run, Run) {
+    let mut args = vec!["export", "--merge", "-", "--registry", "quay.io"];
+    args.extend(extra);
+    if matches!(flow, Flow::Patch) {
+        args.push("--patch");
+    }
+    let ours = env.run(&args, read.as_bytes());
+    ours.ok();
+    let kubectl = match flow {
+        Flow::Replace => stub.kubectl(
+            // The stub serves no OpenAPI document to validate against.
+            &["replace", "--validate=false", "-f", "-"],
+            ours.stdout.as_bytes(),
+        ),
+        Flow::Patch => stub.kubectl(
+            &[
+                "patch",
+                "secret/pull-secret",
+                "-n",
+                "openshift-config",
+                "--type=merge",
+                "-p",
+                ours.stdout.trim_end(),
+            ],
+            b"",
+        ),
+    };
+    (ours, kubectl)
+}
+
+fn read(stub: &Stub) -> String {
+    let run = stub.kubectl(GET, b"");
+    run.ok();
+    run.stdout
+}
+
+fn live_payload(stub: &Stub) -> Value {
+    payload_of(&stub.object(PATH).unwrap())
+}
+
+fn concurrent_change_is_refused_and_a_rerun_succeeds(flow: Flow) {
+    kubestub::require_kubectl();
+    let stub = cluster();
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let before = read(&stub);
+    add_mirror(&stub);
+    let (_, kubectl) = write(&stub, &env, flow, &before, &[]);
+    assert_ne!(
+        kubectl.code, 0,
+        "{flow:?}: stale write accepted: {kubectl:?}"
+    );
+    assert!(
+        kubectl.stderr.contains("Conflict") || kubectl.stderr.contains("has been modified"),
+        "{flow:?}: {kubectl:?}"
+    );
+    let live = live_payload(&stub);
+    assert!(
+        live["auths"].get("mirror.internal:5000").is_some(),
+        "{live}"
+    );
+    assert!(live["auths"].get("quay.io").is_none(), "{live}");
+    // The README's retry: the whole pipeline again, from a fresh read.
+    let (_, kubectl) = write(&stub, &env, flow, &read(&stub), &[]);
+    kubectl.ok();
+    let live = live_payload(&stub);
+    for key in ["mirror.internal:5000", "cloud.openshift.com", "quay.io"] {
+        assert!(live["auths"].get(key).is_some(), "{flow:?}: {key}: {live}");
+    }
+    assert_eq!(live["auths"]["quay.io"]["auth"], B64.encode("robot:quaypw"));
+}
+
+#[test]
+#[ignore = "needs kubectl"]
+fn replace_flow_refuses_a_concurrent_change() {
+    concurrent_change_is_refused_and_a_rerun_succeeds(Flow::Replace);
+}
+
+#[test]
+#[ignore = "needs kubectl"]
+fn patch_flow_refuses_a_concurrent_change() {
+    concurrent_change_is_refused_and_a_rerun_succeeds(Flow::Patch);
+}
+
+/// `--last-writer-wins` is what it says: the stale write goes through.
+#[test]
+#[ignore = "needs kubectl"]
+fn last_writer_wins_overwrites_a_concurrent_change() {
+    kubestub::require_kubectl();
+    for flow in [Flow::Replace, Flow::Patch] {
+        let stub = cluster();
+        let env = Env::new(Backend::File);
+        login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+        let before = read(&stub);
+        add_mirror(&stub);
+        let (_, kubectl) = write(&stub, &env, flow, &before, &["--last-writer-wins"]);
+        kubectl.ok();
+        let live = live_payload(&stub);
+        assert!(live["auths"].get("quay.io").is_some(), "{flow:?}: {live}");
+        if matches!(flow, Flow::Replace) {
+            assert!(
+                live["auths"].get("mirror.internal:5000").is_none(),
+                "the replace overwrote it: {live}"
+            );
+        }
+    }
+}
+
+/// A password rotation through each documented flow, on a Secret first
+/// written by client-side `kubectl apply` (which keeps the whole Secret in
+/// its last-applied annotation): the old password is gone from everything
+/// the server holds, base64 or not.
+#[test]
+#[ignore = "needs kubectl"]
+fn rotation_leaves_no_old_password_on_the_server() {
+    kubestub::require_kubectl();
+    for flow in [Flow::Replace, Flow::Patch] {
+        let stub = cluster();
+        let env = Env::new(Backend::File);
+        login(&env, "quay.io", "robot", "old-quay-pw", &["-q"]);
+        // The old way in: the merged Secret through client-side apply.
+        let first = env.run(
+            &[
+                "export",
+                "--merge",
+                "-",
+                "--registry",
+                "quay.io",
+                "--last-writer-wins",
+            ],
+            read(&stub).as_bytes(),
+        );
+        first.ok();
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            first.stdout.as_bytes(),
+        )
+        .ok();
+        let live = stub.object(PATH).unwrap();
+        assert!(
+            live["metadata"]["annotations"]
+                .get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_some(),
+            "client-side apply keeps a copy: {live}"
+        );
+        assert!(holds(&live, "old-quay-pw"));
+        // Rotation, through the documented flow.
+        login(&env, "quay.io", "robot", "new-quay-pw", &["-q"]);
+        let (ours, kubectl) = write(&stub, &env, flow, &read(&stub), &[]);
+        kubectl.ok();
+        assert!(
+            ours.stderr.contains(
+                "note: removed the kubectl.kubernetes.io/last-applied-configuration annotation"
+            ),
+            "{ours:?}"
+        );
+        let live = stub.object(PATH).unwrap();
+        assert!(holds(&live, "new-quay-pw"), "{flow:?}: {live}");
+        assert!(!holds(&live, "old-quay-pw"), "{flow:?}: {live}");
+        assert!(holds(&live, "cloudpw"), "{flow:?}: the other entry stays");
+    }
+}
+
+/// The README's link flow: the live ServiceAccount read, another writer
+/// adds an image pull secret, then our List goes through `kubectl apply`:
+/// the ServiceAccount write is refused (its old resourceVersion), the other
+/// writer's entry survives, and a rerun links the Secret next to it.
+#[test]
+#[ignore = "needs kubectl"]
+fn service_account_link_flow_refuses_a_concurrent_change() {
+    kubestub::require_kubectl();
+    const SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+    let stub = Stub::stateful(vec![(
+        SA.to_owned(),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "team-a"},
+            "imagePullSecrets": [{"name": "default-dockercfg-abc"}]}),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let get_sa = [
+        "get",
+        "serviceaccount",
+        "default",
+        "-n",
+        "team-a",
+        "-o",
+        "json",
+    ];
+    let link = |live: &str| -> Run {
+        let ours = env.run(
+            &[
+                "export",
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+                "--service-accounts",
+                "-",
+            ],
+            live.as_bytes(),
+        );
+        ours.ok();
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            ours.stdout.as_bytes(),
+        )
+    };
+    let before = stub.kubectl(&get_sa, b"");
+    before.ok();
+    stub.modify(SA, |sa| {
+        sa["imagePullSecrets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mirror-pull"}));
+    });
+    let names = || -> Vec<String> {
+        stub.object(SA).unwrap()["imagePullSecrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let stale = link(&before.stdout);
+    assert_ne!(
+        stale.code, 0,
+        "stale ServiceAccount write accepted: {stale:?}"
+    );
+    assert!(
+        stale.stderr.contains("Conflict") || stale.stderr.contains("modified"),
+        "{stale:?}"
+    );
+    assert_eq!(names(), ["default-dockercfg-abc", "mirror-pull"]);
+    let fresh = stub.kubectl(&get_sa, b"");
+    fresh.ok();
+    link(&fresh.stdout).ok();
+    assert_eq!(
+        names(),
+        ["default-dockercfg-abc", "mirror-pull", "pull-secret"]
+    );
+}
+
+/// The `--link-commands` output run by `sh` with the real kubectl against
+/// the stateful stub (strict RFC 6902), for each starting state of the
+/// ServiceAccount and each `--for` / `--unlink`.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_commands_table() {
+    kubestub::require_kubectl();
+    const SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+    const SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let command = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "export",
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+        ];
+        args.extend(extra);
+        let run = env.run(&args, b"");
+        run.ok().stdout.trim_end().to_owned()
+    };
+    type List<'a> = Option<&'a [&'a str]>;
+    struct Case<'a> {
+        name: &'a str,
+        args: &'a [&'a str],
+        secret: bool,
+        pull: List<'a>,
+        mount: List<'a>,
+        succeeds: bool,
+        pull_after: List<'a>,
+        mount_after: List<'a>,
+    }
+    let x: &[&str] = &["default-dockercfg-x"];
+    let x_ps: &[&str] = &["default-dockercfg-x", "pull-secret"];
+    let ps: &[&str] = &["pull-secret"];
+    let ps_x: &[&str] = &["pull-secret", "default-dockercfg-x"];
+    let none: &[&str] = &[];
+    #[rustfmt::skip]
+    let cases = [
+        Case { name: "pull, no list yet", args: &[], secret: true, pull: None, mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, empty list", args: &[], secret: true, pull: Some(none), mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, others listed", args: &[], secret: true, pull: Some(x), mount: Some(x), succeeds: true, pull_after: Some(x_ps), mount_after: Some(x) },
+        Case { name: "pull, already linked", args: &[], secret: true, pull: Some(ps), mount: None, succeeds: true, pull_after: Some(ps), mount_after: None },
+        Case { name: "pull, missing Secret", args: &[], secret: false, pull: Some(x), mount: None, succeeds: false, pull_after: Some(x), mount_after: None },
+        Case { name: "pull, missing Secret, no list", args: &[], secret: false, pull: None, mount: None, succeeds: false, pull_after: None, mount_after: None },
+        Case { name: "mount", args: &["--for", "mount"], secret: true, pull: Some(x), mount: Some(x), succeeds: true, pull_after: Some(x), mount_after: Some(x_ps) },
+        Case { name: "mount, no list yet", args: &["--for", "mount"], secret: true, pull: None, mount: None, succeeds: true, pull_after: None, mount_after: Some(ps) },
+        Case { name: "pull,mount", args: &["--for", "pull,mount"], secret: true, pull: Some(x), mount: None, succeeds: true, pull_after: Some(x_ps), mount_after: Some(ps) },
+        Case { name: "unlink pull", args: &["--unlink"], secret: false, pull: Some(ps_x), mount: Some(ps), succeeds: true, pull_after: Some(x), mount_after: Some(ps) },
+        Case { name: "unlink pull,mount", args: &["--unlink", "--for", "pull,mount"], secret: true, pull: Some(x_ps), mount: Some(ps_x), succeeds: true, pull_after: Some(x), mount_after: Some(x) },
+        Case { name: "unlink, not linked", args: &["--unlink"], secret: true, pull: Some(x), mount: None, succeeds: true, pull_after: Some(x), mount_after: None },
+        Case { name: "unlink, no list", args: &["--unlink"], secret: true, pull: None, mount: None, succeeds: true, pull_after: None, mount_after: None },
+    ];
+    for case in &cases {
+        let name = case.name;
+        let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "team-a"}});
+        for (field, list) in [("imagePullSecrets", case.pull), ("secrets", case.mount)] {
+            if let Some(list) = list {
+                sa[field] = list.iter().map(|n| json!({"name": n})).collect();
+            }
+        }
+        let mut objects = vec![(SA.to_owned(), sa)];
+        if case.secret {
+            objects.push((
+                SECRET.to_owned(),
+                json!({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "pull-secret", "namespace": "team-a"}}),
+            ));
+        }
+        let stub = Stub::stateful(objects);
+        let version = stub.object(SA).unwrap()["metadata"]["resourceVersion"].clone();
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", &command(case.args)])
+            .env("KUBECONFIG", &stub.kubeconfig)
+            .env("HOME", stub.kubeconfig.parent().unwrap());
+        let run = common::run_command(sh, b"");
+        assert_eq!(run.code == 0, case.succeeds, "{name}: {run:?}");
+        let live = stub.object(SA).unwrap();
+        let names = |field: &str| -> Option<Vec<String>> {
+            live.get(field).map(|list| {
+                list.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+        };
+        let want = |list: List| list.map(|l| l.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            names("imagePullSecrets"),
+            want(case.pull_after),
+            "{name}: {live}"
+        );
+        assert_eq!(names("secrets"), want(case.mount_after), "{name}: {live}");
+        if case.succeeds {
+            // The first link too: nothing on stderr.
+            assert!(run.stderr.is_empty(), "{name}: {run:?}");
+        } else {
+            assert!(run.stderr.contains("not found"), "{name}: {run:?}");
+        }
+        let unchanged = case.pull == case.pull_after && case.mount == case.mount_after;
+        if unchanged {
+            assert_eq!(
+                live["metadata"]["resourceVersion"], version,
+                "{name}: no write"
+            );
+        }
+    }
+}
