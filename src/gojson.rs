@@ -112,19 +112,19 @@ fn write_with<T: Serialize + ?Sized, F: Formatter>(out: &mut String, value: &T, 
 /// Appends `s` as a Go-escaped JSON string (with quotes) to `out`, without
 /// an allocation: `list` writes every stored server URL and username
 /// through here.
-pub fn write_string(out: &mut String, s: &str) {
+pub(crate) fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     write_with(out, s, CompactFormatter);
 }
 
 /// Appends `value` as compact Go-style JSON to `out`. Object keys keep the
 /// value's own order (serde_json is built with `preserve_order`).
-pub fn write_value(out: &mut String, value: &Value) {
+pub(crate) fn write_value(out: &mut String, value: &Value) {
     write_with(out, value, CompactFormatter);
 }
 
 /// `value` as compact Go-style JSON (`json.Marshal`).
-pub fn to_string(value: &Value) -> String {
+pub(crate) fn to_string(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value);
     out
@@ -134,7 +134,7 @@ pub fn to_string(value: &Value) -> String {
 /// containers/image save their config files with `indent` = a tab; kubectl's
 /// `-o json` uses four spaces): one member per line, `": "` after keys, empty
 /// objects and arrays as `{}` and `[]`, no trailing newline.
-pub fn to_string_indent(value: &Value, indent: &str) -> String {
+pub(crate) fn to_string_indent(value: &Value, indent: &str) -> String {
     let mut out = String::new();
     write_with(
         &mut out,

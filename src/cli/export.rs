@@ -36,7 +36,7 @@ Examples:
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// The raw {"auths":{...}} payload (for `oc set data --from-file=.dockerconfigjson=`)
     Dockerconfigjson,
     /// The legacy .dockercfg map (no "auths" wrapper)
@@ -47,7 +47,7 @@ pub enum Format {
 
 /// One `--for` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LinkUse {
+pub(crate) enum LinkUse {
     /// imagePullSecrets: kubelet pulls the pods' images with it
     Pull,
     /// secrets: pods may mount it
@@ -56,25 +56,25 @@ pub enum LinkUse {
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
-pub struct Args {
+pub(crate) struct Args {
     /// Output format [default: dockerconfigjson]
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
     /// Only these registries (repeatable; key or glob like '*.example.com')
     #[arg(long = "registry", value_name = "KEY")]
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Do not add the auth servers paired with the selected registries
     #[arg(long)]
-    pub no_auth_servers: bool,
+    pub(crate) no_auth_servers: bool,
     /// Export identity-token credentials too (kubelet ignores them)
     #[arg(long)]
-    pub include_tokens: bool,
+    pub(crate) include_tokens: bool,
     /// Email to put in every exported entry (overrides `login --email`)
     #[arg(long)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Secret name (--format secret)
     #[arg(long, default_value = "pull-secret")]
-    pub name: String,
+    pub(crate) name: String,
     /// With --format secret: one Secret NAME holding only REGISTRY's entry (repeatable,
     /// e.g. --split private-registry=registry.connect.redhat.com --split
     /// redhat-connect-sso=sso.redhat.com); exports exactly those registries
@@ -83,21 +83,21 @@ pub struct Args {
         value_name = "NAME=REGISTRY",
         conflicts_with_all = ["registries", "link_service_accounts", "merge"]
     )]
-    pub split: Vec<String>,
+    pub(crate) split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)
     #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE")]
-    pub namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
     /// Secret of type kubernetes.io/dockercfg (legacy .dockercfg payload)
     #[arg(long)]
-    pub legacy: bool,
+    pub(crate) legacy: bool,
     /// Print the Secret or List as YAML instead of JSON
     #[arg(long)]
-    pub yaml: bool,
+    pub(crate) yaml: bool,
     /// Add the Secret to this service account's imagePullSecrets ([NAMESPACE/]NAME,
     /// repeatable): with --service-accounts, as ServiceAccounts in the output;
     /// without, as safe `kubectl patch` commands on stderr (see --link-commands)
     #[arg(long = "link-service-account", value_name = "SA")]
-    pub link_service_accounts: Vec<String>,
+    pub(crate) link_service_accounts: Vec<String>,
     /// The live ServiceAccounts to link (FILE or - for stdin: `kubectl get serviceaccount
     /// NAME -n NS -o json`, one or a List); the output adds each, its imagePullSecrets
     /// kept and the Secret added, guarded by its resourceVersion
@@ -107,10 +107,10 @@ pub struct Args {
         requires = "link_service_accounts",
         conflicts_with = "link_commands"
     )]
-    pub service_accounts: Option<String>,
+    pub(crate) service_accounts: Option<String>,
     /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
-    pub link_commands: bool,
+    pub(crate) link_commands: bool,
     /// Which lists the link commands put the Secret in, as `oc secrets link --for`:
     /// pull (imagePullSecrets), mount (secrets), or pull,mount
     #[arg(
@@ -120,34 +120,34 @@ pub struct Args {
         value_name = "USE",
         requires = "link_service_accounts"
     )]
-    pub link_for: Vec<LinkUse>,
+    pub(crate) link_for: Vec<LinkUse>,
     /// With --link-commands: print the commands that take the Secret out of those
     /// lists again (`oc secrets unlink`)
     #[arg(long, requires = "link_commands")]
-    pub unlink: bool,
+    pub(crate) unlink: bool,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
-    pub merge: Option<String>,
+    pub(crate) merge: Option<String>,
     /// With --merge: keep creationTimestamp and managedFields too (resourceVersion
     /// and uid are always kept, unless --last-writer-wins)
     #[arg(long, requires = "merge", conflicts_with = "last_writer_wins")]
-    pub keep_metadata: bool,
+    pub(crate) keep_metadata: bool,
     /// With --merge: drop resourceVersion and uid, so the write replaces the Secret
     /// even if someone changed it since it was read (their change is lost)
     #[arg(long, requires = "merge")]
-    pub last_writer_wins: bool,
+    pub(crate) last_writer_wins: bool,
     /// With --merge: print a JSON merge patch for `kubectl patch secret/NAME --type=merge -p`,
     /// guarded by the Secret's resourceVersion
     #[arg(long, requires = "merge")]
-    pub patch: bool,
+    pub(crate) patch: bool,
     /// Write to FILE (mode 0600, replaced atomically) instead of stdout; `-`,
     /// /dev/stdout, /dev/fd/N, a FIFO or /dev/null are written to as streams;
     /// a directory, socket or other device is refused
     #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
-pub fn run(mut args: Args) -> CommandResult {
+pub(crate) fn run(mut args: Args) -> CommandResult {
     check_flags(&args)?;
     // Read the document to merge before touching the store: bad input fails first.
     let merge = match &args.merge {

@@ -18,18 +18,18 @@ a Secret in JSON or YAML (kubectl/oc get secret -o json|yaml), a legacy .dockerc
 or a docker config.json (its plaintext \"auths\"). Entries without usable \"auth\" are skipped.
 
 Exit codes: 0 imported (skipped entries are listed), 1 error (nothing was imported), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// The file to read, or - for standard input
-    pub file: String,
+    pub(crate) file: String,
     /// Only these registries (repeatable; key or glob like '*.example.com')
     #[arg(long = "registry", value_name = "KEY")]
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Print only the summary line
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let patterns = args
         .registries
         .iter()

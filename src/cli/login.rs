@@ -27,33 +27,33 @@ Example:
   echo \"$PW\" | docker-credential-keyring login registry.example.com -u me --password-stdin
 
 Exit codes: 0 checked and stored, 1 error or refused (nothing was stored), 2 bad command line.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Registry host (e.g. quay.io, registry.example.com:5000, docker.io)
-    pub registry: String,
+    pub(crate) registry: String,
     /// Username (`<token>` stores an identity token); asked for on a terminal when missing
     #[arg(short, long)]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Read the password (or token) from standard input
     #[arg(long)]
-    pub password_stdin: bool,
+    pub(crate) password_stdin: bool,
     /// Email to put in exported pull secrets
     #[arg(long)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Print nothing on success
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Store without checking the credential with the registry (offline, registry not up yet)
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
     /// How to reach the registry
     #[command(flatten)]
-    pub probe: super::pair::ProbeArgs,
+    pub(crate) probe: super::pair::ProbeArgs,
     /// Delegated auth: pair the registry with its auth server (see `pair --help`)
     #[command(flatten)]
-    pub pair: super::pair::LoginPairArgs,
+    pub(crate) pair: super::pair::LoginPairArgs,
 }
 
-pub fn run(args: Args) -> CommandResult {
+pub(crate) fn run(args: Args) -> CommandResult {
     let key = ServerKey::parse(&args.registry)?;
     let username = match args.username {
         Some(username) => username,

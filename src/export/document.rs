@@ -13,16 +13,16 @@ use crate::reader::{self, Syntax};
 
 /// Metadata the API server owns and rewrites on every write: kept out of
 /// what we send back, so `kubectl` does not fight over managed fields.
-pub const SERVER_METADATA: &[&str] = &["creationTimestamp", "managedFields"];
+pub(crate) const SERVER_METADATA: &[&str] = &["creationTimestamp", "managedFields"];
 
 /// The write preconditions: with them in the object, the API server refuses
 /// (409 Conflict) a write of a Secret that changed since it was read, or that
 /// was deleted and recreated, instead of losing the other writer's change.
-pub const PRECONDITIONS: &[&str] = &["resourceVersion", "uid"];
+pub(crate) const PRECONDITIONS: &[&str] = &["resourceVersion", "uid"];
 
 /// Client-side `kubectl apply` keeps the whole last applied object here,
 /// for a pull secret a second copy of an old payload (its old passwords).
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// What a merged Secret keeps of its metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub enum Shape {
 /// A parsed input document.
 #[derive(Debug, Clone)]
 pub struct Document {
-    pub syntax: Syntax,
+    pub(crate) syntax: Syntax,
     pub shape: Shape,
     /// The whole document as read.
     root: Value,
@@ -97,7 +97,7 @@ impl Document {
 
     /// A note for each Opaque Secret the payload was read from: kubelet takes
     /// pull credentials only from the typed Secrets.
-    pub fn opaque_notes(&self) -> Vec<String> {
+    pub(crate) fn opaque_notes(&self) -> Vec<String> {
         let secrets: Vec<&Value> = match self.shape {
             Shape::Secret(_) => vec![&self.root],
             Shape::List => self.root["items"]
@@ -125,7 +125,7 @@ impl Document {
     }
 
     /// The payload kind (for List: dockerconfigjson).
-    pub fn payload_kind(&self) -> PayloadKind {
+    pub(crate) fn payload_kind(&self) -> PayloadKind {
         match self.shape {
             Shape::Raw(k) | Shape::Secret(k) => k,
             Shape::List => PayloadKind::DockerConfigJson,

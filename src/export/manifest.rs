@@ -9,10 +9,10 @@ use serde_json::{json, Map, Value};
 use super::dockerconfig::{PayloadKind, B64};
 
 /// How a manifest is written (the syntax documents are read in, too).
-pub use crate::reader::Syntax;
+pub(crate) use crate::reader::Syntax;
 
 /// `value` as text: JSON indented like `kubectl -o json`, or YAML; trailing newline.
-pub fn render(value: &Value, syntax: Syntax) -> String {
+pub(crate) fn render(value: &Value, syntax: Syntax) -> String {
     match syntax {
         Syntax::Json => {
             // kubectl's printer: json.MarshalIndent with four spaces, Go's escaping.
@@ -35,7 +35,12 @@ pub(crate) fn render_built(value: &Value, syntax: Syntax) -> String {
 }
 
 /// A `v1` Secret carrying `payload` (the payload's bytes, base64 in `data`).
-pub fn secret(name: &str, namespace: Option<&str>, kind: PayloadKind, payload: &str) -> Value {
+pub(crate) fn secret(
+    name: &str,
+    namespace: Option<&str>,
+    kind: PayloadKind,
+    payload: &str,
+) -> Value {
     let mut data = Map::new();
     data.insert(
         kind.data_key().to_owned(),
@@ -60,7 +65,7 @@ fn metadata(name: &str, namespace: Option<&str>) -> Value {
 }
 
 /// A `v1` List holding `items` (kubectl apply/create unpack it client-side).
-pub fn list(items: Vec<Value>) -> Value {
+pub(crate) fn list(items: Vec<Value>) -> Value {
     json!({
         "kind": "List",
         "apiVersion": "v1",
@@ -71,7 +76,7 @@ pub fn list(items: Vec<Value>) -> Value {
 
 /// Who `grant-pull` lets pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PullSubject {
+pub(crate) enum PullSubject {
     /// One service account of the source namespace.
     ServiceAccount { namespace: String, name: String },
     /// Every service account of the source namespace (`system:serviceaccounts:NS`).
@@ -92,11 +97,11 @@ impl PullSubject {
 }
 
 /// The ClusterRole that OpenShift's `oc policy add-role-to-user system:image-puller` binds.
-pub const IMAGE_PULLER_ROLE: &str = "system:image-puller";
+pub(crate) const IMAGE_PULLER_ROLE: &str = "system:image-puller";
 
 /// The RoleBinding `oc policy add-role-to-{user,group} system:image-puller ... -n to_namespace`
 /// creates, under its own `name` so applying it never rewrites another binding's subjects.
-pub fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Value {
+pub(crate) fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject) -> Value {
     let subject = match subject {
         PullSubject::ServiceAccount { namespace, name } => json!({
             "kind": "ServiceAccount",
@@ -145,13 +150,6 @@ impl LinkFor {
         .into_iter()
         .flatten()
     }
-}
-
-/// The shell command that adds `secret` to the `imagePullSecrets` of service
-/// account `sa` in `namespace` (the current context's when `None`), keeping the
-/// ones already there, and doing nothing when the secret is already listed.
-pub fn link_command(namespace: Option<&str>, sa: &str, secret: &str) -> String {
-    link_commands(namespace, sa, secret, LinkFor::PULL, false)
 }
 
 /// The shell command that links (or with `unlink`, unlinks) `secret` to the
@@ -238,7 +236,7 @@ pub(crate) fn link_commands(
 }
 
 /// Single-quotes `s` for a POSIX shell when it needs quoting.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
@@ -250,7 +248,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// A copy of `value` with object keys sorted at every level (kubectl's YAML order).
-pub fn sorted(value: &Value) -> Value {
+pub(crate) fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
@@ -272,7 +270,13 @@ mod tests {
 
     #[test]
     fn link_command_quotes_the_patch() {
-        let cmd = link_command(Some("team-a"), "default", "pull-secret");
+        let cmd = link_commands(
+            Some("team-a"),
+            "default",
+            "pull-secret",
+            LinkFor::PULL,
+            false,
+        );
         assert_eq!(
             cmd,
             r#"(kubectl get secret pull-secret -n team-a -o name >/dev/null && v=$(kubectl get serviceaccount default -n team-a -o 'jsonpath={.metadata.resourceVersion} {.imagePullSecrets[*].name}') && set -- $v && rv=$1 && shift && case " $* " in *' pull-secret '*) ;; *) if [ $# -gt 0 ]; then kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]'; else kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"'"$rv"'"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'; fi ;; esac)"#

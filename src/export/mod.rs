@@ -21,9 +21,9 @@ pub mod document;
 pub(crate) mod import;
 pub(crate) mod kube_name;
 pub mod link;
-pub mod manifest;
+pub(crate) mod manifest;
 pub(crate) mod render;
-pub mod select;
+pub(crate) mod select;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -38,22 +38,22 @@ use select::Pattern;
 
 /// What to take from the store.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// `--registry` patterns; empty means every credential.
-    pub patterns: Vec<Pattern>,
+    pub(crate) patterns: Vec<Pattern>,
     /// Leave paired auth servers out (`--no-auth-servers`).
-    pub no_auth_servers: bool,
+    pub(crate) no_auth_servers: bool,
     /// Export identity tokens as `identitytoken` entries instead of skipping them.
-    pub include_tokens: bool,
+    pub(crate) include_tokens: bool,
     /// Email for every exported entry, overriding the stored ones.
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// The entries of an export, by config key, and the warnings to print.
 #[derive(Debug, Default)]
-pub struct Collected {
-    pub entries: BTreeMap<String, Entry>,
-    pub warnings: Vec<String>,
+pub(crate) struct Collected {
+    pub(crate) entries: BTreeMap<String, Entry>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Reads the selected credentials (and their paired auth servers) from `store`.
@@ -215,7 +215,9 @@ fn add_auth_servers(
 }
 
 /// The payload value for `entries` as `Map` of entry objects (for merging).
-pub fn entry_map(entries: &BTreeMap<String, Entry>) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn entry_map(
+    entries: &BTreeMap<String, Entry>,
+) -> serde_json::Map<String, serde_json::Value> {
     entries
         .iter()
         .map(|(k, e)| (k.clone(), e.to_value()))

@@ -10,9 +10,9 @@ use crate::registry::ServerKey;
 
 /// One `--registry` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// What the user typed (for error messages).
-    pub raw: String,
+    pub(crate) raw: String,
     matcher: Matcher,
 }
 
@@ -23,7 +23,7 @@ enum Matcher {
 }
 
 impl Pattern {
-    pub fn parse(raw: &str) -> Result<Pattern> {
+    pub(crate) fn parse(raw: &str) -> Result<Pattern> {
         let trimmed = raw.trim();
         let matcher = if trimmed.contains(['*', '?']) {
             let lower = trimmed.to_ascii_lowercase();
@@ -47,7 +47,7 @@ impl Pattern {
     }
 
     /// Whether the normalised `key` is selected.
-    pub fn matches(&self, key: &str) -> bool {
+    pub(crate) fn matches(&self, key: &str) -> bool {
         match &self.matcher {
             Matcher::Key(k) => k == key,
             Matcher::Glob(g) => {
@@ -68,7 +68,7 @@ impl Pattern {
 }
 
 /// Whether any of `patterns` selects `key` (no patterns: everything).
-pub fn selected(patterns: &[Pattern], key: &str) -> bool {
+pub(crate) fn selected(patterns: &[Pattern], key: &str) -> bool {
     patterns.is_empty() || patterns.iter().any(|p| p.matches(key))
 }
 
