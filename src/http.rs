@@ -357,7 +357,7 @@ impl Client {
         format!(
             "TLS failure talking to {}: {err} (a certificate not signed by a system root or by a CA in certs.d/{}/, or a name mismatch?)",
             target.authority(),
-            certs_d_name(&target.host, target.port, target.explicit_port)
+            target.authority()
         )
     }
 
@@ -453,12 +453,9 @@ impl Target {
         })
     }
 
+    /// `HOST[:PORT]` as the URL spelled it (the same rule as the `certs.d` name).
     fn authority(&self) -> String {
-        if self.explicit_port {
-            format!("{}:{}", self.host, self.port)
-        } else {
-            self.host.clone()
-        }
+        certs_d_name(&self.host, self.port, self.explicit_port)
     }
 
     fn same_origin(&self, other: &Target) -> bool {
