@@ -298,7 +298,7 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
             crate::outln!("Backed up the previous file to {}", bak.display());
         }
         if delete {
-            println!("Removed {path}: `configure` created it and it holds nothing else");
+            crate::outln!("Removed {path}: `configure` created it and it holds nothing else");
         }
     }
     for member in left {
@@ -314,7 +314,7 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
 /// warning: the credential is stored.
 pub(crate) fn follow_login(key: &ServerKey, quiet: bool) {
     if let Err(err) = add_login_to_containers(key, quiet) {
-        eprintln!(
+        crate::errln!(
             "warning: {key} is stored, but podman and skopeo were not set up for it: {}",
             crate::protocol::error_line(&err)
         );
@@ -326,7 +326,7 @@ fn add_login_to_containers(key: &ServerKey, quiet: bool) -> Result<()> {
         Followed::Nothing => {}
         Followed::AddByHand { file, host } => {
             if !quiet {
-                eprintln!(
+                crate::errln!(
                     "note: {} does not send {host} to this helper, so podman and skopeo will not use it; run `{} configure --podman --registry {host}`",
                     file.display(),
                     crate::BINARY_NAME
@@ -335,7 +335,7 @@ fn add_login_to_containers(key: &ServerKey, quiet: bool) -> Result<()> {
         }
         Followed::Added { file, host } => {
             if !quiet {
-                println!(
+                crate::outln!(
                     "Set credHelpers.{host} = {HELPER:?} in {} for podman, skopeo and buildah (`configure --podman` set this file up)",
                     file.display()
                 );
