@@ -445,7 +445,7 @@ fn set_session_bus_env() -> BackendResult<()> {
     let Some(address) = super::choice::session_bus_address() else {
         return Err(BackendError::Absent {
             kind: StoreKind::SecretService,
-            reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set".to_owned(),
+            reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus".to_owned(),
         });
     };
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
