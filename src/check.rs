@@ -58,6 +58,10 @@ pub(crate) struct Row {
     /// Things worth knowing (the realm is not on the recorded auth server).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) notes: Vec<String>,
+    /// The 7-day warning for a secret that is still valid (an expired one is
+    /// its verdict instead), worded as everywhere else (`jwt::warning`).
+    #[serde(skip)]
+    pub(crate) expiry_warning: Option<String>,
 }
 
 /// What one credential needs for its check, read from the store up front.
@@ -201,6 +205,10 @@ fn check_one(client: &Client, job: &Job) -> Row {
         },
         expires_soon: matches!(soon, Horizon::Within7Days | Horizon::Expired),
         notes,
+        expiry_warning: match soon {
+            Horizon::Within7Days => crate::jwt::warning(job.key.as_str(), job.expiry),
+            _ => None,
+        },
     }
 }
 

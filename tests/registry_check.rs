@@ -119,7 +119,7 @@ fn check_over_a_hundred_credentials() {
     );
     assert!(
         run.stderr
-            .contains(&format!("warning: the secret of {soon} expires")),
+            .contains(&format!("warning: the secret of {soon} (a JWT) expires")),
         "{run:?}"
     );
 

@@ -41,12 +41,8 @@ pub(crate) fn run(args: Args) -> CommandResult {
         let width = rows.iter().map(|r| r.server.len()).max().unwrap_or(0);
         for row in &rows {
             crate::outln!("{:width$}  {}  {}", row.server, row.username, row.verdict());
-            if row.expires_soon && !matches!(row.status, crate::check::Status::Expired) {
-                crate::errln!(
-                    "warning: the secret of {} expires {} (within 7 days)",
-                    row.server,
-                    row.expires.as_deref().unwrap_or("soon")
-                );
+            if let Some(warning) = &row.expiry_warning {
+                crate::errln!("warning: {warning}");
             }
             for note in &row.notes {
                 crate::errln!("note: {note}");
