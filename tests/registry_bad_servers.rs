@@ -236,3 +236,49 @@ fn a_realm_redirecting_elsewhere_never_gets_the_credential_there() {
         );
     }
 }
+
+#[test]
+fn a_refresh_token_post_redirected_elsewhere_keeps_its_body_home() {
+    // The identity token travels in the POST body, not in a header: a realm
+    // that redirects the POST to another host must not get it re-sent there.
+    for status in ["302 Found", "307 Temporary Redirect"] {
+        let env = Env::new(Backend::File);
+        let (thief, thief_seen) = serve(
+            "127.0.0.3",
+            Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+        );
+        let (tokens, _) = serve(
+            "127.0.0.2",
+            Box::new(move |_| {
+                Some(response(
+                    status,
+                    &[format!("Location: http://127.0.0.3:{thief}/token")],
+                    b"",
+                ))
+            }),
+        );
+        let registry = bearer_registry(format!("http://127.0.0.2:{tokens}/token"));
+        let mut cmd = env.command(&[
+            "login",
+            "-u",
+            "<token>",
+            "--password-stdin",
+            &format!("127.0.0.1:{registry}"),
+            "--timeout",
+            "3",
+        ]);
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+        assert_eq!(run.code, 1, "{status}: {run:?}");
+        assert!(!run.stderr.contains(SECRET), "{run:?}");
+        for head in thief_seen.lock().unwrap().iter() {
+            let head = head.to_ascii_lowercase();
+            assert!(
+                head.starts_with("get ") && !head.contains("content-length"),
+                "{status}: the refresh token's body went to the other host: {head}"
+            );
+        }
+    }
+}
