@@ -188,6 +188,17 @@ fn bearer_flow(
     let (by, cred) = match attempt.auth_server {
         Some((auth_server, cred)) => {
             if !same_host(&realm_host, auth_server) {
+                // The auth server's own credential goes only to the auth
+                // server; the registry's may go where the registry says, as
+                // docker sends it.
+                let own = cred.username != attempt.credential.username
+                    || cred.secret.expose() != attempt.credential.secret.expose();
+                if own {
+                    bail!(
+                        "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
+                        attempt.registry
+                    );
+                }
                 notes.push(format!(
                     "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}",
                     attempt.registry
