@@ -1564,6 +1564,21 @@ fn split_writes_one_secret_per_registry() {
         &export(&env, &["--format", "secret", "--split", "quay.io"]),
         "expected NAME=REGISTRY",
     );
+    // Two Secrets of one name: `kubectl apply` would keep only the last.
+    fails(
+        &export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "--split",
+                "a=quay.io",
+                "--split",
+                "a=registry.connect.redhat.com",
+            ],
+        ),
+        "--split names Secret \"a\" twice",
+    );
     let both = export(
         &env,
         &[
