@@ -505,11 +505,12 @@ impl Target {
     }
 }
 
-/// Whether `host` is loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1).
+/// Whether `host` is loopback (`localhost`, 127.0.0.0/8, ::1). Not
+/// `*.localhost`: the system resolver (glibc's `files dns`) sends those to DNS
+/// and its search domains, which may answer with any address.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
-        || bare.to_ascii_lowercase().ends_with(".localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -670,16 +671,15 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in [
-            "localhost",
-            "127.0.0.1",
-            "127.1.2.3",
-            "[::1]",
-            "a.localhost",
-        ] {
+        for h in ["localhost", "127.0.0.1", "127.1.2.3", "[::1]"] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["example.com", "10.0.0.1", "localhost.example.com"] {
+        for h in [
+            "example.com",
+            "10.0.0.1",
+            "localhost.example.com",
+            "a.localhost",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }
