@@ -189,7 +189,7 @@ impl Client {
         self.send(url, auth, Some(body))
     }
 
-    fn send(&self, url: &str, auth: Option<Auth<'_>>, form: Option<Form>) -> Result<Reply> {
+    fn send(&self, url: &str, auth: Option<Auth<'_>>, mut form: Option<Form>) -> Result<Reply> {
         let first = Target::parse(url)?;
         let mut target = first.clone();
         for _ in 0..=MAX_REDIRECTS {
@@ -200,8 +200,23 @@ impl Client {
             let redirect = matches!(reply.status, 301 | 302 | 303 | 307 | 308);
             match (redirect, reply.location.take()) {
                 (true, Some(location)) => {
-                    target = Target::parse(&target.join(&location))
+                    let next = Target::parse(&target.join(&location))
                         .with_context(|| format!("{} redirects to {location:?}", target.url))?;
+                    // A form body (a refresh token) is a credential too. As
+                    // Go: 301/302/303 turn the POST into a GET without a body;
+                    // a 307/308 elsewhere would re-send it, so it is refused.
+                    if form.is_some() {
+                        if matches!(reply.status, 301..=303) {
+                            form = None;
+                        } else if !next.same_origin(&first) {
+                            bail!(
+                                "{} redirects a token request to {}: not sending the credential there",
+                                target.url,
+                                next.authority()
+                            );
+                        }
+                    }
+                    target = next;
                     crate::debug!("http: redirected to {}", target.url);
                 }
                 (_, location) => {
@@ -487,11 +502,12 @@ impl Target {
     }
 }
 
-/// Whether `host` is loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1).
+/// Whether `host` is loopback (`localhost`, 127.0.0.0/8, ::1). Not
+/// `*.localhost`: the system resolver (glibc's `files dns`) sends those to DNS
+/// and its search domains, which may answer with any address.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
-        || bare.to_ascii_lowercase().ends_with(".localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -652,16 +668,15 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in [
-            "localhost",
-            "127.0.0.1",
-            "127.1.2.3",
-            "[::1]",
-            "a.localhost",
-        ] {
+        for h in ["localhost", "127.0.0.1", "127.1.2.3", "[::1]"] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["example.com", "10.0.0.1", "localhost.example.com"] {
+        for h in [
+            "example.com",
+            "10.0.0.1",
+            "localhost.example.com",
+            "a.localhost",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }

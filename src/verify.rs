@@ -188,6 +188,17 @@ fn bearer_flow(
     let (by, cred) = match attempt.auth_server {
         Some((auth_server, cred)) => {
             if !same_host(&realm_host, auth_server) {
+                // The auth server's own credential goes only to the auth
+                // server; the registry's may go where the registry says, as
+                // docker sends it.
+                let own = cred.username != attempt.credential.username
+                    || cred.secret.expose() != attempt.credential.secret.expose();
+                if own {
+                    bail!(
+                        "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
+                        attempt.registry
+                    );
+                }
                 notes.push(format!(
                     "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}",
                     attempt.registry
@@ -281,8 +292,21 @@ fn realm_host(realm: &str) -> Result<String> {
     if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
         bail!("{realm:?} is not an http(s) URL");
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    Ok(authority.to_ascii_lowercase())
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    // The scheme's default port is no port: `sso.example.com:443` is `sso.example.com`.
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
+    };
+    Ok(match authority.strip_suffix(default) {
+        Some(host) => host.to_owned(),
+        None => authority,
+    })
 }
 
 /// Whether `authority` (`host[:port]`) is `key`'s host and port.
@@ -395,6 +419,11 @@ mod tests {
         assert!(!same_host("127.0.0.1:5001", &reg));
         let hub = ServerKey::parse("quay.io").unwrap();
         assert!(same_host("quay.io", &hub));
+        let sso = ServerKey::parse("sso.example.com").unwrap();
+        let explicit = realm_host("https://sso.example.com:443/auth").unwrap();
+        assert!(same_host(&explicit, &sso), "{explicit}");
+        assert_eq!(realm_host("http://h:80/t").unwrap(), "h");
+        assert_eq!(realm_host("http://h:443/t").unwrap(), "h:443");
     }
 
     #[test]

@@ -725,6 +725,7 @@ fn login_warns_about_a_colon_in_the_username() {
     let run = env.run(
         &[
             "login",
+            "--no-verify",
             "colon.example.com",
             "-u",
             "team:bot",
@@ -742,6 +743,7 @@ fn login_warns_about_a_colon_in_the_username() {
     let run = env.run(
         &[
             "login",
+            "--no-verify",
             "plain.example.com",
             "-u",
             "bot",
@@ -1563,6 +1565,21 @@ fn split_writes_one_secret_per_registry() {
     fails(
         &export(&env, &["--format", "secret", "--split", "quay.io"]),
         "expected NAME=REGISTRY",
+    );
+    // Two Secrets of one name: `kubectl apply` would keep only the last.
+    fails(
+        &export(
+            &env,
+            &[
+                "--format",
+                "secret",
+                "--split",
+                "a=quay.io",
+                "--split",
+                "a=registry.connect.redhat.com",
+            ],
+        ),
+        "--split names Secret \"a\" twice",
     );
     let both = export(
         &env,

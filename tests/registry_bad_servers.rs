@@ -236,3 +236,96 @@ fn a_realm_redirecting_elsewhere_never_gets_the_credential_there() {
         );
     }
 }
+
+#[test]
+fn a_refresh_token_post_redirected_elsewhere_keeps_its_body_home() {
+    // The identity token travels in the POST body, not in a header: a realm
+    // that redirects the POST to another host must not get it re-sent there.
+    for status in ["302 Found", "307 Temporary Redirect"] {
+        let env = Env::new(Backend::File);
+        let (thief, thief_seen) = serve(
+            "127.0.0.3",
+            Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+        );
+        let (tokens, _) = serve(
+            "127.0.0.2",
+            Box::new(move |_| {
+                Some(response(
+                    status,
+                    &[format!("Location: http://127.0.0.3:{thief}/token")],
+                    b"",
+                ))
+            }),
+        );
+        let registry = bearer_registry(format!("http://127.0.0.2:{tokens}/token"));
+        let mut cmd = env.command(&[
+            "login",
+            "-u",
+            "<token>",
+            "--password-stdin",
+            &format!("127.0.0.1:{registry}"),
+            "--timeout",
+            "3",
+        ]);
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+        assert_eq!(run.code, 1, "{status}: {run:?}");
+        assert!(!run.stderr.contains(SECRET), "{run:?}");
+        for head in thief_seen.lock().unwrap().iter() {
+            let head = head.to_ascii_lowercase();
+            assert!(
+                head.starts_with("get ") && !head.contains("content-length"),
+                "{status}: the refresh token's body went to the other host: {head}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_realm_off_the_paired_auth_server_never_gets_its_own_credential() {
+    // The pair names 127.0.0.2 as the auth server, with its own credential;
+    // the registry's realm is on 127.0.0.3. The SSO credential must not go
+    // there (the registry's own credential may, as docker sends it).
+    const SSO_SECRET: &str = "sso-Secret-9";
+    let env = Env::new(Backend::File);
+    let (elsewhere, seen) = serve(
+        "127.0.0.3",
+        Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+    );
+    let registry = bearer_registry(format!("http://127.0.0.3:{elsewhere}/token"));
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        "--auth-server",
+        "127.0.0.2:9",
+        "--auth-username",
+        "sso-user",
+        "--auth-password-stdin",
+        &format!("127.0.0.1:{registry}"),
+        "--timeout",
+        "3",
+    ]);
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env_remove(name);
+    }
+    let run = common::run_command(cmd, format!("{SECRET}\n{SSO_SECRET}\n").as_bytes());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stderr.contains(SSO_SECRET), "{run:?}");
+    assert!(run.stderr.contains("not sending"), "{run:?}");
+    let sso_basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("sso-user:{SSO_SECRET}"))
+        .to_ascii_lowercase();
+    for head in seen.lock().unwrap().iter() {
+        let head = head.to_ascii_lowercase();
+        assert!(
+            !head.contains(&sso_basic) && !head.contains("sso-user"),
+            "the auth server's credential went to another host: {head}"
+        );
+    }
+    let ls = env.run(&["ls", "--json"], b"");
+    assert!(!ls.stdout.contains("127.0.0.1"), "nothing stored: {ls:?}");
+}

@@ -374,7 +374,8 @@ fn ours_accepts_exactly_when_docker_login_does() {
 }
 
 /// A pair recorded with another auth server than the realm the registry
-/// names: the login still goes to the realm, and says so.
+/// names: the auth server's own credential is not sent to the realm's host;
+/// the login fails, says why, and stores nothing.
 #[test]
 #[ignore = "needs docker-registry, openssl and python3-cryptography"]
 fn a_realm_on_another_host_than_the_recorded_auth_server_is_named() {
@@ -398,12 +399,15 @@ fn a_realm_on_another_host_than_the_recorded_auth_server_is_named() {
         &format!("{PASSWORD}\n{SSO_PASSWORD}\n"),
         &[],
     );
-    run.ok();
+    assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(&format!(
-            "names its token realm on {}, not on its recorded auth server sso.elsewhere.example",
+            "names its token realm on {}, not on its recorded auth server sso.elsewhere.example: not sending",
             tokens.host()
         )),
         "{run:?}"
     );
+    assert!(!run.stderr.contains(SSO_PASSWORD), "{run:?}");
+    let ls = env.run(&["ls", "--json"], b"");
+    assert!(!ls.stdout.contains(&host), "nothing stored: {ls:?}");
 }

@@ -250,6 +250,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
 
 /// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.
 fn split_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
+    let mut names = std::collections::BTreeSet::new();
     specs
         .iter()
         .map(|spec| {
@@ -257,6 +258,10 @@ fn split_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
                 bail!("--split {spec:?}: expected NAME=REGISTRY");
             };
             kube_name::check_object_name("--split", name)?;
+            // Two Secrets of one name: the second would replace the first.
+            if !names.insert(name) {
+                bail!("--split names Secret {name:?} twice: give each registry its own name");
+            }
             if registry.contains(['*', '?']) {
                 bail!("--split {spec:?}: name one registry, not a glob");
             }
