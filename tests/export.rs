@@ -725,6 +725,7 @@ fn login_warns_about_a_colon_in_the_username() {
     let run = env.run(
         &[
             "login",
+            "--no-verify",
             "colon.example.com",
             "-u",
             "team:bot",
@@ -742,6 +743,7 @@ fn login_warns_about_a_colon_in_the_username() {
     let run = env.run(
         &[
             "login",
+            "--no-verify",
             "plain.example.com",
             "-u",
             "bot",
