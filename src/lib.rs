@@ -30,6 +30,7 @@
 //! - [`secret`]: the secret type, zeroized on drop and redacted when formatted.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 //! - [`paths`]: the XDG data and config directories.
+//! - `settings`: the helper's own config file (the store for new secrets).
 //! - [`log`]: `debug!` to stderr under `DOCKER_CREDENTIAL_KEYRING_LOG=debug`.
 //! - `start`: Linux start-up without std's runtime set-up.
 
@@ -54,6 +55,7 @@ pub mod protocol;
 pub mod reader;
 pub mod registry;
 pub mod secret;
+pub(crate) mod settings;
 #[cfg(target_os = "linux")]
 pub mod start;
 pub(crate) mod store;

@@ -25,6 +25,11 @@ pub(crate) const DOCKER_HUB_CONFIG_KEY: &str = "https://index.docker.io/v1/";
 /// The host serving Docker Hub's registry API.
 pub(crate) const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 
+/// The username docker stores with an identity (refresh) token instead of a
+/// password (`docker login` with an OAuth2 auth server; `identitytoken` in
+/// config files).
+pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
+
 const DOCKER_HUB_ALIASES: &[&str] = &[
     "docker.io",
     "index.docker.io",

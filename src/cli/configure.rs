@@ -8,10 +8,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::CommandResult;
-use crate::config::helper::{self, HelperConfig};
 use crate::config::setup::{self, Change, Followed, Record};
 use crate::config::{ConfigFile, Flavor};
 use crate::registry::ServerKey;
+use crate::settings;
 use crate::store::{Credentials, StoreChoice};
 
 pub(crate) use crate::config::HELPER;
@@ -73,7 +73,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let changes = setup::set_helper(&mut file, &hosts);
 
     let mut own = match &args.store {
-        Some(word) => Some(HelperConfig::with_store(StoreChoice::parse(word)?.name())?),
+        Some(word) => Some(crate::config::setup::helper_store(
+            StoreChoice::parse(word)?.name(),
+        )?),
         None => None,
     };
 
@@ -173,7 +175,7 @@ fn report_configured(
     if let Some(own) = own {
         crate::outln!(
             "Store for new secrets: {} (in {})",
-            own.str_at(helper::STORE_KEY).unwrap_or("auto"),
+            own.str_at(settings::STORE_KEY).unwrap_or("auto"),
             own.path().display()
         );
     }

@@ -10,8 +10,8 @@
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
+use crate::registry::IDENTITY_TOKEN_USER;
 use crate::secret::Secret;
-use crate::store::IDENTITY_TOKEN_USER;
 
 /// Members of an `auths` entry that hold a secret (or the username bound to it).
 const SECRET_FIELDS: &[&str] = &["auth", "identitytoken", "password", "registrytoken"];

@@ -17,7 +17,6 @@
 //! sets in these files, its record, and how `unconfigure` undoes it.
 
 pub mod auths;
-pub(crate) mod helper;
 pub(crate) mod setup;
 
 use std::fmt;
@@ -77,7 +76,7 @@ impl Flavor {
                 }
                 Ok(home()?.join(".config").join("containers").join("auth.json"))
             }
-            Flavor::Helper => helper::path(),
+            Flavor::Helper => crate::settings::path(),
         }
     }
 

@@ -404,6 +404,18 @@ pub(crate) fn follow_login(key: &ServerKey) -> Result<Followed> {
     })
 }
 
+/// The helper's own config file opened for editing with its store set to
+/// `store` (a store choice's name); the caller shows the diff or saves it.
+/// Other keys in the file are kept.
+pub(crate) fn helper_store(store: &str) -> Result<ConfigFile> {
+    let mut file = Flavor::Helper.open()?;
+    file.root.insert(
+        crate::settings::STORE_KEY.to_owned(),
+        Value::String(store.to_owned()),
+    );
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,8 +112,8 @@ impl StoreChoice {
                 return Ok((choice, format!("environment variable {STORE_ENV}")));
             }
         }
-        let path = crate::config::helper::path()?;
-        if let Some(config) = crate::config::helper::HelperConfig::load(&path)? {
+        let path = crate::settings::path()?;
+        if let Some(config) = crate::settings::HelperConfig::load(&path)? {
             if let Some(store) = config.store {
                 let choice = StoreChoice::parse(&store)
                     .with_context(|| format!("in the config file {}", path.display()))?;

@@ -53,8 +53,7 @@ pub(crate) struct Credential {
     pub(crate) secret: Secret,
 }
 
-/// Username that marks the secret as an identity (refresh) token.
-pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
+pub(crate) use crate::registry::IDENTITY_TOKEN_USER;
 
 /// One credential for [`Credentials::put_all`].
 #[derive(Debug, Clone, Copy)]

@@ -1,16 +1,14 @@
 //! The helper's own config file,
 //! `$XDG_CONFIG_HOME/docker-credential-keyring/config.json` (`{"store": "file"}`):
-//! its one owner. The store choice reads it typed and lean (it is read on
-//! every `get`); `configure --store` edits it as a [`ConfigFile`], so keys
-//! written by other versions are kept.
+//! where it is and what it holds. The store choice reads it typed and lean
+//! (it is read on every `get`); `configure --store` edits it through
+//! `config::setup::helper_store`, which keeps keys written by other versions.
+//! A leaf module, so that `store` depends on no command-side module.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use serde_json::Value;
-
-use super::{ConfigFile, Flavor};
 
 /// Name of the file in the config dir.
 const FILE_NAME: &str = "config.json";
@@ -44,14 +42,5 @@ impl HelperConfig {
             )
         })?;
         Ok(Some(config))
-    }
-
-    /// The file opened for editing with its store set to `store` (a store
-    /// choice's name); the caller shows the diff or saves it.
-    pub(crate) fn with_store(store: &str) -> Result<ConfigFile> {
-        let mut file = Flavor::Helper.open()?;
-        file.root
-            .insert(STORE_KEY.to_owned(), Value::String(store.to_owned()));
-        Ok(file)
     }
 }
