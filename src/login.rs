@@ -77,29 +77,6 @@ impl Pairing {
     pub(crate) fn auth_username(&self) -> Option<&str> {
         self.auth_username.as_deref()
     }
-
-    /// Links `registry` to the auth server.
-    pub(crate) fn link(&self, store: &Credentials, registry: &ServerKey) -> Result<Linked> {
-        pairs::link(store, registry, &self.auth_server)
-    }
-
-    /// Stores the auth server's own credential when one was asked for
-    /// (`--auth-username`) and its secret read; the store it went to.
-    pub(crate) fn store_auth_credential(
-        self,
-        store: &Credentials,
-        auth_secret: Option<Secret>,
-    ) -> Result<Option<StoreKind>> {
-        let (Some(username), Some(secret)) = (self.auth_username, auth_secret) else {
-            return Ok(None);
-        };
-        let credential = Credential {
-            server_url: self.auth_server.as_str().to_owned(),
-            username,
-            secret,
-        };
-        Ok(Some(store.put(&self.auth_server, &credential)?))
-    }
 }
 
 /// Checks `username` before the registry is asked (the store refuses a
@@ -126,17 +103,30 @@ pub(crate) struct Login<'a> {
     pub(crate) auth_secret: Option<&'a Secret>,
 }
 
+/// What [`verify_then_store`] did.
+pub(crate) struct Stored {
+    /// The registry's answer; `None` when not checked (`--no-verify`).
+    pub(crate) verdict: Option<Verdict>,
+    /// Where the registry credential went.
+    pub(crate) kind: StoreKind,
+    /// The pair recorded, when one was asked for.
+    pub(crate) linked: Option<Linked>,
+    /// Where the auth server's own credential went, when one was given.
+    pub(crate) auth_kind: Option<StoreKind>,
+}
+
 /// Checks the credential with the registry through `client` (`None`: stored
-/// unchecked, `--no-verify`), then stores it with its email in one index
-/// write. A refused credential is not stored (an earlier one stays). `note`
-/// gets what the check learnt on the way, before anything is stored. Returns
-/// the verdict (`None` when not checked) and the store the credential went to.
+/// unchecked, `--no-verify`), then stores it with its email, the pair and the
+/// auth server's own credential in one transaction (one lock, one index
+/// write; all or nothing). A refused credential is not stored (an earlier one
+/// stays). `note` gets what the check learnt on the way, before anything is
+/// stored.
 pub(crate) fn verify_then_store(
     store: &Credentials,
     client: Option<&Client>,
     login: Login<'_>,
     mut note: impl FnMut(&str),
-) -> Result<(Option<Verdict>, StoreKind)> {
+) -> Result<Stored> {
     let Login {
         key,
         credential,
@@ -166,10 +156,35 @@ pub(crate) fn verify_then_store(
         }
     };
     let email = email.map(Some);
-    let kind = store.put_all(&[Put {
+    let mut puts = vec![Put {
         key,
         credential,
         email: email.as_ref(),
-    }])?[0];
-    Ok((checked, kind))
+    }];
+    let auth_credential = pairing.and_then(|p| {
+        let username = p.auth_username.clone()?;
+        Some(Credential {
+            server_url: p.auth_server.as_str().to_owned(),
+            username,
+            secret: auth_secret?.clone(),
+        })
+    });
+    if let (Some(p), Some(credential)) = (pairing, &auth_credential) {
+        puts.push(Put {
+            key: &p.auth_server,
+            credential,
+            email: None,
+        });
+    }
+    let (kinds, linked) = store.put_all_with(&puts, |db| {
+        pairing
+            .map(|p| pairs::link_in(db, key, &p.auth_server))
+            .transpose()
+    })?;
+    Ok(Stored {
+        verdict: checked,
+        kind: kinds[0],
+        linked,
+        auth_kind: kinds.get(1).copied(),
+    })
 }

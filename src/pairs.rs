@@ -303,16 +303,24 @@ pub(crate) fn link(
     registry: &ServerKey,
     auth_server: &ServerKey,
 ) -> Result<Linked> {
-    store.update(|db| {
-        check_link(db, registry, auth_server)?;
-        let pair = Pair {
-            auth_server: auth_server.as_str().to_owned(),
-        };
-        Ok(match db.pairs.insert(registry.as_str().to_owned(), pair) {
-            None => Linked::Added,
-            Some(old) if old.auth_server == auth_server.as_str() => Linked::Unchanged,
-            Some(old) => Linked::Replaced(old.auth_server),
-        })
+    store.update(|db| link_in(db, registry, auth_server))
+}
+
+/// [`link`] inside a transaction the caller holds (`login` stores the
+/// credentials and the pair in one index write).
+pub(crate) fn link_in(
+    db: &mut Database,
+    registry: &ServerKey,
+    auth_server: &ServerKey,
+) -> Result<Linked> {
+    check_link(db, registry, auth_server)?;
+    let pair = Pair {
+        auth_server: auth_server.as_str().to_owned(),
+    };
+    Ok(match db.pairs.insert(registry.as_str().to_owned(), pair) {
+        None => Linked::Added,
+        Some(old) if old.auth_server == auth_server.as_str() => Linked::Unchanged,
+        Some(old) => Linked::Replaced(old.auth_server),
     })
 }
 

@@ -102,7 +102,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     } else {
         Some(args.probe.client()?)
     };
-    let (checked, kind) = login::verify_then_store(
+    let stored = login::verify_then_store(
         &store,
         client.as_ref(),
         login::Login {
@@ -114,8 +114,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
         },
         |note| crate::errln!("note: {note}"),
     )?;
+    let kind = stored.kind;
     if !args.quiet {
-        match checked {
+        match stored.verdict {
             Some(Verdict::Accepted) => {
                 crate::outln!("Login Succeeded: {key} (stored in the {kind} store)")
             }
@@ -129,8 +130,18 @@ pub(crate) fn run(args: Args) -> CommandResult {
         note_if_docker_ignores(&key);
     }
     super::configure::follow_login(&key, args.quiet);
-    if let Some(pairing) = pairing {
-        finish_pairing(pairing, &store, &key, auth_secret, args.quiet)?;
+    if let (Some(pairing), Some(linked), false) = (&pairing, &stored.linked, args.quiet) {
+        let auth_server = pairing.auth_server();
+        let mut line = super::pair::linked_message(&key, auth_server, linked);
+        if let Some(realm) = pairing.realm() {
+            line.push_str(&format!(" (realm {realm})"));
+        }
+        crate::outln!("{line}");
+        if let Some(kind) = stored.auth_kind {
+            crate::outln!(
+                "Stored the auth server credential for {auth_server} (in the {kind} store)"
+            );
+        }
     }
     Ok(0)
 }
@@ -148,34 +159,6 @@ fn read_auth_secret(pairing: &Pairing, from_stdin: Option<Secret>) -> Result<Opt
             pairing.auth_server()
         ))?,
     }))
-}
-
-/// Links the pair and stores the auth server's own credential when asked,
-/// saying what was done.
-fn finish_pairing(
-    pairing: Pairing,
-    store: &Credentials,
-    registry: &ServerKey,
-    auth_secret: Option<Secret>,
-    quiet: bool,
-) -> Result<()> {
-    let linked = pairing.link(store, registry)?;
-    let auth_server = pairing.auth_server().clone();
-    if !quiet {
-        let mut line = super::pair::linked_message(registry, &auth_server, &linked);
-        if let Some(realm) = pairing.realm() {
-            line.push_str(&format!(" (realm {realm})"));
-        }
-        crate::outln!("{line}");
-    }
-    if let Some(kind) = pairing.store_auth_credential(store, auth_secret)? {
-        if !quiet {
-            crate::outln!(
-                "Stored the auth server credential for {auth_server} (in the {kind} store)"
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Warns (stderr) when docker would not ask this helper for `key`.

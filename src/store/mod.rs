@@ -335,6 +335,18 @@ impl Credentials {
     /// any keyring write or the save fails, the keyring secrets already written
     /// are put back as they were and the index is not changed.
     pub(crate) fn put_all(&self, puts: &[Put<'_>]) -> Result<Vec<StoreKind>> {
+        Ok(self.put_all_with(puts, |_| Ok(()))?.0)
+    }
+
+    /// [`put_all`](Self::put_all), plus `change` to the index in the same
+    /// transaction (after the credentials are in it, before it is saved):
+    /// `login` records a pair with its credentials this way. If `change`
+    /// fails, nothing is stored.
+    pub(crate) fn put_all_with<T>(
+        &self,
+        puts: &[Put<'_>],
+        change: impl FnOnce(&mut Database) -> Result<T>,
+    ) -> Result<(Vec<StoreKind>, T)> {
         // One rule for every writer (protocol `store`, `login`, `import`): a
         // control character in a username would corrupt `ls` output and terminals.
         if let Some(bad) = puts
@@ -397,6 +409,13 @@ impl Credentials {
                 old_secret,
             });
         }
+        let changed = match change(&mut db) {
+            Ok(changed) => changed,
+            Err(err) => {
+                self.undo(&written);
+                return Err(err);
+            }
+        };
         if let Err(err) = db.save(&self.db_path()) {
             self.undo(&written);
             return Err(err);
@@ -415,7 +434,7 @@ impl Credentials {
                 }
             }
         }
-        Ok(written.iter().map(|w| w.kind).collect())
+        Ok((written.iter().map(|w| w.kind).collect(), changed))
     }
 
     /// Writes the secret to the chosen store (the file store's goes into the
@@ -538,6 +557,42 @@ mod tests {
         assert_eq!(secrets.keys(), ["a.example"]);
         assert_eq!(store.get(&a).unwrap(), Some(credential("a", "old-a")));
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_index_change_stores_none_of_the_batch() {
+        let (_dir, secrets, store) = memory_store();
+        let (a, b) = (key("a.example"), key("b.example"));
+        store.put(&a, &credential("a", "old-a")).unwrap();
+        let (new_a, new_b) = (credential("a", "new-a"), credential("b", "new-b"));
+        let puts = [(&a, &new_a), (&b, &new_b)].map(|(key, credential)| Put {
+            key,
+            credential,
+            email: None,
+        });
+        let failed = store.put_all_with(&puts, |db| -> Result<()> {
+            // The change sees the batch in the index it would save...
+            assert!(db.credentials.contains_key("b.example"));
+            anyhow::bail!("the pair cannot be recorded")
+        });
+        assert!(failed.is_err());
+        // ...and when it fails, nothing of the batch is kept.
+        assert_eq!(secrets.keys(), ["a.example"]);
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "old-a")));
+        assert_eq!(store.get(&b).unwrap(), None);
+        let (kinds, linked) = store
+            .put_all_with(&puts, |db| {
+                db.pairs.insert(
+                    "a.example".into(),
+                    db::Pair {
+                        auth_server: "b.example".into(),
+                    },
+                );
+                Ok("linked")
+            })
+            .unwrap();
+        assert_eq!((kinds.len(), linked), (2, "linked"));
+        assert!(store.load().unwrap().pairs.contains_key("a.example"));
     }
 
     #[test]
