@@ -68,26 +68,20 @@ pub(crate) fn run(args: Args) -> CommandResult {
     } else {
         Flavor::Docker
     };
-    let mut file = flavor.open()?;
     let hosts = target_hosts(flavor, &args.registries)?;
-    let changes = setup::set_helper(&mut file, &hosts);
-
-    let mut own = match &args.store {
-        Some(word) => Some(crate::config::setup::helper_store(
-            StoreChoice::parse(word)?.name(),
-        )?),
+    let store = match &args.store {
+        Some(word) => Some(StoreChoice::parse(word)?),
         None => None,
     };
+    let follow = flavor == Flavor::Containers && args.registries.is_empty();
+    let mut plan = setup::Configure::plan(flavor, &hosts, store.map(|s| s.name()), follow)?;
 
     if args.dry_run {
-        let mut diff = file.diff();
-        if let Some(own) = &own {
-            diff.push_str(&own.diff());
-        }
+        let diff = plan.diff();
         if diff.is_empty() {
             crate::outln!(
                 "Nothing to change: {} already uses {HELPER}",
-                file.path().display()
+                plan.file.path().display()
             );
         } else {
             print!("{}", crate::printable::printable_text(&diff));
@@ -95,19 +89,14 @@ pub(crate) fn run(args: Args) -> CommandResult {
         return Ok(0);
     }
 
-    let created = !file.exists() && !changes.is_empty();
-    let follow = flavor == Flavor::Containers && args.registries.is_empty();
-    let backup = file.save()?;
-    if !changes.is_empty() || follow {
-        let mut record = Record::load()?;
-        record.configured(file.path(), changes.clone(), created, follow);
-        record.save()?;
-    }
-    if let Some(own) = &mut own {
-        own.save_without_backup()?;
-    }
+    let backup = plan.apply()?;
     if !args.quiet {
-        report_configured(&file, &changes, backup.as_deref(), own.as_ref());
+        report_configured(
+            &plan.file,
+            &plan.changes,
+            backup.as_deref(),
+            plan.own.as_ref(),
+        );
     }
     Ok(0)
 }

@@ -404,6 +404,67 @@ pub(crate) fn follow_login(key: &ServerKey) -> Result<Followed> {
     })
 }
 
+/// What `configure` will change: the client's file with the helper set for
+/// the hosts, and the helper's own config file when a store is chosen. Built
+/// first (for `--dry-run`'s diff), then applied in one fixed order.
+pub(crate) struct Configure {
+    /// The client's config file, edited in memory.
+    pub(crate) file: ConfigFile,
+    /// What [`set_helper`] changed in it.
+    pub(crate) changes: Vec<Change>,
+    /// The helper's own config file with the store set (`configure --store`).
+    pub(crate) own: Option<ConfigFile>,
+    /// Later logins add their registry too (podman without `--registry`).
+    follow: bool,
+}
+
+impl Configure {
+    /// Opens `flavor`'s file and sets the helper for `hosts` in memory;
+    /// nothing is written.
+    pub(crate) fn plan(
+        flavor: Flavor,
+        hosts: &[String],
+        store: Option<&str>,
+        follow: bool,
+    ) -> Result<Configure> {
+        let mut file = flavor.open()?;
+        let changes = set_helper(&mut file, hosts);
+        let own = store.map(helper_store).transpose()?;
+        Ok(Configure {
+            file,
+            changes,
+            own,
+            follow,
+        })
+    }
+
+    /// The unified diff of every file the plan changes.
+    pub(crate) fn diff(&self) -> String {
+        let mut diff = self.file.diff();
+        if let Some(own) = &self.own {
+            diff.push_str(&own.diff());
+        }
+        diff
+    }
+
+    /// Writes the client's file (with a backup), then the record
+    /// `unconfigure` reads, then the helper's own file: the record never
+    /// names a change that was not saved. Returns the backup's path.
+    pub(crate) fn apply(&mut self) -> Result<Option<PathBuf>> {
+        let created = !self.file.exists() && !self.changes.is_empty();
+        let backup = self.file.save()?;
+        if !self.changes.is_empty() || self.follow {
+            let mut record = Record::load()?;
+            record.configured(self.file.path(), self.changes.clone(), created, self.follow);
+            record.save()?;
+        }
+        if let Some(own) = &mut self.own {
+            own.save_without_backup()?;
+        }
+        Ok(backup)
+    }
+}
+
 /// The helper's own config file opened for editing with its store set to
 /// `store` (a store choice's name); the caller shows the diff or saves it.
 /// Other keys in the file are kept.
