@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::CommandResult;
-use crate::config::setup::{self, Change, Followed, Record};
+use crate::config::setup::{self, Change, Followed};
 use crate::config::{ConfigFile, Flavor};
 use crate::registry::ServerKey;
 use crate::settings;
@@ -234,7 +234,6 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
     } else {
         Flavor::Docker
     };
-    let mut file = flavor.open()?;
     let only: Option<Vec<String>> = if args.registries.is_empty() {
         None
     } else {
@@ -243,14 +242,10 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         hosts.extend(target_hosts(Flavor::Containers, &args.registries)?);
         Some(hosts)
     };
-    let mut record = Record::load()?;
-    let setup::Undone {
-        undone,
-        left,
-        recorded,
-    } = setup::unset_helper(&mut file, &record, only.as_deref());
+    let mut plan = setup::Unconfigure::plan(flavor, only)?;
 
     if args.dry_run {
+        let file = &plan.file;
         let diff = file.diff();
         if diff.is_empty() {
             crate::outln!("Nothing to undo in {}", file.path().display());
@@ -259,20 +254,9 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         }
         return Ok(0);
     }
-    // A file `configure` created and nothing else uses goes away again.
-    let delete = record.created(file.path()) && file.root.is_empty();
-    let backup = if delete {
-        std::fs::remove_file(file.path())
-            .with_context(|| format!("cannot remove {}", file.path().display()))?;
-        None
-    } else {
-        file.save()?
-    };
-    let unfollow = only.is_none() && record.unfollow(file.path());
-    if recorded || unfollow || delete {
-        record.unconfigured(file.path(), &undone, delete);
-        record.save()?;
-    }
+    let (backup, delete) = plan.apply()?;
+    let file = &plan.file;
+    let (undone, left) = (&plan.undone.undone, &plan.undone.left);
     if !args.quiet {
         let path = file.path().display();
         let restored: Vec<&Change> = undone.iter().filter(|c| c.is_member()).collect();

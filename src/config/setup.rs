@@ -465,6 +465,57 @@ impl Configure {
     }
 }
 
+/// What `unconfigure` will undo in one client's file ([`unset_helper`]),
+/// built first (for `--dry-run`), then applied in one fixed order.
+pub(crate) struct Unconfigure {
+    /// The client's config file, edited in memory.
+    pub(crate) file: ConfigFile,
+    /// What was undone and what was left alone.
+    pub(crate) undone: Undone,
+    record: Record,
+    /// Undo everything (no `--registry`): later logins stop adding theirs.
+    all: bool,
+}
+
+impl Unconfigure {
+    /// Opens `flavor`'s file and undoes, in memory, what `configure` set
+    /// (for the credHelpers hosts `only`, or everything).
+    pub(crate) fn plan(flavor: Flavor, only: Option<Vec<String>>) -> Result<Unconfigure> {
+        let mut file = flavor.open()?;
+        let record = Record::load()?;
+        let undone = unset_helper(&mut file, &record, only.as_deref());
+        Ok(Unconfigure {
+            file,
+            undone,
+            record,
+            all: only.is_none(),
+        })
+    }
+
+    /// Writes the file (or deletes it when `configure` created it and it now
+    /// holds nothing), then the record. Returns the backup's path and whether
+    /// the file was deleted.
+    pub(crate) fn apply(&mut self) -> Result<(Option<PathBuf>, bool)> {
+        let file = &mut self.file;
+        // A file `configure` created and nothing else uses goes away again.
+        let delete = self.record.created(file.path()) && file.root.is_empty();
+        let backup = if delete {
+            std::fs::remove_file(file.path())
+                .with_context(|| format!("cannot remove {}", file.path().display()))?;
+            None
+        } else {
+            file.save()?
+        };
+        let unfollow = self.all && self.record.unfollow(file.path());
+        if self.undone.recorded || unfollow || delete {
+            self.record
+                .unconfigured(file.path(), &self.undone.undone, delete);
+            self.record.save()?;
+        }
+        Ok((backup, delete))
+    }
+}
+
 /// The helper's own config file opened for editing with its store set to
 /// `store` (a store choice's name); the caller shows the diff or saves it.
 /// Other keys in the file are kept.
