@@ -14,7 +14,7 @@ use crate::registry::ServerKey;
 use crate::settings;
 use crate::store::{Credentials, StoreChoice};
 
-pub(crate) use crate::config::HELPER;
+use crate::config::HELPER;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\

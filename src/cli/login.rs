@@ -164,7 +164,7 @@ fn read_auth_secret(pairing: &Pairing, from_stdin: Option<Secret>) -> Result<Opt
 /// Warns (stderr) when docker would not ask this helper for `key`.
 fn note_if_docker_ignores(key: &ServerKey) {
     if let Ok(file) = crate::config::Flavor::Docker.open() {
-        if !file.uses_helper(key, super::configure::HELPER) {
+        if !file.uses_helper(key, crate::config::HELPER) {
             crate::errln!(
                 "note: {} does not send {key} to this helper yet; run `{} configure`",
                 file.path().display(),
