@@ -197,7 +197,7 @@ fn rotation_leaves_no_old_password_on_the_server() {
         );
         first.ok();
         stub.kubectl(
-            &["apply", "--validate=false", "-f", "-"],
+            &["create", "--validate=false", "-f", "-"],
             first.stdout.as_bytes(),
         )
         .ok();
@@ -269,7 +269,7 @@ fn service_account_link_flow_refuses_a_concurrent_change() {
         );
         ours.ok();
         stub.kubectl(
-            &["apply", "--validate=false", "-f", "-"],
+            &["create", "--validate=false", "-f", "-"],
             ours.stdout.as_bytes(),
         )
     };
@@ -422,4 +422,62 @@ fn link_commands_table() {
             );
         }
     }
+}
+
+/// The README's three-command link flow: `export | kubectl create`, then
+/// the `--link-commands` run by `sh`: the ServiceAccount keeps its entries
+/// and gains the Secret, and no annotation holds a copy of the payload
+/// (the password is in `data` and nowhere else on the Secret).
+#[test]
+#[ignore = "needs kubectl"]
+fn three_command_link_flow_leaves_no_payload_copy() {
+    kubestub::require_kubectl();
+    const SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+    const SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
+    let stub = Stub::stateful(vec![(
+        SA.to_owned(),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "team-a"},
+            "imagePullSecrets": [{"name": "default-dockercfg-abc"}]}),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let secret = env.run(&["export", "--format", "secret", "-n", "team-a"], b"");
+    stub.kubectl(
+        &["create", "--validate=false", "-f", "-"],
+        secret.ok().stdout.as_bytes(),
+    )
+    .ok();
+    let commands = env.run(
+        &[
+            "export",
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+        ],
+        b"",
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", commands.ok().stdout.trim_end()])
+        .env("KUBECONFIG", &stub.kubeconfig)
+        .env("HOME", stub.kubeconfig.parent().unwrap());
+    common::run_command(sh, b"").ok();
+    let names: Vec<Value> = stub.object(SA).unwrap()["imagePullSecrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [json!("default-dockercfg-abc"), json!("pull-secret")]
+    );
+    let mut live = stub.object(SECRET).expect("the Secret was created");
+    assert!(holds(&live["data"], "quaypw"), "{live}");
+    live.as_object_mut().unwrap().remove("data");
+    assert!(!holds(&live, "quaypw"), "a copy of the payload: {live}");
 }
