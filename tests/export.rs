@@ -1593,4 +1593,11 @@ fn split_writes_one_secret_per_registry() {
         ],
     );
     assert_eq!(both.code, 2, "{both:?}");
+    // Each split Secret is named by its NAME=: a --name would be ignored.
+    let named = export(
+        &env,
+        &["--format", "secret", "--split", "a=quay.io", "--name", "x"],
+    );
+    assert_eq!(named.code, 2, "{named:?}");
+    assert!(named.stderr.contains("--name"), "{named:?}");
 }

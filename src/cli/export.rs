@@ -81,7 +81,7 @@ pub(crate) struct Args {
     #[arg(
         long,
         value_name = "NAME=REGISTRY",
-        conflicts_with_all = ["registries", "link_service_accounts", "merge"]
+        conflicts_with_all = ["registries", "link_service_accounts", "merge", "name"]
     )]
     pub(crate) split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)
