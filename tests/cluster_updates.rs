@@ -197,7 +197,7 @@ fn rotation_leaves_no_old_password_on_the_server() {
         );
         first.ok();
         stub.kubectl(
-            &["create", "--validate=false", "-f", "-"],
+            &["apply", "--validate=false", "-f", "-"],
             first.stdout.as_bytes(),
         )
         .ok();
@@ -269,7 +269,7 @@ fn service_account_link_flow_refuses_a_concurrent_change() {
         );
         ours.ok();
         stub.kubectl(
-            &["create", "--validate=false", "-f", "-"],
+            &["apply", "--validate=false", "-f", "-"],
             ours.stdout.as_bytes(),
         )
     };
