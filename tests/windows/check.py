@@ -304,7 +304,7 @@ def check_configure_login_ls_export_logout():
     with open(config, encoding="utf-8") as f:
         expect("credsStore", json.load(f).get("credsStore"), "keyring")
     code, out, err = helper(
-        ["login", "reg.example.com", "-u", "bob", "--password-stdin"],
+        ["login", "--no-verify", "reg.example.com", "-u", "bob", "--password-stdin"],
         b"pa\xc3\x9f word\n",
         store=None,
     )
