@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::http::{self, Client};
 use crate::jwt::{self, Expiry, Horizon};
-use crate::pairs::{self, Lookup};
+use crate::pairs;
 use crate::registry::ServerKey;
 use crate::secret::Secret;
 use crate::store::Credentials;
@@ -91,33 +91,19 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
         let parsed = ServerKey::parse(&key)?;
         let expiry = jwt::expiry(credential.secret.expose());
         let mut decided = None;
-        let is_auth_server = db.pairs.values().any(|p| p.auth_server == key);
         let mut auth = None;
-        if is_auth_server {
+        if pairs::checked_through_pairs(&db, &key) {
             decided = Some(Status::NotCheckable {
-                detail: "an auth server's credential: checked through its paired registries".into(),
+                detail: "an auth server's credential tied to its pairs: checked through its paired registries".into(),
             });
-        } else if let Some(pair) = db.pairs.get(&key) {
-            let auth_key = ServerKey::parse(&pair.auth_server)?;
-            match pairs::lookup(store, &db, auth_key.as_str())? {
-                Lookup::Found { credential: c, .. } => {
-                    auth = Some((auth_key, c.username, c.secret));
-                }
-                Lookup::Conflict { .. } => {
-                    decided = Some(Status::NotCheckable {
-                        detail: format!(
-                            "the registries paired with {auth_key} disagree (see `pair ls`)"
-                        ),
-                    })
-                }
-                Lookup::NotFound => {
-                    auth = Some((
-                        auth_key,
-                        credential.username.clone(),
-                        credential.secret.clone(),
-                    ))
-                }
-            }
+        } else if let Some(found) = pairs::auth_for(store, &db, &key)? {
+            // The trust rule: the auth server's own credential only when the
+            // pair ties it, else the registry's own goes to its realm.
+            let (username, secret) = match found.credential {
+                Some(c) => (c.username, c.secret),
+                None => (credential.username.clone(), credential.secret.clone()),
+            };
+            auth = Some((found.auth_server, username, secret));
         }
         if decided.is_none() && expiry.soon() == Horizon::Expired {
             decided = Some(Status::Expired);

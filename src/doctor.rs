@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::{ConfigFile, Flavor, HELPER};
+use crate::pairs::PairProblem;
 use crate::registry::ServerKey;
 use crate::store::{backend, choice, BackendError, Credentials, StoreChoice, StoreKind};
 
@@ -361,17 +362,36 @@ fn check_file_store(report: &mut Report) -> Vec<String> {
             );
         }
     }
-    for (registry, pair) in &db.pairs {
-        if crate::pairs::resolve(&db, registry) == crate::pairs::Resolution::None {
-            report.problem(
+    for problem in crate::pairs::problems(&db) {
+        match problem {
+            PairProblem::NoCredential {
+                registry,
+                auth_server,
+            } => report.problem(
                 "pairs",
                 Status::Warn,
-                format!(
-                    "{registry} is paired with {} but has no credential",
-                    pair.auth_server
-                ),
+                format!("{registry} is paired with {auth_server} but has no credential"),
                 format!("{} login {registry} -u USER --password-stdin", bin()),
-            );
+            ),
+            PairProblem::Untied {
+                registry,
+                auth_server,
+                username,
+            } => report.problem(
+                "pairs",
+                Status::Info,
+                format!(
+                    "{registry} is paired with {auth_server}, which holds a credential of its own \
+                     (username {username}) not tied to {registry}: {registry}'s token requests \
+                     carry {registry}'s own credential, and the other is never sent, exported \
+                     or removed for it"
+                ),
+                format!(
+                    "nothing, if {registry}'s challenge chose {auth_server}; if you set the pair up and \
+                     that credential belongs to {registry}'s login: {} pair add {registry} {auth_server} --use-auth-credential",
+                    bin()
+                ),
+            ),
         }
     }
     db.credentials.keys().cloned().collect()

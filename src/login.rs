@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::discover;
 use crate::http::Client;
-use crate::pairs::{self, Linked};
+use crate::pairs::{self, Intent, LinkReport};
 use crate::registry::ServerKey;
 use crate::secret::Secret;
 use crate::store::{Credential, Credentials, Put, StoreKind};
@@ -25,19 +25,43 @@ pub(crate) struct Pairing {
     auth_server: ServerKey,
     realm: Option<String>,
     auth_username: Option<String>,
+    intent: Intent,
+    plan: pairs::Plan,
+}
+
+/// The pair options of `login`, as given.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PairOptions<'a> {
+    /// `--auth-server HOST`: the user names the auth server.
+    pub(crate) auth_server: Option<&'a str>,
+    /// `--discover`: the registry's challenge names it.
+    pub(crate) discover: bool,
+    /// `--auth-username USER`: a credential of the auth server's own, stored with the pair.
+    pub(crate) auth_username: Option<&'a str>,
+    /// `--use-auth-credential`: use the credential the named auth server already holds.
+    pub(crate) use_auth_credential: bool,
 }
 
 impl Pairing {
     /// Checks the pair options and finds the auth server before anything is
     /// read or stored: `auth_server` names it, else `discover` asks the
     /// registry with the client `client` makes. `None` without pair options.
+    /// Reusing a stored auth-server credential needs the user to name the
+    /// auth server: a discovered realm never picks one of their credentials.
     pub(crate) fn prepare(
-        auth_server: Option<&str>,
-        discover: bool,
-        auth_username: Option<&str>,
+        options: PairOptions<'_>,
         registry: &ServerKey,
         client: impl FnOnce() -> Result<Client>,
     ) -> Result<Option<Pairing>> {
+        let PairOptions {
+            auth_server,
+            discover,
+            auth_username,
+            use_auth_credential,
+        } = options;
+        if use_auth_credential && (auth_server.is_none() || auth_username.is_some()) {
+            bail!("--use-auth-credential needs --auth-server HOST (the auth server you name, not one a registry's challenge names) and no --auth-username");
+        }
         let (auth_server, realm) = match (auth_server, discover) {
             (Some(host), _) => (ServerKey::parse(host)?, None),
             (None, true) => {
@@ -51,15 +75,22 @@ impl Pairing {
                 return Ok(None);
             }
         };
-        let store = Credentials::open()?;
-        pairs::check_link(&store.load()?, registry, &auth_server)?;
         if auth_username == Some("") {
             bail!("the auth server username is empty: pass --auth-username USER");
         }
+        let intent = match (auth_username, use_auth_credential) {
+            (Some(_), _) => Intent::NewAuthCredential,
+            (None, true) => Intent::UseStored,
+            (None, false) => Intent::RegistryCredential,
+        };
+        let store = Credentials::open()?;
+        let plan = pairs::plan(&store.load()?, registry, &auth_server, intent)?;
         Ok(Some(Pairing {
             auth_server,
             realm,
             auth_username: auth_username.map(str::to_owned),
+            intent,
+            plan,
         }))
     }
 
@@ -76,6 +107,12 @@ impl Pairing {
     /// The auth server's own username, when one is to be stored.
     pub(crate) fn auth_username(&self) -> Option<&str> {
         self.auth_username.as_deref()
+    }
+
+    /// What the user should know before anything is stored: the auth server
+    /// already holds a credential this pair leaves alone.
+    pub(crate) fn note(&self, registry: &ServerKey) -> Option<String> {
+        self.plan.note(registry, &self.auth_server)
     }
 }
 
@@ -110,7 +147,7 @@ pub(crate) struct Stored {
     /// Where the registry credential went.
     pub(crate) kind: StoreKind,
     /// The pair recorded, when one was asked for.
-    pub(crate) linked: Option<Linked>,
+    pub(crate) linked: Option<LinkReport>,
     /// Where the auth server's own credential went, when one was given.
     pub(crate) auth_kind: Option<StoreKind>,
 }
@@ -118,9 +155,9 @@ pub(crate) struct Stored {
 /// Checks the credential with the registry through `client` (`None`: stored
 /// unchecked, `--no-verify`), then stores it with its email, the pair and the
 /// auth server's own credential in one transaction (one lock, one index
-/// write; all or nothing). A refused credential is not stored (an earlier one
-/// stays). `note` gets what the check learnt on the way, before anything is
-/// stored.
+/// write; all or nothing; a replaced pair's owned auth-server credential goes
+/// in it too). A refused credential is not stored (an earlier one stays).
+/// `note` gets what the check learnt on the way, before anything is stored.
 pub(crate) fn verify_then_store(
     store: &Credentials,
     client: Option<&Client>,
@@ -137,8 +174,12 @@ pub(crate) fn verify_then_store(
     let checked = match client {
         None => None,
         Some(client) => {
-            let new_pair =
-                pairing.map(|p| (p.auth_server.clone(), p.auth_username().zip(auth_secret)));
+            let new_pair = pairing.map(|p| verify::NewPair {
+                auth_server: p.auth_server.clone(),
+                given: p.auth_username().zip(auth_secret),
+                use_stored: p.auth_username.is_none()
+                    && p.plan.auth_credential.uses_auth_server_credential(),
+            });
             let checked = verify::check_login(client, store, key, credential, new_pair)
                 .with_context(|| {
                     format!("cannot check the credential with {key}; nothing was stored (pass --no-verify to store it unchecked)")
@@ -176,9 +217,13 @@ pub(crate) fn verify_then_store(
             email: None,
         });
     }
-    let (kinds, linked) = store.put_all_with(&puts, |db| {
+    let (kinds, linked) = store.put_all_with(&puts, |db, removals| {
         pairing
-            .map(|p| pairs::link_in(db, key, &p.auth_server))
+            .map(|p| {
+                // Planned again under the lock: the index may have changed since.
+                let plan = pairs::plan(db, key, &p.auth_server, p.intent)?;
+                pairs::link_in(db, removals, key, &p.auth_server, plan.auth_credential)
+            })
             .transpose()
     })?;
     Ok(Stored {

@@ -1,11 +1,41 @@
 //! Delegated-auth pairs: a registry linked to the auth server (SSO/token
 //! realm) that issues its tokens. Stored in the index (`store.json`) next to
 //! the credentials, so they are written atomically under the same lock and
-//! read in the same single file read as the credentials.
+//! read in the same single file read as the credentials. Nothing outside this
+//! module (and the store) reads the pair table: `verify`, `check`, `export`,
+//! `logout`, `ls` and `doctor` ask the functions here.
 //!
-//! Rules (the one place they live):
+//! **The trust rule** (the one place it is enforced; README "Security" and
+//! SECURITY.md say it in words): *a registry never chooses which of your
+//! credentials it gets.* A registry's challenge is input from the network and
+//! may name any host as its token realm, so:
+//! - a paired registry's token requests ([`auth_for`]: `login`, `check`)
+//!   carry the **registry's own credential**, as docker sends it to whatever
+//!   realm the registry names, unless the pair **ties** the auth server's own
+//!   credential to it ([`AuthCredential`]): `Owned` when the same `login`
+//!   stored it (`--auth-username`), `Shared` or `Owned` when the user named
+//!   the auth server and agreed to reuse the credential it already holds
+//!   (`--use-auth-credential`; never through `--discover`). A tied auth-server
+//!   credential goes only to a realm on that auth server's host
+//!   (`verify::bearer_flow`);
+//! - pairing never changes or adopts a credential the auth-server key already
+//!   holds ([`plan`] reports it as left alone);
+//! - an export of a registry carries its auth server ([`companion`]) with the
+//!   auth server's own credential only when the pair ties it; an auth server
+//!   holding an untied credential of its own is left out with a warning
+//!   (naming it in `--registry` exports it, as any credential);
+//! - `logout REGISTRY` and re-pairing remove the auth-server credential the
+//!   old pair owned, unless another pair still uses it ([`logout`],
+//!   [`link_in`]); nothing untied is ever removed with a registry;
+//! - `check` checks an auth-server credential a pair ties through its
+//!   registries, and any other credential as the registry it is stored for
+//!   ([`checked_through_pairs`]).
+//!
+//! What `get`/`list` answer (unchanged by the rule: the user's own
+//! credential for a host goes to that host):
 //! - a registry has at most one auth server; an auth server may serve many
-//!   registries; a key cannot be both (no chains), nor paired with itself;
+//!   registries; a key cannot be both (no chains), nor paired with itself,
+//!   and Docker Hub's registry key is no auth server;
 //! - an auth-server key (see [`serves`]) answers for an asked key when both
 //!   name the same scheme, host and port and one path is a segment prefix of
 //!   the other (`sso.example.com` and `sso.example.com/auth/realms/x`);
@@ -19,9 +49,7 @@
 //!   (`list` never reads a secret), so a listed auth server whose registries'
 //!   secrets differ answers "not found" to `get`, which docker's sweep ignores;
 //! - protocol `erase REGISTRY` removes the registry's credential only (a later
-//!   `store` brings the pair back to life); human `logout REGISTRY` removes the
-//!   credential, the pair, and the auth server's own credential unless another
-//!   pair still uses that auth server ([`logout`]).
+//!   `store` brings the pair back to life).
 
 use std::collections::BTreeMap;
 
@@ -29,10 +57,10 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::registry::ServerKey;
-use crate::store::db::{IndexBytes, IndexView, ListedRef};
-use crate::store::{Credential, Credentials, Database};
+use crate::store::db::{IndexBytes, IndexView, ListedRef, Pair};
+use crate::store::{Credential, Credentials, Database, Removals};
 
-use crate::store::db::Pair;
+pub(crate) use crate::store::AuthCredential;
 
 /// Which stored credential answers for a key, by the index alone (usernames).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,13 +294,252 @@ pub(crate) fn listed_auth_servers(view: &IndexView) -> Vec<(String, String)> {
     out
 }
 
-/// What [`link`] did.
+// ------------------------------------------------------------ the trust rule
+
+/// Where a paired registry's token requests go and what they carry.
+#[derive(Debug)]
+pub(crate) struct AuthFor {
+    pub(crate) auth_server: ServerKey,
+    /// The auth server's own credential when the pair ties it to the
+    /// registry; `None`: the registry's own credential goes there.
+    pub(crate) credential: Option<Credential>,
+}
+
+/// The auth server `registry`'s token requests go to, and which stored
+/// credential they carry (the trust rule's first part; `login` and `check`).
+/// `None` when the registry is not paired.
+pub(crate) fn auth_for(
+    store: &Credentials,
+    db: &Database,
+    registry: &str,
+) -> Result<Option<AuthFor>> {
+    let Some(pair) = db.pairs.get(registry) else {
+        return Ok(None);
+    };
+    let auth_server = ServerKey::parse(&pair.auth_server)?;
+    let credential = if pair.auth_credential.uses_auth_server_credential() {
+        store.get_in(db, &pair.auth_server)?
+    } else {
+        None
+    };
+    Ok(Some(AuthFor {
+        auth_server,
+        credential,
+    }))
+}
+
+/// What an export of a registry carries for its auth server.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Companion {
+    /// Not paired, or nothing answers for the auth server.
+    Nothing,
+    /// Export the auth server's key with the credential stored under `from`.
+    Entry { auth_server: String, from: String },
+    /// The auth server stays out of the export, for the reason given.
+    LeftOut { auth_server: String, why: String },
+}
+
+/// The auth-server entry an export of `registry` brings along: the auth
+/// server's own credential only when the pair ties it, else what `get`
+/// answers for it through its registries; an auth server holding an untied
+/// credential of its own is left out (exporting the registry must not ship a
+/// credential the registry's challenge picked).
+pub(crate) fn companion(store: &Credentials, db: &Database, registry: &str) -> Result<Companion> {
+    let Some(pair) = db.pairs.get(registry) else {
+        return Ok(Companion::Nothing);
+    };
+    let auth = pair.auth_server.clone();
+    if let Some(own) = db.credentials.get(&auth) {
+        return Ok(if pair.auth_credential.uses_auth_server_credential() {
+            Companion::Entry {
+                from: auth.clone(),
+                auth_server: auth,
+            }
+        } else {
+            Companion::LeftOut {
+                why: format!(
+                    "it holds a credential of its own (username {}) that is not tied to {registry}; name it with --registry {auth} to export it",
+                    own.username
+                ),
+                auth_server: auth,
+            }
+        });
+    }
+    Ok(match lookup(store, db, &auth)? {
+        Lookup::Found { from, .. } => Companion::Entry {
+            auth_server: auth,
+            from,
+        },
+        Lookup::Conflict { registries, reason } => Companion::LeftOut {
+            why: conflict_reason(&auth, &registries, reason),
+            auth_server: auth,
+        },
+        Lookup::NotFound => Companion::Nothing,
+    })
+}
+
+/// Why an auth server whose registries disagree answers nothing.
+pub(crate) fn conflict_reason(auth: &str, registries: &[String], reason: Disagreement) -> String {
+    format!(
+        "its registries {} use different {}s; log in to {auth} itself",
+        registries.join(", "),
+        match reason {
+            Disagreement::Username => "username",
+            Disagreement::Secret => "password",
+        }
+    )
+}
+
+/// Every auth-server key of the pairs (an export may name one by itself).
+pub(crate) fn auth_servers(db: &Database) -> std::collections::BTreeSet<&str> {
+    db.pairs.values().map(|p| p.auth_server.as_str()).collect()
+}
+
+/// Each paired registry's auth server, taken out of the secret-less index (`ls`).
+pub(crate) fn take_auth_servers(view: &mut IndexView) -> BTreeMap<String, String> {
+    std::mem::take(&mut view.pairs)
+        .into_iter()
+        .map(|(registry, pair)| (registry, pair.auth_server))
+        .collect()
+}
+
+/// Whether the credential stored under `key` is an auth-server credential a
+/// pair ties to its registry: `check` checks it through that registry's
+/// token request, not as a registry of its own. An untied one is checked as
+/// the registry it was stored for.
+pub(crate) fn checked_through_pairs(db: &Database, key: &str) -> bool {
+    db.pairs
+        .values()
+        .any(|p| p.auth_server == key && p.auth_credential.uses_auth_server_credential())
+}
+
+/// A problem `doctor` reports about one pair.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PairProblem {
+    /// Neither the registry nor its auth server holds a credential.
+    NoCredential {
+        registry: String,
+        auth_server: String,
+    },
+    /// The auth server holds a credential of its own that the pair does not
+    /// use (the registry's own goes to the realm).
+    Untied {
+        registry: String,
+        auth_server: String,
+        username: String,
+    },
+}
+
+/// What `doctor` says about the pairs.
+pub(crate) fn problems(db: &Database) -> Vec<PairProblem> {
+    let mut out = Vec::new();
+    for (registry, pair) in &db.pairs {
+        let auth_server = pair.auth_server.clone();
+        if resolve(db, registry) == Resolution::None {
+            out.push(PairProblem::NoCredential {
+                registry: registry.clone(),
+                auth_server,
+            });
+        } else if let (Some(own), false) = (
+            db.credentials.get(&pair.auth_server),
+            pair.auth_credential.uses_auth_server_credential(),
+        ) {
+            out.push(PairProblem::Untied {
+                registry: registry.clone(),
+                auth_server,
+                username: own.username.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// What the user asked about the auth server's own credential when pairing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intent {
+    /// Nothing: the registry's own credential goes to the auth server.
+    RegistryCredential,
+    /// The same `login` stores a credential of the auth server's own.
+    NewAuthCredential,
+    /// Use the credential the auth server already holds (the user named the
+    /// auth server and agreed: `--use-auth-credential`).
+    UseStored,
+}
+
+/// How a pair will be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Linked {
-    Added,
-    Unchanged,
-    /// The registry was paired with this other auth server before.
-    Replaced(String),
+pub(crate) struct Plan {
+    pub(crate) auth_credential: AuthCredential,
+    /// The username of a credential the auth server already holds that this
+    /// pair leaves alone (not tied, never used, exported or removed with it).
+    pub(crate) left_alone: Option<String>,
+}
+
+impl Plan {
+    /// The note for [`Plan::left_alone`], if any.
+    pub(crate) fn note(&self, registry: &ServerKey, auth: &ServerKey) -> Option<String> {
+        let user = self.left_alone.as_ref()?;
+        Some(format!(
+            "{auth} already holds a credential of its own (username {user}); it is not tied to {registry}, \
+             so it is never sent, exported or removed for {registry} (its token requests carry {registry}'s \
+             own credential). If it belongs to {registry}'s login, pair them with \
+             `pair add {registry} {auth} --use-auth-credential`"
+        ))
+    }
+}
+
+/// Checks that `registry` may be paired with `auth_server` in `db` as
+/// `intent` asks, and says how the pair will be recorded.
+pub(crate) fn plan(
+    db: &Database,
+    registry: &ServerKey,
+    auth_server: &ServerKey,
+    intent: Intent,
+) -> Result<Plan> {
+    check_link(db, registry, auth_server)?;
+    let a = auth_server.as_str();
+    let held = db.credentials.get(a).map(|r| r.username.clone());
+    let keep = db
+        .pairs
+        .get(registry.as_str())
+        .filter(|p| p.auth_server == a)
+        .map(|p| p.auth_credential);
+    Ok(match intent {
+        Intent::NewAuthCredential => Plan {
+            auth_credential: AuthCredential::Owned,
+            left_alone: None,
+        },
+        Intent::UseStored => {
+            if held.is_none() {
+                bail!("{a} holds no credential to use: log in to it, or pass --auth-username to store one with this pair");
+            }
+            // A credential some pair owns is an auth-server credential: share
+            // the ownership, so the last pair's logout removes it.
+            let owned = db
+                .pairs
+                .values()
+                .any(|p| p.auth_server == a && p.auth_credential == AuthCredential::Owned);
+            Plan {
+                auth_credential: if owned {
+                    AuthCredential::Owned
+                } else {
+                    AuthCredential::Shared
+                },
+                left_alone: None,
+            }
+        }
+        // Logging in again to a pair that is there keeps what it is tied to.
+        Intent::RegistryCredential => match keep {
+            Some(kept) if kept.uses_auth_server_credential() => Plan {
+                auth_credential: kept,
+                left_alone: None,
+            },
+            _ => Plan {
+                auth_credential: AuthCredential::Registry,
+                left_alone: held,
+            },
+        },
+    })
 }
 
 /// Checks that `registry` may be paired with `auth_server` in `db`.
@@ -284,6 +551,9 @@ pub(crate) fn check_link(
     let (r, a) = (registry.as_str(), auth_server.as_str());
     if r == a {
         bail!("cannot pair {r} with itself: the auth server must be another host");
+    }
+    if auth_server.is_docker_hub() {
+        bail!("{a} is Docker Hub's registry, not an auth server: refusing to pair {r} with it (Docker Hub's token service is auth.docker.io)");
     }
     if let Some(p) = db.pairs.get(a) {
         bail!(
@@ -297,34 +567,89 @@ pub(crate) fn check_link(
     Ok(())
 }
 
-/// Pairs `registry` with `auth_server`, atomically (concurrent helpers never lose a pair).
+/// What [`link_in`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Linked {
+    Added,
+    Unchanged,
+    /// The registry was paired with this other auth server before.
+    Replaced(String),
+}
+
+/// [`link_in`]'s report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkReport {
+    pub(crate) linked: Linked,
+    /// The auth server whose credential the replaced pair owned, removed with it.
+    pub(crate) removed: Option<String>,
+}
+
+/// Pairs `registry` with `auth_server` as `intent` asks, atomically
+/// (concurrent helpers never lose a pair), with the plan's note.
 pub(crate) fn link(
     store: &Credentials,
     registry: &ServerKey,
     auth_server: &ServerKey,
-) -> Result<Linked> {
-    store.update(|db| link_in(db, registry, auth_server))
-}
-
-/// [`link`] inside a transaction the caller holds (`login` stores the
-/// credentials and the pair in one index write).
-pub(crate) fn link_in(
-    db: &mut Database,
-    registry: &ServerKey,
-    auth_server: &ServerKey,
-) -> Result<Linked> {
-    check_link(db, registry, auth_server)?;
-    let pair = Pair {
-        auth_server: auth_server.as_str().to_owned(),
-    };
-    Ok(match db.pairs.insert(registry.as_str().to_owned(), pair) {
-        None => Linked::Added,
-        Some(old) if old.auth_server == auth_server.as_str() => Linked::Unchanged,
-        Some(old) => Linked::Replaced(old.auth_server),
+    intent: Intent,
+) -> Result<(LinkReport, Plan)> {
+    store.update_removing(|db, removals| {
+        let plan = plan(db, registry, auth_server, intent)?;
+        let report = link_in(db, removals, registry, auth_server, plan.auth_credential)?;
+        Ok((report, plan))
     })
 }
 
+/// [`link`] inside a transaction the caller holds (`login` stores the
+/// credentials and the pair in one index write). Replacing a pair whose auth
+/// server's credential it owned removes that credential, unless another
+/// pair still uses it.
+pub(crate) fn link_in(
+    db: &mut Database,
+    removals: &mut Removals<'_>,
+    registry: &ServerKey,
+    auth_server: &ServerKey,
+    auth_credential: AuthCredential,
+) -> Result<LinkReport> {
+    check_link(db, registry, auth_server)?;
+    let pair = Pair {
+        auth_server: auth_server.as_str().to_owned(),
+        auth_credential,
+    };
+    let (linked, removed) = match db.pairs.insert(registry.as_str().to_owned(), pair) {
+        None => (Linked::Added, None),
+        Some(old) if old.auth_server == auth_server.as_str() => (Linked::Unchanged, None),
+        Some(old) => {
+            let removed = release(db, removals, &old)?;
+            (Linked::Replaced(old.auth_server), removed)
+        }
+    };
+    Ok(LinkReport { linked, removed })
+}
+
+/// A pair `old` is gone: removes the auth-server credential it owned unless
+/// another pair still uses it. Returns the key removed.
+fn release(db: &mut Database, removals: &mut Removals<'_>, old: &Pair) -> Result<Option<String>> {
+    if old.auth_credential != AuthCredential::Owned || !users_of(db, &old.auth_server).is_empty() {
+        return Ok(None);
+    }
+    Ok(removals
+        .delete_in(db, &old.auth_server)?
+        .then(|| old.auth_server.clone()))
+}
+
+/// Registries whose pairs use the credential stored under `auth_server`.
+fn users_of(db: &Database, auth_server: &str) -> Vec<String> {
+    db.pairs
+        .iter()
+        .filter(|(_, p)| {
+            p.auth_server == auth_server && p.auth_credential.uses_auth_server_credential()
+        })
+        .map(|(r, _)| r.clone())
+        .collect()
+}
+
 /// Removes `registry`'s pair, atomically. Returns the auth server it had.
+/// Credentials stay (`pair rm` says so).
 pub(crate) fn unlink(store: &Credentials, registry: &ServerKey) -> Result<Option<String>> {
     store.update(|db| Ok(db.pairs.remove(registry.as_str()).map(|p| p.auth_server)))
 }
@@ -338,18 +663,21 @@ pub(crate) struct LogoutReport {
     pub(crate) auth_server: Option<String>,
     /// Whether the auth server's own credential was removed.
     pub(crate) auth_credential: bool,
-    /// Other registries still paired with the auth server (its credential stays).
+    /// Other registries whose pairs still use the auth server's credential (it stays).
     pub(crate) still_used_by: Vec<String>,
+    /// The auth server holds a credential this pair did not own: left alone.
+    pub(crate) not_owned: bool,
     /// Registries paired with the logged-out key as their auth server whose
     /// pairs were removed because no credential was left to answer for them.
     pub(crate) emptied_pairs: Vec<String>,
 }
 
 /// Human `logout REGISTRY`: removes the registry's credential, its pair, and
-/// the auth server's own credential unless another pair still uses that auth
-/// server. When the key is itself an auth server, its pairs whose registries
-/// hold no credential either go too: a pair with no credential on either side
-/// answers nothing (`doctor` would warn about it). One atomic index update.
+/// the auth-server credential the pair owned unless another pair still uses
+/// it; a credential the pair did not own stays. When the key is itself an
+/// auth server, its pairs whose registries hold no credential either go too:
+/// a pair with no credential on either side answers nothing (`doctor` would
+/// warn about it). One atomic index update.
 pub(crate) fn logout(store: &Credentials, registry: &ServerKey) -> Result<LogoutReport> {
     store.update_removing(|db, removals| {
         let mut report = LogoutReport {
@@ -357,14 +685,12 @@ pub(crate) fn logout(store: &Credentials, registry: &ServerKey) -> Result<Logout
             ..LogoutReport::default()
         };
         if let Some(pair) = db.pairs.remove(registry.as_str()) {
-            report.still_used_by = db
-                .pairs
-                .iter()
-                .filter(|(_, p)| p.auth_server == pair.auth_server)
-                .map(|(r, _)| r.clone())
-                .collect();
-            if report.still_used_by.is_empty() {
-                report.auth_credential = removals.delete_in(db, &pair.auth_server)?;
+            let held = db.credentials.contains_key(&pair.auth_server);
+            if pair.auth_credential == AuthCredential::Owned {
+                report.still_used_by = users_of(db, &pair.auth_server);
+                report.auth_credential = release(db, removals, &pair)?.is_some();
+            } else {
+                report.not_owned = held;
             }
             report.auth_server = Some(pair.auth_server);
         }
@@ -436,6 +762,9 @@ pub(crate) struct PairStatus {
     /// What `get AUTH_SERVER` answers with.
     #[serde(rename = "authServerAnswer")]
     pub(crate) answer: AuthStatus,
+    /// Whose credential the registry's token requests carry (the trust rule).
+    #[serde(rename = "authCredential")]
+    pub(crate) auth_credential: AuthCredential,
 }
 
 /// Every pair with what its auth server answers (reads the secrets needed to
@@ -461,6 +790,7 @@ pub(crate) fn status(store: &Credentials, db: &Database) -> Result<Vec<PairStatu
             auth_server: pair.auth_server.clone(),
             registry_credential: db.credentials.contains_key(registry),
             answer: answers[auth].clone(),
+            auth_credential: pair.auth_credential,
         });
     }
     Ok(out)
@@ -489,6 +819,7 @@ mod tests {
                 (*r).into(),
                 Pair {
                     auth_server: (*a).into(),
+                    auth_credential: AuthCredential::Registry,
                 },
             );
         }
@@ -612,6 +943,203 @@ mod tests {
             listed_auth_servers(&view),
             vec![("sso.example".to_owned(), "carol".to_owned())]
         );
+    }
+
+    /// The trust rule on a real index: `store` holds `reg.example` (alice)
+    /// and `sso.example` (sso-user), in one transaction with the pair.
+    fn paired_store(intent: Intent) -> (tempfile::TempDir, Credentials) {
+        let (dir, _, store) = crate::store::memory_store();
+        let k = |s: &str| ServerKey::parse(s).unwrap();
+        let cred = |user: &str, secret: &str| Credential {
+            server_url: String::new(),
+            username: user.into(),
+            secret: crate::secret::Secret::from(secret),
+        };
+        let (reg, sso) = (cred("alice", "reg-pw"), cred("sso-user", "sso-pw"));
+        let (reg_key, sso_key) = (k("reg.example"), k("sso.example"));
+        let put = |key, credential| crate::store::Put {
+            key,
+            credential,
+            email: None,
+        };
+        if intent == Intent::NewAuthCredential {
+            store
+                .put_all_with(
+                    &[put(&reg_key, &reg), put(&sso_key, &sso)],
+                    |db, removals| {
+                        let plan = plan(db, &reg_key, &sso_key, intent)?;
+                        link_in(db, removals, &reg_key, &sso_key, plan.auth_credential)
+                    },
+                )
+                .unwrap();
+        } else {
+            // The auth server's credential was there first, stored on its own.
+            store.put(&sso_key, &sso).unwrap();
+            store.put(&reg_key, &reg).unwrap();
+            link(&store, &reg_key, &sso_key, intent).unwrap();
+        }
+        (dir, store)
+    }
+
+    #[test]
+    fn an_untied_auth_server_credential_is_never_used_exported_or_removed() {
+        let (_dir, store) = paired_store(Intent::RegistryCredential);
+        let db = store.load().unwrap();
+        let plan = plan(
+            &db,
+            &ServerKey::parse("reg.example").unwrap(),
+            &ServerKey::parse("sso.example").unwrap(),
+            Intent::RegistryCredential,
+        )
+        .unwrap();
+        assert_eq!(plan.left_alone.as_deref(), Some("sso-user"));
+        let auth = auth_for(&store, &db, "reg.example").unwrap().unwrap();
+        assert_eq!(auth.auth_server.as_str(), "sso.example");
+        assert!(
+            auth.credential.is_none(),
+            "the registry's own goes to the realm"
+        );
+        assert!(matches!(
+            companion(&store, &db, "reg.example").unwrap(),
+            Companion::LeftOut { auth_server, .. } if auth_server == "sso.example"
+        ));
+        assert!(!checked_through_pairs(&db, "sso.example"));
+        assert!(
+            matches!(&problems(&db)[..], [PairProblem::Untied { username, .. }] if username == "sso-user")
+        );
+        let report = logout(&store, &ServerKey::parse("reg.example").unwrap()).unwrap();
+        assert!(report.credential && report.not_owned && !report.auth_credential);
+        let db = store.load().unwrap();
+        assert!(db.credentials.contains_key("sso.example"));
+        assert!(db.pairs.is_empty());
+    }
+
+    #[test]
+    fn an_auth_server_credential_stored_with_the_pair_goes_with_it() {
+        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        let db = store.load().unwrap();
+        assert_eq!(
+            db.pairs["reg.example"].auth_credential,
+            AuthCredential::Owned
+        );
+        let auth = auth_for(&store, &db, "reg.example").unwrap().unwrap();
+        assert_eq!(auth.credential.unwrap().username, "sso-user");
+        assert_eq!(
+            companion(&store, &db, "reg.example").unwrap(),
+            Companion::Entry {
+                auth_server: "sso.example".into(),
+                from: "sso.example".into()
+            }
+        );
+        assert!(checked_through_pairs(&db, "sso.example"));
+        assert!(problems(&db).is_empty());
+        let report = logout(&store, &ServerKey::parse("reg.example").unwrap()).unwrap();
+        assert!(report.auth_credential, "{report:?}");
+        assert!(store.load().unwrap().credentials.is_empty());
+    }
+
+    #[test]
+    fn repairing_removes_what_the_old_pair_owned_unless_another_pair_uses_it() {
+        let k = |s: &str| ServerKey::parse(s).unwrap();
+        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        // Another spelling of the auth server is another key: the old one goes.
+        let (report, _) = link(
+            &store,
+            &k("reg.example"),
+            &k("http://sso.example"),
+            Intent::RegistryCredential,
+        )
+        .unwrap();
+        assert_eq!(report.linked, Linked::Replaced("sso.example".into()));
+        assert_eq!(report.removed.as_deref(), Some("sso.example"));
+        assert!(!store
+            .load()
+            .unwrap()
+            .credentials
+            .contains_key("sso.example"));
+
+        // Shared ownership: a second registry agreed to use it; re-pairing one keeps it.
+        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        store
+            .put(
+                &k("reg2.example"),
+                &store.get(&k("reg.example")).unwrap().unwrap(),
+            )
+            .unwrap();
+        let (_, plan) = link(
+            &store,
+            &k("reg2.example"),
+            &k("sso.example"),
+            Intent::UseStored,
+        )
+        .unwrap();
+        assert_eq!(plan.auth_credential, AuthCredential::Owned, "co-owner");
+        let (report, _) = link(
+            &store,
+            &k("reg.example"),
+            &k("other-sso.example"),
+            Intent::RegistryCredential,
+        )
+        .unwrap();
+        assert_eq!(report.removed, None);
+        let report = logout(&store, &k("reg2.example")).unwrap();
+        assert!(
+            report.auth_credential,
+            "the last owner removes it: {report:?}"
+        );
+    }
+
+    #[test]
+    fn reusing_a_stored_auth_credential_needs_one_and_never_removes_it() {
+        let k = |s: &str| ServerKey::parse(s).unwrap();
+        let empty = db(&[], &[]);
+        let err = plan(
+            &empty,
+            &k("reg.example"),
+            &k("sso.example"),
+            Intent::UseStored,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("holds no credential"), "{err}");
+        let (_dir, store) = paired_store(Intent::UseStored);
+        let db = store.load().unwrap();
+        assert_eq!(
+            db.pairs["reg.example"].auth_credential,
+            AuthCredential::Shared
+        );
+        assert_eq!(
+            auth_for(&store, &db, "reg.example")
+                .unwrap()
+                .unwrap()
+                .credential
+                .unwrap()
+                .username,
+            "sso-user"
+        );
+        assert!(
+            !checked_through_pairs(&db, "sso.example"),
+            "checked as a registry of its own"
+        );
+        let report = logout(&store, &k("reg.example")).unwrap();
+        assert!(!report.auth_credential && report.not_owned, "{report:?}");
+        assert!(store
+            .load()
+            .unwrap()
+            .credentials
+            .contains_key("sso.example"));
+    }
+
+    #[test]
+    fn docker_hub_is_no_auth_server() {
+        let k = |s: &str| ServerKey::parse(s).unwrap();
+        for hub in [
+            "index.docker.io",
+            "docker.io",
+            "https://index.docker.io/v1/",
+        ] {
+            let err = check_link(&db(&[], &[]), &k("reg.example"), &k(hub)).unwrap_err();
+            assert!(err.to_string().contains("Docker Hub"), "{hub}: {err}");
+        }
     }
 
     #[test]

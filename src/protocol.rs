@@ -334,7 +334,7 @@ fn list(store: &Credentials, out: &mut impl Write) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{MemoryStore, SecretStore, StoreKind};
+    use crate::store::SecretStore;
 
     #[test]
     fn store_request_keys_are_case_insensitive_and_unknown_ignored() {
@@ -422,13 +422,7 @@ mod tests {
         );
     }
 
-    /// A store whose secrets live in memory (its index in a temporary directory).
-    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
-        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
-        (dir, secrets, store)
-    }
+    use crate::store::memory_store;
 
     /// Serves `action` with `input` over `store`: (exit code, stdout).
     fn call(store: &Credentials, action: Action, input: &str) -> (i32, String) {
@@ -553,7 +547,13 @@ mod tests {
             &store_json("reg.example", "alice", "pw"),
         );
         let key = |s: &str| ServerKey::parse(s).unwrap();
-        crate::pairs::link(&store, &key("reg.example"), &key("sso.example")).unwrap();
+        crate::pairs::link(
+            &store,
+            &key("reg.example"),
+            &key("sso.example"),
+            crate::pairs::Intent::RegistryCredential,
+        )
+        .unwrap();
         assert_eq!(
             call(&store, Action::Get, "https://sso.example/auth"),
             (
@@ -575,7 +575,13 @@ mod tests {
             Action::Store,
             &store_json("reg2.example", "alice", "other"),
         );
-        crate::pairs::link(&store, &key("reg2.example"), &key("sso.example")).unwrap();
+        crate::pairs::link(
+            &store,
+            &key("reg2.example"),
+            &key("sso.example"),
+            crate::pairs::Intent::RegistryCredential,
+        )
+        .unwrap();
         assert_eq!(
             call(&store, Action::Get, "sso.example"),
             (1, format!("{ERR_NOT_FOUND}\n"))

@@ -319,37 +319,45 @@ fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_owned()
 }
 
+/// The pair a `login` is about to record, for its check.
+pub(crate) struct NewPair<'a> {
+    pub(crate) auth_server: ServerKey,
+    /// The auth server's own credential given with the login (`--auth-username`).
+    pub(crate) given: Option<(&'a str, &'a Secret)>,
+    /// The pair will use the credential the auth server already holds (the
+    /// user agreed now, or a pair being logged in to again is tied to it).
+    pub(crate) use_stored: bool,
+}
+
 /// `login`'s check of `credential` for `registry`. The auth server is the one
-/// being paired (`new_pair`, with its own credential when one is given) or the
-/// one recorded; it gets its own stored credential if any, else the registry's
-/// (what `get AUTH_SERVER` would answer once the login is stored).
+/// being paired (`new_pair`) or the one recorded; its token request carries
+/// the credential the trust rule gives it ([`crate::pairs`]): the auth
+/// server's own when the pair ties it (given now, or stored and agreed to),
+/// else the registry's.
 pub(crate) fn check_login(
     client: &Client,
     store: &Credentials,
     registry: &ServerKey,
     credential: &Credential,
-    new_pair: Option<(ServerKey, Option<(&str, &Secret)>)>,
+    new_pair: Option<NewPair<'_>>,
 ) -> Result<Checked> {
     let db = store.load()?;
-    let (auth_key, given) = match new_pair {
-        Some((key, given)) => (Some(key), given),
-        None => (
-            db.pairs
-                .get(registry.as_str())
-                .and_then(|p| ServerKey::parse(&p.auth_server).ok()),
-            None,
-        ),
-    };
-    let stored = match (&auth_key, given) {
-        (Some(key), None) if db.credentials.contains_key(key.as_str()) => {
-            store.get_in(&db, key.as_str())?
-        }
-        _ => None,
-    };
     let registry_cred = Cred {
         username: &credential.username,
         secret: &credential.secret,
     };
+    let (auth_key, stored) = match &new_pair {
+        Some(pair) if pair.use_stored => (
+            Some(pair.auth_server.clone()),
+            store.get_in(&db, pair.auth_server.as_str())?,
+        ),
+        Some(pair) => (Some(pair.auth_server.clone()), None),
+        None => match crate::pairs::auth_for(store, &db, registry.as_str())? {
+            Some(found) => (Some(found.auth_server), found.credential),
+            None => (None, None),
+        },
+    };
+    let given = new_pair.as_ref().and_then(|p| p.given);
     let auth_cred = match (given, &stored) {
         (Some((username, secret)), _) => Cred { username, secret },
         (None, Some(c)) => Cred {

@@ -852,8 +852,29 @@ fn paired_auth_servers_come_along(backend: Backend) {
     let v: Value =
         serde_json::from_str(&export(&env, &["--registry", "sso.*.com"]).ok().stdout).unwrap();
     assert_eq!(v["auths"].as_object().unwrap().len(), 1, "{v}");
-    // An auth server with its own credential answers with it.
+    // An auth server with a credential of its own that the pair does not tie
+    // stays out of the registry's export (a registry never picks another of
+    // your credentials), with a warning...
     login(&env, "sso.redhat.com", "sso", "ssopw", &["-q"]);
+    let run = export(&env, &["--registry", "registry.connect.redhat.com"]);
+    let v: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(v["auths"].as_object().unwrap().len(), 1, "{v}");
+    assert!(
+        run.stderr.contains("sso.redhat.com: auth server of registry.connect.redhat.com left out: it holds a credential of its own (username sso) that is not tied to registry.connect.redhat.com"),
+        "{run:?}"
+    );
+    // ...and comes along with its own credential once the user ties it.
+    env.run(
+        &[
+            "pair",
+            "add",
+            "registry.connect.redhat.com",
+            "sso.redhat.com",
+            "--use-auth-credential",
+        ],
+        b"",
+    )
+    .ok();
     let v: Value = serde_json::from_str(
         &export(&env, &["--registry", "registry.connect.redhat.com"])
             .ok()

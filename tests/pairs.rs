@@ -215,6 +215,7 @@ fn logout_cascades_to_the_pair_and_an_unshared_auth_server(backend: Backend) {
     );
     assert_get(env, "a.example.com", "alice", "a-pw");
     assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
+    // b agrees to use the auth server's credential a stored: they share it.
     login_with(
         env,
         &[
@@ -224,8 +225,26 @@ fn logout_cascades_to_the_pair_and_an_unshared_auth_server(backend: Backend) {
             "--password-stdin",
             "--auth-server",
             "sso.example.com",
+            "--use-auth-credential",
         ],
         "b-pw",
+    );
+    // c names the same auth server without agreeing: told, and not a user of it.
+    let run = login_with(
+        env,
+        &[
+            "c.example.com",
+            "-u",
+            "carol",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+        ],
+        "c-pw",
+    );
+    assert!(
+        run.stderr.contains("sso.example.com already holds a credential of its own (username sso-alice); it is not tied to c.example.com"),
+        "{run:?}"
     );
     env.store("other.example.com", "o", "op").ok();
 
@@ -240,8 +259,19 @@ fn logout_cascades_to_the_pair_and_an_unshared_auth_server(backend: Backend) {
     assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
     assert_eq!(
         paired(env),
-        [("b.example.com".to_owned(), "sso.example.com".to_owned())]
+        [
+            ("b.example.com".to_owned(), "sso.example.com".to_owned()),
+            ("c.example.com".to_owned(), "sso.example.com".to_owned()),
+        ]
     );
+    let run = env.run(&["logout", "c.example.com"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("Kept the credential for sso.example.com: it was not stored with this pair"),
+        "{run:?}"
+    );
+    assert_get(env, "sso.example.com", "sso-alice", "sso-pw");
 
     let run = env.run(&["logout", "b.example.com"], b"");
     run.ok();
@@ -350,6 +380,11 @@ fn pair_add_rm_and_their_errors() {
         ("sso2.example.com", "y.example.com", "is the auth server of"),
         ("z.example.com", "reg.example.com", "is itself a registry"),
         ("bad host", "sso.example.com", "invalid server URL"),
+        (
+            "w.example.com",
+            "index.docker.io",
+            "is Docker Hub's registry, not an auth server",
+        ),
     ] {
         let run = add(r, a);
         assert_eq!(run.code, 1, "{run:?}");
@@ -361,6 +396,36 @@ fn pair_add_rm_and_their_errors() {
         paired(&env),
         [("reg.example.com".to_owned(), "sso2.example.com".to_owned())]
     );
+    // Reusing an auth server's credential needs one, and is the user's to name.
+    let run = env.run(
+        &[
+            "pair",
+            "add",
+            "v.example.com",
+            "sso3.example.com",
+            "--use-auth-credential",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("sso3.example.com holds no credential to use"),
+        "{run:?}"
+    );
+    let run = env.run(
+        &[
+            "login",
+            "v.example.com",
+            "--discover",
+            "--use-auth-credential",
+            "-u",
+            "u",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    );
+    assert_eq!(run.code, 2, "clap refuses it: {run:?}");
     env.run(&["pair", "rm", "reg.example.com"], b"").ok();
     assert!(paired(&env).is_empty());
     let run = env.run(&["pair", "rm", "reg.example.com"], b"");
@@ -778,8 +843,12 @@ fn make_certs(dir: &std::path::Path) {
         -out server.pem -days 2 -extfile ext 2>&1");
 }
 
-/// An HTTPS server on 127.0.0.1 answering `/v2/` with a Bearer challenge.
-fn start_tls_server(dir: &std::path::Path) -> Server {
+/// How a test server answers one request, from its head (request line and headers).
+type Respond = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// An HTTPS server on 127.0.0.1 (the certificate of [`make_certs`]) whose
+/// answers `respond` writes; logs `TLS <request line>`.
+fn start_tls_with(dir: &std::path::Path, respond: Respond) -> Server {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
@@ -804,8 +873,7 @@ fn start_tls_server(dir: &std::path::Path) -> Server {
     thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(tcp) = conn else { continue };
-            let config = config.clone();
-            let log = log.clone();
+            let (config, log, respond) = (config.clone(), log.clone(), respond.clone());
             thread::spawn(move || {
                 tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
                 let conn = rustls::ServerConnection::new(config).unwrap();
@@ -821,21 +889,26 @@ fn start_tls_server(dir: &std::path::Path) -> Server {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                let line = String::from_utf8_lossy(&head)
-                    .lines()
-                    .next()
-                    .unwrap()
-                    .to_owned();
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap().to_owned();
                 log.lock().unwrap().push(format!("TLS {line}"));
-                let _ = tls.write_all(
-                    b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://tls-sso.example.test/token\",service=\"s\"\r\nContent-Length: 0\r\n\r\n",
-                );
+                let _ = tls.write_all(respond(&head).as_bytes());
                 tls.conn.send_close_notify();
                 let _ = tls.flush();
             });
         }
     });
     Server { port, requests }
+}
+
+/// An HTTPS server on 127.0.0.1 answering `/v2/` with a Bearer challenge.
+fn start_tls_server(dir: &std::path::Path) -> Server {
+    start_tls_with(
+        dir,
+        Arc::new(|_| {
+            "HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://tls-sso.example.test/token\",service=\"s\"\r\nContent-Length: 0\r\n\r\n".into()
+        }),
+    )
 }
 
 #[test]
@@ -919,4 +992,284 @@ fn login_with_auth_server_then_export_carries_both_entries(backend: Backend) {
         "{}",
         run.stdout
     );
+}
+
+// ---------------------------------------------------------------- trust
+
+/// A plain-HTTP server on 127.0.0.1 whose answers `respond` writes; logs each request head.
+fn start_plain_with(respond: Respond) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (log, respond) = (log.clone(), respond.clone());
+            thread::spawn(move || {
+                conn.set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                    if head[0] == 0x16 {
+                        // A TLS ClientHello: answered as Go's plain HTTP server does.
+                        let _ = conn.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n");
+                        return;
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                log.lock().unwrap().push(head.clone());
+                let _ = conn.write_all(respond(&head).as_bytes());
+            });
+        }
+    });
+    Server { port, requests }
+}
+
+fn reply(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+const HONEST_USER: &str = "honest-user";
+const HONEST_PW: &str = "honest-Secret-pw-3";
+/// The token the honest registry mints for its user's credential.
+const HONEST_TOKEN: &str = "tok-minted-for-honest-user";
+
+/// An honest TLS registry whose token realm is on itself: `/token` mints
+/// [`HONEST_TOKEN`] for exactly [`HONEST_USER`]'s credential; `/v2/` accepts it.
+fn start_honest_registry(certs: &std::path::Path) -> Server {
+    let good = format!("Basic {}", common::human::auth_b64(HONEST_USER, HONEST_PW));
+    let port = Arc::new(Mutex::new(0u16));
+    let realm_port = port.clone();
+    let server = start_tls_with(
+        certs,
+        Arc::new(move |head| {
+            let auth = header(head, "authorization").unwrap_or_default();
+            if head.starts_with("GET /token") {
+                return if auth == good {
+                    reply("200 OK", "", &format!(r#"{{"token":"{HONEST_TOKEN}"}}"#))
+                } else {
+                    reply("401 Unauthorized", "", "")
+                };
+            }
+            if auth == format!("Bearer {HONEST_TOKEN}") {
+                return reply("200 OK", "", "{}");
+            }
+            let p = *realm_port.lock().unwrap();
+            reply(
+                "401 Unauthorized",
+                &format!("Www-Authenticate: Bearer realm=\"https://127.0.0.1:{p}/token\",service=\"honest\"\r\n"),
+                "",
+            )
+        }),
+    );
+    *port.lock().unwrap() = server.port;
+    server
+}
+
+/// A hostile registry (plain HTTP on loopback) whose challenge names the
+/// honest registry's token URL, with a push scope; it accepts any token and
+/// logs every request head (what it was handed).
+fn start_hostile_registry(honest_port: u16) -> Server {
+    start_plain_with(Arc::new(move |head| {
+        if header(head, "authorization").is_some() {
+            return reply("200 OK", "", "{}");
+        }
+        reply(
+            "401 Unauthorized",
+            &format!("Www-Authenticate: Bearer realm=\"https://127.0.0.1:{honest_port}/token\",service=\"honest\",scope=\"repository:victim/app:push\"\r\n"),
+            "",
+        )
+    }))
+}
+
+/// The adversarial reproduction: a registry whose challenge names the token
+/// realm of a host the user holds an unrelated credential for never gets a
+/// token minted with it, and that credential is not exported, not deleted
+/// and still checked on its own.
+#[test]
+fn a_hostile_realm_never_picks_another_credential() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let honest = start_honest_registry(certs.path());
+    let hostile = start_hostile_registry(honest.port);
+    let env = Env::new(Backend::File);
+    let run_with_ca = |args: &[&str], stdin: &str| {
+        let mut cmd = common::human::human_command(&env, args);
+        cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem")).env(
+            "DOCKER_CREDENTIAL_KEYRING_CERTS_D",
+            certs.path().join("none"),
+        );
+        for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(var);
+        }
+        run_command(cmd, stdin.as_bytes())
+    };
+    let (h, e) = (honest.registry(), hostile.registry());
+    // The user's own, verified login to the honest registry.
+    run_with_ca(
+        &["login", &h, "-u", HONEST_USER, "--password-stdin"],
+        &format!("{HONEST_PW}\n"),
+    )
+    .ok();
+    let never_handed_over = |what: &str| {
+        for head in hostile.requests() {
+            assert!(
+                !head.contains(HONEST_TOKEN),
+                "{what}: the hostile registry got the honest token: {head}"
+            );
+        }
+    };
+
+    // login --discover at the hostile registry: the honest credential is not
+    // sent for it; its own goes to the realm it names, and is refused there.
+    let run = run_with_ca(
+        &["login", &e, "-u", "eve", "--password-stdin", "--discover"],
+        "eve-pw\n",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("{h} already holds a credential of its own (username {HONEST_USER}); it is not tied to {e}")),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("refused the credential"), "{run:?}");
+    never_handed_over("login");
+    assert!(paired(&env).is_empty(), "nothing stored on refusal");
+
+    // Recorded unchecked, the pair still never reaches the other credential.
+    run_with_ca(
+        &[
+            "login",
+            "--no-verify",
+            &e,
+            "-u",
+            "eve",
+            "--password-stdin",
+            "--discover",
+        ],
+        "eve-pw\n",
+    )
+    .ok();
+    assert_eq!(paired(&env), [(e.clone(), h.clone())]);
+    assert_eq!(pairs_json(&env)[0]["authCredential"], "registry");
+
+    let export = env.run(&["export", "--registry", &e], b"");
+    export.ok();
+    let payload: serde_json::Value = serde_json::from_str(&export.stdout).unwrap();
+    assert_eq!(
+        payload["auths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        [&e],
+        "{export:?}"
+    );
+    assert!(
+        export
+            .stderr
+            .contains(&format!("{h}: auth server of {e} left out")),
+        "{export:?}"
+    );
+    common::human::assert_no_secret(&export, &[(HONEST_USER, HONEST_PW)]);
+
+    let doctor = env.run(&["doctor"], b"");
+    assert!(
+        doctor.stdout.contains(&format!(
+            "{e} is paired with {h}, which holds a credential of its own (username {HONEST_USER}) not tied to {e}"
+        )),
+        "{doctor:?}"
+    );
+
+    let check = run_with_ca(&["check", "--json", "--timeout", "20"], "");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&check.stdout).unwrap_or_else(|_| panic!("{check:?}"));
+    let row = |server: &str| rows.iter().find(|r| r["server"] == server).unwrap().clone();
+    assert_eq!(
+        row(&h)["status"],
+        "ok",
+        "the honest credential is checked on its own: {check:?}"
+    );
+    assert_eq!(row(&e)["status"], "rejected", "{check:?}");
+    never_handed_over("check");
+    common::human::assert_no_secret(&check, &[(HONEST_USER, HONEST_PW)]);
+
+    let logout = env.run(&["logout", &e], b"");
+    logout.ok();
+    assert!(
+        logout
+            .stdout
+            .contains(&format!("Kept the credential for {h}")),
+        "{logout:?}"
+    );
+    assert_get(&env, &h, HONEST_USER, HONEST_PW);
+}
+
+backend_tests!(repairing_with_another_spelling_removes_what_the_old_pair_owned);
+/// Re-pairing a registry with another spelling of its auth server (another
+/// key) removes the auth-server credential the old pair stored; `logout`
+/// then removes the new one, and nothing else.
+fn repairing_with_another_spelling_removes_what_the_old_pair_owned(backend: Backend) {
+    let env = &Env::new(backend);
+    let login_paired = |auth: &str, pw: &str| {
+        login_with(
+            env,
+            &[
+                "reg.example.com",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "--auth-server",
+                auth,
+                "--auth-username",
+                "sso-alice",
+                "--auth-password-stdin",
+            ],
+            &format!("reg-pw\n{pw}\n"),
+        )
+    };
+    env.store("unrelated.example.com", "u", "p").ok();
+    login_paired("localhost:5999", "old-sso-pw");
+    assert_get(env, "localhost:5999", "sso-alice", "old-sso-pw");
+    let run = login_paired("http://localhost:5999", "new-sso-pw");
+    assert!(
+        run.stdout.contains(
+            "Removed the credential for auth server localhost:5999 (stored with the replaced pair)"
+        ),
+        "{run:?}"
+    );
+    assert_not_found(env, "localhost:5999");
+    assert_get(env, "http://localhost:5999", "sso-alice", "new-sso-pw");
+    assert_eq!(
+        paired(env),
+        [(
+            "reg.example.com".to_owned(),
+            "http://localhost:5999".to_owned()
+        )]
+    );
+    let run = env.run(&["check", "--timeout", "2"], b"");
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("localhost:5999 ")),
+        "the old key is gone: {run:?}"
+    );
+    env.run(&["logout", "reg.example.com"], b"").ok();
+    assert_not_found(env, "http://localhost:5999");
+    assert!(paired(env).is_empty());
+    assert_eq!(env.list().len(), 1, "only the unrelated credential stays");
+    assert_get(env, "unrelated.example.com", "u", "p");
 }

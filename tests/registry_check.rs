@@ -76,7 +76,17 @@ fn check_over_a_hundred_credentials() {
     let paired = delegating.host();
     env.store(&paired, USER, PASSWORD).ok();
     env.store(&tokens.host(), SSO_USER, SSO_PASSWORD).ok();
-    env.run(&["pair", "add", &paired, &tokens.host()], b"").ok();
+    env.run(
+        &[
+            "pair",
+            "add",
+            &paired,
+            &tokens.host(),
+            "--use-auth-credential",
+        ],
+        b"",
+    )
+    .ok();
     expected.push((paired.clone(), "ok", None));
     expected.push((tokens.host(), "not-checkable", None));
     assert_eq!(expected.len(), 101);

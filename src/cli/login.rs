@@ -68,12 +68,18 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     // Delegated auth: find and check the auth server before reading or storing anything.
     let pairing = login::Pairing::prepare(
-        args.pair.auth_server.as_deref(),
-        args.pair.discover,
-        args.pair.auth_username.as_deref(),
+        login::PairOptions {
+            auth_server: args.pair.auth_server.as_deref(),
+            discover: args.pair.discover,
+            auth_username: args.pair.auth_username.as_deref(),
+            use_auth_credential: args.pair.use_auth_credential,
+        },
         &key,
         || args.probe.client(),
     )?;
+    if let Some(note) = pairing.as_ref().and_then(|p| p.note(&key)) {
+        crate::errln!("note: {note}");
+    }
     let mut auth_stdin = None;
     let secret = if args.password_stdin && args.pair.auth_password_stdin {
         let (registry_secret, auth) = super::prompt::two_secrets_from_stdin()?;
@@ -132,11 +138,12 @@ pub(crate) fn run(args: Args) -> CommandResult {
     super::configure::follow_login(&key, args.quiet);
     if let (Some(pairing), Some(linked), false) = (&pairing, &stored.linked, args.quiet) {
         let auth_server = pairing.auth_server();
-        let mut line = super::pair::linked_message(&key, auth_server, linked);
+        let mut line = super::pair::linked_message(&key, auth_server, &linked.linked);
         if let Some(realm) = pairing.realm() {
             line.push_str(&format!(" (realm {realm})"));
         }
         crate::outln!("{line}");
+        super::pair::print_removed(linked);
         if let Some(kind) = stored.auth_kind {
             crate::outln!(
                 "Stored the auth server credential for {auth_server} (in the {kind} store)"

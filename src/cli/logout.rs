@@ -9,9 +9,10 @@ use crate::store::Credentials;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Logging out of a registry you are not logged in to is not an error. `logout REGISTRY`
-also removes the registry's pair, the auth server's own credential when no other pair
-uses it, and, when REGISTRY is an auth server, its pairs whose registries hold no
-credential (nothing would answer for them).
+also removes the registry's pair, the auth server credential stored with that pair
+(`login --auth-username`) when no other pair uses it (a credential the pair did not
+store is never removed with it), and, when REGISTRY is an auth server, its pairs whose
+registries hold no credential (nothing would answer for them).
 
 Exit codes: 0 done, 1 error (the store could not be changed), 2 bad command line.")]
 pub(crate) struct Args {
@@ -81,6 +82,10 @@ fn print_pair_report(key: &ServerKey, report: &crate::pairs::LogoutReport) {
         crate::outln!(
             "Kept auth server {auth}: still paired with {}",
             report.still_used_by.join(", ")
+        );
+    } else if report.not_owned {
+        crate::outln!(
+            "Kept the credential for {auth}: it was not stored with this pair (`logout {auth}` removes it)"
         );
     }
 }

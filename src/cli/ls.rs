@@ -32,7 +32,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     } else {
         None
     };
-    let pairs = std::mem::take(&mut view.pairs);
+    let pairs = crate::pairs::take_auth_servers(&mut view);
     let rows: Vec<Row> = Credentials::listed(view)
         .into_iter()
         .map(|l| Row {
@@ -40,7 +40,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
                 crate::jwt::of_stored(&store, db, &l.key)
                     .map_or_else(|_| "unreadable".into(), |e| e.display())
             }),
-            pair: pairs.get(&l.key).map(|p| p.auth_server.clone()),
+            pair: pairs.get(&l.key).cloned(),
             token: l.username == IDENTITY_TOKEN_USER,
             server: l.key,
             username: l.username,

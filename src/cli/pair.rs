@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use super::CommandResult;
 use crate::http;
-use crate::pairs::{self, AuthStatus, Linked, PairStatus};
+use crate::pairs::{self, AuthCredential, AuthStatus, Intent, LinkReport, Linked, PairStatus};
 use crate::registry::ServerKey;
 use crate::store::Credentials;
 
@@ -17,6 +17,12 @@ A registry that delegates login (e.g. registry.connect.redhat.com -> sso.redhat.
 needs a credential for both hosts in pull secrets. Pair them once: `get AUTH_SERVER` \
 then answers with the registry's credential (unless the auth server has its own), \
 `list` shows the auth server, and exports carry both entries.
+
+A registry never chooses which of your credentials it gets: the registry's token \
+requests carry its own credential, unless the pair ties the auth server's own to it \
+(`login --auth-username`, or `--use-auth-credential` on an auth server you name). An \
+auth server's credential that is not tied to the pair is never sent, exported or \
+removed with the registry.
 
 Exit codes: 0 done, 1 error (the pairs are unchanged), 2 bad command line.")]
 pub(crate) struct Args {
@@ -47,6 +53,10 @@ pub(crate) struct AddArgs {
     pub(crate) registry: String,
     /// Auth server key: a host (sso.redhat.com) or host + realm path prefix
     pub(crate) auth_server: String,
+    /// Use the credential AUTH_SERVER already holds for REGISTRY's token
+    /// requests (by default they carry REGISTRY's own credential)
+    #[arg(long)]
+    pub(crate) use_auth_credential: bool,
     /// Print nothing on success
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -118,11 +128,29 @@ pub(crate) fn run(args: Args) -> CommandResult {
 fn add(args: AddArgs) -> CommandResult {
     let registry = ServerKey::parse(&args.registry)?;
     let auth = ServerKey::parse(&args.auth_server)?;
-    let linked = pairs::link(&Credentials::open()?, &registry, &auth)?;
+    let intent = if args.use_auth_credential {
+        Intent::UseStored
+    } else {
+        Intent::RegistryCredential
+    };
+    let (report, plan) = pairs::link(&Credentials::open()?, &registry, &auth, intent)?;
+    if let Some(note) = plan.note(&registry, &auth) {
+        crate::errln!("note: {note}");
+    }
     if !args.quiet {
-        crate::outln!("{}", linked_message(&registry, &auth, &linked));
+        crate::outln!("{}", linked_message(&registry, &auth, &report.linked));
+        print_removed(&report);
     }
     Ok(0)
+}
+
+/// The auth-server credential a replaced pair owned, removed with it.
+pub(crate) fn print_removed(report: &LinkReport) {
+    if let Some(old) = &report.removed {
+        crate::outln!(
+            "Removed the credential for auth server {old} (stored with the replaced pair)"
+        );
+    }
 }
 
 /// One line saying what [`pairs::link`] did.
@@ -182,14 +210,24 @@ fn answer_text(status: &PairStatus) -> String {
     }
 }
 
+/// Whose credential the registry's token requests carry.
+fn tokens_text(status: &PairStatus) -> &'static str {
+    match status.auth_credential {
+        AuthCredential::Registry => "registry's own",
+        AuthCredential::Owned => "auth server's (stored with the pair)",
+        AuthCredential::Shared => "auth server's (shared, agreed)",
+    }
+}
+
 fn print_table(rows: &[PairStatus]) {
-    let cells: Vec<[String; 4]> = rows
+    let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
             [
                 r.registry.clone(),
                 r.auth_server.clone(),
                 if r.registry_credential { "yes" } else { "no" }.into(),
+                tokens_text(r).into(),
                 answer_text(r),
             ]
         })
@@ -199,6 +237,7 @@ fn print_table(rows: &[PairStatus]) {
             "REGISTRY",
             "AUTH SERVER",
             "LOGGED IN",
+            "TOKEN REQUESTS CARRY",
             "AUTH SERVER ANSWERS WITH",
         ],
         &cells,
@@ -218,13 +257,24 @@ fn discover_cmd(args: DiscoverArgs) -> CommandResult {
         crate::outln!("(dry run: nothing recorded; run without --dry-run to pair them)");
         return Ok(0);
     }
-    let linked = pairs::link(&Credentials::open()?, &registry, &found.auth_server)?;
+    // A discovered realm never picks one of the user's credentials: the
+    // registry's own is what its token requests carry.
+    let (report, plan) = pairs::link(
+        &Credentials::open()?,
+        &registry,
+        &found.auth_server,
+        Intent::RegistryCredential,
+    )?;
+    if let Some(note) = plan.note(&registry, &found.auth_server) {
+        crate::errln!("note: {note}");
+    }
     if !args.quiet {
         crate::outln!(
             "{} (realm {})",
-            linked_message(&registry, &found.auth_server, &linked),
+            linked_message(&registry, &found.auth_server, &report.linked),
             found.realm
         );
+        print_removed(&report);
     }
     Ok(0)
 }
@@ -246,4 +296,13 @@ pub(crate) struct LoginPairArgs {
     /// holds two lines: the registry password, then the auth server password
     #[arg(long, requires = "auth_username", requires = "password_stdin")]
     pub(crate) auth_password_stdin: bool,
+    /// With --auth-server: use the credential that auth server already holds
+    /// for this registry's token requests (by default they carry the
+    /// registry's own credential; a discovered auth server never gets this)
+    #[arg(
+        long,
+        requires = "auth_server",
+        conflicts_with_all = ["auth_username", "discover"]
+    )]
+    pub(crate) use_auth_credential: bool,
 }

@@ -65,8 +65,7 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
     }
     // Auth servers answer through their pairs (as `get` does), so they can be
     // selected by their own names too.
-    let auth_servers: std::collections::BTreeSet<&String> =
-        db.pairs.values().map(|p| &p.auth_server).collect();
+    let auth_servers = pairs::auth_servers(&db);
     for pattern in &selection.patterns {
         let stored = db.credentials.keys().any(|k| pattern.matches(k));
         if !stored && !auth_servers.iter().any(|a| pattern.matches(a)) {
@@ -84,36 +83,11 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
         .map(|k| (k.clone(), k.clone()))
         .collect();
     let mut out = Collected::default();
-    let named_auth_servers: Vec<(String, Option<String>)> = auth_servers
-        .iter()
-        .filter(|a| !selection.patterns.is_empty() && select::selected(&selection.patterns, a))
-        .map(|a| ((*a).clone(), None))
-        .collect();
-    add_auth_servers(
-        store,
-        &db,
-        &mut plan,
-        named_auth_servers,
-        &selection.patterns,
-        &mut out.warnings,
-    )?;
+    if !selection.patterns.is_empty() {
+        add_named_auth_servers(store, &db, &mut plan, &auth_servers, &selection.patterns)?;
+    }
     if !selection.no_auth_servers {
-        let paired: Vec<(String, Option<String>)> = plan
-            .keys()
-            .filter_map(|r| {
-                db.pairs
-                    .get(r)
-                    .map(|p| (p.auth_server.clone(), Some(r.clone())))
-            })
-            .collect();
-        add_auth_servers(
-            store,
-            &db,
-            &mut plan,
-            paired,
-            &selection.patterns,
-            &mut out.warnings,
-        )?;
+        add_companions(store, &db, &mut plan, &mut out.warnings)?;
     }
     for (key, source) in &plan {
         let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
@@ -170,45 +144,61 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
     Ok(out)
 }
 
-/// Adds each auth server of `wanted` (with the registry that brought it in,
-/// or `None` when it was selected by its own name: then one that cannot
-/// answer is an error if a pattern names it), answered by the same
-/// credential `get` returns for it ([`pairs::lookup`]: its own, else its
-/// registries' when they agree on username and secret).
-fn add_auth_servers(
+/// Adds the auth servers `--registry` names by their own names, answered by
+/// the credential `get` returns for them ([`pairs::lookup`]: their own, else
+/// their registries' when those agree). One that cannot answer is an error
+/// when a pattern names it exactly, else skipped.
+fn add_named_auth_servers(
     store: &Credentials,
     db: &Database,
     plan: &mut BTreeMap<String, String>,
-    wanted: Vec<(String, Option<String>)>,
+    auth_servers: &std::collections::BTreeSet<&str>,
     patterns: &[Pattern],
-    warnings: &mut Vec<String>,
 ) -> Result<()> {
-    for (auth, registry) in wanted {
-        if plan.contains_key(&auth) {
+    for auth in auth_servers {
+        if plan.contains_key(*auth) || !select::selected(patterns, auth) {
             continue;
         }
-        match pairs::lookup(store, db, &auth)? {
+        match pairs::lookup(store, db, auth)? {
             pairs::Lookup::Found { from, .. } => {
-                plan.insert(auth, from);
+                plan.insert((*auth).to_owned(), from);
             }
             pairs::Lookup::Conflict { registries, reason } => {
-                let why = format!(
-                    "its registries {} use different {}s; log in to {auth} itself",
-                    registries.join(", "),
-                    match reason {
-                        pairs::Disagreement::Username => "username",
-                        pairs::Disagreement::Secret => "password",
-                    }
-                );
-                match registry {
-                    Some(registry) => {
-                        warnings.push(format!("{auth}: auth server of {registry} left out: {why}"))
-                    }
-                    None if patterns.iter().any(|p| p.names(&auth)) => bail!("{auth}: {why}"),
-                    None => warnings.push(format!("{auth}: skipped: {why}")),
+                if patterns.iter().any(|p| p.names(auth)) {
+                    bail!(
+                        "{auth}: {}",
+                        pairs::conflict_reason(auth, &registries, reason)
+                    );
                 }
             }
             pairs::Lookup::NotFound => {}
+        }
+    }
+    Ok(())
+}
+
+/// Adds the auth server each planned registry brings along, as the trust
+/// rule allows ([`pairs::companion`]); one left out gets a warning.
+fn add_companions(
+    store: &Credentials,
+    db: &Database,
+    plan: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let registries: Vec<String> = plan.keys().cloned().collect();
+    for registry in registries {
+        match pairs::companion(store, db, &registry)? {
+            pairs::Companion::Nothing => {}
+            pairs::Companion::Entry { auth_server, from } => {
+                plan.entry(auth_server).or_insert(from);
+            }
+            pairs::Companion::LeftOut { auth_server, why } => {
+                if !plan.contains_key(&auth_server) {
+                    warnings.push(format!(
+                        "{auth_server}: auth server of {registry} left out: {why}"
+                    ));
+                }
+            }
         }
     }
     Ok(())

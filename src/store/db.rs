@@ -52,6 +52,46 @@ pub(crate) struct Pair {
     /// Key of the auth server (host, or host + realm path prefix).
     #[serde(rename = "authServer")]
     pub(crate) auth_server: String,
+    /// Whose credential the registry's token requests carry (absent: the
+    /// registry's own, which is also what an index written before this field
+    /// means: an older pair never uses a credential the user did not tie to it).
+    #[serde(
+        rename = "authCredential",
+        default,
+        skip_serializing_if = "AuthCredential::is_registry"
+    )]
+    pub(crate) auth_credential: AuthCredential,
+}
+
+/// How a pair relates to the auth server's own stored credential (the trust
+/// rule over it lives in [`crate::pairs`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum AuthCredential {
+    /// The auth server's credential was stored by the same `login` that made
+    /// the pair (or the user agreed to share one stored that way): the pair
+    /// owns it, and the last owner's logout removes it.
+    Owned,
+    /// The auth server's credential was stored on its own (it is also a
+    /// registry, say) and the user agreed to use it for this registry: used,
+    /// never removed with the pair.
+    Shared,
+    /// Not tied: the registry's own credential is what its token requests
+    /// carry. A value written by a newer version reads as this (the safe side).
+    #[default]
+    #[serde(other)]
+    Registry,
+}
+
+impl AuthCredential {
+    fn is_registry(&self) -> bool {
+        *self == AuthCredential::Registry
+    }
+
+    /// Whether the registry's token requests carry the auth server's own credential.
+    pub(crate) fn uses_auth_server_credential(self) -> bool {
+        self != AuthCredential::Registry
+    }
 }
 
 /// One credential's entry in the index.
@@ -385,6 +425,37 @@ fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_ties_an_auth_credential_only_when_it_says_so() {
+        let read = |pair: &str| -> AuthCredential {
+            let text = format!(r#"{{"version":1,"pairs":{{"r.example":{pair}}}}}"#);
+            let db: Database = serde_json::from_str(&text).unwrap();
+            db.pairs["r.example"].auth_credential
+        };
+        // Written before the field existed, or by a newer version: not tied.
+        assert_eq!(
+            read(r#"{"authServer":"s.example"}"#),
+            AuthCredential::Registry
+        );
+        assert_eq!(
+            read(r#"{"authServer":"s.example","authCredential":"from-the-future"}"#),
+            AuthCredential::Registry
+        );
+        assert_eq!(
+            read(r#"{"authServer":"s.example","authCredential":"owned"}"#),
+            AuthCredential::Owned
+        );
+        // Not tied is the absence of the field, as before.
+        let pair = Pair {
+            auth_server: "s.example".into(),
+            auth_credential: AuthCredential::Registry,
+        };
+        assert_eq!(
+            serde_json::to_string(&pair).unwrap(),
+            r#"{"authServer":"s.example"}"#
+        );
+    }
 
     fn record(user: &str, secret: &str) -> Record {
         Record {

@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 
 pub(crate) use backend::{BackendError, TIMEOUT_ENV};
 pub(crate) use choice::{StoreChoice, StoreKind, STORE_ENV};
-pub(crate) use db::{Database, Record};
+pub(crate) use db::{AuthCredential, Database, Record};
 #[cfg(test)]
 pub(crate) use memory::MemoryStore;
 pub(crate) use secrets::SecretStore;
@@ -335,17 +335,19 @@ impl Credentials {
     /// any keyring write or the save fails, the keyring secrets already written
     /// are put back as they were and the index is not changed.
     pub(crate) fn put_all(&self, puts: &[Put<'_>]) -> Result<Vec<StoreKind>> {
-        Ok(self.put_all_with(puts, |_| Ok(()))?.0)
+        Ok(self.put_all_with(puts, |_, _| Ok(()))?.0)
     }
 
     /// [`put_all`](Self::put_all), plus `change` to the index in the same
-    /// transaction (after the credentials are in it, before it is saved):
-    /// `login` records a pair with its credentials this way. If `change`
-    /// fails, nothing is stored.
+    /// transaction (after the credentials are in it, before it is saved; it
+    /// may remove credentials through [`Removals::delete_in`]): `login`
+    /// records a pair with its credentials this way, and drops what a
+    /// replaced pair owned. If `change` or the save fails, nothing is stored
+    /// and nothing removed.
     pub(crate) fn put_all_with<T>(
         &self,
         puts: &[Put<'_>],
-        change: impl FnOnce(&mut Database) -> Result<T>,
+        change: impl FnOnce(&mut Database, &mut Removals<'_>) -> Result<T>,
     ) -> Result<(Vec<StoreKind>, T)> {
         // One rule for every writer (protocol `store`, `login`, `import`): a
         // control character in a username would corrupt `ls` output and terminals.
@@ -409,17 +411,20 @@ impl Credentials {
                 old_secret,
             });
         }
-        let changed = match change(&mut db) {
+        let mut removals = Removals {
+            store: self,
+            undo: Vec::new(),
+        };
+        let changed = change(&mut db, &mut removals);
+        let saved = changed.and_then(|changed| db.save(&self.db_path()).map(|()| changed));
+        let changed = match saved {
             Ok(changed) => changed,
             Err(err) => {
+                self.undo(&removals.undo);
                 self.undo(&written);
                 return Err(err);
             }
         };
-        if let Err(err) = db.save(&self.db_path()) {
-            self.undo(&written);
-            return Err(err);
-        }
         for w in &written {
             if let Some(prev) = &w.previous {
                 if prev.store != w.kind {
@@ -508,16 +513,19 @@ fn in_index_credential(record: &Record) -> Option<Credential> {
     })
 }
 
+/// A store for unit tests: the index in a temporary directory, the secrets
+/// in a [`MemoryStore`] standing in for the Secret Service.
+#[cfg(test)]
+pub(crate) fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
+    let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
+    (dir, secrets, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn memory_store() -> (tempfile::TempDir, &'static MemoryStore, Credentials) {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = Box::leak(Box::new(MemoryStore::new(StoreKind::SecretService)));
-        let store = Credentials::with_secret_store(dir.path().to_path_buf(), secrets);
-        (dir, secrets, store)
-    }
 
     fn credential(user: &str, secret: &str) -> Credential {
         Credential {
@@ -570,7 +578,7 @@ mod tests {
             credential,
             email: None,
         });
-        let failed = store.put_all_with(&puts, |db| -> Result<()> {
+        let failed = store.put_all_with(&puts, |db, _| -> Result<()> {
             // The change sees the batch in the index it would save...
             assert!(db.credentials.contains_key("b.example"));
             anyhow::bail!("the pair cannot be recorded")
@@ -581,11 +589,12 @@ mod tests {
         assert_eq!(store.get(&a).unwrap(), Some(credential("a", "old-a")));
         assert_eq!(store.get(&b).unwrap(), None);
         let (kinds, linked) = store
-            .put_all_with(&puts, |db| {
+            .put_all_with(&puts, |db, _| {
                 db.pairs.insert(
                     "a.example".into(),
                     db::Pair {
                         auth_server: "b.example".into(),
+                        auth_credential: AuthCredential::Registry,
                     },
                 );
                 Ok("linked")
