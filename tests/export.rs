@@ -1281,6 +1281,70 @@ fn rotation_leaves_no_old_password_under_any_spelling(backend: Backend) {
     assert_eq!(again.stdout, run.stdout);
 }
 
+/// `--merge FILE -o FILE` starts from an empty pull secret when FILE is
+/// missing (as `oc registry login --to=FILE`), writing it 0600 with only our
+/// entry; a missing `--merge` file is still an error otherwise.
+#[test]
+fn merge_into_a_missing_file_named_by_output_creates_it() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "me", "pw", &["-q"]);
+    let file = env.home().join("pull-secret.json");
+    let name = file.to_str().unwrap();
+    // Missing, and no -o naming it (or another -o): refused, nothing written.
+    fails(
+        &export(&env, &["--merge", name, "--registry", "quay.io"]),
+        "cannot read",
+    );
+    let other = env.home().join("other.json");
+    fails(
+        &export(
+            &env,
+            &[
+                "--merge",
+                name,
+                "--registry",
+                "quay.io",
+                "-o",
+                other.to_str().unwrap(),
+            ],
+        ),
+        "cannot read",
+    );
+    assert!(!file.exists() && !other.exists());
+    let run = export(
+        &env,
+        &["--merge", name, "--registry", "quay.io", "-o", name],
+    );
+    run.ok();
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("does not exist: starting from an empty pull secret"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("merge: quay.io: added (username me)"),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        r#"{"auths":{"quay.io":{"username":"me","password":"pw","auth":"bWU6cHc="}}}"#
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Now it exists: merged like any other document.
+    let again = export(
+        &env,
+        &["--merge", name, "--registry", "quay.io", "-o", name],
+    );
+    again.ok();
+    assert_eq!(again.stderr, "merge: quay.io: unchanged (username me)\n");
+}
+
 fn import(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
     let mut all = vec!["import"];
     all.extend(args);

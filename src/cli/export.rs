@@ -1,6 +1,6 @@
 //! `export`: stored credentials as a pull secret, on stdout or in a 0600 file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
@@ -39,7 +39,7 @@ Examples:
 (http://HOST, HOST/v2/, upper case) are removed. An entry of another username (e.g. the
 OpenShift release credential on quay.io) is replaced only with --replace HOST: otherwise
 nothing is written. What the merge did per registry (added, updated, replaced, unchanged,
-spellings removed) goes to stderr.
+spellings removed) goes to stderr. --merge FILE -o FILE creates FILE when it is missing.
 
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
@@ -134,7 +134,8 @@ pub(crate) struct Args {
     #[arg(long, requires = "link_commands")]
     pub(crate) unlink: bool,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML;
-    /// needs --registry or --all-registries
+    /// needs --registry or --all-registries. With -o FILE naming the same file, a missing
+    /// FILE is created
     #[arg(long, value_name = "FILE")]
     pub(crate) merge: Option<String>,
     /// With --merge: merge every stored credential (without it, --merge needs --registry)
@@ -169,7 +170,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     // Read the document to merge before touching the store: bad input fails first.
     let merge = match &args.merge {
         Some(source) => Some(Merge {
-            document: Document::parse(&read_source(source)?)?,
+            document: Document::parse(&merge_source(source, args.output.as_deref())?)?,
             metadata: if args.keep_metadata {
                 Metadata::KeepAll
             } else if args.last_writer_wins {
@@ -268,6 +269,26 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     }
     emit(&args, &rendered.text)?;
     Ok(0)
+}
+
+/// An empty `.dockerconfigjson`: where `--merge FILE -o FILE` starts when FILE is missing.
+const EMPTY_PAYLOAD: &str = r#"{"auths":{}}"#;
+
+/// The text of the pull secret `--merge` updates: `source` read, or an empty
+/// payload when `source` is a missing file that `--output` also names (the
+/// file is then created, as `oc registry login --to=FILE` does).
+fn merge_source(source: &str, output: Option<&Path>) -> Result<String> {
+    let path = Path::new(source);
+    let missing = source != "-"
+        && matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if missing && output.is_some_and(|out| super::output::same_file(path, out)) {
+        crate::errln!(
+            "note: {} does not exist: starting from an empty pull secret ({EMPTY_PAYLOAD}), written there",
+            path.display()
+        );
+        return Ok(EMPTY_PAYLOAD.to_owned());
+    }
+    read_source(source)
 }
 
 /// `--replace HOST` values as registry keys: one registry each, no glob.
