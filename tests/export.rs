@@ -1101,7 +1101,7 @@ fn merge_never_replaces_another_users_credential_unasked(backend: Backend) {
     let args = ["export", "--merge", "-", "--registry", "quay.io"];
     let refused = env.run(&args, input.as_bytes());
     fails(&refused, "--replace quay.io");
-    for needle in [RELEASE_USER, "yours: me", "nothing was written"] {
+    for needle in [RELEASE_USER, "yours is me", "nothing was written"] {
         assert!(refused.stderr.contains(needle), "{needle}: {refused:?}");
     }
     common::human::assert_no_secret(&refused, SECRETS);

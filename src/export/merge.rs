@@ -78,14 +78,6 @@ fn same_credential(a: Option<&Found>, b: Option<&Found>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if a.username == b.username && a.password == b.password)
 }
 
-/// A username as the report shows it.
-fn user_label(user: Option<&str>) -> String {
-    match user {
-        Some(user) => user.to_owned(),
-        None => "(none readable)".to_owned(),
-    }
-}
-
 /// What the merge does for one of our registries.
 struct HostPlan {
     /// Our key (the spelling written).
@@ -136,7 +128,7 @@ pub(crate) fn merge_auths(
             .map(|p| format!("--replace {}", replace_name(&p.key)))
             .collect();
         bail!(
-            "the pull secret holds another user's credential for {}; the merge would replace it, so nothing was written: pass {} to replace it (whatever pulls with it, such as cluster updates for the OpenShift release credential on quay.io, then uses yours), or leave that registry out of --registry",
+            "refusing to replace another user's credential: {}; nothing was written: pass {} to replace it (whatever pulls with it, such as cluster updates with the OpenShift release credential on quay.io, then uses yours), or leave it out of --registry",
             refused.join("; "),
             hosts.join(" ")
         );
@@ -184,60 +176,35 @@ fn plan_host(
         .iter()
         .filter(|(k, _)| scope(k).as_ref() == Some(ours_scope))
         .collect();
-    let kept: Vec<String> = auths
-        .keys()
-        .filter(|k| {
-            scope(k).is_some_and(|s| s.authority == ours_scope.authority && s != *ours_scope)
-        })
-        .map(|k| format!("kept {} (another scope)", shown(k)))
-        .collect();
     let new = credential(key, entry);
-    let new_user = new.as_ref().map(|c| c.username.as_str());
     let olds: Vec<Option<Found>> = same.iter().map(|(k, v)| credential(k, v)).collect();
-    let mut others: Vec<Option<&str>> = Vec::new();
-    for old in &olds {
-        let user = old.as_ref().map(|c| c.username.as_str());
-        if (user.is_none() || user != new_user) && !others.contains(&user) {
-            others.push(user);
-        }
-    }
-    let verb = if same.is_empty() {
-        format!("added (username {})", user_label(new_user))
-    } else if !others.is_empty() {
-        let old: Vec<String> = others.iter().map(|u| user_label(*u)).collect();
-        format!(
-            "replaced username {} with {}",
-            old.join(", "),
-            user_label(new_user)
-        )
-    } else if olds
-        .iter()
-        .all(|old| same_credential(old.as_ref(), new.as_ref()))
-    {
-        format!("unchanged (username {})", user_label(new_user))
-    } else {
-        format!("updated (username {}, new password)", user_label(new_user))
-    };
+    let others = other_users(&olds, new.as_ref());
     let removed: Vec<String> = same
         .iter()
         .map(|(k, _)| (*k).clone())
         .filter(|k| k != key)
         .collect();
-    let mut parts = vec![format!("{key}: {verb}")];
+    let mut parts = vec![format!("{key}: {}", verb(&olds, new.as_ref(), &others))];
     if !removed.is_empty() {
         let names: Vec<String> = removed.iter().map(|k| shown(k)).collect();
         parts.push(format!("other spellings removed: {}", names.join(", ")));
     }
-    parts.extend(kept);
-    let base = auths.get(key).or_else(|| same.first().map(|(_, v)| *v));
+    parts.extend(
+        auths
+            .keys()
+            .filter(|k| {
+                scope(k).is_some_and(|s| s.authority == ours_scope.authority && s != *ours_scope)
+            })
+            .map(|k| format!("kept {} (another scope)", shown(k))),
+    );
     let refused = (!others.is_empty() && !replace_named).then(|| {
-        let old: Vec<String> = others.iter().map(|u| user_label(*u)).collect();
         format!(
-            "{key} (the pull secret's username: {}; yours: {})",
-            old.join(", "),
-            user_label(new_user)
+            "{key} holds username {} in the pull secret, yours is {}",
+            users(&others),
+            ours_name(new.as_ref())
         )
     });
+    let base = auths.get(key).or_else(|| same.first().map(|(_, v)| *v));
     HostPlan {
         key: key.to_owned(),
         entry: base.map_or_else(|| entry.clone(), |old| replace_entry(old, entry)),
@@ -245,6 +212,63 @@ fn plan_host(
         line: parts.join("; "),
         refused,
     }
+}
+
+/// The usernames of `olds` that are not `new`'s (an unreadable one as
+/// `None`), each once: the entries only `--replace` may replace.
+fn other_users<'a>(olds: &'a [Option<Found>], new: Option<&Found>) -> Vec<Option<&'a str>> {
+    let new_user = new.map(|c| c.username.as_str());
+    let mut others = Vec::new();
+    for old in olds {
+        let user = old.as_ref().map(|c| c.username.as_str());
+        if (user.is_none() || user != new_user) && !others.contains(&user) {
+            others.push(user);
+        }
+    }
+    others
+}
+
+/// What the merge did to the registry's credential, for the report.
+fn verb(olds: &[Option<Found>], new: Option<&Found>, others: &[Option<&str>]) -> String {
+    let ours = ours_label(new);
+    if olds.is_empty() {
+        format!("added ({ours})")
+    } else if !others.is_empty() {
+        format!(
+            "replaced username {} with {}",
+            users(others),
+            ours_name(new)
+        )
+    } else if olds.iter().all(|old| same_credential(old.as_ref(), new)) {
+        format!("unchanged ({ours})")
+    } else {
+        format!("updated ({ours}, new password)")
+    }
+}
+
+/// Our credential as the report names it: `username U`, or an identity token.
+fn ours_label(new: Option<&Found>) -> String {
+    match new {
+        Some(_) => format!("username {}", ours_name(new)),
+        None => ours_name(new),
+    }
+}
+
+/// Our username, or "an identity token" (which has none).
+fn ours_name(new: Option<&Found>) -> String {
+    match new {
+        Some(c) => c.username.clone(),
+        None => "an identity token".to_owned(),
+    }
+}
+
+/// Usernames of the document as the report names them.
+fn users(users: &[Option<&str>]) -> String {
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u.unwrap_or("(none readable)"))
+        .collect();
+    names.join(", ")
 }
 
 /// The entry that replaces `old`: our username/password/auth (and email if we
@@ -333,7 +357,7 @@ mod tests {
         let err = merge_auths(&auths, &ours, &[]).unwrap_err().to_string();
         for needle in [
             "openshift-release-dev+ocm",
-            "yours: me",
+            "yours is me",
             "--replace quay.io",
         ] {
             assert!(err.contains(needle), "{needle}: {err}");
@@ -403,6 +427,26 @@ mod tests {
         assert_eq!(
             report(&[("a.io", auth_only("me", "old"))]),
             ["a.io: updated (username me, new password)"]
+        );
+    }
+
+    /// `--include-tokens`: our entry has no username; any entry it meets
+    /// is another user's.
+    #[test]
+    fn identity_tokens_of_ours() {
+        let ours = map(&[("a.io", json!({"identitytoken": "tok"}))]);
+        let (_, report) = merge_auths(&Map::new(), &ours, &[]).unwrap();
+        assert_eq!(report, ["a.io: added (an identity token)"]);
+        let auths = map(&[("a.io", auth_only("me", "pw"))]);
+        let err = merge_auths(&auths, &ours, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("holds username me in the pull secret, yours is an identity token"),
+            "{err}"
+        );
+        let (_, report) = merge_auths(&auths, &ours, &[key("a.io")]).unwrap();
+        assert_eq!(
+            report,
+            ["a.io: replaced username me with an identity token"]
         );
     }
 
