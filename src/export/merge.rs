@@ -88,8 +88,9 @@ struct HostPlan {
     removed: Vec<String>,
     /// The report line.
     line: String,
-    /// The usernames of the entries it replaces that are not ours, when
-    /// there are any and `--replace` does not name the host.
+    /// Why the merge may not write it (the host and both usernames), when
+    /// it would replace another username's entry and `--replace` does not
+    /// name the host.
     refused: Option<String>,
 }
 
