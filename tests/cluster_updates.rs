@@ -1,14 +1,16 @@
 //! Updating a live pull secret with the README's flows, through the real
 //! kubectl against the stateful stub API server (`tests/kubestub/state.rs`):
 //! a concurrent writer's change is never lost (the write gets 409 and a
-//! rerun succeeds), and after a password rotation the old password is
-//! nowhere in what the server holds.
+//! rerun succeeds), after a password rotation the old password is
+//! nowhere in what the server holds, the OpenShift release credential is
+//! replaced only with `--replace`, and the README's file route works.
 
 mod common;
 mod kubestub;
 
 use base64::Engine;
 use common::human::login;
+use common::pull_secret::{openshift_global_payload, openshift_global_secret, RELEASE_USER};
 use common::{Backend, Env, Run};
 use kubestub::state::holds;
 use kubestub::Stub;
@@ -480,4 +482,153 @@ fn three_command_link_flow_leaves_no_payload_copy() {
     assert!(holds(&live["data"], "quaypw"), "{live}");
     live.as_object_mut().unwrap().remove("data");
     assert!(!holds(&live, "quaypw"), "a copy of the payload: {live}");
+}
+
+/// A stateful stub holding the OpenShift global pull secret (release
+/// credential on `quay.io`, see `common::pull_secret`).
+fn openshift_cluster() -> Stub {
+    let mut secret = openshift_global_secret(&openshift_global_payload());
+    secret["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    Stub::stateful(vec![(PATH.to_owned(), secret)])
+}
+
+/// Both documented flows on the real OpenShift layout: a personal quay.io
+/// login merged without `--replace` is refused before anything reaches the
+/// cluster (the live Secret is untouched, the release credential intact);
+/// with `--replace quay.io` it replaces exactly that entry.
+#[test]
+#[ignore = "needs kubectl"]
+fn release_credential_is_replaced_only_when_asked() {
+    kubestub::require_kubectl();
+    for flow in [Flow::Replace, Flow::Patch] {
+        let stub = openshift_cluster();
+        let env = Env::new(Backend::File);
+        login(&env, "quay.io", "me", "personal-pw", &["-q"]);
+        let before = stub.object(PATH).unwrap();
+        let refused = env.run(
+            &["export", "--merge", "-", "--registry", "quay.io"],
+            read(&stub).as_bytes(),
+        );
+        assert_eq!(refused.code, 1, "{flow:?}: {refused:?}");
+        assert!(refused.stdout.is_empty(), "{flow:?}: {refused:?}");
+        assert!(
+            refused.stderr.contains(RELEASE_USER) && refused.stderr.contains("--replace quay.io"),
+            "{flow:?}: {refused:?}"
+        );
+        // The pipeline's next command gets nothing, so it writes nothing
+        // (`kubectl replace -f -` of empty input even exits 0).
+        match flow {
+            Flow::Replace => stub.kubectl(&["replace", "--validate=false", "-f", "-"], b""),
+            Flow::Patch => stub.kubectl(
+                &[
+                    "patch",
+                    "secret/pull-secret",
+                    "-n",
+                    "openshift-config",
+                    "--type=merge",
+                    "-p",
+                    "",
+                ],
+                b"",
+            ),
+        };
+        assert_eq!(stub.object(PATH).unwrap(), before, "{flow:?}: no write");
+
+        let (ours, kubectl) = write(&stub, &env, flow, &read(&stub), &["--replace", "quay.io"]);
+        kubectl.ok();
+        assert_eq!(
+            ours.stderr,
+            format!("merge: quay.io: replaced username {RELEASE_USER} with me\n"),
+            "{flow:?}"
+        );
+        let live = live_payload(&stub);
+        assert_eq!(
+            live["auths"]["quay.io"]["auth"],
+            B64.encode("me:personal-pw")
+        );
+        let original = openshift_global_payload();
+        for key in [
+            "cloud.openshift.com",
+            "registry.redhat.io",
+            "registry.connect.redhat.com",
+        ] {
+            assert_eq!(
+                live["auths"][key], original["auths"][key],
+                "{flow:?}: {key}"
+            );
+        }
+    }
+}
+
+/// The README's file route: the payload read with kubectl's template,
+/// merged in place (`--merge f -o f`), written back as `oc set data` writes
+/// it (a strategic merge patch of `data`, no resourceVersion): the new
+/// registry is added and the cluster manager's entries are untouched.
+#[test]
+#[ignore = "needs kubectl"]
+fn file_route_adds_a_registry_and_keeps_the_rest() {
+    kubestub::require_kubectl();
+    let stub = openshift_cluster();
+    let env = Env::new(Backend::File);
+    login(
+        &env,
+        "privateregistry.example.com",
+        "me",
+        "private-pw",
+        &["-q"],
+    );
+    let got = stub.kubectl(
+        &[
+            "get",
+            "secret/pull-secret",
+            "-n",
+            "openshift-config",
+            r#"--template={{index .data ".dockerconfigjson" | base64decode}}"#,
+        ],
+        b"",
+    );
+    got.ok();
+    let file = env.home().join("pull-secret.json");
+    std::fs::write(&file, &got.stdout).unwrap();
+    let name = file.to_str().unwrap();
+    let merged = env.run(
+        &[
+            "export",
+            "--merge",
+            name,
+            "-o",
+            name,
+            "--registry",
+            "privateregistry.example.com",
+        ],
+        b"",
+    );
+    merged.ok();
+    assert_eq!(
+        merged.stderr,
+        "merge: privateregistry.example.com: added (username me)\n"
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let patch = json!({"data": {".dockerconfigjson": B64.encode(&bytes)}});
+    stub.kubectl(
+        &[
+            "patch",
+            "secret/pull-secret",
+            "-n",
+            "openshift-config",
+            "--type=strategic",
+            "-p",
+            &patch.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    let live = live_payload(&stub);
+    let mut expected = openshift_global_payload();
+    expected["auths"]["privateregistry.example.com"] = json!({"username": "me",
+        "password": "private-pw", "auth": B64.encode("me:private-pw")});
+    assert_eq!(live, expected);
 }

@@ -508,6 +508,8 @@ fn manifests_pass_kubectl_client_dry_runs() {
             "-",
             "--registry",
             "privateregistry.example.com",
+            "--replace",
+            "privateregistry.example.com",
         ],
         &std::fs::read(golden_path("openshift-pull-secret.json")).unwrap(),
     );
@@ -901,7 +903,11 @@ fn check_merged(original: &Value, merged: &Value, kept: &[&str]) {
     ] {
         assert_eq!(after["auths"][key], before["auths"][key], "{key} kept");
     }
-    let ours = &after["auths"]["https://privateregistry.example.com"];
+    // Under the key export writes; the document's `https://` spelling is gone.
+    assert!(after["auths"]
+        .get("https://privateregistry.example.com")
+        .is_none());
+    let ours = &after["auths"]["privateregistry.example.com"];
     assert_eq!(ours["username"], "me");
     assert_eq!(ours["password"], "pw");
     assert_eq!(ours["auth"], B64.encode("me:pw"));
@@ -937,16 +943,23 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
     let env = Env::new(backend);
     login(&env, "privateregistry.example.com", "me", "pw", &["-q"]);
     login(&env, "other.example.com", "not", "selected", &["-q"]);
+    // The document's entry belongs to username "old": replacing it is asked for.
     let args = [
         "export",
         "--merge",
         "-",
         "--registry",
         "privateregistry.example.com",
+        "--replace",
+        "privateregistry.example.com",
     ];
     // JSON in, JSON out (as `oc get ... -o json` prints it).
     let run = env.run(&args, original_text.as_bytes());
     run.ok();
+    assert_eq!(
+        run.stderr,
+        "merge: privateregistry.example.com: replaced username old with me; other spellings removed: https://privateregistry.example.com\n"
+    );
     assert_golden("openshift-pull-secret.merged.json", &run.stdout);
     let merged: Value = serde_json::from_str(&run.stdout).unwrap();
     // The write preconditions stay, so a stale write gets 409.
@@ -993,6 +1006,8 @@ fn merge_into_openshift_pull_secret_keeps_everything_else(backend: Backend) {
             file.to_str().unwrap(),
             "--registry",
             "privateregistry.example.com",
+            "--replace",
+            "privateregistry.example.com",
         ],
         b"",
     );
@@ -1029,14 +1044,18 @@ fn merge_raw_and_dockercfg_keep_their_shape(backend: Backend) {
     login(&env, "quay.io", "u", "p", &["-q", "--email", "u@x"]);
     // Raw dockerconfigjson, as downloaded from the cluster manager.
     let raw = r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"auth":"b2xkOm9sZA==","email":"old@x","custom":[1,2]}},"extra":true}"#;
-    let run = env.run(&["export", "--merge", "-"], raw.as_bytes());
+    let merge = ["export", "--merge", "-", "--registry", "quay.io"];
+    let run = env.run(
+        &[&merge[..], &["--replace", "quay.io"]].concat(),
+        raw.as_bytes(),
+    );
     assert_eq!(
         run.ok().stdout,
         r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw","custom":[1,2]}},"extra":true}"#
     );
     // Legacy dockercfg map.
     let cfg = r#"{"other.io":{"auth":"YTpi","email":"o@x"}}"#;
-    let run = env.run(&["export", "--merge", "-"], cfg.as_bytes());
+    let run = env.run(&merge, cfg.as_bytes());
     assert_eq!(
         run.ok().stdout,
         r#"{"other.io":{"auth":"YTpi","email":"o@x"},"quay.io":{"username":"u","password":"p","email":"u@x","auth":"dTpw"}}"#
@@ -1046,7 +1065,7 @@ fn merge_raw_and_dockercfg_keep_their_shape(backend: Backend) {
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{cfg_json}'\n",
             cfg_json = r#"{"auths":{"other.io":{"auth":"YTpi"}}}"#
         );
-    let run = env.run(&["export", "--merge", "-"], manifest.as_bytes());
+    let run = env.run(&merge, manifest.as_bytes());
     let merged = docker_credential_keyring::export::yaml::parse(&run.ok().stdout).unwrap();
     assert!(merged.get("data").is_none(), "{merged}");
     assert_eq!(
@@ -1056,19 +1075,295 @@ fn merge_raw_and_dockercfg_keep_their_shape(backend: Backend) {
     // Merge refuses flags that would change the shape.
     fails(
         &env.run(
-            &["export", "--merge", "-", "--format", "secret"],
+            &[&merge[..], &["--format", "secret"]].concat(),
             raw.as_bytes(),
         ),
         "--format cannot be used with --merge",
     );
+    fails(&env.run(&merge, b"{not json"), "not valid JSON");
     fails(
-        &env.run(&["export", "--merge", "-"], b"{not json"),
-        "not valid JSON",
-    );
-    fails(
-        &env.run(&["export", "--merge", "/nonexistent/ps.json"], b""),
+        &env.run(
+            &[
+                "export",
+                "--merge",
+                "/nonexistent/ps.json",
+                "--registry",
+                "quay.io",
+            ],
+            b"",
+        ),
         "cannot read /nonexistent/ps.json",
     );
+}
+
+/// `run` with its stdout left out: the report and errors on stderr must not
+/// show a secret, while stdout is the pull secret itself.
+fn stderr_of(run: &Run) -> Run {
+    Run {
+        code: run.code,
+        stdout: String::new(),
+        stderr: run.stderr.clone(),
+    }
+}
+
+backend_tests!(merge_never_replaces_another_users_credential_unasked);
+/// The OpenShift global pull secret's `quay.io` entry is the cluster's
+/// release credential: a merge of a personal quay.io login refuses to
+/// replace it (naming both usernames and the flag), and with `--replace
+/// quay.io` replaces it and says so; every other entry stays as it was.
+fn merge_never_replaces_another_users_credential_unasked(backend: Backend) {
+    use common::pull_secret::{
+        openshift_global_payload, openshift_global_secret, RELEASE_USER, SECRETS,
+    };
+    let env = Env::new(backend);
+    login(&env, "quay.io", "me", "personal-pw", &["-q"]);
+    let original = openshift_global_payload();
+    let input = openshift_global_secret(&original).to_string();
+    let args = ["export", "--merge", "-", "--registry", "quay.io"];
+    let refused = env.run(&args, input.as_bytes());
+    fails(&refused, "--replace quay.io");
+    for needle in [RELEASE_USER, "yours is me", "nothing was written"] {
+        assert!(refused.stderr.contains(needle), "{needle}: {refused:?}");
+    }
+    common::human::assert_no_secret(&refused, SECRETS);
+    common::human::assert_no_secret(&refused, &[("me", "personal-pw")]);
+    // --patch is refused the same way: nothing on stdout for `kubectl patch -p`.
+    fails(
+        &env.run(&[&args[..], &["--patch"]].concat(), input.as_bytes()),
+        "--replace quay.io",
+    );
+
+    let replaced = env.run(
+        &[&args[..], &["--replace", "quay.io"]].concat(),
+        input.as_bytes(),
+    );
+    replaced.ok();
+    assert_eq!(
+        replaced.stderr,
+        format!("merge: quay.io: replaced username {RELEASE_USER} with me\n")
+    );
+    let stderr = stderr_of(&replaced);
+    common::human::assert_no_secret(&stderr, SECRETS);
+    common::human::assert_no_secret(&stderr, &[("me", "personal-pw")]);
+    let after = decode_secret_payload(&serde_json::from_str(&replaced.stdout).unwrap());
+    assert_eq!(after["auths"]["quay.io"]["username"], "me");
+    assert_eq!(
+        after["auths"]["quay.io"]["auth"],
+        B64.encode("me:personal-pw")
+    );
+    assert_eq!(after["auths"]["quay.io"]["email"], "ops@example.com");
+    let mut rest = after["auths"].as_object().unwrap().clone();
+    rest.remove("quay.io");
+    let mut before = original["auths"].as_object().unwrap().clone();
+    before.remove("quay.io");
+    assert_eq!(rest, before, "the other entries are untouched");
+}
+
+/// `--merge` without `--registry` would write every stored credential
+/// (imported tokens, unrelated registries) into the cluster: refused, unless
+/// `--all-registries` asks for exactly that.
+#[test]
+fn merge_needs_registry_or_all_registries() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "me", "pw", &["-q"]);
+    login(&env, "personal.example.com", "me", "pw2", &["-q"]);
+    let doc = r#"{"auths":{"cloud.openshift.com":{"auth":"YTpi"}}}"#;
+    let refused = env.run(&["export", "--merge", "-"], doc.as_bytes());
+    fails(&refused, "--merge needs --registry");
+    assert!(refused.stderr.contains("--all-registries"), "{refused:?}");
+    let all = env.run(
+        &["export", "--merge", "-", "--all-registries"],
+        doc.as_bytes(),
+    );
+    all.ok();
+    assert_eq!(
+        all.stderr,
+        "merge: personal.example.com: added (username me)\nmerge: quay.io: added (username me)\n"
+    );
+    let payload: Value = serde_json::from_str(&all.stdout).unwrap();
+    assert_eq!(payload["auths"].as_object().unwrap().len(), 3, "{payload}");
+    for bad in [
+        &[
+            "export",
+            "--merge",
+            "-",
+            "--all-registries",
+            "--registry",
+            "quay.io",
+        ][..],
+        &["export", "--all-registries"][..],
+        &["export", "--replace", "quay.io"][..],
+    ] {
+        let run = env.run(bad, doc.as_bytes());
+        assert_eq!(run.code, 2, "{bad:?}: {run:?}");
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+    fails(
+        &env.run(
+            &[
+                "export",
+                "--merge",
+                "-",
+                "--registry",
+                "quay.io",
+                "--replace",
+                "*.io",
+            ],
+            doc.as_bytes(),
+        ),
+        "name one registry, not a glob",
+    );
+    fails(
+        &env.run(
+            &[
+                "export",
+                "--merge",
+                "-",
+                "--registry",
+                "quay.io",
+                "--replace",
+                "qauy.io",
+            ],
+            doc.as_bytes(),
+        ),
+        "--replace qauy.io: this merge does not write qauy.io",
+    );
+}
+
+backend_tests!(rotation_leaves_no_old_password_under_any_spelling);
+/// After a rotation, every spelling kubelet (or docker) would use for the
+/// merged registry ends with the new password or is gone: no old password
+/// anywhere in the payload. Another scope on the same host stays, and the
+/// report names what went and what stayed; a second merge is "unchanged".
+fn rotation_leaves_no_old_password_under_any_spelling(backend: Backend) {
+    let env = Env::new(backend);
+    login(&env, "reg.example.com", "me", "new-pw", &["-q"]);
+    let old = |extra: Value| {
+        let mut entry = json!({"auth": B64.encode("me:old-pw"), "password": "old-pw"});
+        entry
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        entry
+    };
+    let payload = json!({"auths": {
+        "http://reg.example.com": old(json!({})),
+        "reg.example.com/": old(json!({})),
+        "HTTPS://REG.EXAMPLE.COM": old(json!({})),
+        "reg.example.com": old(json!({"email": "me@example.com", "x-keep": [1]})),
+        "reg.example.com/team": {"auth": B64.encode("team:team-pw")},
+        "other.example.com": {"auth": B64.encode("o:other-pw")},
+    }});
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "regcred", "namespace": "ns", "resourceVersion": "7"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": B64.encode(payload.to_string())}});
+    let args = ["export", "--merge", "-", "--registry", "reg.example.com"];
+    let run = env.run(&args, secret.to_string().as_bytes());
+    run.ok();
+    assert_eq!(
+        run.stderr,
+        "merge: reg.example.com: updated (username me, new password); other spellings removed: http://reg.example.com, reg.example.com/, HTTPS://REG.EXAMPLE.COM; kept reg.example.com/team (another scope)\n"
+    );
+    common::human::assert_no_secret(
+        &stderr_of(&run),
+        &[("me", "new-pw"), ("me", "old-pw"), ("team", "team-pw")],
+    );
+    let merged: Value = serde_json::from_str(&run.stdout).unwrap();
+    let after = decode_secret_payload(&merged);
+    let text = after.to_string();
+    for gone in common::human::secret_forms("me", "old-pw") {
+        assert!(!text.contains(&gone), "{gone} left in {text}");
+    }
+    let keys: Vec<&String> = after["auths"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "other.example.com",
+            "reg.example.com",
+            "reg.example.com/team"
+        ]
+    );
+    let ours = &after["auths"]["reg.example.com"];
+    assert_eq!(ours["auth"], B64.encode("me:new-pw"));
+    assert_eq!(ours["email"], "me@example.com");
+    assert_eq!(ours["x-keep"], json!([1]));
+    assert_eq!(
+        after["auths"]["reg.example.com/team"],
+        payload["auths"]["reg.example.com/team"]
+    );
+    // The same merge again: nothing to change.
+    let again = env.run(&args, run.stdout.as_bytes());
+    again.ok();
+    assert_eq!(
+        again.stderr,
+        "merge: reg.example.com: unchanged (username me); kept reg.example.com/team (another scope)\n"
+    );
+    assert_eq!(again.stdout, run.stdout);
+}
+
+/// `--merge FILE -o FILE` starts from an empty pull secret when FILE is
+/// missing (as `oc registry login --to=FILE`), writing it 0600 with only our
+/// entry; a missing `--merge` file is still an error otherwise.
+#[test]
+fn merge_into_a_missing_file_named_by_output_creates_it() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "me", "pw", &["-q"]);
+    let file = env.home().join("pull-secret.json");
+    let name = file.to_str().unwrap();
+    // Missing, and no -o naming it (or another -o): refused, nothing written.
+    fails(
+        &export(&env, &["--merge", name, "--registry", "quay.io"]),
+        "cannot read",
+    );
+    let other = env.home().join("other.json");
+    fails(
+        &export(
+            &env,
+            &[
+                "--merge",
+                name,
+                "--registry",
+                "quay.io",
+                "-o",
+                other.to_str().unwrap(),
+            ],
+        ),
+        "cannot read",
+    );
+    assert!(!file.exists() && !other.exists());
+    let run = export(
+        &env,
+        &["--merge", name, "--registry", "quay.io", "-o", name],
+    );
+    run.ok();
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("does not exist: starting from an empty pull secret"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("merge: quay.io: added (username me)"),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        r#"{"auths":{"quay.io":{"username":"me","password":"pw","auth":"bWU6cHc="}}}"#
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Now it exists: merged like any other document.
+    let again = export(
+        &env,
+        &["--merge", name, "--registry", "quay.io", "-o", name],
+    );
+    again.ok();
+    assert_eq!(again.stderr, "merge: quay.io: unchanged (username me)\n");
 }
 
 fn import(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
@@ -1511,7 +1806,10 @@ fn opaque_secrets_with_a_payload_are_read_with_a_note() {
     ] {
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": "seed"}, "data": {key: B64.encode(payload.to_string())}});
-        let merged = env.run(&["export", "--merge", "-"], secret.to_string().as_bytes());
+        let merged = env.run(
+            &["export", "--merge", "-", "--registry", "quay.io"],
+            secret.to_string().as_bytes(),
+        );
         merged.ok();
         assert!(
             merged

@@ -260,8 +260,8 @@ fuzz_target!(|data: &[u8]| {
     if matches!(doc.shape, Shape::List) {
         return;
     }
-    let payload = doc
-        .merged_payload(&Map::new())
+    let (payload, _) = doc
+        .merged_payload(&Map::new(), &[])
         .expect("a Secret or payload merges");
     let rendered = doc
         .render_with(&payload, Metadata::KeepAll)

@@ -1,6 +1,6 @@
 //! `export`: stored credentials as a pull secret, on stdout or in a 0600 file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
@@ -13,6 +13,7 @@ use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, Selection};
 use crate::reader::source::read_source;
+use crate::registry::ServerKey;
 use crate::store::Credentials;
 
 const AFTER_HELP: &str = "\
@@ -32,6 +33,13 @@ Examples:
     | oc replace -f -
   (--merge keeps the Secret's resourceVersion: if it changed since the `get`, `replace` fails
   with a Conflict and changes nothing; run the whole pipeline again)
+
+--merge writes only the registries --registry names (every stored credential only with
+--all-registries). Each ends under one key with the new credential; its other spellings
+(http://HOST, HOST/v2/, upper case) are removed. An entry of another username (e.g. the
+OpenShift release credential on quay.io) is replaced only with --replace HOST: otherwise
+nothing is written. What the merge did per registry (added, updated, replaced, unchanged,
+spellings removed) goes to stderr. --merge FILE -o FILE creates FILE when it is missing.
 
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
@@ -125,9 +133,18 @@ pub(crate) struct Args {
     /// lists again (`oc secrets unlink`)
     #[arg(long, requires = "link_commands")]
     pub(crate) unlink: bool,
-    /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
+    /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML;
+    /// needs --registry or --all-registries. With -o FILE naming the same file, a missing
+    /// FILE is created
     #[arg(long, value_name = "FILE")]
     pub(crate) merge: Option<String>,
+    /// With --merge: merge every stored credential (without it, --merge needs --registry)
+    #[arg(long, requires = "merge", conflicts_with = "registries")]
+    pub(crate) all_registries: bool,
+    /// With --merge: replace HOST's entry although it holds another username (repeatable;
+    /// any spelling of the registry key, as --registry)
+    #[arg(long = "replace", value_name = "HOST", requires = "merge")]
+    pub(crate) replace: Vec<String>,
     /// With --merge: keep creationTimestamp and managedFields too (resourceVersion
     /// and uid are always kept, unless --last-writer-wins)
     #[arg(long, requires = "merge", conflicts_with = "last_writer_wins")]
@@ -149,10 +166,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run(mut args: Args) -> CommandResult {
     check_flags(&args)?;
+    let replace = replace_keys(&args.replace)?;
     // Read the document to merge before touching the store: bad input fails first.
     let merge = match &args.merge {
         Some(source) => Some(Merge {
-            document: Document::parse(&read_source(source)?)?,
+            document: Document::parse(&merge_source(source, args.output.as_deref())?)?,
             metadata: if args.keep_metadata {
                 Metadata::KeepAll
             } else if args.last_writer_wins {
@@ -161,6 +179,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
                 Metadata::Guarded
             },
             patch: args.patch,
+            replace,
         }),
         None => None,
     };
@@ -228,6 +247,10 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
         split,
     };
     let rendered = render::render(&request, &collected.entries)?;
+    for line in &rendered.merge_report {
+        // One line each: a username or key from the document cannot start another.
+        crate::errln!("merge: {}", crate::printable::printable(line));
+    }
     for note in &rendered.notes {
         crate::errln!("note: {note}");
     }
@@ -246,6 +269,39 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     }
     emit(&args, &rendered.text)?;
     Ok(0)
+}
+
+/// An empty `.dockerconfigjson`: where `--merge FILE -o FILE` starts when FILE is missing.
+const EMPTY_PAYLOAD: &str = r#"{"auths":{}}"#;
+
+/// The text of the pull secret `--merge` updates: `source` read, or an empty
+/// payload when `source` is a missing file that `--output` also names (the
+/// file is then created, as `oc registry login --to=FILE` does).
+fn merge_source(source: &str, output: Option<&Path>) -> Result<String> {
+    let path = Path::new(source);
+    let missing = source != "-"
+        && matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if missing && output.is_some_and(|out| super::output::same_file(path, out)) {
+        crate::errln!(
+            "note: {} does not exist: starting from an empty pull secret ({EMPTY_PAYLOAD}), written there",
+            path.display()
+        );
+        return Ok(EMPTY_PAYLOAD.to_owned());
+    }
+    read_source(source)
+}
+
+/// `--replace HOST` values as registry keys: one registry each, no glob.
+fn replace_keys(values: &[String]) -> Result<Vec<ServerKey>> {
+    values
+        .iter()
+        .map(|value| {
+            if value.contains(['*', '?']) {
+                bail!("--replace {value:?}: name one registry, not a glob");
+            }
+            ServerKey::parse(value).with_context(|| format!("--replace {value:?}"))
+        })
+        .collect()
 }
 
 /// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.
@@ -288,6 +344,9 @@ fn check_flags(args: &Args) -> Result<()> {
         ),
     ];
     if args.merge.is_some() {
+        if args.registries.is_empty() && !args.all_registries {
+            bail!("--merge needs --registry KEY (repeatable) naming the registries to write into the pull secret, or --all-registries to write every stored credential (imported tokens and unrelated registries included)");
+        }
         if let Some((_, flag)) = secret_only
             .iter()
             .find(|(set, _)| *set)

@@ -58,6 +58,25 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Whether `a` and `b` name the same file, whether or not it exists yet:
+/// their directories resolved (symlinks, `..`), then the file names compared.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> Option<PathBuf> {
+        if let Ok(full) = std::fs::canonicalize(path) {
+            return Some(full);
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 fn write_stream(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(bytes)?;
     out.flush()
@@ -171,6 +190,19 @@ mod tests {
         assert_eq!(descriptor_of(Path::new("/proc/self/fd/1")), Some(1));
         assert_eq!(descriptor_of(Path::new("/dev/fd/x")), None);
         assert_eq!(descriptor_of(Path::new("out.json")), None);
+    }
+
+    #[test]
+    fn same_file_whether_or_not_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.json");
+        let other = dir.path().join("sub/../new.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(same_file(&new, &other));
+        assert!(!same_file(&new, &dir.path().join("other.json")));
+        std::fs::write(&new, "x").unwrap();
+        assert!(same_file(&new, &other));
+        assert!(!same_file(&new, Path::new("-")));
     }
 
     #[test]

@@ -3,6 +3,16 @@
 //! or a `v1` Secret in JSON or YAML (or a `v1` List of them, for `import`).
 //! Every entry and field we do not own is kept as it came; the document is
 //! written back in the shape and syntax it came in.
+//!
+//! The merge rule ([`super::merge`] applies it): each merged registry ends
+//! under our key (the spelling `export` writes) with the new credential, and
+//! every other key kubelet would use for the same images (the same host,
+//! port and path scope, whatever the scheme, case, trailing slash or `/v1/`,
+//! `/v2/` root: `http://HOST`, `HTTPS://HOST/`, `HOST/v2/`) is removed, so no
+//! old password stays under another spelling. Other scopes (`HOST/org`,
+//! another port) are other entries. An entry held by another username (or
+//! one whose username cannot be read) is replaced only when `--replace HOST`
+//! names it; otherwise the merge is refused and nothing is written.
 
 use anyhow::{anyhow, bail, Result};
 use base64::Engine;
@@ -10,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
 use crate::reader::{self, Syntax};
+use crate::registry::ServerKey;
 
 /// Metadata the API server owns and rewrites on every write: kept out of
 /// what we send back, so `kubectl` does not fight over managed fields.
@@ -156,11 +167,17 @@ impl Document {
         }
     }
 
-    /// Replaces the entries of the registries in `ours` (matched by normalised
-    /// key, whatever spelling the document uses) and adds the others. Foreign
-    /// entries, unknown fields and other top-level keys stay as they were.
-    /// Returns the document's new payload value.
-    pub fn merged_payload(&self, ours: &Map<String, Value>) -> Result<Value> {
+    /// Merges `ours` into the payload (see [`super::merge`]): each of our
+    /// entries is written under our key and replaces every other spelling of
+    /// the same registry; an entry of another username is replaced only when
+    /// `replace` names its host. Foreign entries, unknown fields and other
+    /// top-level keys stay as they were. Returns the new payload value and
+    /// the report (one line per registry of `ours`).
+    pub fn merged_payload(
+        &self,
+        ours: &Map<String, Value>,
+        replace: &[ServerKey],
+    ) -> Result<(Value, Vec<String>)> {
         let kind = self.payload_kind();
         let mut payload = match &self.shape {
             Shape::Raw(_) => self.root.clone(),
@@ -176,32 +193,9 @@ impl Document {
                 .as_object_mut()
                 .ok_or_else(|| anyhow!("the payload is not a JSON object"))?,
         };
-        let mut merged = auths.clone();
-        for (our_key, our_entry) in ours {
-            let normal = normalise(our_key);
-            let same: Vec<String> = merged
-                .keys()
-                .filter(|k| normal.is_some() && normalise(k) == normal)
-                .cloned()
-                .collect();
-            if same.is_empty() {
-                merged.insert(our_key.clone(), our_entry.clone());
-            }
-            for key in same {
-                let old = merged[&key].clone();
-                merged.insert(key, replace_entry(&old, our_entry));
-            }
-        }
-        let mut keys: Vec<String> = merged.keys().cloned().collect();
-        keys.sort();
-        *auths = keys
-            .into_iter()
-            .map(|k| {
-                let v = merged.remove(&k).expect("key from the map");
-                (k, v)
-            })
-            .collect();
-        Ok(payload)
+        let (merged, report) = super::merge::merge_auths(auths, ours, replace)?;
+        *auths = merged;
+        Ok((payload, report))
     }
 
     /// The whole document with `payload` in place of its old one, rendered in
@@ -250,39 +244,6 @@ fn remove_last_applied(meta: &mut Map<String, Value>) {
             meta.shift_remove("annotations");
         }
     }
-}
-
-/// The entry that replaces `old`: our username/password/auth (and email if we
-/// have one), the old entry's other fields kept; the old credential's tokens go.
-fn replace_entry(old: &Value, ours: &Value) -> Value {
-    let (Some(old), Some(ours)) = (old.as_object(), ours.as_object()) else {
-        return ours.clone();
-    };
-    let mut out = Map::new();
-    for field in ["username", "password", "email", "auth", "identitytoken"] {
-        if let Some(v) = ours
-            .get(field)
-            .or_else(|| (field == "email").then(|| old.get(field)).flatten())
-        {
-            out.insert(field.to_owned(), v.clone());
-        }
-    }
-    for (k, v) in old {
-        let owned = matches!(
-            k.as_str(),
-            "username" | "password" | "email" | "auth" | "identitytoken" | "registrytoken"
-        );
-        if !owned {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
-
-fn normalise(key: &str) -> Option<String> {
-    crate::registry::ServerKey::parse(key)
-        .ok()
-        .map(|k| k.as_str().to_owned())
 }
 
 fn shape_of(root: &Value) -> Result<Shape> {
@@ -418,7 +379,7 @@ mod tests {
     #[test]
     fn merge_keeps_foreign_fields_and_matches_other_spellings() {
         let doc = Document::parse(
-            r#"{"auths":{"https://quay.io":{"auth":"b2xkOm9sZA==","email":"x@y","x-extra":1,"identitytoken":"old"},"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]}},"credsStore":"x"}"#,
+            r#"{"auths":{"https://quay.io":{"auth":"dTpvbGQ=","email":"x@y","x-extra":1,"identitytoken":"old"},"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]}},"credsStore":"x"}"#,
         )
         .unwrap();
         let mut ours = Map::new();
@@ -426,10 +387,15 @@ mod tests {
             "quay.io".into(),
             serde_json::json!({"username":"u","password":"p","auth":"dTpw"}),
         );
-        let merged = doc.merged_payload(&ours).unwrap();
+        let (merged, report) = doc.merged_payload(&ours, &[]).unwrap();
+        // Under our key, the other spelling gone, its other fields kept.
         assert_eq!(
             crate::gojson::to_string(&merged),
-            r#"{"auths":{"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]},"https://quay.io":{"username":"u","password":"p","email":"x@y","auth":"dTpw","x-extra":1}},"credsStore":"x"}"#
+            r#"{"auths":{"foo.io":{"auth":"Zm9vOmJhcg==","weird":[1]},"quay.io":{"username":"u","password":"p","email":"x@y","auth":"dTpw","x-extra":1}},"credsStore":"x"}"#
+        );
+        assert_eq!(
+            report,
+            ["quay.io: updated (username u, new password); other spellings removed: https://quay.io"]
         );
     }
 
@@ -441,7 +407,10 @@ mod tests {
         let text = r#"{"auths":{"a.io":{"auth":"YTpi","n":66666666666666666666666666666666666666666,"f":0.1,"g":1.7976931348623157e308}}}"#;
         let doc = Document::parse(text).unwrap();
         let rendered = doc
-            .render_with(&doc.merged_payload(&Map::new()).unwrap(), Metadata::KeepAll)
+            .render_with(
+                &doc.merged_payload(&Map::new(), &[]).unwrap().0,
+                Metadata::KeepAll,
+            )
             .unwrap();
         let again = Document::parse(&rendered).unwrap();
         assert_eq!(

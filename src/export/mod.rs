@@ -4,6 +4,7 @@
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
 //! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`merge`]: what `--merge` replaces, removes and reports per registry;
 //! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
 //! - [`kube_name`]: Kubernetes namespace and object name rules;
@@ -22,6 +23,7 @@ pub(crate) mod import;
 pub(crate) mod kube_name;
 pub mod link;
 pub(crate) mod manifest;
+pub(crate) mod merge;
 pub(crate) mod render;
 pub(crate) mod select;
 pub mod yaml;

@@ -13,6 +13,7 @@ use super::document::{self, Document, Metadata};
 use super::link::LiveServiceAccount;
 use super::manifest::{self, Syntax};
 use super::{dockerconfig, kube_name, Entry, PayloadKind};
+use crate::registry::ServerKey;
 
 /// What a fresh export (without `--merge`) writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,9 @@ pub(crate) struct Merge {
     /// A JSON merge patch of `data` (guarded by the resourceVersion) instead
     /// of the whole document (`--patch`).
     pub(crate) patch: bool,
+    /// The registries whose entries may be replaced although they belong to
+    /// another username (`--replace`).
+    pub(crate) replace: Vec<ServerKey>,
 }
 
 /// Everything an export's output depends on, besides the entries.
@@ -73,6 +77,8 @@ pub(crate) struct Rendered {
     pub(crate) link_by_hand: Vec<String>,
     /// What the output changed or cannot promise, for stderr (`note: ...`).
     pub(crate) notes: Vec<String>,
+    /// `--merge`: what the merge did, one line per registry, for stderr.
+    pub(crate) merge_report: Vec<String>,
 }
 
 /// Renders `entries` (by config key, see [`super::collect`]) as `request` asks.
@@ -90,7 +96,7 @@ pub(crate) fn render(request: &Request, entries: &BTreeMap<String, Entry>) -> Re
 /// copy of the old payload.
 fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> {
     let doc = &merge.document;
-    let payload = doc.merged_payload(&super::entry_map(entries))?;
+    let (payload, merge_report) = doc.merged_payload(&super::entry_map(entries), &merge.replace)?;
     let mut notes = doc.opaque_notes();
     if doc.has_last_applied() {
         notes.push(format!(
@@ -128,6 +134,7 @@ fn merged(merge: &Merge, entries: &BTreeMap<String, Entry>) -> Result<Rendered> 
         text,
         link_by_hand: Vec::new(),
         notes,
+        merge_report,
     })
 }
 
@@ -156,6 +163,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
         text,
         link_by_hand: Vec::new(),
         notes: Vec::new(),
+        merge_report: Vec::new(),
     };
     if request.link_commands_only {
         return Ok(text_only(
@@ -196,6 +204,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
         text: manifest::render_built(&object, request.syntax),
         link_by_hand,
         notes: Vec::new(),
+        merge_report: Vec::new(),
     })
 }
 
@@ -359,6 +368,7 @@ mod tests {
             document: doc,
             metadata: Metadata::Guarded,
             patch: true,
+            replace: Vec::new(),
         });
         let out = render(&patch, &entries()).unwrap();
         let value: Value = serde_json::from_str(&out.text).unwrap();
@@ -386,6 +396,7 @@ mod tests {
                 document: Document::parse(&secret.to_string()).unwrap(),
                 metadata: Metadata::Guarded,
                 patch,
+                replace: Vec::new(),
             });
             let out = render(&req, &entries()).unwrap();
             let value: Value = serde_json::from_str(&out.text).unwrap();

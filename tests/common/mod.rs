@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod golden;
 pub mod human;
+pub mod pull_secret;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");
 
