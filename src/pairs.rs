@@ -1117,8 +1117,8 @@ mod tests {
             "sso-user"
         );
         assert!(
-            !checked_through_pairs(&db, "sso.example"),
-            "checked as a registry of its own"
+            checked_through_pairs(&db, "sso.example"),
+            "a tied credential is checked through its registry"
         );
         let report = logout(&store, &k("reg.example")).unwrap();
         assert!(!report.auth_credential && report.not_owned, "{report:?}");
