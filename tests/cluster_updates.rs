@@ -481,3 +481,88 @@ fn three_command_link_flow_leaves_no_payload_copy() {
     live.as_object_mut().unwrap().remove("data");
     assert!(!holds(&live, "quaypw"), "a copy of the payload: {live}");
 }
+
+const TEAM_A_SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+const TEAM_A_SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
+
+/// A ServiceAccount `default` in `team-a` whose `imagePullSecrets` holds `names`.
+fn service_account(names: &[&str]) -> Value {
+    json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "default", "namespace": "team-a"},
+        "imagePullSecrets": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()})
+}
+
+/// A Secret `name` in `team-a`.
+fn team_a_secret(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "team-a"}})
+}
+
+/// The names in the live ServiceAccount's `imagePullSecrets`.
+fn pull_names(stub: &Stub, path: &str) -> Vec<String> {
+    stub.object(path).unwrap()["imagePullSecrets"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `--link-commands` script for `default` in `team-a`, with `extra` flags.
+fn link_script(env: &Env, extra: &[&str]) -> String {
+    let mut args = vec![
+        "export",
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--link-service-account",
+        "default",
+        "--link-commands",
+    ];
+    args.extend(extra);
+    env.run(&args, b"").ok().stdout.clone()
+}
+
+/// Names read from the live ServiceAccount are cluster data: the script
+/// never word-splits or globs them. A name `*`, in a directory holding a
+/// file named like our Secret, once made the old script report "already
+/// linked" and patch nothing; a name with a space, or one that looks like a
+/// command substitution, must be neither split nor run.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_commands_never_split_or_glob_cluster_names() {
+    kubestub::require_kubectl();
+    let hostile = ["*", "a b", "$(touch x)"];
+    let stub = Stub::stateful(vec![
+        (TEAM_A_SA.to_owned(), service_account(&hostile)),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pull-secret"), "").unwrap();
+    let run = stub.sh(&script, dir.path(), None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["*", "a b", "$(touch x)", "pull-secret"]
+    );
+    assert!(
+        !dir.path().join("x").exists(),
+        "a name was run as a command"
+    );
+    let version = stub.object(TEAM_A_SA).unwrap()["metadata"]["resourceVersion"].clone();
+    let again = stub.sh(&script, dir.path(), None);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("already linked"), "{again:?}");
+    assert_eq!(
+        stub.object(TEAM_A_SA).unwrap()["metadata"]["resourceVersion"],
+        version,
+        "the second run wrote"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -258,7 +258,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     assert!(run.stderr.contains("atomic list"), "{run:?}");
     assert!(
         run.stderr
-            .contains("kubectl patch serviceaccount default -n team-a --type=json"),
+            .contains("\ndck_link kubectl team-a default pull pull-secret || dck_rc=1\n"),
         "{run:?}"
     );
     let run = export(
@@ -284,10 +284,12 @@ fn every_format_matches_its_golden_file(backend: Backend) {
             "--link-commands",
         ],
     );
-    assert!(run
-        .ok()
-        .stdout
-        .starts_with("(kubectl get secret pull-secret -n ns1 -o name >/dev/null && v=$(kubectl get serviceaccount builder -n ns1 "));
+    assert!(
+        run.ok().stdout.ends_with(
+            "\ndck_link kubectl ns1 builder pull pull-secret || dck_rc=1\nexit \"$dck_rc\"\n)\n"
+        ),
+        "{run:?}"
+    );
     // Docker Hub goes out under the key kubelet and docker read.
     let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
     assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -1232,10 +1234,11 @@ fn export_import_export_gives_the_same_bytes(backend: Backend) {
     }
 }
 
-/// Runs a printed link command with `sh`, against a stand-in `kubectl` that
+/// Runs a printed link script with `sh`, against a stand-in `kubectl` that
 /// answers `get secret` (present unless `secret_missing`) and `get
-/// serviceaccount` with resourceVersion 41 and `names` (None: the SA has no
-/// imagePullSecrets). Returns the kubectl invocations and the exit code.
+/// serviceaccount` with resourceVersion 41 and `names`, one a line (None: the
+/// SA has no imagePullSecrets). Returns the kubectl invocations (without the
+/// leading `-n NAMESPACE`) and the exit code.
 fn run_link_command(
     command: &str,
     names: Option<&str>,
@@ -1245,7 +1248,7 @@ fn run_link_command(
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41 '; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
+        "#!/bin/sh\n[ \"$1\" = -n ] && shift 2\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41\\n'; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
     )
     .unwrap();
     #[cfg(unix)]
@@ -1299,30 +1302,31 @@ fn link_commands_append_create_or_do_nothing() {
             "--link-commands",
         ],
     );
-    let command = run.ok().stdout.trim_end().to_owned();
-    assert_eq!(command.lines().count(), 1);
+    let command = run.ok().stdout.clone();
     let ok = |names: Option<&str>| {
         let (calls, code) = run_link_command(&command, names, false);
         assert_eq!(code, 0, "{calls:?}");
         assert!(
-            calls[0].starts_with("get secret pull-secret -n team-a"),
+            calls[0].starts_with("get secret pull-secret -o name"),
             "{calls:?}"
         );
         assert!(
-            calls[1].starts_with("get serviceaccount default -n team-a"),
+            calls[1].starts_with("get serviceaccount default -o jsonpath="),
             "{calls:?}"
         );
         calls
     };
     // Already linked: only the lookups run.
-    assert_eq!(ok(Some("default-dockercfg-x pull-secret")).len(), 2);
+    assert_eq!(ok(Some("default-dockercfg-x\npull-secret\n")).len(), 2);
     // A list without it: one append, which keeps the other entries.
-    let calls = ok(Some("default-dockercfg-x"));
+    let calls = ok(Some("default-dockercfg-x\n"));
     assert_eq!(calls.len(), 3, "{calls:?}");
     assert!(calls[2]
         .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
     // A name that only contains ours is not a match.
-    assert_eq!(ok(Some("pull-secret-old")).len(), 3);
+    assert_eq!(ok(Some("pull-secret-old\n")).len(), 3);
+    // Nor is a name holding ours among others, or a glob.
+    assert_eq!(ok(Some("x pull-secret y\n*\n")).len(), 3);
     // No list yet: the create, guarded by the version read.
     let calls = ok(None);
     assert_eq!(calls.len(), 3, "{calls:?}");
@@ -1459,17 +1463,21 @@ fn link_for_and_unlink_flag_rules() {
     );
     let mount = with(&["--link-commands", "--for", "mount"]);
     let mount = mount.ok();
-    assert!(mount.stdout.contains("/secrets/-"), "{mount:?}");
-    assert!(!mount.stdout.contains("imagePullSecrets"), "{mount:?}");
+    // What each list gets is run in cluster_updates' link_commands_table.
+    assert!(
+        mount
+            .stdout
+            .contains("\ndck_link kubectl team-a default mount pull-secret || dck_rc=1\n"),
+        "{mount:?}"
+    );
     let unlink = with(&["--link-commands", "--unlink"]);
     let unlink = unlink.ok();
     assert!(
         unlink
             .stdout
-            .contains(r#"{"op":"remove","path":"/imagePullSecrets/"#),
+            .contains("\ndck_unlink kubectl team-a default pull pull-secret || dck_rc=1\n"),
         "{unlink:?}"
     );
-    assert!(!unlink.stdout.contains("get secret"), "{unlink:?}");
 }
 
 /// A hand-made `Opaque` Secret holding a payload is read by its data key,

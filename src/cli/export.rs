@@ -8,7 +8,8 @@ use super::CommandResult;
 use crate::export::document::{Document, Metadata};
 use crate::export::kube_name;
 use crate::export::link;
-use crate::export::manifest::{LinkFor, Syntax};
+use crate::export::link_script::LinkFor;
+use crate::export::manifest::Syntax;
 use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, Selection};
@@ -95,7 +96,7 @@ pub(crate) struct Args {
     pub(crate) yaml: bool,
     /// Add the Secret to this service account's imagePullSecrets ([NAMESPACE/]NAME,
     /// repeatable): with --service-accounts, as ServiceAccounts in the output;
-    /// without, as safe `kubectl patch` commands on stderr (see --link-commands)
+    /// without, as a link script on stderr (see --link-commands)
     #[arg(long = "link-service-account", value_name = "SA")]
     pub(crate) link_service_accounts: Vec<String>,
     /// The live ServiceAccounts to link (FILE or - for stdin: `kubectl get serviceaccount
@@ -108,7 +109,7 @@ pub(crate) struct Args {
         conflicts_with = "link_commands"
     )]
     pub(crate) service_accounts: Option<String>,
-    /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
+    /// Print only the shell script that links the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
     pub(crate) link_commands: bool,
     /// Which lists the link commands put the Secret in, as `oc secrets link --for`:
@@ -233,12 +234,12 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     }
     if !rendered.link_by_hand.is_empty() {
         crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
         crate::errln!(
-            "# (or rerun with --link-commands and pipe to sh) after applying it, or pipe"
+            "# ServiceAccount would replace it, so after applying the Secret link it with"
         );
+        crate::errln!("# this script (or rerun with --link-commands and pipe to sh), or pipe the");
         crate::errln!(
-            "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
+            "# live ServiceAccounts in with --service-accounts - to get them in the output:"
         );
         for command in &rendered.link_by_hand {
             crate::errln!("{command}");

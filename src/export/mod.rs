@@ -2,7 +2,9 @@
 //! and Kubernetes manifests, and other people's pull secrets back in.
 //!
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
-//! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
+//! - [`manifest`]: Secret, List, RoleBinding;
+//! - [`link_script`]: the printed script that links Secrets to ServiceAccounts;
+//! - [`shell`]: shell quoting for what we print;
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
 //! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
@@ -21,9 +23,11 @@ pub mod document;
 pub(crate) mod import;
 pub(crate) mod kube_name;
 pub mod link;
+pub(crate) mod link_script;
 pub(crate) mod manifest;
 pub(crate) mod render;
 pub(crate) mod select;
+pub(crate) mod shell;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::document::{self, Document, Metadata};
 use super::link::LiveServiceAccount;
+use super::link_script::{self, LinkFor};
 use super::manifest::{self, Syntax};
 use super::{dockerconfig, kube_name, Entry, PayloadKind};
 
@@ -55,7 +56,7 @@ pub(crate) struct Request {
     pub(crate) link_commands_only: bool,
     /// Which ServiceAccount lists the link commands touch (`--for`; the
     /// `--service-accounts` output links for pull only).
-    pub(crate) link_for: manifest::LinkFor,
+    pub(crate) link_for: LinkFor,
     /// The commands unlink instead (`--unlink`, with the commands only).
     pub(crate) unlink: bool,
     /// Update this pull secret instead of writing a new one.
@@ -65,8 +66,9 @@ pub(crate) struct Request {
     pub(crate) split: Vec<(String, String)>,
 }
 
-/// The output, and the link commands to show beside it (on stderr) when the
-/// service accounts are to be linked by hand after applying the Secret.
+/// The output, and the lines of the link script to show beside it (on
+/// stderr) when the service accounts are to be linked by hand after applying
+/// the Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rendered {
     pub(crate) text: String,
@@ -140,27 +142,22 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     };
     let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, entries));
     let targets = link_targets(request)?;
-    let commands: Vec<String> = targets
-        .iter()
-        .map(|(ns, sa)| {
-            manifest::link_commands(
-                ns.as_deref(),
-                sa,
-                &request.name,
-                request.link_for,
-                request.unlink,
-            )
-        })
-        .collect();
+    let script = link_script::script(
+        &targets,
+        &[request.name.as_str()],
+        &link_script::Options {
+            program: "kubectl".to_owned(),
+            to: request.link_for,
+            unlink: request.unlink,
+        },
+    );
     let text_only = |text: String| Rendered {
         text,
         link_by_hand: Vec::new(),
         notes: Vec::new(),
     };
     if request.link_commands_only {
-        return Ok(text_only(
-            commands.iter().map(|l| format!("{l}\n")).collect(),
-        ));
+        return Ok(text_only(script));
     }
     if request.format != Format::Secret {
         return Ok(text_only(payload));
@@ -185,7 +182,10 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let mut link_by_hand = Vec::new();
     match &request.live_service_accounts {
         Some(live) => secrets.extend(linked_service_accounts(request, &targets, live)?),
-        None => link_by_hand = commands,
+        None if !targets.is_empty() => {
+            link_by_hand = script.lines().map(str::to_owned).collect();
+        }
+        None => {}
     }
     let object = if secrets.len() == 1 && request.link_service_accounts.is_empty() {
         secrets.remove(0)
@@ -234,7 +234,7 @@ fn split_secrets(
 
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
 /// or `SA` in each `--namespace` (none: kubectl's current namespace).
-fn link_targets(request: &Request) -> Result<Vec<(Option<String>, String)>> {
+fn link_targets(request: &Request) -> Result<Vec<link_script::Target>> {
     let mut out = Vec::new();
     for spec in &request.link_service_accounts {
         let (ns, sa) = match spec.split_once('/') {
@@ -266,7 +266,7 @@ fn link_targets(request: &Request) -> Result<Vec<(Option<String>, String)>> {
 /// live ServiceAccount with the Secret added (see [`super::link`]).
 fn linked_service_accounts(
     request: &Request,
-    targets: &[(Option<String>, String)],
+    targets: &[link_script::Target],
     live: &[LiveServiceAccount],
 ) -> Result<Vec<Value>> {
     if request.namespaces.is_empty() {
@@ -317,7 +317,7 @@ mod tests {
             link_service_accounts: Vec::new(),
             live_service_accounts: None,
             link_commands_only: false,
-            link_for: manifest::LinkFor::PULL,
+            link_for: LinkFor::PULL,
             unlink: false,
             merge: None,
             split: Vec::new(),
@@ -338,11 +338,10 @@ mod tests {
         let list: Value = serde_json::from_str(&out.text).unwrap();
         assert_eq!(list["kind"], "List");
         assert_eq!(list["items"][1]["metadata"]["namespace"], "b");
-        assert_eq!(out.link_by_hand.len(), 2, "{:?}", out.link_by_hand);
+        let script = out.link_by_hand.join("\n");
         assert!(
-            out.link_by_hand[0].contains("-n a"),
-            "{:?}",
-            out.link_by_hand
+            script.contains("\ndck_link kubectl a default pull pull-secret || dck_rc=1\ndck_link kubectl b default"),
+            "{script}"
         );
 
         let mut bad = request(Format::Secret);

@@ -216,6 +216,25 @@ impl Stub {
         self.writes.lock().unwrap().clone()
     }
 
+    /// Runs a printed script with `sh` in `dir` against the stub (`KUBECONFIG`
+    /// set; `path`, when given, replaces `PATH`).
+    pub fn sh(
+        &self,
+        script: &str,
+        dir: &Path,
+        path: Option<&std::ffi::OsStr>,
+    ) -> crate::common::Run {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script])
+            .current_dir(dir)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.kubeconfig.parent().unwrap_or(Path::new("/")));
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        crate::common::run_command(cmd, b"")
+    }
+
     /// Runs kubectl with `args` and `stdin` against the stub.
     pub fn kubectl(&self, args: &[&str], stdin: &[u8]) -> crate::common::Run {
         let mut cmd = Command::new("kubectl");
