@@ -566,3 +566,48 @@ fn link_commands_never_split_or_glob_cluster_names() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// On a workstation with `oc` and no `kubectl` on `PATH`, export picks `oc`
+/// and the script links through it (here `oc` is the real kubectl under
+/// that name, with nothing else on `PATH` but what the script runs).
+#[cfg(unix)]
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_runs_with_oc_alone_on_path() {
+    kubestub::require_kubectl();
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(common::tool("kubectl", "kubectl"), bin.path().join("oc")).unwrap();
+    for tool in ["sh", "sed", "grep", "sleep"] {
+        std::os::unix::fs::symlink(common::tool(tool, "coreutils"), bin.path().join(tool)).unwrap();
+    }
+    let stub = Stub::stateful(vec![
+        (
+            TEAM_A_SA.to_owned(),
+            service_account(&["default-dockercfg-x"]),
+        ),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let mut export = env.command(&[
+        "export",
+        "--link-service-account",
+        "team-a/default",
+        "--link-commands",
+    ]);
+    export.env("PATH", bin.path());
+    let script = common::run_command(export, b"");
+    assert!(
+        script
+            .ok()
+            .stdout
+            .contains("\ndck_link oc team-a default pull pull-secret"),
+        "{script:?}"
+    );
+    let run = stub.sh(&script.stdout, bin.path(), Some(bin.path().as_os_str()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "pull-secret"]
+    );
+}

@@ -208,6 +208,20 @@ fn every_format_matches_its_golden_file(backend: Backend) {
                 "--link-commands",
             ],
         ),
+        (
+            "link-commands.oc.sh",
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+                "--link-commands",
+                "--kubectl",
+                "oc",
+            ],
+        ),
     ];
     for (golden, args) in cases {
         let run = export(&env, args);
@@ -1608,4 +1622,62 @@ fn split_writes_one_secret_per_registry() {
     );
     assert_eq!(named.code, 2, "{named:?}");
     assert!(named.stderr.contains("--name"), "{named:?}");
+}
+
+/// The program the link script calls: `--kubectl`, then
+/// `DOCKER_CREDENTIAL_KEYRING_KUBECTL`, then `kubectl`, or `oc` when only
+/// `oc` is on `PATH`; anything but a program name or path is refused.
+#[test]
+fn link_script_program_from_flag_environment_or_path() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let args = [
+        "export",
+        "--link-service-account",
+        "team-a/default",
+        "--link-commands",
+    ];
+    let line = |program: &str| {
+        format!("\ndck_link {program} team-a default pull pull-secret || dck_rc=1\n")
+    };
+    let run_with = |extra: &[&str], vars: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = env.command(&args);
+        cmd.args(extra);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        common::run_command(cmd, b"")
+    };
+    let var = "DOCKER_CREDENTIAL_KEYRING_KUBECTL";
+    let from_env = run_with(&[], &[(var, "/opt/oc 4.16/bin/oc".as_ref())]);
+    fails(&from_env, "is not a program name or path");
+    let from_env = run_with(&[], &[(var, "/opt/oc-4.16/bin/oc".as_ref())]);
+    assert!(
+        from_env.ok().stdout.contains(&line("/opt/oc-4.16/bin/oc")),
+        "{from_env:?}"
+    );
+    let flag_wins = run_with(&["--kubectl", "kubectl"], &[(var, "oc".as_ref())]);
+    assert!(
+        flag_wins.ok().stdout.contains(&line("kubectl")),
+        "{flag_wins:?}"
+    );
+    // A PATH with a fake oc and no kubectl: oc.
+    let bin = tempfile::tempdir().unwrap();
+    let oc = bin.path().join("oc");
+    std::fs::write(&oc, "#!/bin/sh\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&oc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let oc_only = run_with(&[], &[("PATH", bin.path().as_os_str())]);
+    assert!(oc_only.ok().stdout.contains(&line("oc")), "{oc_only:?}");
+    let store = env.store_bytes();
+    for bad in ["k;rm -rf ~", "$(id)", "-n", "a b"] {
+        let flag = format!("--kubectl={bad}");
+        fails(&run_with(&[&flag], &[]), "is not a program name or path");
+    }
+    assert_eq!(env.store_bytes(), store);
+    let unlinked = env.run(&["export", "--kubectl", "oc"], b"");
+    assert_eq!(unlinked.code, 2, "--kubectl needs a link: {unlinked:?}");
 }

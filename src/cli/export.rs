@@ -28,6 +28,8 @@ Examples:
     | docker-credential-keyring export --format secret -n team-a \\
         --link-service-account default --service-accounts - \\
     | kubectl apply -f -
+  docker-credential-keyring export --format secret -n team-a --link-service-account default \\
+      --link-commands --kubectl oc | sh
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
     | oc replace -f -
@@ -126,6 +128,10 @@ pub(crate) struct Args {
     /// lists again (`oc secrets unlink`)
     #[arg(long, requires = "link_commands")]
     pub(crate) unlink: bool,
+    /// The program the link script calls [default: $DOCKER_CREDENTIAL_KEYRING_KUBECTL, else
+    /// kubectl, or oc when only oc is on PATH]; a program name or path
+    #[arg(long, value_name = "PROGRAM", requires = "link_service_accounts")]
+    pub(crate) kubectl: Option<String>,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
     pub(crate) merge: Option<String>,
@@ -170,6 +176,11 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
         None => None,
     };
     let split = split_specs(&args.split)?;
+    let program = if args.link_service_accounts.is_empty() {
+        String::new()
+    } else {
+        crate::export::kubectl::choose(args.kubectl.as_deref())?
+    };
     let selection = Selection {
         patterns: if split.is_empty() {
             args.registries
@@ -225,6 +236,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
             }
         },
         unlink: args.unlink,
+        program,
         merge,
         split,
     };

@@ -5,6 +5,7 @@
 //! - [`manifest`]: Secret, List, RoleBinding;
 //! - [`link_script`]: the printed script that links Secrets to ServiceAccounts;
 //! - [`shell`]: shell quoting for what we print;
+//! - [`kubectl`]: which program the printed script calls (`kubectl` or `oc`);
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
 //! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
@@ -22,6 +23,7 @@ pub mod dockerconfig;
 pub mod document;
 pub(crate) mod import;
 pub(crate) mod kube_name;
+pub(crate) mod kubectl;
 pub mod link;
 pub(crate) mod link_script;
 pub(crate) mod manifest;

@@ -59,6 +59,8 @@ pub(crate) struct Request {
     pub(crate) link_for: LinkFor,
     /// The commands unlink instead (`--unlink`, with the commands only).
     pub(crate) unlink: bool,
+    /// The program the link script calls (`kubectl`, `oc`, ...; see [`super::kubectl`]).
+    pub(crate) program: String,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
     /// `--split`: one Secret per registry, as (Secret name, registry key),
@@ -146,7 +148,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
         &targets,
         &[request.name.as_str()],
         &link_script::Options {
-            program: "kubectl".to_owned(),
+            program: request.program.clone(),
             to: request.link_for,
             unlink: request.unlink,
         },
@@ -319,6 +321,7 @@ mod tests {
             link_commands_only: false,
             link_for: LinkFor::PULL,
             unlink: false,
+            program: "kubectl".into(),
             merge: None,
             split: Vec::new(),
         }
