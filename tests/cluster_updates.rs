@@ -601,7 +601,7 @@ fn link_script_runs_with_oc_alone_on_path() {
         script
             .ok()
             .stdout
-            .contains("\ndck_link oc team-a default pull pull-secret"),
+            .contains("\ndck_link oc team-a default pull 60 pull-secret"),
         "{script:?}"
     );
     let run = stub.sh(&script.stdout, bin.path(), Some(bin.path().as_os_str()));
@@ -609,5 +609,171 @@ fn link_script_runs_with_oc_alone_on_path() {
     assert_eq!(
         pull_names(&stub, TEAM_A_SA),
         ["default-dockercfg-x", "pull-secret"]
+    );
+}
+
+/// The OpenShift API group the script looks for (`get --raw`), served by the stub.
+const OPENSHIFT_IMAGE_API: &str = "/apis/image.openshift.io";
+
+fn openshift_image_api() -> (String, Value) {
+    (
+        OPENSHIFT_IMAGE_API.to_owned(),
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": "image.openshift.io", "metadata": {}}),
+    )
+}
+
+/// Runs `script` with `sh` in a fresh directory against `stub`.
+fn run_script(stub: &Stub, script: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    stub.sh(script, dir.path(), None)
+}
+
+/// A ServiceAccount created only after the script started (it has polled
+/// for it and got NotFound) is waited for, then linked.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_waits_for_a_service_account_created_later() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![(
+        TEAM_A_SECRET.to_owned(),
+        team_a_secret("pull-secret"),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "30"]);
+    let run = std::thread::scope(|scope| {
+        let creator = scope.spawn(|| {
+            stub.wait_for_requests("GET", TEAM_A_SA, 1);
+            stub.create(TEAM_A_SA, service_account(&["default-dockercfg-x"]));
+        });
+        let run = run_script(&stub, &script);
+        creator.join().unwrap();
+        run
+    });
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "pull-secret"]
+    );
+}
+
+/// A ServiceAccount that never appears: the script gives up after `--wait`
+/// seconds with a message naming the account and the fix, and writes nothing.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_fails_when_the_service_account_never_appears() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![(
+        TEAM_A_SECRET.to_owned(),
+        team_a_secret("pull-secret"),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "2"]);
+    let started = std::time::Instant::now();
+    let run = run_script(&stub, &script);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "error: serviceaccount default not found in namespace team-a after 2s: create it, or wait longer with --wait SECONDS"
+        ),
+        "{run:?}"
+    );
+    assert!(stub.requests("GET", TEAM_A_SA) >= 3, "it polled");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(stub.writes().is_empty(), "{:?}", stub.writes());
+    // --wait 0 does not wait: one look, the same message.
+    let run = run_script(&stub, &link_script(&env, &["--wait", "0"]));
+    assert!(run.stderr.contains("after 0s"), "{run:?}");
+}
+
+/// On OpenShift the script waits until the controller has provisioned the
+/// account's own image pull secret (the annotation, with its
+/// `*-dockercfg-*` entry), then links after it; on a cluster that never
+/// provisions one it warns after `--wait` and links anyway.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_waits_for_openshifts_own_pull_secret() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![
+        openshift_image_api(),
+        (TEAM_A_SA.to_owned(), service_account(&[])),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "30"]);
+    let run = std::thread::scope(|scope| {
+        let controller = scope.spawn(|| {
+            // The script has looked at the account twice and found no secret.
+            stub.wait_for_requests("GET", TEAM_A_SA, 4);
+            stub.modify(TEAM_A_SA, |sa| {
+                sa["metadata"]["annotations"] = json!({
+                    "openshift.io/internal-registry-pull-secret-ref": "default-dockercfg-abc"});
+                sa["imagePullSecrets"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "default-dockercfg-abc"}));
+            });
+        });
+        let run = run_script(&stub, &script);
+        controller.join().unwrap();
+        run
+    });
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-abc", "pull-secret"],
+        "linked after the controller's entry, not before"
+    );
+    // Never provisioned (no internal registry): a warning, then the link.
+    let stub = Stub::stateful(vec![
+        openshift_image_api(),
+        (TEAM_A_SA.to_owned(), service_account(&[])),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let run = run_script(&stub, &link_script(&env, &["--wait", "1"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("has no OpenShift image pull secret after 1s (a cluster without the internal image registry never provisions one): linking anyway"),
+        "{run:?}"
+    );
+    assert_eq!(pull_names(&stub, TEAM_A_SA), ["pull-secret"]);
+}
+
+/// A write refused with 409 Conflict (another writer changed the account
+/// between the script's read and its patch) is retried from a fresh read:
+/// both entries end up listed, nothing forced.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_retries_a_conflict() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![
+        (
+            TEAM_A_SA.to_owned(),
+            service_account(&["default-dockercfg-x"]),
+        ),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    stub.before_next_write(TEAM_A_SA, |sa| {
+        sa["imagePullSecrets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mirror-pull"}));
+    });
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let run = run_script(&stub, &link_script(&env, &[]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        stub.requests("PATCH", TEAM_A_SA),
+        2,
+        "one refused, one retried"
+    );
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "mirror-pull", "pull-secret"]
     );
 }

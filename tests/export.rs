@@ -272,7 +272,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     assert!(run.stderr.contains("atomic list"), "{run:?}");
     assert!(
         run.stderr
-            .contains("\ndck_link kubectl team-a default pull pull-secret || dck_rc=1\n"),
+            .contains("\ndck_link kubectl team-a default pull 60 pull-secret || dck_rc=1\n"),
         "{run:?}"
     );
     let run = export(
@@ -300,7 +300,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     );
     assert!(
         run.ok().stdout.ends_with(
-            "\ndck_link kubectl ns1 builder pull pull-secret || dck_rc=1\nexit \"$dck_rc\"\n)\n"
+            "\ndck_link kubectl ns1 builder pull 60 pull-secret || dck_rc=1\nexit \"$dck_rc\"\n)\n"
         ),
         "{run:?}"
     );
@@ -1251,7 +1251,7 @@ fn export_import_export_gives_the_same_bytes(backend: Backend) {
 /// Runs a printed link script with `sh`, against a stand-in `kubectl` that
 /// answers `get secret` (present unless `secret_missing`) and `get
 /// serviceaccount` with resourceVersion 41 and `names`, one a line (None: the
-/// SA has no imagePullSecrets). Returns the kubectl invocations (without the
+/// SA has no imagePullSecrets); not OpenShift (`get --raw` fails). Returns the kubectl invocations (without the
 /// leading `-n NAMESPACE`) and the exit code.
 fn run_link_command(
     command: &str,
@@ -1262,7 +1262,7 @@ fn run_link_command(
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\n[ \"$1\" = -n ] && shift 2\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41\\n'; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
+        "#!/bin/sh\n[ \"$1\" = -n ] && shift 2\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41\\n'; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  'get --raw') exit 1 ;;\nesac\nexit 0\n",
     )
     .unwrap();
     #[cfg(unix)]
@@ -1317,7 +1317,8 @@ fn link_commands_append_create_or_do_nothing() {
         ],
     );
     let command = run.ok().stdout.clone();
-    let ok = |names: Option<&str>| {
+    // The calls after the Secret's and the ServiceAccount's lookups: the patches.
+    let patches = |names: Option<&str>| {
         let (calls, code) = run_link_command(&command, names, false);
         assert_eq!(code, 0, "{calls:?}");
         assert!(
@@ -1325,28 +1326,35 @@ fn link_commands_append_create_or_do_nothing() {
             "{calls:?}"
         );
         assert!(
-            calls[1].starts_with("get serviceaccount default -o jsonpath="),
+            calls
+                .iter()
+                .any(|c| c.starts_with("get serviceaccount default -o jsonpath=")),
             "{calls:?}"
         );
         calls
+            .into_iter()
+            .filter(|c| c.starts_with("patch "))
+            .collect::<Vec<_>>()
     };
+    let guard = r#"[{"op":"replace","path":"/metadata/resourceVersion","value":"41"},"#;
     // Already linked: only the lookups run.
-    assert_eq!(ok(Some("default-dockercfg-x\npull-secret\n")).len(), 2);
+    assert_eq!(patches(Some("default-dockercfg-x\npull-secret\n")), [""; 0]);
     // A list without it: one append, which keeps the other entries.
-    let calls = ok(Some("default-dockercfg-x\n"));
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2]
-        .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
+    let calls = patches(Some("default-dockercfg-x\n"));
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains(&format!(
+        r#"{guard}{{"op":"add","path":"/imagePullSecrets/-","value":{{"name":"pull-secret"}}}}]"#
+    )));
     // A name that only contains ours is not a match.
-    assert_eq!(ok(Some("pull-secret-old\n")).len(), 3);
+    assert_eq!(patches(Some("pull-secret-old\n")).len(), 1);
     // Nor is a name holding ours among others, or a glob.
-    assert_eq!(ok(Some("x pull-secret y\n*\n")).len(), 3);
+    assert_eq!(patches(Some("x pull-secret y\n*\n")).len(), 1);
     // No list yet: the create, guarded by the version read.
-    let calls = ok(None);
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2].contains(
-        r#"[{"op":"test","path":"/metadata/resourceVersion","value":"41"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]"#
-    ), "{calls:?}");
+    let calls = patches(None);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains(&format!(
+        r#"{guard}{{"op":"add","path":"/imagePullSecrets","value":[{{"name":"pull-secret"}}]}}]"#
+    )), "{calls:?}");
     // No Secret on the cluster: refused before the ServiceAccount is read.
     let (calls, code) = run_link_command(&command, None, true);
     assert_ne!(code, 0);
@@ -1481,7 +1489,7 @@ fn link_for_and_unlink_flag_rules() {
     assert!(
         mount
             .stdout
-            .contains("\ndck_link kubectl team-a default mount pull-secret || dck_rc=1\n"),
+            .contains("\ndck_link kubectl team-a default mount 60 pull-secret || dck_rc=1\n"),
         "{mount:?}"
     );
     let unlink = with(&["--link-commands", "--unlink"]);
@@ -1638,7 +1646,7 @@ fn link_script_program_from_flag_environment_or_path() {
         "--link-commands",
     ];
     let line = |program: &str| {
-        format!("\ndck_link {program} team-a default pull pull-secret || dck_rc=1\n")
+        format!("\ndck_link {program} team-a default pull 60 pull-secret || dck_rc=1\n")
     };
     let run_with = |extra: &[&str], vars: &[(&str, &std::ffi::OsStr)]| {
         let mut cmd = env.command(&args);

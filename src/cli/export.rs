@@ -36,6 +36,12 @@ Examples:
   (--merge keeps the Secret's resourceVersion: if it changed since the `get`, `replace` fails
   with a Conflict and changes nothing; run the whole pipeline again)
 
+The link script (--link-commands) checks each Secret is on the cluster, waits up to --wait
+seconds for each service account (and on OpenShift for its own image pull secret: after the
+wait it warns and links anyway), then adds each Secret with a JSON patch guarded by the
+resourceVersion read, retried from a fresh read on 409 Conflict (5 tries). It exits 0 when
+every link is made or already there, 1 otherwise.
+
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -132,6 +138,16 @@ pub(crate) struct Args {
     /// kubectl, or oc when only oc is on PATH]; a program name or path
     #[arg(long, value_name = "PROGRAM", requires = "link_service_accounts")]
     pub(crate) kubectl: Option<String>,
+    /// How long the link script waits for each service account to exist and, on
+    /// OpenShift, for its own image pull secret (polling each second; 0: no wait)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "link_service_accounts",
+        conflicts_with = "unlink"
+    )]
+    pub(crate) wait: u32,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML
     #[arg(long, value_name = "FILE")]
     pub(crate) merge: Option<String>,
@@ -237,6 +253,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
         },
         unlink: args.unlink,
         program,
+        wait: args.wait,
         merge,
         split,
     };

@@ -7,7 +7,11 @@
 //! a whole list and drop e.g. OpenShift's `default-dockercfg-*` entry. The
 //! script instead reads the list and patches it with JSON patches that are
 //! valid under strict RFC 6902 (see `link_script.sh`, whose functions every
-//! script starts with). What comes from the cluster is read one name a line
+//! script starts with), each carrying the `resourceVersion` read, so a
+//! ServiceAccount changed meanwhile gets 409 Conflict and is read again
+//! (bounded, never forced). A link first waits, bounded, for its
+//! ServiceAccount and on OpenShift for the account's own image pull secret
+//! (the controller that adds it would otherwise race the link). What comes from the cluster is read one name a line
 //! and compared whole (`grep -xF`), never word-split or globbed; what we put
 //! in (program, namespace, names) goes through [`shell::quote`].
 
@@ -53,6 +57,9 @@ pub(crate) struct Options {
     pub(crate) to: LinkFor,
     /// Take the Secrets out of the lists instead.
     pub(crate) unlink: bool,
+    /// How long a link waits for its ServiceAccount (and, on OpenShift, for
+    /// the account's own image pull secret), in seconds.
+    pub(crate) wait: u32,
 }
 
 /// The script linking every Secret of `secrets` (names already checked by
@@ -72,6 +79,9 @@ pub(crate) fn script(targets: &[Target], secrets: &[&str], options: &Options) ->
             shell::quote(sa),
             options.to.word().to_owned(),
         ];
+        if !options.unlink {
+            words.push(options.wait.to_string());
+        }
         words.extend(secrets.iter().map(|s| shell::quote(s)));
         out.push_str(&format!("{verb} {} || dck_rc=1\n", words.join(" ")));
     }
@@ -89,6 +99,7 @@ mod tests {
             program: "/opt/my tools/kubectl".into(),
             to: LinkFor::PULL,
             unlink: false,
+            wait: 60,
         };
         let text = script(
             &[
@@ -101,8 +112,8 @@ mod tests {
         assert!(text.starts_with("(\n# Links pull Secrets"), "{text}");
         assert!(
             text.ends_with(
-                "dck_link '/opt/my tools/kubectl' team-a default pull pull-secret || dck_rc=1\n\
-                 dck_link '/opt/my tools/kubectl' '' b.c pull pull-secret || dck_rc=1\n\
+                "dck_link '/opt/my tools/kubectl' team-a default pull 60 pull-secret || dck_rc=1\n\
+                 dck_link '/opt/my tools/kubectl' '' b.c pull 60 pull-secret || dck_rc=1\n\
                  exit \"$dck_rc\"\n)\n"
             ),
             "{text}"
@@ -114,6 +125,7 @@ mod tests {
                 mount: true,
             },
             unlink: true,
+            wait: 60,
         };
         let text = script(&[(None, "sa".into())], &["a", "b"], &unlink);
         assert!(

@@ -61,6 +61,8 @@ pub(crate) struct Request {
     pub(crate) unlink: bool,
     /// The program the link script calls (`kubectl`, `oc`, ...; see [`super::kubectl`]).
     pub(crate) program: String,
+    /// How long each link waits for its ServiceAccount, in seconds (`--wait`).
+    pub(crate) wait: u32,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
     /// `--split`: one Secret per registry, as (Secret name, registry key),
@@ -151,6 +153,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
             program: request.program.clone(),
             to: request.link_for,
             unlink: request.unlink,
+            wait: request.wait,
         },
     );
     let text_only = |text: String| Rendered {
@@ -322,6 +325,7 @@ mod tests {
             link_for: LinkFor::PULL,
             unlink: false,
             program: "kubectl".into(),
+            wait: 60,
             merge: None,
             split: Vec::new(),
         }
@@ -343,7 +347,7 @@ mod tests {
         assert_eq!(list["items"][1]["metadata"]["namespace"], "b");
         let script = out.link_by_hand.join("\n");
         assert!(
-            script.contains("\ndck_link kubectl a default pull pull-secret || dck_rc=1\ndck_link kubectl b default"),
+            script.contains("\ndck_link kubectl a default pull 60 pull-secret || dck_rc=1\ndck_link kubectl b default"),
             "{script}"
         );
 

@@ -14,11 +14,16 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+/// Another writer's change to an object, made just before a write reaches it.
+pub type Change = Box<dyn FnOnce(&mut Value) + Send>;
+
 /// The live objects, by API path.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     pub objects: BTreeMap<String, Value>,
     next_version: u64,
+    /// Changes to make before the next write (PUT or PATCH) to each path.
+    before_write: BTreeMap<String, Change>,
 }
 
 /// One answer: HTTP status line and JSON body.
@@ -41,6 +46,12 @@ impl State {
         object
     }
 
+    /// Has another writer change the object at `path` (its version bumped)
+    /// right before the next write to it arrives, so that write is stale.
+    pub fn before_next_write(&mut self, path: &str, change: Change) {
+        self.before_write.insert(path.to_owned(), change);
+    }
+
     /// Serves one request; `dry_run` requests are checked but change nothing.
     pub fn handle(
         &mut self,
@@ -50,6 +61,14 @@ impl State {
         body: &str,
         dry_run: bool,
     ) -> Reply {
+        if matches!(method, "PUT" | "PATCH") {
+            if let Some(change) = self.before_write.remove(path) {
+                if let Some(mut object) = self.objects.get(path).cloned() {
+                    change(&mut object);
+                    self.store(path, object);
+                }
+            }
+        }
         let live = self.objects.get(path).cloned();
         match method {
             "GET" => match live {
