@@ -777,3 +777,107 @@ fn link_script_retries_a_conflict() {
         ["default-dockercfg-x", "mirror-pull", "pull-secret"]
     );
 }
+
+/// OpenShift's delegated-auth layout: two Secrets (`--split`), both linked
+/// to one ServiceAccount, through the link script and through the
+/// one-pipeline `--service-accounts` flow. The account ends with both in
+/// `imagePullSecrets` after its own entry, and nothing else of it changed.
+#[test]
+#[ignore = "needs kubectl"]
+fn split_secrets_are_all_linked() {
+    kubestub::require_kubectl();
+    let env = Env::new(Backend::File);
+    login(&env, "registry.connect.redhat.com", "rh", "rhpw", &["-q"]);
+    login(&env, "sso.redhat.com", "rh", "rhpw", &["-q"]);
+    let split = [
+        "export",
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--split",
+        "private-registry=registry.connect.redhat.com",
+        "--split",
+        "redhat-connect-sso=sso.redhat.com",
+    ];
+    let with = |extra: &[&str], stdin: &[u8]| {
+        let mut args = split.to_vec();
+        args.extend(extra);
+        let run = env.run(&args, stdin);
+        run.ok();
+        run.stdout.clone()
+    };
+    let mut original = service_account(&["default-dockercfg-x"]);
+    original["secrets"] = json!([{"name": "default-token-x"}]);
+    original["metadata"]["labels"] = json!({"team": "a"});
+    // The account less what a write changes: its version, and the last-applied
+    // annotation that client-side apply adds.
+    let rest = |mut sa: Value| {
+        let meta = sa["metadata"].as_object_mut().unwrap();
+        for field in ["resourceVersion", "uid", "creationTimestamp", "annotations"] {
+            meta.remove(field);
+        }
+        sa.as_object_mut().unwrap().remove("imagePullSecrets");
+        sa
+    };
+    let check = |stub: &Stub| {
+        assert_eq!(
+            pull_names(stub, TEAM_A_SA),
+            [
+                "default-dockercfg-x",
+                "private-registry",
+                "redhat-connect-sso"
+            ]
+        );
+        let live = stub.object(TEAM_A_SA).unwrap();
+        assert_eq!(
+            rest(live),
+            rest(original.clone()),
+            "only imagePullSecrets changed"
+        );
+    };
+    // Create the Secrets, then the link script.
+    let stub = Stub::stateful(vec![(TEAM_A_SA.to_owned(), original.clone())]);
+    stub.kubectl(
+        &["create", "--validate=false", "-f", "-"],
+        with(&[], b"").as_bytes(),
+    )
+    .ok();
+    let script = with(
+        &["--link-service-account", "default", "--link-commands"],
+        b"",
+    );
+    let run = run_script(&stub, &script);
+    assert_eq!(run.code, 0, "{run:?}");
+    check(&stub);
+    // One pipeline: the live account in, one apply.
+    let stub = Stub::stateful(vec![(TEAM_A_SA.to_owned(), original.clone())]);
+    let live = stub.kubectl(
+        &[
+            "get",
+            "serviceaccount",
+            "default",
+            "-n",
+            "team-a",
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    let list = with(
+        &[
+            "--link-service-account",
+            "default",
+            "--service-accounts",
+            "-",
+        ],
+        live.ok().stdout.as_bytes(),
+    );
+    stub.kubectl(&["apply", "--validate=false", "-f", "-"], list.as_bytes())
+        .ok();
+    check(&stub);
+    for name in ["private-registry", "redhat-connect-sso"] {
+        let path = format!("/api/v1/namespaces/team-a/secrets/{name}");
+        assert!(stub.object(&path).is_some(), "{name} was created");
+    }
+}

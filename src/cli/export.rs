@@ -86,11 +86,12 @@ pub(crate) struct Args {
     pub(crate) name: String,
     /// With --format secret: one Secret NAME holding only REGISTRY's entry (repeatable,
     /// e.g. --split private-registry=registry.connect.redhat.com --split
-    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries
+    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries, and
+    /// --link-service-account links every one of them
     #[arg(
         long,
         value_name = "NAME=REGISTRY",
-        conflicts_with_all = ["registries", "link_service_accounts", "merge", "name"]
+        conflicts_with_all = ["registries", "merge", "name"]
     )]
     pub(crate) split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)

@@ -148,7 +148,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let targets = link_targets(request)?;
     let script = link_script::script(
         &targets,
-        &[request.name.as_str()],
+        &secret_names(request),
         &link_script::Options {
             program: request.program.clone(),
             to: request.link_for,
@@ -237,6 +237,19 @@ fn split_secrets(
         .collect())
 }
 
+/// The Secrets to link: each `--split` Secret, or the one named `--name`.
+fn secret_names(request: &Request) -> Vec<&str> {
+    if request.split.is_empty() {
+        vec![request.name.as_str()]
+    } else {
+        request
+            .split
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
 /// or `SA` in each `--namespace` (none: kubectl's current namespace).
 fn link_targets(request: &Request) -> Result<Vec<link_script::Target>> {
@@ -268,7 +281,7 @@ fn link_targets(request: &Request) -> Result<Vec<link_script::Target>> {
 }
 
 /// The ServiceAccount objects for `--service-accounts`: each link target's
-/// live ServiceAccount with the Secret added (see [`super::link`]).
+/// live ServiceAccount with every Secret added (see [`super::link`]).
 fn linked_service_accounts(
     request: &Request,
     targets: &[link_script::Target],
@@ -292,7 +305,7 @@ fn linked_service_accounts(
                         "--link-service-account {ns}/{sa}: no such ServiceAccount in the --service-accounts input; add it: kubectl get serviceaccount {sa} -n {ns} -o json"
                     )
                 })?;
-            Ok(found.linked(&request.name))
+            Ok(found.linked(&secret_names(request)))
         })
         .collect()
 }
