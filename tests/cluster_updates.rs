@@ -881,3 +881,79 @@ fn split_secrets_are_all_linked() {
         assert!(stub.object(&path).is_some(), "{name} was created");
     }
 }
+
+/// The RoleBindings in namespace `target`, by name, with their subjects.
+fn role_bindings(stub: &Stub) -> Vec<(String, Value)> {
+    const PREFIX: &str = "/apis/rbac.authorization.k8s.io/v1/namespaces/target/rolebindings/";
+    stub.objects()
+        .into_iter()
+        .filter_map(|(path, object)| {
+            let name = path.strip_prefix(PREFIX)?.to_owned();
+            Some((name, object["subjects"].clone()))
+        })
+        .collect()
+}
+
+/// The old names collided: the grant to service account `b-c` of namespace
+/// `a` and the grant to every service account of namespace `a-b-c` were both
+/// `image-puller-a-b-c`, so applying the second took the first's subject
+/// away. Applied one after the other with the real kubectl, both keep theirs;
+/// several subjects at once are one binding each, in a List.
+#[test]
+#[ignore = "needs kubectl"]
+fn grant_pull_bindings_never_rewrite_each_other() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(Vec::new());
+    let env = Env::new(Backend::File);
+    let apply = |args: &[&str]| {
+        let mut all = vec!["grant-pull", "--to-namespace", "target"];
+        all.extend(args);
+        let run = env.run(&all, b"");
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            run.ok().stdout.as_bytes(),
+        )
+        .ok();
+    };
+    apply(&["--from-namespace", "a", "--service-account", "b-c"]);
+    apply(&["--from-namespace", "a-b-c", "--all-service-accounts"]);
+    let sa = json!([{"kind": "ServiceAccount", "name": "b-c", "namespace": "a"}]);
+    let group = json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
+        "name": "system:serviceaccounts:a-b-c"}]);
+    assert_eq!(
+        role_bindings(&stub),
+        [
+            ("image-puller.sa.a.b-c".to_owned(), sa.clone()),
+            ("image-puller.sas.a-b-c".to_owned(), group.clone()),
+        ]
+    );
+    // Several subjects: one binding each; applying again changes nothing.
+    for _ in 0..2 {
+        apply(&[
+            "--from-namespace",
+            "a",
+            "--service-account",
+            "b-c",
+            "--user",
+            "alice@example.com",
+            "--group",
+            "release",
+        ]);
+    }
+    let all = role_bindings(&stub);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all.contains(&("image-puller.sa.a.b-c".to_owned(), sa)));
+    assert!(all.contains(&("image-puller.sas.a-b-c".to_owned(), group)));
+    assert!(all.contains(&(
+        "image-puller.group.release".to_owned(),
+        json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "release"}])
+    )));
+    let (_, alice) = all
+        .iter()
+        .find(|(name, _)| name.starts_with("image-puller.user-h."))
+        .expect("alice's binding");
+    assert_eq!(
+        alice,
+        &json!([{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice@example.com"}])
+    );
+}

@@ -508,6 +508,63 @@ fn grant_pull_golden_files() {
         b"",
     );
     assert_eq!(both.code, 2, "{both:?}");
+    // Several subjects: one RoleBinding each, in a List; --name only for one.
+    let grant = |args: &[&str]| {
+        let mut all = vec!["grant-pull", "--to-namespace", "b"];
+        all.extend(args);
+        env.run(&all, b"")
+    };
+    let several = grant(&[
+        "--from-namespace",
+        "a",
+        "--service-account",
+        "x",
+        "--service-account",
+        "y",
+        "--user",
+        "system:serviceaccount:c:z",
+        "--group",
+        "devs",
+    ]);
+    let list: Value = serde_json::from_str(&several.ok().stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "image-puller.sa.a.x",
+            "image-puller.sa.a.y",
+            "image-puller.sa.c.z",
+            "image-puller.group.devs"
+        ]
+    );
+    for item in list["items"].as_array().unwrap() {
+        assert_eq!(item["subjects"].as_array().unwrap().len(), 1, "{item}");
+    }
+    fails(
+        &grant(&["--user", "a", "--group", "b", "--name", "x"]),
+        "--name names one RoleBinding, but 2 subjects are given",
+    );
+    fails(&grant(&[]), "name who pulls");
+    fails(
+        &grant(&["--service-account", "x"]),
+        "need --from-namespace NAMESPACE",
+    );
+    fails(&grant(&["--group", "a/b"]), "is not a user or group name");
+    let user: Value = serde_json::from_str(&grant(&["--user", "Alice"]).ok().stdout).unwrap();
+    assert_eq!(
+        user["subjects"][0],
+        json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "Alice"})
+    );
+    assert!(user["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("image-puller.user-h."));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
+use super::grant::PullSubject;
 
 /// How a manifest is written (the syntax documents are read in, too).
 pub(crate) use crate::reader::Syntax;
@@ -74,28 +75,6 @@ pub(crate) fn list(items: Vec<Value>) -> Value {
     })
 }
 
-/// Who `grant-pull` lets pull.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PullSubject {
-    /// One service account of the source namespace.
-    ServiceAccount { namespace: String, name: String },
-    /// Every service account of the source namespace (`system:serviceaccounts:NS`).
-    AllServiceAccounts { namespace: String },
-}
-
-impl PullSubject {
-    /// The RoleBinding's own name when none is given:
-    /// `image-puller-<from>[-<service account>]`.
-    pub(crate) fn binding_name(&self) -> String {
-        match self {
-            PullSubject::AllServiceAccounts { namespace } => format!("image-puller-{namespace}"),
-            PullSubject::ServiceAccount { namespace, name } => {
-                format!("image-puller-{namespace}-{name}")
-            }
-        }
-    }
-}
-
 /// The ClusterRole that OpenShift's `oc policy add-role-to-user system:image-puller` binds.
 pub(crate) const IMAGE_PULLER_ROLE: &str = "system:image-puller";
 
@@ -108,10 +87,15 @@ pub(crate) fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject
             "name": name,
             "namespace": namespace,
         }),
-        PullSubject::AllServiceAccounts { namespace } => json!({
+        PullSubject::User(name) => json!({
+            "kind": "User",
+            "apiGroup": "rbac.authorization.k8s.io",
+            "name": name,
+        }),
+        PullSubject::Group(name) => json!({
             "kind": "Group",
             "apiGroup": "rbac.authorization.k8s.io",
-            "name": format!("system:serviceaccounts:{namespace}"),
+            "name": name,
         }),
     };
     json!({

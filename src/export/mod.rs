@@ -7,6 +7,7 @@
 //! - [`shell`]: shell quoting for what we print;
 //! - [`kubectl`]: which program the printed script calls (`kubectl` or `oc`);
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
+//! - [`grant`]: `grant-pull`'s subjects and their RoleBinding names;
 //! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
 //! - [`kube_name`]: Kubernetes namespace and object name rules;
@@ -21,6 +22,7 @@
 
 pub mod dockerconfig;
 pub mod document;
+pub(crate) mod grant;
 pub(crate) mod import;
 pub(crate) mod kube_name;
 pub(crate) mod kubectl;

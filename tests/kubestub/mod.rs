@@ -81,6 +81,16 @@ impl Stub {
         self.state.lock().unwrap().objects.get(path).cloned()
     }
 
+    /// Every live object, by path (stateful stub).
+    pub fn objects(&self) -> Vec<(String, Value)> {
+        let state = self.state.lock().unwrap();
+        state
+            .objects
+            .iter()
+            .map(|(p, o)| (p.clone(), o.clone()))
+            .collect()
+    }
+
     /// Creates the object at `path` (stateful stub), as another client would.
     pub fn create(&self, path: &str, object: Value) {
         self.state.lock().unwrap().create(path, object);
