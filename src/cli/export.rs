@@ -262,21 +262,23 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     for note in &rendered.notes {
         crate::errln!("note: {note}");
     }
-    if !rendered.link_by_hand.is_empty() {
-        crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        crate::errln!(
-            "# ServiceAccount would replace it, so after applying the Secret link it with"
-        );
-        crate::errln!("# this script (or rerun with --link-commands and pipe to sh), or pipe the");
-        crate::errln!(
-            "# live ServiceAccounts in with --service-accounts - to get them in the output:"
-        );
-        for command in &rendered.link_by_hand {
-            crate::errln!("{command}");
-        }
-    }
+    show_link_script(&rendered.link_by_hand);
     emit(&args, &rendered.text)?;
     Ok(0)
+}
+
+/// The link script to run by hand after applying the Secrets, on stderr.
+fn show_link_script(lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
+    crate::errln!("# ServiceAccount would replace it, so after applying the Secret link it with");
+    crate::errln!("# this script (or rerun with --link-commands and pipe to sh), or pipe the");
+    crate::errln!("# live ServiceAccounts in with --service-accounts - to get them in the output:");
+    for line in lines {
+        crate::errln!("{line}");
+    }
 }
 
 /// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.

@@ -8,7 +8,9 @@
 //! `kubectl apply` can be checked: the stub answers a write with the live
 //! object (or the created one) and changes nothing. [`Stub::stateful`] keeps
 //! live objects that writes change, with the API server's preconditions
-//! (see [`state`]), for the conflict and rotation tests.
+//! (see [`state`]), for the conflict, rotation, link-script and grant-pull
+//! tests; it logs every request ([`Stub::requests`]), so a test can wait on
+//! what a script has done instead of sleeping.
 #![allow(dead_code)]
 
 pub mod state;

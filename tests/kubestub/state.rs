@@ -2,13 +2,18 @@
 //! with what the real API server enforces for the requests our documented
 //! flows send. Every write bumps `metadata.resourceVersion`; a write whose
 //! resulting object carries another `resourceVersion` (a stale PUT body, a
-//! merge or strategic-merge patch setting it) or another `uid` is refused with
-//! 409 Conflict; a JSON patch (RFC 6902) is applied strictly: a `test` that
+//! merge or strategic-merge patch setting it, a JSON patch replacing it) or
+//! another `uid` is refused with 409 Conflict, as the API server's update
+//! does; a JSON patch (RFC 6902) is applied strictly: a `test` that
 //! fails, or that names a missing path, and a `remove`/`replace` of a missing
 //! path are refused with 422. Strategic merge patches are applied as JSON
 //! merge patches with `$` directives ignored, which is what they mean for the
 //! maps of a Secret and the atomic `imagePullSecrets` list of a
-//! ServiceAccount. Server-side apply is not implemented (415).
+//! ServiceAccount. Server-side apply is not implemented (415). Any path can
+//! hold an object, so `get --raw` of an API group (OpenShift's
+//! `/apis/image.openshift.io`) is served by creating one there; a test can
+//! have another writer change an object right before the next write to it
+//! ([`State::before_next_write`]).
 
 use std::collections::BTreeMap;
 
