@@ -632,3 +632,479 @@ fn file_route_adds_a_registry_and_keeps_the_rest() {
         "password": "private-pw", "auth": B64.encode("me:private-pw")});
     assert_eq!(live, expected);
 }
+
+const TEAM_A_SA: &str = "/api/v1/namespaces/team-a/serviceaccounts/default";
+const TEAM_A_SECRET: &str = "/api/v1/namespaces/team-a/secrets/pull-secret";
+
+/// A ServiceAccount `default` in `team-a` whose `imagePullSecrets` holds `names`.
+fn service_account(names: &[&str]) -> Value {
+    json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "default", "namespace": "team-a"},
+        "imagePullSecrets": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()})
+}
+
+/// A Secret `name` in `team-a`.
+fn team_a_secret(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "team-a"}})
+}
+
+/// The names in the live ServiceAccount's `imagePullSecrets`.
+fn pull_names(stub: &Stub, path: &str) -> Vec<String> {
+    stub.object(path).unwrap()["imagePullSecrets"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `--link-commands` script for `default` in `team-a`, with `extra` flags.
+fn link_script(env: &Env, extra: &[&str]) -> String {
+    let mut args = vec![
+        "export",
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--link-service-account",
+        "default",
+        "--link-commands",
+    ];
+    args.extend(extra);
+    env.run(&args, b"").ok().stdout.clone()
+}
+
+/// Names read from the live ServiceAccount are cluster data: the script
+/// never word-splits or globs them. A name `*`, in a directory holding a
+/// file named like our Secret, once made the old script report "already
+/// linked" and patch nothing; a name with a space, or one that looks like a
+/// command substitution, must be neither split nor run.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_commands_never_split_or_glob_cluster_names() {
+    kubestub::require_kubectl();
+    let hostile = ["*", "a b", "$(touch x)"];
+    let stub = Stub::stateful(vec![
+        (TEAM_A_SA.to_owned(), service_account(&hostile)),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pull-secret"), "").unwrap();
+    let run = stub.sh(&script, dir.path(), None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["*", "a b", "$(touch x)", "pull-secret"]
+    );
+    assert!(
+        !dir.path().join("x").exists(),
+        "a name was run as a command"
+    );
+    let version = stub.object(TEAM_A_SA).unwrap()["metadata"]["resourceVersion"].clone();
+    let again = stub.sh(&script, dir.path(), None);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("already linked"), "{again:?}");
+    assert_eq!(
+        stub.object(TEAM_A_SA).unwrap()["metadata"]["resourceVersion"],
+        version,
+        "the second run wrote"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// On a workstation with `oc` and no `kubectl` on `PATH`, export picks `oc`
+/// and the script links through it (here `oc` is the real kubectl under
+/// that name, with nothing else on `PATH` but what the script runs).
+#[cfg(unix)]
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_runs_with_oc_alone_on_path() {
+    kubestub::require_kubectl();
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(common::tool("kubectl", "kubectl"), bin.path().join("oc")).unwrap();
+    for tool in ["sh", "sed", "grep", "sleep"] {
+        std::os::unix::fs::symlink(common::tool(tool, "coreutils"), bin.path().join(tool)).unwrap();
+    }
+    let stub = Stub::stateful(vec![
+        (
+            TEAM_A_SA.to_owned(),
+            service_account(&["default-dockercfg-x"]),
+        ),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let mut export = env.command(&[
+        "export",
+        "--link-service-account",
+        "team-a/default",
+        "--link-commands",
+    ]);
+    export.env("PATH", bin.path());
+    let script = common::run_command(export, b"");
+    assert!(
+        script
+            .ok()
+            .stdout
+            .contains("\ndck_link oc team-a default pull 60 pull-secret"),
+        "{script:?}"
+    );
+    let run = stub.sh(&script.stdout, bin.path(), Some(bin.path().as_os_str()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "pull-secret"]
+    );
+}
+
+/// The OpenShift API group the script looks for (`get --raw`), served by the stub.
+const OPENSHIFT_IMAGE_API: &str = "/apis/image.openshift.io";
+
+fn openshift_image_api() -> (String, Value) {
+    (
+        OPENSHIFT_IMAGE_API.to_owned(),
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": "image.openshift.io", "metadata": {}}),
+    )
+}
+
+/// Runs `script` with `sh` in a fresh directory against `stub`.
+fn run_script(stub: &Stub, script: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    stub.sh(script, dir.path(), None)
+}
+
+/// A ServiceAccount created only after the script started (it has polled
+/// for it and got NotFound) is waited for, then linked.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_waits_for_a_service_account_created_later() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![(
+        TEAM_A_SECRET.to_owned(),
+        team_a_secret("pull-secret"),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "30"]);
+    let run = std::thread::scope(|scope| {
+        let creator = scope.spawn(|| {
+            stub.wait_for_requests("GET", TEAM_A_SA, 1);
+            stub.create(TEAM_A_SA, service_account(&["default-dockercfg-x"]));
+        });
+        let run = run_script(&stub, &script);
+        creator.join().unwrap();
+        run
+    });
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "pull-secret"]
+    );
+}
+
+/// A ServiceAccount that never appears: the script gives up after `--wait`
+/// seconds with a message naming the account and the fix, and writes nothing.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_fails_when_the_service_account_never_appears() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![(
+        TEAM_A_SECRET.to_owned(),
+        team_a_secret("pull-secret"),
+    )]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "2"]);
+    let started = std::time::Instant::now();
+    let run = run_script(&stub, &script);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "error: serviceaccount default not found in namespace team-a after 2s: create it, or wait longer with --wait SECONDS"
+        ),
+        "{run:?}"
+    );
+    assert!(stub.requests("GET", TEAM_A_SA) >= 3, "it polled");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(stub.writes().is_empty(), "{:?}", stub.writes());
+    // --wait 0 does not wait: one look, the same message.
+    let run = run_script(&stub, &link_script(&env, &["--wait", "0"]));
+    assert!(run.stderr.contains("after 0s"), "{run:?}");
+}
+
+/// On OpenShift the script waits until the controller has provisioned the
+/// account's own image pull secret (the annotation, with its
+/// `*-dockercfg-*` entry), then links after it; on a cluster that never
+/// provisions one it warns after `--wait` and links anyway.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_waits_for_openshifts_own_pull_secret() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![
+        openshift_image_api(),
+        (TEAM_A_SA.to_owned(), service_account(&[])),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let script = link_script(&env, &["--wait", "30"]);
+    let run = std::thread::scope(|scope| {
+        let controller = scope.spawn(|| {
+            // The script has looked at the account twice and found no secret.
+            stub.wait_for_requests("GET", TEAM_A_SA, 4);
+            stub.modify(TEAM_A_SA, |sa| {
+                sa["metadata"]["annotations"] = json!({
+                    "openshift.io/internal-registry-pull-secret-ref": "default-dockercfg-abc"});
+                sa["imagePullSecrets"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "default-dockercfg-abc"}));
+            });
+        });
+        let run = run_script(&stub, &script);
+        controller.join().unwrap();
+        run
+    });
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-abc", "pull-secret"],
+        "linked after the controller's entry, not before"
+    );
+    // Never provisioned (no internal registry): a warning, then the link.
+    let stub = Stub::stateful(vec![
+        openshift_image_api(),
+        (TEAM_A_SA.to_owned(), service_account(&[])),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let run = run_script(&stub, &link_script(&env, &["--wait", "1"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("has no OpenShift image pull secret after 1s (a cluster without the internal image registry never provisions one): linking anyway"),
+        "{run:?}"
+    );
+    assert_eq!(pull_names(&stub, TEAM_A_SA), ["pull-secret"]);
+}
+
+/// A write refused with 409 Conflict (another writer changed the account
+/// between the script's read and its patch) is retried from a fresh read:
+/// both entries end up listed, nothing forced.
+#[test]
+#[ignore = "needs kubectl"]
+fn link_script_retries_a_conflict() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![
+        (
+            TEAM_A_SA.to_owned(),
+            service_account(&["default-dockercfg-x"]),
+        ),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    stub.before_next_write(TEAM_A_SA, |sa| {
+        sa["imagePullSecrets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mirror-pull"}));
+    });
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let run = run_script(&stub, &link_script(&env, &[]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        stub.requests("PATCH", TEAM_A_SA),
+        2,
+        "one refused, one retried"
+    );
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["default-dockercfg-x", "mirror-pull", "pull-secret"]
+    );
+}
+
+/// OpenShift's delegated-auth layout: two Secrets (`--split`), both linked
+/// to one ServiceAccount, through the link script and through the
+/// one-pipeline `--service-accounts` flow. The account ends with both in
+/// `imagePullSecrets` after its own entry, and nothing else of it changed.
+#[test]
+#[ignore = "needs kubectl"]
+fn split_secrets_are_all_linked() {
+    kubestub::require_kubectl();
+    let env = Env::new(Backend::File);
+    login(&env, "registry.connect.redhat.com", "rh", "rhpw", &["-q"]);
+    login(&env, "sso.redhat.com", "rh", "rhpw", &["-q"]);
+    let split = [
+        "export",
+        "--format",
+        "secret",
+        "-n",
+        "team-a",
+        "--split",
+        "private-registry=registry.connect.redhat.com",
+        "--split",
+        "redhat-connect-sso=sso.redhat.com",
+    ];
+    let with = |extra: &[&str], stdin: &[u8]| {
+        let mut args = split.to_vec();
+        args.extend(extra);
+        let run = env.run(&args, stdin);
+        run.ok();
+        run.stdout.clone()
+    };
+    let mut original = service_account(&["default-dockercfg-x"]);
+    original["secrets"] = json!([{"name": "default-token-x"}]);
+    original["metadata"]["labels"] = json!({"team": "a"});
+    // The account less what a write changes: its version, and the last-applied
+    // annotation that client-side apply adds.
+    let rest = |mut sa: Value| {
+        let meta = sa["metadata"].as_object_mut().unwrap();
+        for field in ["resourceVersion", "uid", "creationTimestamp", "annotations"] {
+            meta.remove(field);
+        }
+        sa.as_object_mut().unwrap().remove("imagePullSecrets");
+        sa
+    };
+    let check = |stub: &Stub| {
+        assert_eq!(
+            pull_names(stub, TEAM_A_SA),
+            [
+                "default-dockercfg-x",
+                "private-registry",
+                "redhat-connect-sso"
+            ]
+        );
+        let live = stub.object(TEAM_A_SA).unwrap();
+        assert_eq!(
+            rest(live),
+            rest(original.clone()),
+            "only imagePullSecrets changed"
+        );
+    };
+    // Create the Secrets, then the link script.
+    let stub = Stub::stateful(vec![(TEAM_A_SA.to_owned(), original.clone())]);
+    stub.kubectl(
+        &["create", "--validate=false", "-f", "-"],
+        with(&[], b"").as_bytes(),
+    )
+    .ok();
+    let script = with(
+        &["--link-service-account", "default", "--link-commands"],
+        b"",
+    );
+    let run = run_script(&stub, &script);
+    assert_eq!(run.code, 0, "{run:?}");
+    check(&stub);
+    // One pipeline: the live account in, one apply.
+    let stub = Stub::stateful(vec![(TEAM_A_SA.to_owned(), original.clone())]);
+    let live = stub.kubectl(
+        &[
+            "get",
+            "serviceaccount",
+            "default",
+            "-n",
+            "team-a",
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    let list = with(
+        &[
+            "--link-service-account",
+            "default",
+            "--service-accounts",
+            "-",
+        ],
+        live.ok().stdout.as_bytes(),
+    );
+    stub.kubectl(&["apply", "--validate=false", "-f", "-"], list.as_bytes())
+        .ok();
+    check(&stub);
+    for name in ["private-registry", "redhat-connect-sso"] {
+        let path = format!("/api/v1/namespaces/team-a/secrets/{name}");
+        assert!(stub.object(&path).is_some(), "{name} was created");
+    }
+}
+
+/// The RoleBindings in namespace `target`, by name, with their subjects.
+fn role_bindings(stub: &Stub) -> Vec<(String, Value)> {
+    const PREFIX: &str = "/apis/rbac.authorization.k8s.io/v1/namespaces/target/rolebindings/";
+    stub.objects()
+        .into_iter()
+        .filter_map(|(path, object)| {
+            let name = path.strip_prefix(PREFIX)?.to_owned();
+            Some((name, object["subjects"].clone()))
+        })
+        .collect()
+}
+
+/// The old names collided: the grant to service account `b-c` of namespace
+/// `a` and the grant to every service account of namespace `a-b-c` were both
+/// `image-puller-a-b-c`, so applying the second took the first's subject
+/// away. Applied one after the other with the real kubectl, both keep theirs;
+/// several subjects at once are one binding each, in a List.
+#[test]
+#[ignore = "needs kubectl"]
+fn grant_pull_bindings_never_rewrite_each_other() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(Vec::new());
+    let env = Env::new(Backend::File);
+    let apply = |args: &[&str]| {
+        let mut all = vec!["grant-pull", "--to-namespace", "target"];
+        all.extend(args);
+        let run = env.run(&all, b"");
+        stub.kubectl(
+            &["apply", "--validate=false", "-f", "-"],
+            run.ok().stdout.as_bytes(),
+        )
+        .ok();
+    };
+    apply(&["--from-namespace", "a", "--service-account", "b-c"]);
+    apply(&["--from-namespace", "a-b-c", "--all-service-accounts"]);
+    let sa = json!([{"kind": "ServiceAccount", "name": "b-c", "namespace": "a"}]);
+    let group = json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
+        "name": "system:serviceaccounts:a-b-c"}]);
+    assert_eq!(
+        role_bindings(&stub),
+        [
+            ("image-puller.sa.a.b-c".to_owned(), sa.clone()),
+            ("image-puller.sas.a-b-c".to_owned(), group.clone()),
+        ]
+    );
+    // Several subjects: one binding each; applying again changes nothing.
+    for _ in 0..2 {
+        apply(&[
+            "--from-namespace",
+            "a",
+            "--service-account",
+            "b-c",
+            "--user",
+            "alice@example.com",
+            "--group",
+            "release",
+        ]);
+    }
+    let all = role_bindings(&stub);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all.contains(&("image-puller.sa.a.b-c".to_owned(), sa)));
+    assert!(all.contains(&("image-puller.sas.a-b-c".to_owned(), group)));
+    assert!(all.contains(&(
+        "image-puller.group.release".to_owned(),
+        json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "release"}])
+    )));
+    let (_, alice) = all
+        .iter()
+        .find(|(name, _)| name.starts_with("image-puller.user-h."))
+        .expect("alice's binding");
+    assert_eq!(
+        alice,
+        &json!([{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice@example.com"}])
+    );
+}

@@ -208,6 +208,20 @@ fn every_format_matches_its_golden_file(backend: Backend) {
                 "--link-commands",
             ],
         ),
+        (
+            "link-commands.oc.sh",
+            &[
+                "--format",
+                "secret",
+                "-n",
+                "team-a",
+                "--link-service-account",
+                "default",
+                "--link-commands",
+                "--kubectl",
+                "oc",
+            ],
+        ),
     ];
     for (golden, args) in cases {
         let run = export(&env, args);
@@ -258,7 +272,7 @@ fn every_format_matches_its_golden_file(backend: Backend) {
     assert!(run.stderr.contains("atomic list"), "{run:?}");
     assert!(
         run.stderr
-            .contains("kubectl patch serviceaccount default -n team-a --type=json"),
+            .contains("\ndck_link kubectl team-a default pull 60 pull-secret || dck_rc=1\n"),
         "{run:?}"
     );
     let run = export(
@@ -284,10 +298,12 @@ fn every_format_matches_its_golden_file(backend: Backend) {
             "--link-commands",
         ],
     );
-    assert!(run
-        .ok()
-        .stdout
-        .starts_with("(kubectl get secret pull-secret -n ns1 -o name >/dev/null && v=$(kubectl get serviceaccount builder -n ns1 "));
+    assert!(
+        run.ok().stdout.ends_with(
+            "\ndck_link kubectl ns1 builder pull 60 pull-secret || dck_rc=1\nexit \"$dck_rc\"\n)\n"
+        ),
+        "{run:?}"
+    );
     // Docker Hub goes out under the key kubelet and docker read.
     let payload: Value = serde_json::from_str(&export(&env, &[]).ok().stdout).unwrap();
     assert!(payload["auths"]["https://index.docker.io/v1/"].is_object());
@@ -492,6 +508,63 @@ fn grant_pull_golden_files() {
         b"",
     );
     assert_eq!(both.code, 2, "{both:?}");
+    // Several subjects: one RoleBinding each, in a List; --name only for one.
+    let grant = |args: &[&str]| {
+        let mut all = vec!["grant-pull", "--to-namespace", "b"];
+        all.extend(args);
+        env.run(&all, b"")
+    };
+    let several = grant(&[
+        "--from-namespace",
+        "a",
+        "--service-account",
+        "x",
+        "--service-account",
+        "y",
+        "--user",
+        "system:serviceaccount:c:z",
+        "--group",
+        "devs",
+    ]);
+    let list: Value = serde_json::from_str(&several.ok().stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "image-puller.sa.a.x",
+            "image-puller.sa.a.y",
+            "image-puller.sa.c.z",
+            "image-puller.group.devs"
+        ]
+    );
+    for item in list["items"].as_array().unwrap() {
+        assert_eq!(item["subjects"].as_array().unwrap().len(), 1, "{item}");
+    }
+    fails(
+        &grant(&["--user", "a", "--group", "b", "--name", "x"]),
+        "--name names one RoleBinding, but 2 subjects are given",
+    );
+    fails(&grant(&[]), "name who pulls");
+    fails(
+        &grant(&["--service-account", "x"]),
+        "need --from-namespace NAMESPACE",
+    );
+    fails(&grant(&["--group", "a/b"]), "is not a user or group name");
+    let user: Value = serde_json::from_str(&grant(&["--user", "Alice"]).ok().stdout).unwrap();
+    assert_eq!(
+        user["subjects"][0],
+        json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "Alice"})
+    );
+    assert!(user["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("image-puller.user-h."));
 }
 
 #[test]
@@ -1548,10 +1621,11 @@ fn export_import_export_gives_the_same_bytes(backend: Backend) {
     }
 }
 
-/// Runs a printed link command with `sh`, against a stand-in `kubectl` that
+/// Runs a printed link script with `sh`, against a stand-in `kubectl` that
 /// answers `get secret` (present unless `secret_missing`) and `get
-/// serviceaccount` with resourceVersion 41 and `names` (None: the SA has no
-/// imagePullSecrets). Returns the kubectl invocations and the exit code.
+/// serviceaccount` with resourceVersion 41 and `names`, one a line (None: the
+/// SA has no imagePullSecrets); not OpenShift (`get --raw` fails). Returns the kubectl invocations (without the
+/// leading `-n NAMESPACE`) and the exit code.
 fn run_link_command(
     command: &str,
     names: Option<&str>,
@@ -1561,7 +1635,7 @@ fn run_link_command(
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41 '; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\nesac\nexit 0\n",
+        "#!/bin/sh\n[ \"$1\" = -n ] && shift 2\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41\\n'; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  'get --raw') exit 1 ;;\nesac\nexit 0\n",
     )
     .unwrap();
     #[cfg(unix)]
@@ -1615,36 +1689,45 @@ fn link_commands_append_create_or_do_nothing() {
             "--link-commands",
         ],
     );
-    let command = run.ok().stdout.trim_end().to_owned();
-    assert_eq!(command.lines().count(), 1);
-    let ok = |names: Option<&str>| {
+    let command = run.ok().stdout.clone();
+    // The calls after the Secret's and the ServiceAccount's lookups: the patches.
+    let patches = |names: Option<&str>| {
         let (calls, code) = run_link_command(&command, names, false);
         assert_eq!(code, 0, "{calls:?}");
         assert!(
-            calls[0].starts_with("get secret pull-secret -n team-a"),
+            calls[0].starts_with("get secret pull-secret -o name"),
             "{calls:?}"
         );
         assert!(
-            calls[1].starts_with("get serviceaccount default -n team-a"),
+            calls
+                .iter()
+                .any(|c| c.starts_with("get serviceaccount default -o jsonpath=")),
             "{calls:?}"
         );
         calls
+            .into_iter()
+            .filter(|c| c.starts_with("patch "))
+            .collect::<Vec<_>>()
     };
+    let guard = r#"[{"op":"replace","path":"/metadata/resourceVersion","value":"41"},"#;
     // Already linked: only the lookups run.
-    assert_eq!(ok(Some("default-dockercfg-x pull-secret")).len(), 2);
+    assert_eq!(patches(Some("default-dockercfg-x\npull-secret\n")), [""; 0]);
     // A list without it: one append, which keeps the other entries.
-    let calls = ok(Some("default-dockercfg-x"));
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2]
-        .contains(r#"{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}"#));
+    let calls = patches(Some("default-dockercfg-x\n"));
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains(&format!(
+        r#"{guard}{{"op":"add","path":"/imagePullSecrets/-","value":{{"name":"pull-secret"}}}}]"#
+    )));
     // A name that only contains ours is not a match.
-    assert_eq!(ok(Some("pull-secret-old")).len(), 3);
+    assert_eq!(patches(Some("pull-secret-old\n")).len(), 1);
+    // Nor is a name holding ours among others, or a glob.
+    assert_eq!(patches(Some("x pull-secret y\n*\n")).len(), 1);
     // No list yet: the create, guarded by the version read.
-    let calls = ok(None);
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[2].contains(
-        r#"[{"op":"test","path":"/metadata/resourceVersion","value":"41"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]"#
-    ), "{calls:?}");
+    let calls = patches(None);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains(&format!(
+        r#"{guard}{{"op":"add","path":"/imagePullSecrets","value":[{{"name":"pull-secret"}}]}}]"#
+    )), "{calls:?}");
     // No Secret on the cluster: refused before the ServiceAccount is read.
     let (calls, code) = run_link_command(&command, None, true);
     assert_ne!(code, 0);
@@ -1775,17 +1858,21 @@ fn link_for_and_unlink_flag_rules() {
     );
     let mount = with(&["--link-commands", "--for", "mount"]);
     let mount = mount.ok();
-    assert!(mount.stdout.contains("/secrets/-"), "{mount:?}");
-    assert!(!mount.stdout.contains("imagePullSecrets"), "{mount:?}");
+    // What each list gets is run in cluster_updates' link_commands_table.
+    assert!(
+        mount
+            .stdout
+            .contains("\ndck_link kubectl team-a default mount 60 pull-secret || dck_rc=1\n"),
+        "{mount:?}"
+    );
     let unlink = with(&["--link-commands", "--unlink"]);
     let unlink = unlink.ok();
     assert!(
         unlink
             .stdout
-            .contains(r#"{"op":"remove","path":"/imagePullSecrets/"#),
+            .contains("\ndck_unlink kubectl team-a default pull pull-secret || dck_rc=1\n"),
         "{unlink:?}"
     );
-    assert!(!unlink.stdout.contains("get secret"), "{unlink:?}");
 }
 
 /// A hand-made `Opaque` Secret holding a payload is read by its data key,
@@ -1919,4 +2006,62 @@ fn split_writes_one_secret_per_registry() {
     );
     assert_eq!(named.code, 2, "{named:?}");
     assert!(named.stderr.contains("--name"), "{named:?}");
+}
+
+/// The program the link script calls: `--kubectl`, then
+/// `DOCKER_CREDENTIAL_KEYRING_KUBECTL`, then `kubectl`, or `oc` when only
+/// `oc` is on `PATH`; anything but a program name or path is refused.
+#[test]
+fn link_script_program_from_flag_environment_or_path() {
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let args = [
+        "export",
+        "--link-service-account",
+        "team-a/default",
+        "--link-commands",
+    ];
+    let line = |program: &str| {
+        format!("\ndck_link {program} team-a default pull 60 pull-secret || dck_rc=1\n")
+    };
+    let run_with = |extra: &[&str], vars: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = env.command(&args);
+        cmd.args(extra);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        common::run_command(cmd, b"")
+    };
+    let var = "DOCKER_CREDENTIAL_KEYRING_KUBECTL";
+    let from_env = run_with(&[], &[(var, "/opt/oc 4.16/bin/oc".as_ref())]);
+    fails(&from_env, "is not a program name or path");
+    let from_env = run_with(&[], &[(var, "/opt/oc-4.16/bin/oc".as_ref())]);
+    assert!(
+        from_env.ok().stdout.contains(&line("/opt/oc-4.16/bin/oc")),
+        "{from_env:?}"
+    );
+    let flag_wins = run_with(&["--kubectl", "kubectl"], &[(var, "oc".as_ref())]);
+    assert!(
+        flag_wins.ok().stdout.contains(&line("kubectl")),
+        "{flag_wins:?}"
+    );
+    // A PATH with a fake oc and no kubectl: oc.
+    let bin = tempfile::tempdir().unwrap();
+    let oc = bin.path().join("oc");
+    std::fs::write(&oc, "#!/bin/sh\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&oc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let oc_only = run_with(&[], &[("PATH", bin.path().as_os_str())]);
+    assert!(oc_only.ok().stdout.contains(&line("oc")), "{oc_only:?}");
+    let store = env.store_bytes();
+    for bad in ["k;rm -rf ~", "$(id)", "-n", "a b"] {
+        let flag = format!("--kubectl={bad}");
+        fails(&run_with(&[&flag], &[]), "is not a program name or path");
+    }
+    assert_eq!(env.store_bytes(), store);
+    let unlinked = env.run(&["export", "--kubectl", "oc"], b"");
+    assert_eq!(unlinked.code, 2, "--kubectl needs a link: {unlinked:?}");
 }

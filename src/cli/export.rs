@@ -8,7 +8,8 @@ use super::CommandResult;
 use crate::export::document::{Document, Metadata};
 use crate::export::kube_name;
 use crate::export::link;
-use crate::export::manifest::{LinkFor, Syntax};
+use crate::export::link_script::LinkFor;
+use crate::export::manifest::Syntax;
 use crate::export::render::{self, Merge, Request};
 use crate::export::select::Pattern;
 use crate::export::{self as ex, Selection};
@@ -28,6 +29,8 @@ Examples:
     | docker-credential-keyring export --format secret -n team-a \\
         --link-service-account default --service-accounts - \\
     | kubectl apply -f -
+  docker-credential-keyring export --format secret -n team-a --link-service-account default \\
+      --link-commands --kubectl oc | sh
   oc get secret/pull-secret -n openshift-config -o json \\
     | docker-credential-keyring export --merge - --registry privateregistry.example.com \\
     | oc replace -f -
@@ -40,6 +43,12 @@ Examples:
 OpenShift release credential on quay.io) is replaced only with --replace HOST: otherwise
 nothing is written. What the merge did per registry (added, updated, replaced, unchanged,
 spellings removed) goes to stderr. --merge FILE -o FILE creates FILE when it is missing.
+
+The link script (--link-commands) checks each Secret is on the cluster, waits up to --wait
+seconds for each service account (and on OpenShift for its own image pull secret: after the
+wait it warns and links anyway), then adds each Secret with a JSON patch guarded by the
+resourceVersion read, retried from a fresh read on 409 Conflict (5 tries). It exits 0 when
+every link is made or already there, 1 otherwise.
 
 Exit codes: 0 written, 1 error (nothing was written), 2 bad command line.";
 
@@ -85,11 +94,12 @@ pub(crate) struct Args {
     pub(crate) name: String,
     /// With --format secret: one Secret NAME holding only REGISTRY's entry (repeatable,
     /// e.g. --split private-registry=registry.connect.redhat.com --split
-    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries
+    /// redhat-connect-sso=sso.redhat.com); exports exactly those registries, and
+    /// --link-service-account links every one of them
     #[arg(
         long,
         value_name = "NAME=REGISTRY",
-        conflicts_with_all = ["registries", "link_service_accounts", "merge", "name"]
+        conflicts_with_all = ["registries", "merge", "name"]
     )]
     pub(crate) split: Vec<String>,
     /// Secret namespace (repeatable: one Secret per namespace, in a v1 List)
@@ -103,7 +113,7 @@ pub(crate) struct Args {
     pub(crate) yaml: bool,
     /// Add the Secret to this service account's imagePullSecrets ([NAMESPACE/]NAME,
     /// repeatable): with --service-accounts, as ServiceAccounts in the output;
-    /// without, as safe `kubectl patch` commands on stderr (see --link-commands)
+    /// without, as a link script on stderr (see --link-commands)
     #[arg(long = "link-service-account", value_name = "SA")]
     pub(crate) link_service_accounts: Vec<String>,
     /// The live ServiceAccounts to link (FILE or - for stdin: `kubectl get serviceaccount
@@ -116,7 +126,7 @@ pub(crate) struct Args {
         conflicts_with = "link_commands"
     )]
     pub(crate) service_accounts: Option<String>,
-    /// Print only the `kubectl patch` commands that link the service accounts (for `| sh`)
+    /// Print only the shell script that links the service accounts (for `| sh`)
     #[arg(long, requires = "link_service_accounts")]
     pub(crate) link_commands: bool,
     /// Which lists the link commands put the Secret in, as `oc secrets link --for`:
@@ -133,6 +143,20 @@ pub(crate) struct Args {
     /// lists again (`oc secrets unlink`)
     #[arg(long, requires = "link_commands")]
     pub(crate) unlink: bool,
+    /// The program the link script calls [default: $DOCKER_CREDENTIAL_KEYRING_KUBECTL, else
+    /// kubectl, or oc when only oc is on PATH]; a program name or path
+    #[arg(long, value_name = "PROGRAM", requires = "link_service_accounts")]
+    pub(crate) kubectl: Option<String>,
+    /// How long the link script waits for each service account to exist and, on
+    /// OpenShift, for its own image pull secret (polling each second; 0: no wait)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "link_service_accounts",
+        conflicts_with = "unlink"
+    )]
+    pub(crate) wait: u32,
     /// Update an existing pull secret (FILE or - for stdin): raw, dockercfg, or Secret in JSON/YAML;
     /// needs --registry or --all-registries. With -o FILE naming the same file, a missing
     /// FILE is created
@@ -188,6 +212,11 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
         None => None,
     };
     let split = split_specs(&args.split)?;
+    let program = if args.link_service_accounts.is_empty() {
+        String::new()
+    } else {
+        crate::export::kubectl::choose(args.kubectl.as_deref())?
+    };
     let selection = Selection {
         patterns: if split.is_empty() {
             args.registries
@@ -243,6 +272,8 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
             }
         },
         unlink: args.unlink,
+        program,
+        wait: args.wait,
         merge,
         split,
     };
@@ -254,19 +285,7 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     for note in &rendered.notes {
         crate::errln!("note: {note}");
     }
-    if !rendered.link_by_hand.is_empty() {
-        crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
-        crate::errln!("# ServiceAccount would replace it, so link the Secret with these patches");
-        crate::errln!(
-            "# (or rerun with --link-commands and pipe to sh) after applying it, or pipe"
-        );
-        crate::errln!(
-            "# the live ServiceAccounts in with --service-accounts - to get them in the output:"
-        );
-        for command in &rendered.link_by_hand {
-            crate::errln!("{command}");
-        }
-    }
+    show_link_script(&rendered.link_by_hand);
     emit(&args, &rendered.text)?;
     Ok(0)
 }
@@ -302,6 +321,20 @@ fn replace_keys(values: &[String]) -> Result<Vec<ServerKey>> {
             ServerKey::parse(value).with_context(|| format!("--replace {value:?}"))
         })
         .collect()
+}
+
+/// The link script to run by hand after applying the Secrets, on stderr.
+fn show_link_script(lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    crate::errln!("# ServiceAccount imagePullSecrets is an atomic list: `kubectl apply` of a");
+    crate::errln!("# ServiceAccount would replace it, so after applying the Secret link it with");
+    crate::errln!("# this script (or rerun with --link-commands and pipe to sh), or pipe the");
+    crate::errln!("# live ServiceAccounts in with --service-accounts - to get them in the output:");
+    for line in lines {
+        crate::errln!("{line}");
+    }
 }
 
 /// `--split NAME=REGISTRY` values as (Secret name, registry key), checked.

@@ -80,17 +80,20 @@ fn live_service_account(object: Value) -> Result<LiveServiceAccount> {
 
 impl LiveServiceAccount {
     /// The ServiceAccount to apply: every live `imagePullSecrets` entry, then
-    /// `secret` unless already there; the live `resourceVersion` as the guard.
-    /// Nothing else of the live object, so `kubectl apply` claims only this list.
-    pub fn linked(&self, secret: &str) -> Value {
+    /// each of `secrets` not already there; the live `resourceVersion` as the
+    /// guard (one write for all of them). Nothing else of the live object, so
+    /// `kubectl apply` claims only this list.
+    pub fn linked(&self, secrets: &[&str]) -> Value {
         let mut pull: Vec<Value> = self
             .object
             .get("imagePullSecrets")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if !pull.iter().any(|e| e["name"] == secret) {
-            pull.push(json!({ "name": secret }));
+        for secret in secrets {
+            if !pull.iter().any(|e| e["name"] == *secret) {
+                pull.push(json!({ "name": secret }));
+            }
         }
         let mut metadata = Map::new();
         metadata.insert("name".into(), Value::String(self.name.clone()));
@@ -116,7 +119,7 @@ mod tests {
     #[test]
     fn keeps_live_entries_and_adds_the_secret_once() {
         let live = &parse_service_accounts(LIVE).unwrap()[0];
-        let sa = live.linked("pull-secret");
+        let sa = live.linked(&["pull-secret"]);
         assert_eq!(
             sa["imagePullSecrets"],
             json!([{"name": "default-dockercfg-x"}, {"name": "pull-secret"}])
@@ -127,7 +130,7 @@ mod tests {
             "only imagePullSecrets is claimed"
         );
         assert!(sa["metadata"].get("uid").is_none());
-        let again = live.linked("default-dockercfg-x");
+        let again = live.linked(&["default-dockercfg-x"]);
         assert_eq!(
             again["imagePullSecrets"],
             json!([{"name": "default-dockercfg-x"}])
@@ -142,7 +145,14 @@ mod tests {
             "kind: ServiceAccount\napiVersion: v1\nmetadata:\n  name: builder\n  namespace: b\n";
         let sa = &parse_service_accounts(yaml).unwrap()[0];
         assert_eq!((sa.namespace.as_str(), sa.name.as_str()), ("b", "builder"));
-        assert_eq!(sa.linked("p")["imagePullSecrets"], json!([{"name": "p"}]));
+        assert_eq!(
+            sa.linked(&["p"])["imagePullSecrets"],
+            json!([{"name": "p"}])
+        );
+        assert_eq!(
+            sa.linked(&["p", "q", "p"])["imagePullSecrets"],
+            json!([{"name": "p"}, {"name": "q"}])
+        );
         for (bad, why) in [
             ("", "empty"),
             ("{", "not valid JSON"),

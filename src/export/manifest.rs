@@ -1,12 +1,13 @@
-//! Kubernetes objects we print: the pull Secret, a `v1` List of objects, the
-//! RoleBinding of `grant-pull`, and the `kubectl patch` commands that link a
-//! Secret to a ServiceAccount. JSON is printed as kubectl prints it (4-space
+//! Kubernetes objects we print: the pull Secret, a `v1` List of objects and
+//! the RoleBinding of `grant-pull` (the link script is
+//! [`super::link_script`]'s). JSON is printed as kubectl prints it (4-space
 //! indent, fields kind, apiVersion, metadata, ...); YAML via [`super::yaml`].
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::dockerconfig::{PayloadKind, B64};
+use super::grant::PullSubject;
 
 /// How a manifest is written (the syntax documents are read in, too).
 pub(crate) use crate::reader::Syntax;
@@ -74,28 +75,6 @@ pub(crate) fn list(items: Vec<Value>) -> Value {
     })
 }
 
-/// Who `grant-pull` lets pull.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PullSubject {
-    /// One service account of the source namespace.
-    ServiceAccount { namespace: String, name: String },
-    /// Every service account of the source namespace (`system:serviceaccounts:NS`).
-    AllServiceAccounts { namespace: String },
-}
-
-impl PullSubject {
-    /// The RoleBinding's own name when none is given:
-    /// `image-puller-<from>[-<service account>]`.
-    pub(crate) fn binding_name(&self) -> String {
-        match self {
-            PullSubject::AllServiceAccounts { namespace } => format!("image-puller-{namespace}"),
-            PullSubject::ServiceAccount { namespace, name } => {
-                format!("image-puller-{namespace}-{name}")
-            }
-        }
-    }
-}
-
 /// The ClusterRole that OpenShift's `oc policy add-role-to-user system:image-puller` binds.
 pub(crate) const IMAGE_PULLER_ROLE: &str = "system:image-puller";
 
@@ -108,10 +87,15 @@ pub(crate) fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject
             "name": name,
             "namespace": namespace,
         }),
-        PullSubject::AllServiceAccounts { namespace } => json!({
+        PullSubject::User(name) => json!({
+            "kind": "User",
+            "apiGroup": "rbac.authorization.k8s.io",
+            "name": name,
+        }),
+        PullSubject::Group(name) => json!({
             "kind": "Group",
             "apiGroup": "rbac.authorization.k8s.io",
-            "name": format!("system:serviceaccounts:{namespace}"),
+            "name": name,
         }),
     };
     json!({
@@ -125,126 +109,6 @@ pub(crate) fn role_binding(name: &str, to_namespace: &str, subject: &PullSubject
         },
         "subjects": [subject],
     })
-}
-
-/// Which ServiceAccount lists a link touches, as `oc secrets link --for`
-/// names them: `pull` is `imagePullSecrets`, `mount` is `secrets`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LinkFor {
-    pub(crate) pull: bool,
-    pub(crate) mount: bool,
-}
-
-impl LinkFor {
-    /// `oc`'s default.
-    pub(crate) const PULL: LinkFor = LinkFor {
-        pull: true,
-        mount: false,
-    };
-
-    fn fields(self) -> impl Iterator<Item = &'static str> {
-        [
-            self.pull.then_some("imagePullSecrets"),
-            self.mount.then_some("secrets"),
-        ]
-        .into_iter()
-        .flatten()
-    }
-}
-
-/// The shell command that links (or with `unlink`, unlinks) `secret` to the
-/// lists `to` names of service account `sa` in `namespace` (the current
-/// context's when `None`), one list after the other.
-///
-/// `ServiceAccount.imagePullSecrets` and `secrets` are atomic lists (no
-/// strategic-merge key), so `kubectl apply` of a ServiceAccount would replace
-/// a whole list and drop e.g. OpenShift's `default-dockercfg-*` entry. Each
-/// step instead:
-/// 1. (link) refuses a Secret that is not on the cluster, as `oc secrets
-///    link` does, kubectl's `NotFound` error being the message;
-/// 2. reads the ServiceAccount's `resourceVersion` and the list in one `get`;
-/// 3. link: does nothing when the Secret is listed; appends it with a JSON
-///    patch; or, when there is no list, creates it with a JSON patch whose
-///    `test` of that `resourceVersion` refuses the write if the ServiceAccount
-///    changed since the read (a list that appeared meanwhile is never
-///    overwritten). Unlink: removes the entry at the index read, guarded by a
-///    `test` of its name there; nothing when it is not listed.
-///
-/// Every patch is valid under strict RFC 6902 (no `test` of a path that may
-/// be missing). It runs in a subshell, so pasting it leaves the shell's
-/// arguments alone.
-pub(crate) fn link_commands(
-    namespace: Option<&str>,
-    sa: &str,
-    secret: &str,
-    to: LinkFor,
-    unlink: bool,
-) -> String {
-    let item = json!({"name": secret});
-    let ns = namespace
-        .map(|ns| format!(" -n {}", shell_quote(ns)))
-        .unwrap_or_default();
-    let target = format!("serviceaccount {}{ns}", shell_quote(sa));
-    let secret_q = shell_quote(secret);
-    let patch = |head: &str, tail: &str| {
-        format!(
-            "kubectl patch {target} --type=json -p {}\"$rv\"{}",
-            shell_quote(head),
-            shell_quote(tail)
-        )
-    };
-    let steps: Vec<String> = to
-        .fields()
-        .map(|field| {
-            let read = format!(
-                "v=$(kubectl get {target} -o 'jsonpath={{.metadata.resourceVersion}} {{.{field}[*].name}}') && set -- $v && rv=$1 && shift"
-            );
-            if unlink {
-                // $rv is reused for the index of the entry.
-                let head = r#"[{"op":"test","path":"/"#.to_owned() + field + "/";
-                let tail = format!(
-                    r#"/name","value":{}}},{{"op":"remove","path":"/{field}/"#,
-                    crate::gojson::to_string(&Value::String(secret.to_owned()))
-                );
-                return format!(
-                    "{read} && rv=0 && for n in \"$@\"; do [ \"$n\" = {secret_q} ] && break; rv=$((rv+1)); done && if [ $rv -lt $# ]; then kubectl patch {target} --type=json -p {}\"$rv\"{}\"$rv\"{}; fi",
-                    shell_quote(&head),
-                    shell_quote(&tail),
-                    shell_quote(r#""}]"#),
-                );
-            }
-            let append = json!([{"op": "add", "path": format!("/{field}/-"), "value": item}]);
-            let create_head = r#"[{"op":"test","path":"/metadata/resourceVersion","value":""#;
-            let create_tail = format!(
-                r#""}},{{"op":"add","path":"/{field}","value":[{}]}}]"#,
-                crate::gojson::to_string(&item)
-            );
-            format!(
-                "{read} && case \" $* \" in *{space_secret}*) ;; *) if [ $# -gt 0 ]; then kubectl patch {target} --type=json -p {append}; else {create}; fi ;; esac",
-                space_secret = shell_quote(&format!(" {secret} ")),
-                append = shell_quote(&crate::gojson::to_string(&append)),
-                create = patch(create_head, &create_tail),
-            )
-        })
-        .collect();
-    let check = if unlink {
-        String::new()
-    } else {
-        format!("kubectl get secret {secret_q}{ns} -o name >/dev/null && ")
-    };
-    format!("({check}{})", steps.join(" && "))
-}
-
-/// Single-quotes `s` for a POSIX shell when it needs quoting.
-pub(crate) fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// A copy of `value` with object keys sorted at every level (kubectl's YAML order).
@@ -261,26 +125,5 @@ pub(crate) fn sorted(value: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_command_quotes_the_patch() {
-        let cmd = link_commands(
-            Some("team-a"),
-            "default",
-            "pull-secret",
-            LinkFor::PULL,
-            false,
-        );
-        assert_eq!(
-            cmd,
-            r#"(kubectl get secret pull-secret -n team-a -o name >/dev/null && v=$(kubectl get serviceaccount default -n team-a -o 'jsonpath={.metadata.resourceVersion} {.imagePullSecrets[*].name}') && set -- $v && rv=$1 && shift && case " $* " in *' pull-secret '*) ;; *) if [ $# -gt 0 ]; then kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"pull-secret"}}]'; else kubectl patch serviceaccount default -n team-a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"'"$rv"'"},{"op":"add","path":"/imagePullSecrets","value":[{"name":"pull-secret"}]}]'; fi ;; esac)"#
-        );
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 }

@@ -2,9 +2,13 @@
 //! and Kubernetes manifests, and other people's pull secrets back in.
 //!
 //! - [`dockerconfig`]: the payload bytes (kubectl's byte form) and entry reading;
-//! - [`manifest`]: Secret, List, RoleBinding, `kubectl patch` link commands;
+//! - [`manifest`]: Secret, List, RoleBinding;
+//! - [`link_script`]: the printed script that links Secrets to ServiceAccounts;
+//! - [`shell`]: shell quoting for what we print;
+//! - [`kubectl`]: which program the printed script calls (`kubectl` or `oc`);
 //! - [`document`]: an existing pull secret, for `--merge` and `import`;
 //! - [`merge`]: what `--merge` replaces, removes and reports per registry;
+//! - [`grant`]: `grant-pull`'s subjects and their RoleBinding names;
 //! - [`import`]: a pull secret's entries planned and written into the store;
 //! - [`render`]: one export's output from its request;
 //! - [`kube_name`]: Kubernetes namespace and object name rules;
@@ -19,13 +23,17 @@
 
 pub mod dockerconfig;
 pub mod document;
+pub(crate) mod grant;
 pub(crate) mod import;
 pub(crate) mod kube_name;
+pub(crate) mod kubectl;
 pub mod link;
+pub(crate) mod link_script;
 pub(crate) mod manifest;
 pub(crate) mod merge;
 pub(crate) mod render;
 pub(crate) mod select;
+pub(crate) mod shell;
 pub mod yaml;
 
 use std::collections::BTreeMap;

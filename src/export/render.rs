@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::document::{self, Document, Metadata};
 use super::link::LiveServiceAccount;
+use super::link_script::{self, LinkFor};
 use super::manifest::{self, Syntax};
 use super::{dockerconfig, kube_name, Entry, PayloadKind};
 use crate::registry::ServerKey;
@@ -59,9 +60,13 @@ pub(crate) struct Request {
     pub(crate) link_commands_only: bool,
     /// Which ServiceAccount lists the link commands touch (`--for`; the
     /// `--service-accounts` output links for pull only).
-    pub(crate) link_for: manifest::LinkFor,
+    pub(crate) link_for: LinkFor,
     /// The commands unlink instead (`--unlink`, with the commands only).
     pub(crate) unlink: bool,
+    /// The program the link script calls (`kubectl`, `oc`, ...; see [`super::kubectl`]).
+    pub(crate) program: String,
+    /// How long each link waits for its ServiceAccount, in seconds (`--wait`).
+    pub(crate) wait: u32,
     /// Update this pull secret instead of writing a new one.
     pub(crate) merge: Option<Merge>,
     /// `--split`: one Secret per registry, as (Secret name, registry key),
@@ -69,8 +74,9 @@ pub(crate) struct Request {
     pub(crate) split: Vec<(String, String)>,
 }
 
-/// The output, and the link commands to show beside it (on stderr) when the
-/// service accounts are to be linked by hand after applying the Secret.
+/// The output, and the lines of the link script to show beside it (on
+/// stderr) when the service accounts are to be linked by hand after applying
+/// the Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rendered {
     pub(crate) text: String,
@@ -147,18 +153,16 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     };
     let payload = dockerconfig::payload_bytes(&dockerconfig::payload_value(kind, entries));
     let targets = link_targets(request)?;
-    let commands: Vec<String> = targets
-        .iter()
-        .map(|(ns, sa)| {
-            manifest::link_commands(
-                ns.as_deref(),
-                sa,
-                &request.name,
-                request.link_for,
-                request.unlink,
-            )
-        })
-        .collect();
+    let script = link_script::script(
+        &targets,
+        &secret_names(request),
+        &link_script::Options {
+            program: request.program.clone(),
+            to: request.link_for,
+            unlink: request.unlink,
+            wait: request.wait,
+        },
+    );
     let text_only = |text: String| Rendered {
         text,
         link_by_hand: Vec::new(),
@@ -166,9 +170,7 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
         merge_report: Vec::new(),
     };
     if request.link_commands_only {
-        return Ok(text_only(
-            commands.iter().map(|l| format!("{l}\n")).collect(),
-        ));
+        return Ok(text_only(script));
     }
     if request.format != Format::Secret {
         return Ok(text_only(payload));
@@ -193,7 +195,10 @@ fn fresh(request: &Request, entries: &BTreeMap<String, Entry>) -> Result<Rendere
     let mut link_by_hand = Vec::new();
     match &request.live_service_accounts {
         Some(live) => secrets.extend(linked_service_accounts(request, &targets, live)?),
-        None => link_by_hand = commands,
+        None if !targets.is_empty() => {
+            link_by_hand = script.lines().map(str::to_owned).collect();
+        }
+        None => {}
     }
     let object = if secrets.len() == 1 && request.link_service_accounts.is_empty() {
         secrets.remove(0)
@@ -241,9 +246,22 @@ fn split_secrets(
         .collect())
 }
 
+/// The Secrets to link: each `--split` Secret, or the one named `--name`.
+fn secret_names(request: &Request) -> Vec<&str> {
+    if request.split.is_empty() {
+        vec![request.name.as_str()]
+    } else {
+        request
+            .split
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
 /// Every `--link-service-account` as (namespace, service account): `NS/SA`,
 /// or `SA` in each `--namespace` (none: kubectl's current namespace).
-fn link_targets(request: &Request) -> Result<Vec<(Option<String>, String)>> {
+fn link_targets(request: &Request) -> Result<Vec<link_script::Target>> {
     let mut out = Vec::new();
     for spec in &request.link_service_accounts {
         let (ns, sa) = match spec.split_once('/') {
@@ -272,10 +290,10 @@ fn link_targets(request: &Request) -> Result<Vec<(Option<String>, String)>> {
 }
 
 /// The ServiceAccount objects for `--service-accounts`: each link target's
-/// live ServiceAccount with the Secret added (see [`super::link`]).
+/// live ServiceAccount with every Secret added (see [`super::link`]).
 fn linked_service_accounts(
     request: &Request,
-    targets: &[(Option<String>, String)],
+    targets: &[link_script::Target],
     live: &[LiveServiceAccount],
 ) -> Result<Vec<Value>> {
     if request.namespaces.is_empty() {
@@ -296,7 +314,7 @@ fn linked_service_accounts(
                         "--link-service-account {ns}/{sa}: no such ServiceAccount in the --service-accounts input; add it: kubectl get serviceaccount {sa} -n {ns} -o json"
                     )
                 })?;
-            Ok(found.linked(&request.name))
+            Ok(found.linked(&secret_names(request)))
         })
         .collect()
 }
@@ -326,8 +344,10 @@ mod tests {
             link_service_accounts: Vec::new(),
             live_service_accounts: None,
             link_commands_only: false,
-            link_for: manifest::LinkFor::PULL,
+            link_for: LinkFor::PULL,
             unlink: false,
+            program: "kubectl".into(),
+            wait: 60,
             merge: None,
             split: Vec::new(),
         }
@@ -347,11 +367,10 @@ mod tests {
         let list: Value = serde_json::from_str(&out.text).unwrap();
         assert_eq!(list["kind"], "List");
         assert_eq!(list["items"][1]["metadata"]["namespace"], "b");
-        assert_eq!(out.link_by_hand.len(), 2, "{:?}", out.link_by_hand);
+        let script = out.link_by_hand.join("\n");
         assert!(
-            out.link_by_hand[0].contains("-n a"),
-            "{:?}",
-            out.link_by_hand
+            script.contains("\ndck_link kubectl a default pull 60 pull-secret || dck_rc=1\ndck_link kubectl b default"),
+            "{script}"
         );
 
         let mut bad = request(Format::Secret);

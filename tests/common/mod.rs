@@ -132,7 +132,8 @@ impl Env {
             .env("REGISTRY_AUTH_FILE", self.containers_auth_file())
             .env("DOCKER_CREDENTIAL_KEYRING_STORE", self.backend.name())
             .env("DOCKER_CREDENTIAL_KEYRING_SERVICE", &self.service)
-            .env_remove("DOCKER_CREDENTIAL_KEYRING_LOG");
+            .env_remove("DOCKER_CREDENTIAL_KEYRING_LOG")
+            .env_remove("DOCKER_CREDENTIAL_KEYRING_KUBECTL");
     }
 
     /// Runs the binary with `args` and `stdin`.

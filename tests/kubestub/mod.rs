@@ -8,7 +8,9 @@
 //! `kubectl apply` can be checked: the stub answers a write with the live
 //! object (or the created one) and changes nothing. [`Stub::stateful`] keeps
 //! live objects that writes change, with the API server's preconditions
-//! (see [`state`]), for the conflict and rotation tests.
+//! (see [`state`]), for the conflict, rotation, link-script and grant-pull
+//! tests; it logs every request ([`Stub::requests`]), so a test can wait on
+//! what a script has done instead of sleeping.
 #![allow(dead_code)]
 
 pub mod state;
@@ -52,6 +54,7 @@ pub struct Stub {
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
     writes: Arc<Mutex<Vec<Recorded>>>,
+    requests: Arc<Mutex<Vec<(String, String)>>>,
     state: Arc<Mutex<state::State>>,
 }
 
@@ -80,6 +83,52 @@ impl Stub {
         self.state.lock().unwrap().objects.get(path).cloned()
     }
 
+    /// Every live object, by path (stateful stub).
+    pub fn objects(&self) -> Vec<(String, Value)> {
+        let state = self.state.lock().unwrap();
+        state
+            .objects
+            .iter()
+            .map(|(p, o)| (p.clone(), o.clone()))
+            .collect()
+    }
+
+    /// Creates the object at `path` (stateful stub), as another client would.
+    pub fn create(&self, path: &str, object: Value) {
+        self.state.lock().unwrap().create(path, object);
+    }
+
+    /// How many `method` requests for `path` the stub has answered.
+    pub fn requests(&self, method: &str, path: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, p)| m == method && p == path)
+            .count()
+    }
+
+    /// Waits (bounded: 30 s) until the stub has answered `count` `method`
+    /// requests for `path`.
+    pub fn wait_for_requests(&self, method: &str, path: &str, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.requests(method, path) < count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {count} {method} {path} within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// See [`state::State::before_next_write`].
+    pub fn before_next_write(&self, path: &str, change: impl FnOnce(&mut Value) + Send + 'static) {
+        self.state
+            .lock()
+            .unwrap()
+            .before_next_write(path, Box::new(change));
+    }
+
     /// Another writer: changes the live object at `path`, bumping its version.
     pub fn modify(&self, path: &str, change: impl FnOnce(&mut Value)) {
         let mut state = self.state.lock().unwrap();
@@ -96,6 +145,8 @@ impl Stub {
         let port = listener.local_addr().unwrap().port();
         let writes = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&writes);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -130,6 +181,9 @@ impl Stub {
                     .find(|(p, _)| p == path)
                     .map(|(_, o)| o.as_str());
                 let body_text = String::from_utf8_lossy(&body).into_owned();
+                seen.lock()
+                    .unwrap()
+                    .push((method.to_owned(), path.to_owned()));
                 let discovery = matches!(
                     path,
                     "/api"
@@ -207,6 +261,7 @@ impl Stub {
             kubeconfig,
             _dir: dir,
             writes,
+            requests,
             state,
         }
     }
@@ -214,6 +269,25 @@ impl Stub {
     /// The writes kubectl made so far.
     pub fn writes(&self) -> Vec<Recorded> {
         self.writes.lock().unwrap().clone()
+    }
+
+    /// Runs a printed script with `sh` in `dir` against the stub (`KUBECONFIG`
+    /// set; `path`, when given, replaces `PATH`).
+    pub fn sh(
+        &self,
+        script: &str,
+        dir: &Path,
+        path: Option<&std::ffi::OsStr>,
+    ) -> crate::common::Run {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script])
+            .current_dir(dir)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.kubeconfig.parent().unwrap_or(Path::new("/")));
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        crate::common::run_command(cmd, b"")
     }
 
     /// Runs kubectl with `args` and `stdin` against the stub.

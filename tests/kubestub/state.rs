@@ -2,23 +2,33 @@
 //! with what the real API server enforces for the requests our documented
 //! flows send. Every write bumps `metadata.resourceVersion`; a write whose
 //! resulting object carries another `resourceVersion` (a stale PUT body, a
-//! merge or strategic-merge patch setting it) or another `uid` is refused with
-//! 409 Conflict; a JSON patch (RFC 6902) is applied strictly: a `test` that
+//! merge or strategic-merge patch setting it, a JSON patch replacing it) or
+//! another `uid` is refused with 409 Conflict, as the API server's update
+//! does; a JSON patch (RFC 6902) is applied strictly: a `test` that
 //! fails, or that names a missing path, and a `remove`/`replace` of a missing
 //! path are refused with 422. Strategic merge patches are applied as JSON
 //! merge patches with `$` directives ignored, which is what they mean for the
 //! maps of a Secret and the atomic `imagePullSecrets` list of a
-//! ServiceAccount. Server-side apply is not implemented (415).
+//! ServiceAccount. Server-side apply is not implemented (415). Any path can
+//! hold an object, so `get --raw` of an API group (OpenShift's
+//! `/apis/image.openshift.io`) is served by creating one there; a test can
+//! have another writer change an object right before the next write to it
+//! ([`State::before_next_write`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+/// Another writer's change to an object, made just before a write reaches it.
+pub type Change = Box<dyn FnOnce(&mut Value) + Send>;
+
 /// The live objects, by API path.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     pub objects: BTreeMap<String, Value>,
     next_version: u64,
+    /// Changes to make before the next write (PUT or PATCH) to each path.
+    before_write: BTreeMap<String, Change>,
 }
 
 /// One answer: HTTP status line and JSON body.
@@ -41,6 +51,12 @@ impl State {
         object
     }
 
+    /// Has another writer change the object at `path` (its version bumped)
+    /// right before the next write to it arrives, so that write is stale.
+    pub fn before_next_write(&mut self, path: &str, change: Change) {
+        self.before_write.insert(path.to_owned(), change);
+    }
+
     /// Serves one request; `dry_run` requests are checked but change nothing.
     pub fn handle(
         &mut self,
@@ -50,6 +66,14 @@ impl State {
         body: &str,
         dry_run: bool,
     ) -> Reply {
+        if matches!(method, "PUT" | "PATCH") {
+            if let Some(change) = self.before_write.remove(path) {
+                if let Some(mut object) = self.objects.get(path).cloned() {
+                    change(&mut object);
+                    self.store(path, object);
+                }
+            }
+        }
         let live = self.objects.get(path).cloned();
         match method {
             "GET" => match live {
