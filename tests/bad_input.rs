@@ -887,7 +887,7 @@ fn human_cases() -> Vec<Case> {
         ),
         cli(
             &["login", "-u", "u", "--password", "x", "r.io"],
-            "unexpected argument",
+            "--password-stdin",
         ),
         cli(&["logout"], "required"),
         cli(&["logout", "a.io", "--all"], "cannot be used with"),

@@ -931,15 +931,37 @@ fn login_asks_for_the_username_on_a_terminal() {
     assert!(env.list().is_empty());
 }
 
+/// docker's and oc's `-p/--password VALUE`, in every spelling (before the
+/// registry, glued, with `=`, without a value, a value starting with `-`), is
+/// exit 2 with a pointer to --password-stdin and the prompt, never shows the
+/// value and stores nothing (clap used to say "to pass '-p' as a value, use
+/// '-- -p'").
 #[test]
 fn login_never_takes_the_password_from_argv() {
     let env = Env::new(Backend::File);
+    let (pw, dash) = (secret(0), "-dash-Secret-0");
     for args in [
-        &["login", "quay.io", "-u", "a", "--password", secret(0)][..],
-        &["login", "quay.io", "-u", "a", "-p", secret(0)][..],
+        vec!["login", "quay.io", "-u", "a", "--password", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", pw],
+        vec!["login", "-p", pw, "quay.io", "-u", "a"],
+        vec!["login", "quay.io", "-u", "a", &format!("--password={pw}")],
+        vec!["login", "quay.io", "-u", "a", &format!("-p{pw}")],
+        vec!["login", "quay.io", "-u", "a", "--password-stdin", "-p", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", dash],
+        vec!["login", "quay.io", "-u", "a", "-p"],
+        vec!["login", "quay.io", "--password"],
     ] {
-        let out = run(&env, args, b"");
-        assert_eq!(out.code, 2, "{out:?}");
+        let out = run(&env, &args, format!("{pw}\n").as_bytes());
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}: {out:?}");
+        assert!(!out.stderr.contains(dash), "{args:?}: {out:?}");
+        assert!(
+            out.stderr
+                .starts_with("error: login does not take the password on the command line")
+                && out.stderr.contains("--password-stdin")
+                && out.stderr.contains("no-echo prompt"),
+            "{args:?}: {out:?}"
+        );
     }
     let out = run(&env, &["login", "quay.io", "-u", "a"], b"");
     assert_eq!(out.code, 1, "{out:?}");
@@ -960,7 +982,15 @@ fn login_never_takes_the_password_from_argv() {
     assert!(env.list().is_empty());
     let help = run(&env, &["login", "--help"], b"");
     help.ok();
-    assert!(!help.stdout.contains("--password "), "{help:?}");
+    assert!(
+        !help.stdout.contains("--password <") && !help.stdout.contains("  -p, "),
+        "hidden from the options: {help:?}"
+    );
+    assert!(
+        help.stdout
+            .contains("`-p`/`--password`, as docker and oc take it, is refused (exit 2)"),
+        "explained in the after-help: {help:?}"
+    );
     assert!(help.stdout.contains("Exit codes:"), "{help:?}");
 }
 
