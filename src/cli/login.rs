@@ -86,12 +86,15 @@ pub(crate) fn run(args: Args) -> CommandResult {
         return Ok(2);
     }
     let key = ServerKey::parse(&args.registry)?;
+    // The store refuses these too; said before anything is asked or sent.
+    crate::registry::check_server_url_length(&args.registry)?;
     let username = match args.username {
         Some(username) => username,
         // Standard input holds the password: the username cannot come from there too.
         None if args.password_stdin => bail!("--password-stdin needs --username"),
         None => super::prompt::line_from_tty(&format!("Username for {key}: "))?,
     };
+    crate::registry::check_username_length(&username)?;
     login::check_username(&key, &username)?;
     if let Some(why) = crate::export::dockerconfig::unrepresentable_username(&username) {
         // Stored anyway (docker itself can use it); said now rather than at export.

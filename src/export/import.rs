@@ -90,8 +90,9 @@ impl Plan {
         let mut skipped: Vec<String> = Vec::new();
         let mut held: Vec<ServerKey> = Vec::new();
         for (spelling, value) in doc.entries()? {
-            let key = ServerKey::parse(&spelling)
-                .map_err(|e| anyhow!("entry {:?}: {e}", crate::registry::shown(&spelling)))?;
+            let bad = |e: &dyn std::fmt::Display| anyhow!("entry {:?}: {e}", entry_name(&spelling));
+            let key = ServerKey::parse(&spelling).map_err(|e| bad(&e))?;
+            crate::registry::check_server_url_length(&spelling).map_err(|e| bad(&e))?;
             let found = match dockerconfig::read_entry(&spelling, &value)? {
                 Ok(found) => found,
                 Err(why) => {
@@ -105,6 +106,7 @@ impl Plan {
                     continue;
                 }
             };
+            crate::registry::check_username_length(&found.username).map_err(|e| bad(&e))?;
             if let Some(why) = dockerconfig::unrepresentable_username(&found.username) {
                 skipped.push(format!("{spelling}: {why}"));
                 continue;
@@ -177,6 +179,12 @@ impl Plan {
         store.put_all(&puts).context("nothing was imported")?;
         Ok((planned.len() - replaced.len(), replaced))
     }
+}
+
+/// An entry's key as an error names it: without `user:password@`, and cut
+/// when it is too long to read.
+fn entry_name(spelling: &str) -> String {
+    crate::printable::clipped(&crate::registry::shown(spelling), 80).into_owned()
 }
 
 /// Refuses a pattern that matches none of `keys`.
