@@ -57,6 +57,21 @@ fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` cut to `max` characters, its last one `…` when cut: for a name
+/// too long to show whole (a table cell, an error naming an entry).
+pub(crate) fn clipped(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some(_) => {
+            let keep = text
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(i, _)| i);
+            Cow::Owned(format!("{}…", &text[..keep]))
+        }
+    }
+}
+
 /// `println!` for human output: the formatted text through [`printable_text`].
 #[macro_export]
 macro_rules! outln {
@@ -76,6 +91,15 @@ macro_rules! errln {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_counts_characters_and_marks_the_cut() {
+        assert_eq!(clipped("abc", 3), "abc");
+        assert!(matches!(clipped("abc", 3), Cow::Borrowed(_)));
+        assert_eq!(clipped("abcd", 3), "ab…");
+        assert_eq!(clipped("ééééé", 4), "ééé…");
+        assert_eq!(clipped(&"a".repeat(70_000), 200).chars().count(), 200);
+    }
 
     #[test]
     fn escapes_controls_and_bidi_visibly() {

@@ -30,6 +30,58 @@ pub(crate) const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 /// config files).
 pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
 
+/// The longest server URL a credential is stored under, in bytes. docker
+/// sets no limit and Windows Credential Manager takes target names up to
+/// 32,767 characters; a registry host, port and repository path need far
+/// less. Bounded so that no store, index or table meets an unbounded key.
+pub(crate) const MAX_SERVER_URL_BYTES: usize = 4096;
+
+/// The longest username stored, in bytes: registry users, robot accounts
+/// and `<token>` are short (Windows keeps at most 513 characters as a
+/// credential's user name); bounded for the same reason as server URLs.
+pub(crate) const MAX_USERNAME_BYTES: usize = 1024;
+
+/// A server URL or username longer than this helper stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLong {
+    what: &'static str,
+    len: usize,
+    max: usize,
+}
+
+impl fmt::Display for TooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let TooLong { what, len, max } = self;
+        let fix = match *what {
+            "username" => "check what was given as the username",
+            _ => "a registry is host[:port], with a repository path if needed",
+        };
+        write!(
+            f,
+            "the {what} is {len} bytes long: this helper stores at most {max} ({fix})"
+        )
+    }
+}
+
+impl std::error::Error for TooLong {}
+
+/// Refuses a server URL (surrounding whitespace aside) over [`MAX_SERVER_URL_BYTES`].
+pub(crate) fn check_server_url_length(server_url: &str) -> Result<(), TooLong> {
+    check_length("server URL", server_url.trim().len(), MAX_SERVER_URL_BYTES)
+}
+
+/// Refuses a username over [`MAX_USERNAME_BYTES`].
+pub(crate) fn check_username_length(username: &str) -> Result<(), TooLong> {
+    check_length("username", username.len(), MAX_USERNAME_BYTES)
+}
+
+fn check_length(what: &'static str, len: usize, max: usize) -> Result<(), TooLong> {
+    match len > max {
+        true => Err(TooLong { what, len, max }),
+        false => Ok(()),
+    }
+}
+
 const DOCKER_HUB_ALIASES: &[&str] = &[
     "docker.io",
     "index.docker.io",
@@ -432,6 +484,28 @@ mod tests {
             assert!(!expected.to_string().is_empty());
         }
         assert_eq!(KeyError::Empty.to_string(), "no credentials server URL");
+    }
+
+    #[test]
+    fn lengths_are_bounded_in_bytes() {
+        let url = |n: usize| format!("r.io/{}", "a".repeat(n - 5));
+        assert!(check_server_url_length(&url(MAX_SERVER_URL_BYTES)).is_ok());
+        assert!(check_server_url_length(&format!(" {} ", url(MAX_SERVER_URL_BYTES))).is_ok());
+        let err = check_server_url_length(&url(MAX_SERVER_URL_BYTES + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server URL is 4097 bytes long: this helper stores at most 4096 \
+             (a registry is host[:port], with a repository path if needed)"
+        );
+        // Bytes, not characters: 2,049 'é' are 4,098 bytes.
+        assert!(check_server_url_length(&"é".repeat(2049)).is_err());
+        assert!(check_username_length(&"u".repeat(MAX_USERNAME_BYTES)).is_ok());
+        let err = check_username_length(&"é".repeat(513)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the username is 1026 bytes long"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -110,6 +110,101 @@ fn big_secret() -> String {
     "s".repeat(100 * 1024)
 }
 
+/// The longest server URL and username the helper stores, in bytes.
+const MAX_URL: usize = 4096;
+const MAX_USER: usize = 1024;
+
+/// A server URL of exactly `len` bytes.
+fn url_of(len: usize) -> String {
+    format!("long.example.com/{}", "p".repeat(len - 17))
+}
+
+/// A protocol `store` request for `url` and `user`.
+fn store_request(url: &str, user: &str) -> Vec<u8> {
+    serde_json::json!({"ServerURL": url, "Username": user, "Secret": "s"})
+        .to_string()
+        .into_bytes()
+}
+
+/// A pull secret with one entry for `url` and `user`.
+fn pull_secret(url: &str, user: &str) -> Vec<u8> {
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{user}:pw"),
+    );
+    serde_json::json!({"auths": {url: {"auth": auth}}})
+        .to_string()
+        .into_bytes()
+}
+
+/// Server URLs and usernames over the limits: refused by `store`, `login`
+/// and `import` with the limit named, nothing stored; at the limits, stored.
+fn length_cases() -> Vec<Case> {
+    let (long_url, long_user) = (url_of(MAX_URL + 1), "u".repeat(MAX_USER + 1));
+    let login = |url: &str, user: &str| {
+        vec!["login", "--no-verify", url, "-u", user, "--password-stdin"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let human = |name: &str, args: Vec<String>, stdin: Vec<u8>, needle| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Case::human(name, &args, stdin, needle)
+    };
+    vec![
+        Case::protocol(
+            "store",
+            "a 4,097-byte URL",
+            store_request(&long_url, "u"),
+            "stores at most 4096",
+        ),
+        Case::protocol(
+            "store",
+            "a 1,025-byte username",
+            store_request("x.io", &long_user),
+            "stores at most 1024",
+        ),
+        human(
+            "login: a 4,097-byte registry",
+            login(&long_url, "u"),
+            b"pw".to_vec(),
+            "stores at most 4096",
+        ),
+        human(
+            "login: a 1,025-byte username",
+            login("x.io", &long_user),
+            b"pw".to_vec(),
+            "stores at most 1024",
+        ),
+        Case::human(
+            "import: a 4,097-byte key",
+            &["import", "-"],
+            pull_secret(&long_url, "u"),
+            "stores at most 4096",
+        ),
+        Case::human(
+            "import: a 1,025-byte username",
+            &["import", "-"],
+            pull_secret("x.io", &long_user),
+            "stores at most 1024",
+        ),
+        Case::accepted(
+            "store: a 4,096-byte URL and a 1,024-byte username are stored",
+            &["store"],
+            store_request(&url_of(MAX_URL), &"u".repeat(MAX_USER)),
+            "",
+            Some(|env| assert_eq!(env.list()[&url_of(MAX_URL)], "u".repeat(MAX_USER))),
+        ),
+        Case::accepted(
+            "import: a 4,096-byte key and a 1,024-byte username are imported",
+            &["import", "-"],
+            pull_secret(&url_of(MAX_URL), &"u".repeat(MAX_USER)),
+            "1 added",
+            Some(|env| assert_eq!(env.secret(&url_of(MAX_URL)).as_deref(), Some("pw"))),
+        ),
+    ]
+}
+
 /// Every row, protocol verbs first.
 fn cases() -> Vec<Case> {
     let mut all = store_cases();
@@ -126,6 +221,7 @@ fn cases() -> Vec<Case> {
     all.extend(pair_cases());
     all.extend(service_account_cases());
     all.extend(reader_cases());
+    all.extend(length_cases());
     all
 }
 
@@ -887,7 +983,7 @@ fn human_cases() -> Vec<Case> {
         ),
         cli(
             &["login", "-u", "u", "--password", "x", "r.io"],
-            "unexpected argument",
+            "--password-stdin",
         ),
         cli(&["logout"], "required"),
         cli(&["logout", "a.io", "--all"], "cannot be used with"),
@@ -1008,6 +1104,71 @@ fn bad_input_table(backend: Backend) {
 }
 
 /// The table covers every protocol verb and every human command that reads input.
+/// Keys and usernames beyond the limits, stored before them (or by an
+/// edited index): every reader lists them, tables cut them with `…`, nothing
+/// panics (`ls` and `check` used to exit 101 in `format!`'s width, over
+/// 65,535 characters), and `erase` still removes one.
+#[test]
+fn entries_beyond_the_length_limits_list_without_a_panic() {
+    let env = Env::new(Backend::File);
+    env.store(SEED_URL, "seed-user", SEED_SECRET).ok();
+    let long_key = format!("127.0.0.1:9/{}", "k".repeat(70_000));
+    let long_user = "u".repeat(70_000);
+    let file = env.store_file();
+    let mut db: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for (key, user) in [
+        (long_key.as_str(), "u"),
+        ("user.example.com", long_user.as_str()),
+    ] {
+        db["credentials"][key] =
+            serde_json::json!({"serverURL": key, "username": user, "store": "file", "secret": "s"});
+    }
+    std::fs::write(&file, db.to_string()).unwrap();
+    let list = env.list();
+    assert_eq!(list[&long_key], "u");
+    assert_eq!(list["user.example.com"], long_user.as_str());
+    let head = |run: &Run| format!("code {}, stderr {:.500}", run.code, run.stderr);
+    for args in [
+        &["ls"][..],
+        &["ls", "--json"],
+        &["ls", "-q"],
+        &["check", "--timeout", "1"],
+        &["doctor"],
+        &["export"],
+        &["pair", "ls"],
+    ] {
+        let run = env.run(args, b"");
+        assert!(
+            run.code != 101 && !run.stderr.contains("panicked"),
+            "{args:?}: {}",
+            head(&run)
+        );
+    }
+    let ls = env.run(&["ls"], b"");
+    ls.ok();
+    assert!(
+        ls.stdout.lines().all(|l| l.chars().count() < 1000),
+        "{}",
+        head(&ls)
+    );
+    assert!(
+        ls.stdout.contains("127.0.0.1:9/kkk") && ls.stdout.contains("kk…"),
+        "{}",
+        head(&ls)
+    );
+    assert!(env.run(&["ls", "-q"], b"").stdout.contains(&long_key));
+    assert!(env.run(&["ls", "--json"], b"").stdout.contains(&long_user));
+    let check = env.run(&["check", "--timeout", "1"], b"");
+    assert!(
+        check.stdout.lines().all(|l| l.chars().count() < 1000),
+        "{}",
+        head(&check)
+    );
+    env.erase(&long_key).ok();
+    assert!(!env.list().contains_key(&long_key));
+    assert_eq!(env.secret(SEED_URL).as_deref(), Some(SEED_SECRET));
+}
+
 #[test]
 fn table_covers_every_verb_and_input_command() {
     let cases = cases();

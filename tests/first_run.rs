@@ -536,98 +536,317 @@ fn test_packages_leave_packaging_and_bench_to_their_own_lists() {
     assert!(names("bench/packages").contains(&"golang-docker-credential-helpers".to_owned()));
 }
 
-/// `tests/install-deps` with apt, dpkg and systemctl replaced by stubs that log
-/// what they are asked: during the install a policy-rc.d refuses service starts
-/// (exit 101); afterwards the one that was there is back (or none), also when
-/// apt fails; a unit the new package enabled is disabled again.
-#[test]
-fn install_deps_blocks_service_starts_and_puts_everything_back() {
-    use std::os::unix::fs::PermissionsExt;
-    let env = Env::new(Backend::File);
-    let dir = env.home().join("mock");
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let stub = |name: &str, body: &str| {
-        let path = bin.join(name);
-        std::fs::write(&path, format!("#!/bin/bash\nM='{}'\n{body}", dir.display())).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
-    stub(
-        "dpkg-query",
-        r#"if [ "$1" = -W ] && [ $# -eq 3 ]; then
-  [ "$3" = newpkg ] && [ ! -e "$M/installed" ] && exit 1; echo "install ok installed"; exit 0
-fi
-if [ "$1" = -W ]; then echo "oldpkg install ok installed"; [ -e "$M/installed" ] && echo "newpkg install ok installed"; exit 0; fi
-if [ "$1" = -L ] && [ "$2" = newpkg ]; then printf '/lib/systemd/system/new.service\n/usr/lib/systemd/user/user.service\n'; fi
-"#,
-    );
-    stub(
-        "apt-get",
-        r#"echo "apt-get $1" >> "$M/log"
-if [ "$1" = install ]; then
-  "$M/policy-rc.d" docker-registry start; echo "policy-rc.d says $?" >> "$M/log"
-  [ -e "$M/fail" ] && exit 100
-  touch "$M/installed"
-fi
-"#,
-    );
-    stub(
-        "systemctl",
-        r#"echo "systemctl $*" >> "$M/log"; [ "$1" = is-enabled ] && echo enabled; exit 0"#,
-    );
-    stub("sudo", r#"exec "$@""#);
-    std::fs::write(dir.join("packages"), "# a list\noldpkg\nnewpkg\n").unwrap();
-    let policy = dir.join("policy-rc.d");
-    // tests/install-deps on the mock package list, with the stubs first on PATH.
-    let install_deps = || {
+/// A fake Debian for `tests/install-deps`: stub `dpkg-query`, `apt-get`,
+/// `systemctl` and `sudo` first on PATH, over a package database of plain
+/// files, so the script runs for real without root or apt. `installed` lists
+/// installed packages, `files/P` what P ships, `deps/P` what installing P pulls
+/// in, `enables/P` the units P's postinst enables, `enabled` the enabled units
+/// (`system U` or `user U`), `log` every apt and systemctl call.
+struct FakeDebian {
+    env: Env,
+    dir: std::path::PathBuf,
+}
+
+const DPKG_QUERY_STUB: &str = r#"case "$1" in
+  -W) if [ $# -eq 3 ]; then
+        grep -qx -- "$3" "$M/installed" || { echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
+        echo "install ok installed"
+      else
+        sed 's/$/ install ok installed/' "$M/installed"
+      fi ;;
+  -L) cat "$M/files/$2" 2>/dev/null || { echo "dpkg-query: package '$2' is not installed" >&2; exit 1; } ;;
+  *) exit 2 ;;
+esac
+"#;
+
+const APT_GET_STUB: &str = r#"echo "apt-get $*" >> "$M/log"
+case "$1" in
+  update) [ ! -e "$M/fail-update" ] || { echo "E: Failed to fetch" >&2; exit 100; } ;;
+  install)
+    "$M/policy-rc.d" some-service start; echo "policy-rc.d says $?" >> "$M/log"
+    shift
+    for pkg; do
+      case "$pkg" in -*) continue ;; esac
+      for p in "$pkg" $(cat "$M/deps/$pkg" 2>/dev/null); do
+        grep -qx -- "$p" "$M/installed" || echo "$p" >> "$M/installed"
+        cat "$M/enables/$p" >> "$M/enabled" 2>/dev/null
+      done
+      [ ! -e "$M/fail-install" ] || { echo "E: Sub-process /usr/bin/dpkg returned an error code (1)" >&2; exit 100; }
+    done ;;
+esac
+"#;
+
+const SYSTEMCTL_STUB: &str = r#"echo "systemctl $*" >> "$M/log"
+scope=system; [ "$1" != --global ] || { scope=user; shift; }
+case "$1" in
+  is-enabled) grep -qx -- "$scope $2" "$M/enabled" 2>/dev/null || { echo disabled; exit 1; }; echo enabled ;;
+  disable) [ ! -e "$M/fail-disable" ] || { echo "Failed to disable unit: Access denied" >&2; exit 1; }
+    unit=${!#}; { grep -vx -- "$scope $unit" "$M/enabled" || true; } > "$M/enabled.new"; mv "$M/enabled.new" "$M/enabled" ;;
+esac
+"#;
+
+impl FakeDebian {
+    fn new() -> FakeDebian {
+        use std::os::unix::fs::PermissionsExt;
+        let env = Env::new(Backend::File);
+        let dir = env.home().join("mock");
+        for sub in ["bin", "files", "deps", "enables"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for (name, body) in [
+            ("dpkg-query", DPKG_QUERY_STUB),
+            ("apt-get", APT_GET_STUB),
+            ("systemctl", SYSTEMCTL_STUB),
+            ("sudo", r#"exec "$@""#),
+        ] {
+            let path = dir.join("bin").join(name);
+            let text = format!("#!/bin/bash\nM='{}'\n{body}", dir.display());
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.join("installed"), "").unwrap();
+        std::fs::write(dir.join("enabled"), "").unwrap();
+        FakeDebian { env, dir }
+    }
+
+    /// Declares package `name`: what it ships, what installing it pulls in,
+    /// the units (`system U`, `user U`) its postinst enables, and whether it
+    /// is installed already (then those units are enabled already).
+    fn package(
+        &self,
+        name: &str,
+        files: &[&str],
+        deps: &[&str],
+        enables: &[&str],
+        installed: bool,
+    ) {
+        let lines = |items: &[&str]| items.iter().map(|i| format!("{i}\n")).collect::<String>();
+        std::fs::write(self.dir.join("files").join(name), lines(files)).unwrap();
+        std::fs::write(self.dir.join("deps").join(name), lines(deps)).unwrap();
+        std::fs::write(self.dir.join("enables").join(name), lines(enables)).unwrap();
+        if installed {
+            self.append("installed", &lines(&[name]));
+            self.append("enabled", &lines(enables));
+        }
+    }
+
+    fn append(&self, file: &str, text: &str) {
+        let mut old = self.read(file);
+        old.push_str(text);
+        std::fs::write(self.dir.join(file), old).unwrap();
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+
+    /// Makes `what` (`update`, `install`, `disable`) fail from now on.
+    fn fail(&self, what: &str) {
+        std::fs::write(self.dir.join(format!("fail-{what}")), "").unwrap();
+    }
+
+    /// The policy-rc.d the script manages here (`DCK_POLICY_RC_D`).
+    fn policy(&self) -> std::path::PathBuf {
+        self.dir.join("policy-rc.d")
+    }
+
+    /// Puts an executable policy-rc.d holding `text` in place.
+    fn set_policy(&self, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(self.policy(), text).unwrap();
+        std::fs::set_permissions(self.policy(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// `tests/install-deps LIST` with `packages` in LIST and the stubs first on PATH.
+    fn install_deps(&self, packages: &[&str]) -> Run {
+        let list = self.dir.join("packages");
+        std::fs::write(&list, format!("# a list\n{}\n", packages.join("\n"))).unwrap();
         let mut cmd = std::process::Command::new(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/install-deps"),
         );
         let path = std::env::var("PATH").unwrap_or_default();
-        cmd.arg(dir.join("packages"))
-            .env("PATH", format!("{}:{path}", bin.display()))
-            .env("DCK_POLICY_RC_D", &policy);
-        cmd
-    };
-    let run = |original: Option<&str>, fail: bool| -> (Run, String) {
-        for f in ["installed", "log", "fail", "policy-rc.d"] {
-            let _ = std::fs::remove_file(dir.join(f));
-        }
-        if let Some(text) = original {
-            std::fs::write(&policy, text).unwrap();
-            std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        if fail {
-            std::fs::write(dir.join("fail"), "").unwrap();
-        }
-        let out = common::run_command(install_deps(), b"");
-        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-        (out, log)
-    };
+        cmd.arg(&list)
+            .env("PATH", format!("{}:{path}", self.dir.join("bin").display()))
+            .env("DCK_POLICY_RC_D", self.policy());
+        self.env.apply(&mut cmd);
+        common::run_command(cmd, b"")
+    }
 
-    let (out, log) = run(None, false);
+    /// The enabled units, sorted.
+    fn enabled(&self) -> Vec<String> {
+        let mut units: Vec<String> = self.read("enabled").lines().map(str::to_owned).collect();
+        units.sort();
+        units
+    }
+}
+
+/// An installed package with an enabled unit (not ours to touch).
+fn old_package(deb: &FakeDebian) {
+    deb.package(
+        "oldpkg",
+        &["/lib/systemd/system/old.service"],
+        &[],
+        &["system old.service"],
+        true,
+    );
+}
+
+/// `newpkg`: system units in /lib and /usr/lib, a template, a global user
+/// unit, all but the template enabled by its postinst.
+fn new_package(deb: &FakeDebian) {
+    deb.package(
+        "newpkg",
+        &[
+            "/usr/bin/newd",
+            "/lib/systemd/system/new.service",
+            "/usr/lib/systemd/system/new.socket",
+            "/lib/systemd/system/new@.service",
+            "/usr/lib/systemd/user/new-agent.socket",
+        ],
+        &["libdep"],
+        &[
+            "system new.service",
+            "system new.socket",
+            "user new-agent.socket",
+        ],
+        false,
+    );
+    deb.package(
+        "libdep",
+        &["/lib/systemd/system/dep.timer"],
+        &[],
+        &["system dep.timer"],
+        false,
+    );
+}
+
+/// Nothing missing: no apt, no systemctl, no policy-rc.d, nothing printed.
+#[test]
+fn install_deps_with_nothing_missing_does_nothing() {
+    let deb = FakeDebian::new();
+    old_package(&deb);
+    let out = deb.install_deps(&["oldpkg"]);
     out.ok();
-    assert!(out.stderr.contains("installing newpkg"), "{out:?}");
-    assert!(log.contains("policy-rc.d says 101"), "{log}");
-    assert!(
-        log.contains("systemctl disable --quiet new.service"),
-        "{log}"
-    );
-    assert!(
-        !log.contains("user.service"),
-        "user units are left alone: {log}"
-    );
-    assert!(!policy.exists(), "the temporary policy-rc.d is removed");
+    assert_eq!(out.stderr, "", "{out:?}");
+    assert_eq!(deb.read("log"), "", "no apt, no systemctl");
+    assert!(!deb.policy().exists());
+    assert_eq!(deb.enabled(), ["system old.service"]);
+}
 
+/// A fresh machine: the first and the last new packages ship no unit (the
+/// unit search used to end the script there, exit 1, units left enabled).
+/// Service starts are refused while apt runs; afterwards every unit the new
+/// packages enabled, dependencies' and global user units included, is
+/// disabled again, each named; the installed package's unit is left alone.
+#[test]
+fn install_deps_on_a_fresh_machine_exits_0_and_leaves_no_new_unit_enabled() {
+    let deb = FakeDebian::new();
+    old_package(&deb);
+    new_package(&deb);
+    deb.package("apkg", &["/usr/bin/a"], &[], &[], false);
+    deb.package("zpkg", &["/usr/share/doc/zpkg/copyright"], &[], &[], false);
+    let out = deb.install_deps(&["oldpkg", "apkg", "newpkg", "zpkg"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("installing apkg newpkg zpkg"),
+        "{out:?}"
+    );
+    let log = deb.read("log");
+    assert!(log.contains("policy-rc.d says 101"), "{log}");
+    assert_eq!(deb.enabled(), ["system old.service"], "{out:?}\n{log}");
+    for unit in ["new.service", "new.socket", "new-agent.socket", "dep.timer"] {
+        assert!(
+            out.stderr.contains(&format!("disabling {unit} ")),
+            "{unit}: {out:?}"
+        );
+    }
+    assert!(!out.stderr.contains("old.service"), "{out:?}");
+    assert!(
+        !log.contains("new@.service"),
+        "templates are not enabled units: {log}"
+    );
+    assert!(
+        !deb.policy().exists(),
+        "the temporary policy-rc.d is removed"
+    );
+}
+
+/// apt fails: the script fails with apt's code and says which step and
+/// packages failed; the policy-rc.d that was there is back; what was
+/// installed before the failure has its units disabled too.
+#[test]
+fn install_deps_names_a_failing_apt_and_puts_the_policy_back() {
     let original = "#!/bin/sh\nexit 0\n";
-    let (out, log) = run(Some(original), true);
-    assert_eq!(out.code, 100, "apt's failure is the script's: {out:?}");
-    assert!(log.contains("policy-rc.d says 101"), "{log}");
-    assert_eq!(std::fs::read_to_string(&policy).unwrap(), original);
+    let deb = FakeDebian::new();
+    new_package(&deb);
+    deb.package("zpkg", &[], &[], &[], false);
+    deb.set_policy(original);
+    deb.fail("update");
+    let out = deb.install_deps(&["newpkg", "zpkg"]);
+    assert_eq!(out.code, 100, "{out:?}");
+    assert!(
+        out.stderr.contains("apt-get update failed (exit 100)"),
+        "{out:?}"
+    );
+    assert!(
+        !deb.read("log").contains("apt-get install"),
+        "{}",
+        deb.read("log")
+    );
+    assert_eq!(std::fs::read_to_string(deb.policy()).unwrap(), original);
 
-    // Nothing missing: nothing done.
-    std::fs::write(dir.join("installed"), "").unwrap();
-    let _ = std::fs::remove_file(dir.join("log"));
-    common::run_command(install_deps(), b"").ok();
-    assert!(!dir.join("log").exists(), "no apt, no systemctl");
+    std::fs::remove_file(deb.dir.join("fail-update")).unwrap();
+    deb.fail("install");
+    let out = deb.install_deps(&["newpkg", "zpkg"]);
+    assert_eq!(out.code, 100, "apt's failure is the script's: {out:?}");
+    assert!(
+        out.stderr
+            .contains("apt-get install failed (exit 100) for newpkg zpkg"),
+        "{out:?}"
+    );
+    assert!(deb.read("log").contains("policy-rc.d says 101"));
+    assert_eq!(std::fs::read_to_string(deb.policy()).unwrap(), original);
+    assert_eq!(deb.enabled(), Vec::<String>::new(), "{out:?}");
+    assert!(!deb.dir.join("policy-rc.d.dck-install-deps-saved").exists());
+}
+
+/// A unit that cannot be disabled fails the script, named with the command
+/// that does it, after the others were tried.
+#[test]
+fn install_deps_names_a_unit_it_could_not_disable() {
+    let deb = FakeDebian::new();
+    new_package(&deb);
+    deb.fail("disable");
+    let out = deb.install_deps(&["newpkg"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("could not disable"), "{out:?}");
+    assert!(
+        out.stderr.contains("systemctl disable new.service"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("systemctl --global disable new-agent.socket"),
+        "{out:?}"
+    );
+    assert!(!deb.policy().exists());
+}
+
+/// A run killed while apt ran left its refusing policy-rc.d in place and the
+/// original beside it: the next run puts the original back, even with
+/// nothing to install.
+#[test]
+fn install_deps_repairs_the_policy_a_killed_run_left() {
+    let original = "#!/bin/sh\nexit 0\n";
+    let deb = FakeDebian::new();
+    old_package(&deb);
+    deb.set_policy(
+        "#!/bin/sh\n# tests/install-deps: no service starts during its install.\nexit 101\n",
+    );
+    std::fs::write(deb.dir.join("policy-rc.d.dck-install-deps-saved"), original).unwrap();
+    let out = deb.install_deps(&["oldpkg"]);
+    out.ok();
+    assert_eq!(std::fs::read_to_string(deb.policy()).unwrap(), original);
+    assert!(!deb.dir.join("policy-rc.d.dck-install-deps-saved").exists());
+    assert!(out.stderr.contains("restored"), "{out:?}");
 }

@@ -519,6 +519,64 @@ fn migrate_refuses_two_different_credentials_for_one_registry() {
     assert_eq!(read(&docker_config(&env)), plaintext_config());
 }
 
+// ------------------------------------------------------------------- import
+
+/// `import` of docker's config.json after `configure`: its `{}` entries only
+/// mark secrets a credential helper holds. Each is skipped naming the helper
+/// and what to use instead (it used to say "no auth, username or password in
+/// the entry"), exit 0 (nothing to import is not bad input), nothing stored;
+/// a `--registry` naming one is not refused; and the command shown for
+/// another helper copies its credential here as shown.
+#[test]
+fn import_of_a_configured_config_names_the_helper_holding_each_entry() {
+    let env = Env::new(Backend::File);
+    run(&env, &["configure"], b"").ok();
+    let config = docker_config(&env);
+    let mut root: serde_json::Value = serde_json::from_str(&read(&config)).unwrap();
+    root["auths"] = serde_json::json!({"quay.io": {}, "ghcr.io": {}});
+    root["credHelpers"] = serde_json::json!({"ghcr.io": "other"});
+    write(&config, &root.to_string());
+    let path = config.to_str().unwrap();
+    let out = run(&env, &["import", path], b"");
+    out.ok();
+    let copy = "echo ghcr.io | docker-credential-other get | docker-credential-keyring store";
+    assert_eq!(
+        out.stdout,
+        format!(
+            "skipped  quay.io: held by the credential helper `keyring` (credsStore), this one: nothing to import (`export` makes a pull secret from the store)\n\
+             skipped  ghcr.io: held by the credential helper `other` (credHelpers), not in the file: copy it into this store with `{copy}`\n\
+             0 added, 0 replaced, 2 skipped (2 held by a credential helper)\n"
+        )
+    );
+    assert!(env.list().is_empty());
+    let out = run(&env, &["import", path, "--registry", "quay.io", "-q"], b"");
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "0 added, 0 replaced, 2 skipped (2 held by a credential helper)\n"
+    );
+
+    // The other helper, as docker-credential-helpers answer `get`.
+    let stubs = env.home().join("stubs");
+    std::fs::create_dir_all(&stubs).unwrap();
+    let helper = stubs.join("docker-credential-other");
+    write(
+        &helper,
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread -r server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"bot\",\"Secret\":\"copied-pw\"}\\n' \"$server\"\n",
+    );
+    chmod(&helper, 0o755);
+    let mut sh = Command::new("sh");
+    sh.args(["-c", copy]);
+    env.apply(&mut sh);
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    sh.env(
+        "PATH",
+        format!("{}:{}:{path_var}", stubs.display(), bin_dir().display()),
+    );
+    common::run_command(sh, b"").ok();
+    assert_eq!(env.secret("ghcr.io").as_deref(), Some("copied-pw"));
+}
+
 // ------------------------------------------------------------------- doctor
 
 fn doctor(env: &Env, extra: &[(&str, &str)]) -> Run {
@@ -931,15 +989,37 @@ fn login_asks_for_the_username_on_a_terminal() {
     assert!(env.list().is_empty());
 }
 
+/// docker's and oc's `-p/--password VALUE`, in every spelling (before the
+/// registry, glued, with `=`, without a value, a value starting with `-`), is
+/// exit 2 with a pointer to --password-stdin and the prompt, never shows the
+/// value and stores nothing (clap used to say "to pass '-p' as a value, use
+/// '-- -p'").
 #[test]
 fn login_never_takes_the_password_from_argv() {
     let env = Env::new(Backend::File);
+    let (pw, dash) = (secret(0), "-dash-Secret-0");
     for args in [
-        &["login", "quay.io", "-u", "a", "--password", secret(0)][..],
-        &["login", "quay.io", "-u", "a", "-p", secret(0)][..],
+        vec!["login", "quay.io", "-u", "a", "--password", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", pw],
+        vec!["login", "-p", pw, "quay.io", "-u", "a"],
+        vec!["login", "quay.io", "-u", "a", &format!("--password={pw}")],
+        vec!["login", "quay.io", "-u", "a", &format!("-p{pw}")],
+        vec!["login", "quay.io", "-u", "a", "--password-stdin", "-p", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", dash],
+        vec!["login", "quay.io", "-u", "a", "-p"],
+        vec!["login", "quay.io", "--password"],
     ] {
-        let out = run(&env, args, b"");
-        assert_eq!(out.code, 2, "{out:?}");
+        let out = run(&env, &args, format!("{pw}\n").as_bytes());
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}: {out:?}");
+        assert!(!out.stderr.contains(dash), "{args:?}: {out:?}");
+        assert!(
+            out.stderr
+                .starts_with("error: login does not take the password on the command line")
+                && out.stderr.contains("--password-stdin")
+                && out.stderr.contains("no-echo prompt"),
+            "{args:?}: {out:?}"
+        );
     }
     let out = run(&env, &["login", "quay.io", "-u", "a"], b"");
     assert_eq!(out.code, 1, "{out:?}");
@@ -960,7 +1040,15 @@ fn login_never_takes_the_password_from_argv() {
     assert!(env.list().is_empty());
     let help = run(&env, &["login", "--help"], b"");
     help.ok();
-    assert!(!help.stdout.contains("--password "), "{help:?}");
+    assert!(
+        !help.stdout.contains("--password <") && !help.stdout.contains("  -p, "),
+        "hidden from the options: {help:?}"
+    );
+    assert!(
+        help.stdout
+            .contains("`-p`/`--password`, as docker and oc take it, is refused (exit 2)"),
+        "explained in the after-help: {help:?}"
+    );
     assert!(help.stdout.contains("Exit codes:"), "{help:?}");
 }
 

@@ -1,7 +1,7 @@
 //! `check [REGISTRY...]`: does each stored credential still work? The checks
 //! live in [`crate::check`]; this file parses, calls, prints.
 
-use super::CommandResult;
+use super::{table, CommandResult};
 use crate::registry::ServerKey;
 use crate::store::Credentials;
 
@@ -38,9 +38,13 @@ pub(crate) fn run(args: Args) -> CommandResult {
     } else if rows.is_empty() {
         crate::outln!("No credentials stored (add one with `login REGISTRY`)");
     } else {
-        let width = rows.iter().map(|r| r.server.len()).max().unwrap_or(0);
-        for row in &rows {
-            crate::outln!("{:width$}  {}  {}", row.server, row.username, row.verdict());
+        let servers: Vec<String> = rows.iter().map(|r| table::cell(&r.server)).collect();
+        let width = servers.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+        for (row, server) in rows.iter().zip(&servers) {
+            let mut line = String::new();
+            table::push_padded(&mut line, server, width);
+            let username = table::cell(&row.username);
+            crate::outln!("{line}  {username}  {}", row.verdict());
             if let Some(warning) = &row.expiry_warning {
                 crate::errln!("warning: {warning}");
             }

@@ -5,10 +5,12 @@
 use anyhow::Result;
 
 use super::CommandResult;
+use crate::config::{self, Flavor};
 use crate::export::document::Document;
-use crate::export::import::Plan;
+use crate::export::import::{Holder, Plan};
 use crate::export::select::Pattern;
 use crate::reader::source::read_source;
+use crate::registry::ServerKey;
 use crate::store::Credentials;
 
 #[derive(Debug, clap::Args)]
@@ -16,8 +18,13 @@ use crate::store::Credentials;
 Reads a .dockerconfigjson (e.g. the pull secret downloaded from the cluster manager),
 a Secret in JSON or YAML (kubectl/oc get secret -o json|yaml), a legacy .dockercfg,
 or a docker config.json (its plaintext \"auths\"). Entries without usable \"auth\" are skipped.
+The empty {} entry of a registry whose secret a credential helper holds (credsStore or
+credHelpers in the file) is skipped naming that helper: if it is this one, the secret is in
+the store already (`export` makes a pull secret of it); for another, the line shows the
+command that copies it here (its `get` piped into `store`).
 
-Exit codes: 0 imported (skipped entries are listed), 1 error (nothing was imported), 2 bad command line.")]
+Exit codes: 0 imported, or nothing to import (skipped entries are listed), 1 error (nothing
+was imported), 2 bad command line.")]
 pub(crate) struct Args {
     /// The file to read, or - for standard input
     pub(crate) file: String,
@@ -39,7 +46,20 @@ pub(crate) fn run(args: Args) -> CommandResult {
     for note in doc.opaque_notes() {
         crate::errln!("note: {note}");
     }
-    let plan = Plan::new(&doc, &patterns, &args.file)?;
+    let helpers = doc.raw_config();
+    let holder = |key: &ServerKey| {
+        // A raw {"auths":...} may be docker's config.json or podman's auth.json.
+        let (helper, member) = helpers.and_then(|root| {
+            config::helper_of(root, Flavor::Docker, key)
+                .or_else(|| config::helper_of(root, Flavor::Containers, key))
+        })?;
+        Some(Holder {
+            helper: helper.to_owned(),
+            member,
+            ours: helper == config::HELPER,
+        })
+    };
+    let plan = Plan::new(&doc, &patterns, &args.file, &holder)?;
     let store = Credentials::open()?;
     let (added, replaced) = plan.write(&store)?;
     if !args.quiet {
@@ -55,8 +75,12 @@ pub(crate) fn run(args: Args) -> CommandResult {
             crate::outln!("skipped  {s}");
         }
     }
+    let held = match plan.held {
+        0 => String::new(),
+        n => format!(" ({n} held by a credential helper)"),
+    };
     crate::outln!(
-        "{} added, {} replaced, {} skipped",
+        "{} added, {} replaced, {} skipped{held}",
         added,
         replaced.len(),
         plan.skipped.len()

@@ -4,6 +4,7 @@
 //! file reads the username and passwords and prints.
 
 use anyhow::{bail, Result};
+use clap::builder::TypedValueParser as _;
 
 use super::CommandResult;
 use crate::login::{self, Pairing};
@@ -15,8 +16,9 @@ use crate::verify::Verdict;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 The password is never taken from the command line (it would show in `ps` and shell history):
-pipe it in with --password-stdin, or type it at the no-echo prompt. Without --username, the
-username is asked for on the terminal too (as `docker login` does).
+pipe it in with --password-stdin, or type it at the no-echo prompt. A password given with
+`-p`/`--password`, as docker and oc take it, is refused (exit 2) and nothing is stored. Without
+--username, the username is asked for on the terminal too (as `docker login` does).
 
 The credential is checked with the registry before it is stored, as `docker login` does
 (GET /v2/, then Basic, or a token from the registry's token realm; for a paired registry,
@@ -36,6 +38,19 @@ pub(crate) struct Args {
     /// Read the password (or token) from standard input
     #[arg(long)]
     pub(crate) password_stdin: bool,
+    /// Refused (hidden; the after-help says why): docker's and oc's `-p VALUE`,
+    /// parsed only so that it gets a pointer to the safe ways instead of
+    /// clap's "unexpected argument". With or without a value, whatever follows.
+    #[arg(
+        short = 'p',
+        long = "password",
+        hide = true,
+        num_args = 0..=1,
+        default_missing_value = "",
+        allow_hyphen_values = true,
+        value_parser = clap::builder::OsStringValueParser::new().map(|_| ArgvPassword)
+    )]
+    pub(crate) password: Option<ArgvPassword>,
     /// Email to put in exported pull secrets
     #[arg(long)]
     pub(crate) email: Option<String>,
@@ -53,14 +68,33 @@ pub(crate) struct Args {
     pub(crate) pair: super::pair::LoginPairArgs,
 }
 
+/// A password given on the command line: only the fact is kept, never the
+/// value (argv is already public; no copy of it goes further).
+#[derive(Debug, Clone)]
+pub(crate) struct ArgvPassword;
+
+/// The refusal of `-p/--password`: the safe ways to give the password.
+const PASSWORD_ON_ARGV: &str = "login does not take the password on the command line \
+(-p/--password): it would show in `ps` and shell history. Pipe it in with --password-stdin \
+(echo \"$PW\" | docker-credential-keyring login REGISTRY -u USER --password-stdin), or leave \
+-p out to type it at the no-echo prompt";
+
 pub(crate) fn run(args: Args) -> CommandResult {
+    if args.password.is_some() {
+        // A command-line mistake (exit 2), refused before anything is read or stored.
+        eprintln!("error: {PASSWORD_ON_ARGV}");
+        return Ok(2);
+    }
     let key = ServerKey::parse(&args.registry)?;
+    // The store refuses these too; said before anything is asked or sent.
+    crate::registry::check_server_url_length(&args.registry)?;
     let username = match args.username {
         Some(username) => username,
         // Standard input holds the password: the username cannot come from there too.
         None if args.password_stdin => bail!("--password-stdin needs --username"),
         None => super::prompt::line_from_tty(&format!("Username for {key}: "))?,
     };
+    crate::registry::check_username_length(&username)?;
     login::check_username(&key, &username)?;
     if let Some(why) = crate::export::dockerconfig::unrepresentable_username(&username) {
         // Stored anyway (docker itself can use it); said now rather than at export.

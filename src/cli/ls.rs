@@ -8,6 +8,7 @@ use crate::store::{Credentials, IDENTITY_TOKEN_USER};
 #[command(after_help = "\
 Columns: SERVER (the key docker and podman look up), USERNAME, STORE (where the secret is),
 AUTH SERVER (the paired SSO/token server, see `pair`), TOKEN (the secret is an identity token).
+A cell longer than 200 characters is cut with `…`; --json and -q print it whole.
 
 Exit codes: 0 listed, 1 error (the store could not be read), 2 bad command line.")]
 pub(crate) struct Args {

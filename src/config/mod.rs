@@ -283,17 +283,32 @@ impl ConfigFile {
     /// Whether this file's client sends `key`'s credentials to `helper`:
     /// a `credHelpers` entry wins; docker falls back to `credsStore`, podman does not.
     pub(crate) fn uses_helper(&self, key: &ServerKey, helper: &str) -> bool {
-        let entry = helper_key(self.flavor, key);
-        if let Some(value) = self.cred_helpers().and_then(|h| h.get(&entry)) {
-            return value.as_str() == Some(helper);
-        }
-        self.flavor == Flavor::Docker && self.str_at("credsStore") == Some(helper)
+        helper_of(&self.root, self.flavor, key).is_some_and(|(name, _)| name == helper)
     }
 
     /// The `credHelpers` map, if the file has one.
     pub(crate) fn cred_helpers(&self) -> Option<&Map<String, Value>> {
         self.root.get("credHelpers").and_then(Value::as_object)
     }
+}
+
+/// The credential helper `flavor`'s client asks for `key` in a file whose
+/// top level is `root`, and the member naming it (`credHelpers` or
+/// `credsStore`): a `credHelpers` entry wins, even an empty one (docker then
+/// keeps the secret in the file); docker falls back to `credsStore`, podman
+/// does not. `None` when the secret stays in the file.
+pub(crate) fn helper_of<'a>(
+    root: &'a Map<String, Value>,
+    flavor: Flavor,
+    key: &ServerKey,
+) -> Option<(&'a str, &'static str)> {
+    let named = |value: &'a Value| value.as_str().filter(|name| !name.is_empty());
+    let helpers = root.get("credHelpers").and_then(Value::as_object);
+    if let Some(value) = helpers.and_then(|h| h.get(&helper_key(flavor, key))) {
+        return named(value).map(|name| (name, "credHelpers"));
+    }
+    let store = root.get("credsStore").filter(|_| flavor == Flavor::Docker);
+    store.and_then(named).map(|name| (name, "credsStore"))
 }
 
 /// The `credHelpers` key for a registry as the file's client looks it up:
@@ -448,5 +463,36 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// docker: `credHelpers[host]` wins (an empty name keeps the secret in
+    /// the file), else `credsStore`; podman reads `credHelpers` only.
+    #[test]
+    fn helper_of_follows_each_clients_lookup() {
+        let root = serde_json::json!({
+            "credsStore": "desktop",
+            "credHelpers": {"quay.io": "keyring", "ghcr.io": "", "docker.io": "pass"}
+        });
+        let root = root.as_object().unwrap();
+        let of = |flavor, key: &str| helper_of(root, flavor, &ServerKey::parse(key).unwrap());
+        assert_eq!(
+            of(Flavor::Docker, "https://quay.io"),
+            Some(("keyring", "credHelpers"))
+        );
+        assert_eq!(of(Flavor::Docker, "ghcr.io"), None);
+        assert_eq!(
+            of(Flavor::Docker, "other.example.com"),
+            Some(("desktop", "credsStore"))
+        );
+        assert_eq!(of(Flavor::Containers, "other.example.com"), None);
+        // Docker Hub is `https://index.docker.io/v1/` for docker, `docker.io` for podman.
+        assert_eq!(
+            of(Flavor::Docker, "docker.io"),
+            Some(("desktop", "credsStore"))
+        );
+        assert_eq!(
+            of(Flavor::Containers, "docker.io"),
+            Some(("pass", "credHelpers"))
+        );
     }
 }

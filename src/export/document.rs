@@ -135,6 +135,15 @@ impl Document {
         matches!(self.shape, Shape::Secret(_))
     }
 
+    /// The top level of a raw `{"auths":...}` document, where a docker
+    /// config.json names its credential helpers; `None` for other shapes.
+    pub(crate) fn raw_config(&self) -> Option<&Map<String, Value>> {
+        match self.shape {
+            Shape::Raw(PayloadKind::DockerConfigJson) => self.root.as_object(),
+            _ => None,
+        }
+    }
+
     /// The payload kind (for List: dockerconfigjson).
     pub(crate) fn payload_kind(&self) -> PayloadKind {
         match self.shape {

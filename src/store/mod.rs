@@ -64,6 +64,25 @@ pub(crate) struct Put<'a> {
     pub(crate) email: Option<&'a Option<String>>,
 }
 
+/// The rules every writer meets (protocol `store`, `login`, `import`,
+/// `migrate`), checked before anything is locked or written: the server URL
+/// and username within the lengths this helper stores, and no control
+/// character in a username (it would corrupt `ls` output and terminals).
+fn check_put(put: &Put<'_>) -> Result<()> {
+    crate::registry::check_server_url_length(&put.credential.server_url)?;
+    crate::registry::check_server_url_length(put.key.as_str())?;
+    let username = &put.credential.username;
+    crate::registry::check_username_length(username)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", put.key))?;
+    if username.chars().any(char::is_control) {
+        anyhow::bail!(
+            "invalid username for {}: it contains control characters",
+            put.key
+        );
+    }
+    Ok(())
+}
+
 /// A secret-store write of [`Credentials::put_all`] (or removal of
 /// [`Removals::delete_in`]), with what to put back if the batch fails.
 struct Written {
@@ -349,17 +368,7 @@ impl Credentials {
         puts: &[Put<'_>],
         change: impl FnOnce(&mut Database, &mut Removals<'_>) -> Result<T>,
     ) -> Result<(Vec<StoreKind>, T)> {
-        // One rule for every writer (protocol `store`, `login`, `import`): a
-        // control character in a username would corrupt `ls` output and terminals.
-        if let Some(bad) = puts
-            .iter()
-            .find(|p| p.credential.username.chars().any(char::is_control))
-        {
-            anyhow::bail!(
-                "invalid username for {}: it contains control characters",
-                bad.key
-            );
-        }
+        puts.iter().try_for_each(check_put)?;
         // The keyring is reached under the lock on purpose: 50 helpers opening
         // Secret Service sessions at once overloaded gnome-keyring past the
         // call bound in tests/load.rs; serialised, they wait for the lock instead.
@@ -565,6 +574,41 @@ mod tests {
         assert_eq!(secrets.keys(), ["a.example"]);
         assert_eq!(store.get(&a).unwrap(), Some(credential("a", "old-a")));
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    /// Every writer meets the length limits: a batch with one entry over
+    /// them stores nothing, the good entries included.
+    #[test]
+    fn a_batch_over_the_length_limits_stores_nothing() {
+        let (_dir, secrets, store) = memory_store();
+        let long_url = format!(
+            "a.example/{}",
+            "p".repeat(crate::registry::MAX_SERVER_URL_BYTES)
+        );
+        let (good, long) = (key("good.example"), key(&long_url));
+        let ok = credential("g", "s");
+        let mut long_credential = credential("l", "s");
+        long_credential.server_url = long_url.clone();
+        let mut long_user = credential("u", "s");
+        long_user.username = "u".repeat(crate::registry::MAX_USERNAME_BYTES + 1);
+        for (bad_key, bad, needle) in [
+            (&long, &long_credential, "server URL is 4106 bytes long"),
+            (
+                &good,
+                &long_user,
+                "good.example: the username is 1025 bytes long",
+            ),
+        ] {
+            let puts = [(&good, &ok), (bad_key, bad)].map(|(key, credential)| Put {
+                key,
+                credential,
+                email: None,
+            });
+            let err = format!("{:#}", store.put_all(&puts).unwrap_err());
+            assert!(err.contains(needle), "{err}");
+            assert!(secrets.keys().is_empty());
+            assert!(store.list().unwrap().is_empty());
+        }
     }
 
     #[test]
