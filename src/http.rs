@@ -5,7 +5,7 @@
 //! - TLS trusts the system roots plus the CAs docker and the containers tools
 //!   use for a host: `*.crt` in `certs.d/HOST[:PORT]/` under `/etc/docker`,
 //!   `/etc/containers` and `~/.config/containers` (or the directories listed
-//!   in [`CERTS_D_ENV`]).
+//!   in [`certs_d::CERTS_D_ENV`]), read once per host and within the deadline.
 //! - Plain HTTP only to a loopback host, or with `--insecure`.
 //! - `HTTPS_PROXY`/`HTTP_PROXY` (per scheme, either case) with `NO_PROXY`;
 //!   HTTPS goes through a CONNECT tunnel.
@@ -17,9 +17,9 @@
 //!   rule above. `/v2/` requests use [`Client::get_once`]: a registry's API
 //!   root that redirects is reported, not followed.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -30,6 +30,8 @@ use zeroize::Zeroizing;
 use crate::secret::Secret;
 use crate::www_authenticate::{self, Challenge};
 
+mod certs_d;
+
 /// Default bound for a whole exchange.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,10 +40,6 @@ pub(crate) const MAX_BODY: u64 = 1024 * 1024;
 
 /// Redirects followed per request (Go's client, which docker uses, stops at 10).
 pub(crate) const MAX_REDIRECTS: usize = 10;
-
-/// Colon-separated `certs.d` directories to search instead of the defaults
-/// (for tests, and for admins who keep registry CAs elsewhere).
-pub(crate) const CERTS_D_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_CERTS_D";
 
 /// How to reach registries.
 #[derive(Debug, Clone, Copy)]
@@ -133,11 +131,13 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
 }
 
-/// The shared client: options, deadline, and the system roots (loaded once).
+/// The shared client: options, deadline, the system roots (loaded once) and
+/// the roots of each host asked (loaded once per `certs.d` name).
 pub(crate) struct Client {
     options: Options,
     deadline: Instant,
     system_roots: OnceLock<Arc<Vec<Certificate<'static>>>>,
+    host_roots: Mutex<HashMap<String, RootCerts>>,
 }
 
 /// A request body: `application/x-www-form-urlencoded`, wiped after use
@@ -151,6 +151,7 @@ impl Client {
             options,
             deadline: Instant::now() + options.timeout,
             system_roots: OnceLock::new(),
+            host_roots: Mutex::new(HashMap::new()),
         }
     }
 
@@ -319,7 +320,7 @@ impl Client {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = TlsConfig::builder()
             .unversioned_rustls_crypto_provider(provider)
-            .root_certs(self.roots(target))
+            .root_certs(self.roots(target)?)
             .build();
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
             Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
@@ -346,8 +347,25 @@ impl Client {
         Ok(config.new_agent())
     }
 
-    /// System roots plus the certs.d CAs of the target's host.
-    fn roots(&self, target: &Target) -> RootCerts {
+    /// System roots plus the certs.d CAs of the target's host, read once per
+    /// host (the lock is held while reading, so each file is read and warned
+    /// about once even when `check` asks a host from several threads).
+    fn roots(&self, target: &Target) -> Result<RootCerts> {
+        let name = target.authority();
+        let mut cache = self.host_roots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(roots) = cache.get(&name) {
+            return Ok(roots.clone());
+        }
+        let extra = certs_d::load(&name, self.deadline).map_err(|_| {
+            anyhow::Error::new(Unreachable {
+                text: format!(
+                    "timed out after {}s reading the certs.d CAs of {} (is a certs.d directory on a file system that hangs?)",
+                    self.options.timeout.as_secs_f64(),
+                    crate::printable::printable(&name)
+                ),
+                tls: false,
+            })
+        })?;
         let system = self.system_roots.get_or_init(|| {
             let loaded = rustls_native_certs::load_native_certs();
             crate::debug!("http: {} system root certificates", loaded.certs.len());
@@ -359,13 +377,15 @@ impl Client {
                     .collect(),
             )
         });
-        let extra = certs_d_cas(&target.host, target.port, target.explicit_port);
-        if extra.is_empty() {
-            return RootCerts::Specific(system.clone());
-        }
-        let mut all: Vec<Certificate<'static>> = system.as_ref().clone();
-        all.extend(extra);
-        RootCerts::Specific(Arc::new(all))
+        let roots = if extra.is_empty() {
+            RootCerts::Specific(system.clone())
+        } else {
+            let mut all: Vec<Certificate<'static>> = system.as_ref().clone();
+            all.extend(extra);
+            RootCerts::Specific(Arc::new(all))
+        };
+        cache.insert(name, roots.clone());
+        Ok(roots)
     }
 
     fn tls_failure(&self, target: &Target, err: &rustls::Error) -> String {
@@ -470,7 +490,7 @@ impl Target {
 
     /// `HOST[:PORT]` as the URL spelled it (the same rule as the `certs.d` name).
     fn authority(&self) -> String {
-        certs_d_name(&self.host, self.port, self.explicit_port)
+        certs_d::dir_name(&self.host, self.port, self.explicit_port)
     }
 
     fn same_origin(&self, other: &Target) -> bool {
@@ -572,70 +592,6 @@ fn redact_userinfo(url: &str) -> String {
         (None, Some(at)) => format!("***@{}", &url[at + 1..]),
         _ => url.to_owned(),
     }
-}
-
-/// The `certs.d` directory name of a host: `HOST:PORT` when the URL names a
-/// port, else `HOST` (docker's rule).
-fn certs_d_name(host: &str, port: u16, explicit_port: bool) -> String {
-    if explicit_port {
-        format!("{host}:{port}")
-    } else {
-        host.to_owned()
-    }
-}
-
-/// The `certs.d` roots searched, in order.
-fn certs_d_roots() -> Vec<PathBuf> {
-    if let Some(list) = std::env::var_os(CERTS_D_ENV).filter(|v| !v.is_empty()) {
-        return std::env::split_paths(&list).collect();
-    }
-    let mut roots = vec![
-        PathBuf::from("/etc/docker/certs.d"),
-        PathBuf::from("/etc/containers/certs.d"),
-    ];
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        roots.push(PathBuf::from(home).join(".config/containers/certs.d"));
-    }
-    roots
-}
-
-/// The CAs (`*.crt`, PEM) found for a host in every `certs.d` root. A file
-/// that does not parse is skipped with a note on stderr.
-fn certs_d_cas(host: &str, port: u16, explicit_port: bool) -> Vec<Certificate<'static>> {
-    let name = certs_d_name(host, port, explicit_port);
-    let mut out = Vec::new();
-    for root in certs_d_roots() {
-        let dir = root.join(&name);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "crt"))
-            .collect();
-        files.sort();
-        for file in files {
-            let parsed = std::fs::read(&file).ok().map(|pem| {
-                ureq::tls::parse_pem(&pem)
-                    .filter_map(|item| match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-            });
-            match parsed {
-                Some(certs) if !certs.is_empty() => {
-                    crate::debug!("http: {} CA(s) from {}", certs.len(), file.display());
-                    out.extend(certs);
-                }
-                _ => crate::errln!(
-                    "note: {} holds no PEM certificate; ignoring it",
-                    file.display()
-                ),
-            }
-        }
-    }
-    out
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.

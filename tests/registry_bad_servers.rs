@@ -3,7 +3,9 @@
 //! garbage instead of HTTP, a token response that is not JSON, has no token or
 //! is huge, a realm that redirects to another host. `login` fails with a clear
 //! error in bounded time, never panics, stores nothing and never shows the
-//! secret; a redirect to another host never gets the credential.
+//! secret; a redirect to another host never gets the credential. A certs.d
+//! directory of files that must not be read (a FIFO, `/dev/zero`, a huge
+//! sparse file) costs a warning each, not a hang.
 
 mod common;
 
@@ -328,4 +330,94 @@ fn a_realm_off_the_paired_auth_server_never_gets_its_own_credential() {
     }
     let ls = env.run(&["ls", "--json"], b"");
     assert!(!ls.stdout.contains("127.0.0.1"), "nothing stored: {ls:?}");
+}
+
+/// A registry on 127.0.0.1 with a Basic challenge that accepts alice:SECRET.
+fn basic_registry() -> u16 {
+    let good = base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"));
+    serve(
+        "127.0.0.1",
+        Box::new(move |head| {
+            let authorized = head
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("authorization: basic {good}")));
+            Some(if authorized {
+                response("200 OK", &[], b"{}")
+            } else {
+                response(
+                    "401 Unauthorized",
+                    &[r#"WWW-Authenticate: Basic realm="fake""#.to_owned()],
+                    b"{}",
+                )
+            })
+        }),
+    )
+    .0
+}
+
+#[cfg(unix)]
+#[test]
+fn certs_d_files_that_are_not_small_regular_files_are_skipped_with_a_warning() {
+    // A FIFO once hung `login --timeout 3` for ever; /dev/zero read until
+    // memory ran out.
+    let env = Env::new(Backend::File);
+    let host = format!("127.0.0.1:{}", basic_registry());
+    let certs_d = env.home().join("certs.d");
+    let dir = certs_d.join(&host);
+    std::fs::create_dir_all(dir.join("directory.crt")).unwrap();
+    let fifo = dir.join("fifo.crt");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.crt")).unwrap();
+    std::fs::File::create(dir.join("huge.crt"))
+        .unwrap()
+        .set_len(16 << 30)
+        .unwrap();
+    let expected = [
+        ("directory.crt", "a directory"),
+        ("fifo.crt", "a FIFO"),
+        ("huge.crt", "larger than the 1 MiB limit"),
+        ("zero.crt", "a character device"),
+    ];
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = env.command(args);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_CERTS_D", &certs_d);
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let started = Instant::now();
+        let run = common::run_command_within(cmd, stdin.as_bytes(), Duration::from_secs(20));
+        assert!(started.elapsed() < Duration::from_secs(5), "{run:?}");
+        for (file, why) in expected {
+            let warning = format!("warning: skipping {}: ", dir.join(file).display());
+            let line = run.stderr.lines().find(|l| l.starts_with(&warning));
+            assert!(line.is_some_and(|l| l.contains(why)), "{file}: {run:?}");
+        }
+        assert_eq!(
+            run.stderr.matches("warning: skipping").count(),
+            4,
+            "once each: {run:?}"
+        );
+        run
+    };
+    let login = run(
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            &host,
+            "--timeout",
+            "3",
+        ],
+        &format!("{SECRET}\n"),
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+    assert!(login.stdout.contains("Login Succeeded"), "{login:?}");
+    let check = run(&["check", "--timeout", "3"], "");
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains(" ok"), "{check:?}");
 }
