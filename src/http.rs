@@ -27,6 +27,7 @@ use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
+use crate::redact;
 use crate::secret::Secret;
 use crate::www_authenticate::{self, Challenge};
 
@@ -118,9 +119,9 @@ impl Auth<'_> {
 }
 
 /// What a server answered (after redirects).
-#[derive(Debug)]
 pub(crate) struct Reply {
-    /// The URL that answered (the last one, after redirects).
+    /// The URL that answered (the last one, after redirects), as asked: a
+    /// message shows it through [`redact::url`].
     pub(crate) url: String,
     pub(crate) status: u16,
     /// Its `WWW-Authenticate` challenges (an unparsable header: the error).
@@ -129,6 +130,17 @@ pub(crate) struct Reply {
     pub(crate) location: Option<String>,
     /// The body, at most [`MAX_BODY`] bytes.
     pub(crate) body: Vec<u8>,
+}
+
+/// The body holds tokens and the URL a query: neither is shown.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("url", &redact::url(&self.url))
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The shared client: options, deadline, the system roots (loaded once) and
@@ -201,8 +213,13 @@ impl Client {
             let redirect = matches!(reply.status, 301 | 302 | 303 | 307 | 308);
             match (redirect, reply.location.take()) {
                 (true, Some(location)) => {
-                    let next = Target::parse(&target.join(&location))
-                        .with_context(|| format!("{} redirects to {location:?}", target.url))?;
+                    let next = Target::parse(&target.join(&location)).with_context(|| {
+                        format!(
+                            "{} redirects to {:?}",
+                            target.shown(),
+                            redact::url(&location)
+                        )
+                    })?;
                     // A form body (a refresh token) is a credential too. As
                     // Go: 301/302/303 turn the POST into a GET without a body;
                     // a 307/308 elsewhere would re-send it, so it is refused.
@@ -212,13 +229,13 @@ impl Client {
                         } else if !next.same_origin(&first) {
                             bail!(
                                 "{} redirects a token request to {}: not sending the credential there",
-                                target.url,
+                                target.shown(),
                                 next.authority()
                             );
                         }
                     }
                     target = next;
-                    crate::debug!("http: redirected to {}", target.url);
+                    crate::debug!("http: redirected to {}", target.shown());
                 }
                 (_, location) => {
                     reply.location = location;
@@ -226,7 +243,7 @@ impl Client {
                 }
             }
         }
-        bail!("{url}: more than {MAX_REDIRECTS} redirects")
+        bail!("{}: more than {MAX_REDIRECTS} redirects", redact::url(url))
     }
 
     /// The plain-HTTP rule.
@@ -252,7 +269,7 @@ impl Client {
             text: format!(
                 "timed out after {}s asking {} (is it reachable? raise --timeout if it is slow)",
                 self.options.timeout.as_secs_f64(),
-                target.url
+                target.shown()
             ),
             tls: false,
         })
@@ -301,7 +318,7 @@ impl Client {
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => anyhow!(
                     "{} sent a response larger than {} KiB",
-                    target.url,
+                    target.shown(),
                     MAX_BODY / 1024
                 ),
                 other => self.failure(target, other),
@@ -326,7 +343,7 @@ impl Client {
             Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
                 anyhow!(
                     "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
-                    crate::printable::printable(&redact_userinfo(&proxy))
+                    crate::printable::printable(&redact::url(&proxy))
                 )
             })?),
             None => None,
@@ -435,12 +452,17 @@ impl Client {
                 format!("the proxy refused to open a tunnel to {authority}: {e}")
             }
             ureq::Error::Protocol(e) => {
-                format!("{} did not answer with valid HTTP/1.x: {e}", target.url)
+                format!("{} did not answer with valid HTTP/1.x: {e}", target.shown())
             }
             ureq::Error::LargeResponseHeader(..) => {
-                format!("{} sent response headers larger than 64 KiB", target.url)
+                format!(
+                    "{} sent response headers larger than 64 KiB",
+                    target.shown()
+                )
             }
-            other => format!("cannot ask {}: {other}", target.url),
+            // ureq's text of a bad URI quotes the URI.
+            ureq::Error::BadUri(_) => format!("{} is not a URL ureq can ask", target.shown()),
+            other => format!("cannot ask {}: {other}", target.shown()),
         };
         anyhow::Error::new(Unreachable {
             text: crate::printable::printable(&text).into_owned(),
@@ -463,20 +485,17 @@ impl Target {
     fn parse(url: &str) -> Result<Target> {
         let uri: Uri = url
             .parse()
-            .map_err(|_| anyhow!("{:?} is not a URL", crate::printable::printable(url)))?;
+            .map_err(|_| anyhow!("{:?} is not a URL", shown(url)))?;
         let https = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("https") => true,
             Some("http") => false,
-            _ => bail!("{} is not an http(s) URL", crate::printable::printable(url)),
+            _ => bail!("{} is not an http(s) URL", shown(url)),
         };
         let authority = uri
             .authority()
-            .ok_or_else(|| anyhow!("{} has no host", crate::printable::printable(url)))?;
+            .ok_or_else(|| anyhow!("{} has no host", shown(url)))?;
         if authority.as_str().contains('@') {
-            bail!(
-                "{} carries a user name: refusing it",
-                crate::printable::printable(&redact_userinfo(url))
-            );
+            bail!("{} carries a user name: refusing it", shown(url));
         }
         let explicit = authority.port_u16();
         Ok(Target {
@@ -486,6 +505,11 @@ impl Target {
             port: explicit.unwrap_or(if https { 443 } else { 80 }),
             explicit_port: explicit.is_some(),
         })
+    }
+
+    /// The URL as messages show it (no query, fragment or user information).
+    fn shown(&self) -> String {
+        shown(&self.url)
     }
 
     /// `HOST[:PORT]` as the URL spelled it (the same rule as the `certs.d` name).
@@ -585,13 +609,9 @@ fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
     })
 }
 
-/// `http://user:pw@proxy:3128` without the user part, for messages.
-fn redact_userinfo(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***@{}", &url[..s + 3], &url[at + 1..]),
-        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
-        _ => url.to_owned(),
-    }
+/// `url` for a message: through [`redact::url`], then terminal-safe.
+fn shown(url: &str) -> String {
+    crate::printable::printable(&redact::url(url)).into_owned()
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.
@@ -722,10 +742,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
-        assert_eq!(
-            redact_userinfo("http://u:p@proxy:3128"),
-            "http://***@proxy:3128"
-        );
+        assert_eq!(redact::url("http://u:p@proxy:3128"), "http://proxy:3128");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! error in bounded time, never panics, stores nothing and never shows the
 //! secret; a redirect to another host never gets the credential. A certs.d
 //! directory of files that must not be read (a FIFO, `/dev/zero`, a huge
-//! sparse file) costs a warning each, not a hang.
+//! sparse file) costs a warning each, not a hang. No message shows the query,
+//! fragment or user information of a realm or a redirect.
 
 mod common;
 
@@ -420,4 +421,103 @@ fn certs_d_files_that_are_not_small_regular_files_are_skipped_with_a_warning() {
     let check = run(&["check", "--timeout", "3"], "");
     assert_eq!(check.code, 0, "{check:?}");
     assert!(check.stdout.contains(" ok"), "{check:?}");
+}
+
+#[test]
+fn urls_in_messages_carry_no_query_fragment_or_user_information() {
+    // What the realm and a redirect carry must not reach an error, a check
+    // row or a debug line: the realm's query (here a secret; in real token
+    // URLs `account=USERNAME`), a fragment, the user:password of a Location.
+    let leaks = [
+        "REALM-SECRET",
+        "account=",
+        "FRAG-SECRET",
+        "LOCATION-PW",
+        "bob:",
+    ];
+    let env = Env::new(Backend::File);
+    let run = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+        assert_eq!(run.code, 1, "{run:?}");
+        for leak in leaks {
+            assert!(
+                !run.stdout.contains(leak) && !run.stderr.contains(leak),
+                "{leak} shown: {run:?}"
+            );
+        }
+        run
+    };
+    let login = |host: &str| {
+        run(&[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            host,
+            "--timeout",
+            "3",
+        ])
+    };
+
+    // A realm with a query and a fragment that answers garbage.
+    let (garbage, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| Some(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec())),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{garbage}/token?secret=REALM-SECRET#FRAG-SECRET"
+    ));
+    let failed = login(&format!("127.0.0.1:{registry}"));
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("http://127.0.0.2:{garbage}/token did not answer")),
+        "{failed:?}"
+    );
+
+    // A realm redirecting to a Location with user information and a query.
+    let (redirecting, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| {
+            Some(response(
+                "302 Found",
+                &["Location: http://bob:LOCATION-PW@127.0.0.3:9/token?x=REALM-SECRET".into()],
+                b"",
+            ))
+        }),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{redirecting}/token?secret=REALM-SECRET"
+    ));
+    let host = format!("127.0.0.1:{registry}");
+    let failed = login(&host);
+    assert!(
+        failed.stderr.contains(&format!(
+            "http://127.0.0.2:{redirecting}/token redirects to \"http://127.0.0.3:9/token\""
+        )),
+        "{failed:?}"
+    );
+
+    // A check row and its JSON: a realm that refuses, with a query.
+    let (refusing, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{refusing}/token?secret=REALM-SECRET#FRAG-SECRET"
+    ));
+    let host = format!("127.0.0.1:{registry}");
+    env.store(&host, "alice", SECRET).ok();
+    let rows = run(&["check", "--json", "--timeout", "3"]);
+    assert!(
+        rows.stdout
+            .contains(&format!("\"url\": \"http://127.0.0.2:{refusing}/token\"")),
+        "{rows:?}"
+    );
+    run(&["check", "--timeout", "3"]);
 }
