@@ -5,7 +5,9 @@
 //! - TLS trusts the system roots plus the CAs docker and the containers tools
 //!   use for a host: `*.crt` in `certs.d/HOST[:PORT]/` under `/etc/docker`,
 //!   `/etc/containers` and `~/.config/containers` (or the directories listed
-//!   in [`certs_d::CERTS_D_ENV`]), read once per host and within the deadline.
+//!   in [`certs_d::CERTS_D_ENV`]), read once per host and within the deadline;
+//!   a self-signed CA:TRUE certificate pinned in the host's `certs.d` is
+//!   accepted for that host, as docker accepts it ([`tls`]).
 //! - Plain HTTP only to a loopback host, or with `--insecure`.
 //! - `HTTPS_PROXY`/`HTTP_PROXY` (per scheme, either case) with `NO_PROXY`;
 //!   HTTPS goes through a CONNECT tunnel.
@@ -23,8 +25,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use rustls::{ClientConfig, RootCertStore};
 use ureq::http::Uri;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 use zeroize::Zeroizing;
 
 use crate::redact;
@@ -32,6 +36,7 @@ use crate::secret::Secret;
 use crate::www_authenticate::{self, Challenge};
 
 mod certs_d;
+mod tls;
 
 /// Default bound for a whole exchange.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,12 +149,13 @@ impl std::fmt::Debug for Reply {
 }
 
 /// The shared client: options, deadline, the system roots (loaded once) and
-/// the roots of each host asked (loaded once per `certs.d` name).
+/// the TLS configuration of each host asked (once per `certs.d` name; none
+/// when there is no root to check against).
 pub(crate) struct Client {
     options: Options,
     deadline: Instant,
-    system_roots: OnceLock<Arc<Vec<Certificate<'static>>>>,
-    host_roots: Mutex<HashMap<String, RootCerts>>,
+    system_roots: OnceLock<RootCertStore>,
+    host_tls: Mutex<HashMap<String, Option<Arc<ClientConfig>>>>,
 }
 
 /// A request body: `application/x-www-form-urlencoded`, wiped after use
@@ -163,7 +169,7 @@ impl Client {
             options,
             deadline: Instant::now() + options.timeout,
             system_roots: OnceLock::new(),
-            host_roots: Mutex::new(HashMap::new()),
+            host_tls: Mutex::new(HashMap::new()),
         }
     }
 
@@ -332,18 +338,16 @@ impl Client {
         })
     }
 
-    /// A ureq agent for one request: the proxy and roots that fit its target.
+    /// A ureq agent for one request: the proxy and TLS set-up that fit its
+    /// target. The connector chain is ureq's default one (CONNECT proxy, TCP,
+    /// TLS) with our TLS step, whose verifier ureq cannot take.
     fn agent(&self, target: &Target, left: Duration) -> Result<ureq::Agent> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = TlsConfig::builder()
-            .unversioned_rustls_crypto_provider(provider)
-            .root_certs(self.roots(target)?)
-            .build();
+        let tls = self.tls_config(target)?;
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
             Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
                 anyhow!(
                     "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
-                    crate::printable::printable(&redact::url(&proxy))
+                    shown(&proxy)
                 )
             })?),
             None => None,
@@ -358,20 +362,31 @@ impl Client {
                 crate::BINARY_NAME,
                 env!("CARGO_PKG_VERSION")
             ))
-            .tls_config(tls)
             .proxy(proxy)
             .build();
-        Ok(config.new_agent())
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(tls::Tls {
+                    config: tls,
+                    deadline: self.deadline,
+                });
+        Ok(ureq::Agent::with_parts(
+            config,
+            connector,
+            DefaultResolver::default(),
+        ))
     }
 
-    /// System roots plus the certs.d CAs of the target's host, read once per
-    /// host (the lock is held while reading, so each file is read and warned
-    /// about once even when `check` asks a host from several threads).
-    fn roots(&self, target: &Target) -> Result<RootCerts> {
+    /// The TLS configuration of the target's host: system roots plus its
+    /// certs.d CAs, read once per host (the lock is held while reading, so
+    /// each file is read and warned about once even when `check` asks a host
+    /// from several threads).
+    fn tls_config(&self, target: &Target) -> Result<Option<Arc<ClientConfig>>> {
         let name = target.authority();
-        let mut cache = self.host_roots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(roots) = cache.get(&name) {
-            return Ok(roots.clone());
+        let mut cache = self.host_tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(config) = cache.get(&name) {
+            return Ok(config.clone());
         }
         let extra = certs_d::load(&name, self.deadline).map_err(|_| {
             anyhow::Error::new(Unreachable {
@@ -383,33 +398,22 @@ impl Client {
                 tls: false,
             })
         })?;
-        let system = self.system_roots.get_or_init(|| {
-            let loaded = rustls_native_certs::load_native_certs();
-            crate::debug!("http: {} system root certificates", loaded.certs.len());
-            Arc::new(
-                loaded
-                    .certs
-                    .into_iter()
-                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                    .collect(),
-            )
-        });
-        let roots = if extra.is_empty() {
-            RootCerts::Specific(system.clone())
-        } else {
-            let mut all: Vec<Certificate<'static>> = system.as_ref().clone();
-            all.extend(extra);
-            RootCerts::Specific(Arc::new(all))
-        };
-        cache.insert(name, roots.clone());
-        Ok(roots)
+        let system = self.system_roots.get_or_init(tls::system_roots);
+        let config = tls::host_config(system, extra);
+        cache.insert(name, config.clone());
+        Ok(config)
     }
 
     fn tls_failure(&self, target: &Target, err: &rustls::Error) -> String {
+        let authority = target.authority();
+        if tls::is_ca_used_as_end_entity(err) {
+            return format!(
+                "TLS failure talking to {authority}: its certificate is a CA certificate (CA:TRUE, as `openssl req -x509` makes), trusted as a server's own certificate only for the host whose certs.d holds it: if it is this registry's certificate, put it in {}",
+                certs_d::ca_file_advice(&authority)
+            );
+        }
         format!(
-            "TLS failure talking to {}: {err} (a certificate not signed by a system root or by a CA in certs.d/{}/, or a name mismatch?)",
-            target.authority(),
-            target.authority()
+            "TLS failure talking to {authority}: {err} (a certificate not signed by a system root or by a CA in certs.d/{authority}/, or a name mismatch?)"
         )
     }
 
@@ -444,6 +448,10 @@ impl Client {
                 }
             },
             ureq::Error::ConnectionFailed => format!("cannot connect to {authority}"),
+            ureq::Error::Tls(tls::NO_ROOTS) => format!(
+                "cannot check the TLS certificate of {authority}: no system root certificates (install them, e.g. the ca-certificates package) and no CA in {}",
+                certs_d::ca_file_advice(&authority)
+            ),
             ureq::Error::Rustls(e) => {
                 tls = speaks_tls(e);
                 self.tls_failure(target, e)

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use ureq::tls::Certificate;
+use rustls::pki_types::CertificateDer;
 
 /// Colon-separated `certs.d` directories to search instead of the defaults
 /// (for tests, and for admins who keep registry CAs elsewhere).
@@ -43,7 +43,10 @@ pub(crate) fn dir_name(host: &str, port: u16, explicit_port: bool) -> String {
 /// The CAs for the `certs.d` directory `name` in every root, read on a worker
 /// thread so that a file system that hangs cannot hold the command past
 /// `deadline`.
-pub(crate) fn load(name: &str, deadline: Instant) -> Result<Vec<Certificate<'static>>, TimedOut> {
+pub(crate) fn load(
+    name: &str,
+    deadline: Instant,
+) -> Result<Vec<CertificateDer<'static>>, TimedOut> {
     let left = deadline
         .checked_duration_since(Instant::now())
         .filter(|d| !d.is_zero())
@@ -54,6 +57,20 @@ pub(crate) fn load(name: &str, deadline: Instant) -> Result<Vec<Certificate<'sta
         let _ = tx.send(dirs.iter().flat_map(|d| read_dir(d)).collect());
     });
     rx.recv_timeout(left).map_err(|_| TimedOut)
+}
+
+/// Where a host's CA (or self-signed certificate) goes, for advice:
+/// `/etc/docker/certs.d/NAME/ca.crt (or ...)` over the roots searched.
+pub(crate) fn ca_file_advice(name: &str) -> String {
+    let files: Vec<String> = roots()
+        .iter()
+        .map(|r| r.join(name).join("ca.crt").display().to_string())
+        .collect();
+    match files.split_first() {
+        Some((first, [])) => first.clone(),
+        Some((first, rest)) => format!("{first} (or {})", rest.join(", ")),
+        None => format!("certs.d/{name}/ca.crt"),
+    }
 }
 
 /// The `certs.d` roots searched, in order.
@@ -72,7 +89,7 @@ fn roots() -> Vec<PathBuf> {
 }
 
 /// The certificates of every `*.crt` in `dir` (none when `dir` is missing).
-fn read_dir(dir: &Path) -> Vec<Certificate<'static>> {
+fn read_dir(dir: &Path) -> Vec<CertificateDer<'static>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -92,7 +109,9 @@ fn read_dir(dir: &Path) -> Vec<Certificate<'static>> {
         };
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                Ok(ureq::tls::PemItem::Certificate(c)) => {
+                    Some(CertificateDer::from(c.der().to_vec()))
+                }
                 _ => None,
             })
             .collect();
