@@ -12,7 +12,9 @@
 //! - `HTTPS_PROXY`/`HTTP_PROXY` (per scheme, either case) with `NO_PROXY`;
 //!   HTTPS goes through a CONNECT tunnel.
 //! - One deadline bounds the whole exchange (every request, redirect and body).
-//! - Response heads are bounded by ureq (64 KiB), bodies by [`MAX_BODY`].
+//! - Response heads are bounded by [`MAX_RESPONSE_HEAD`], bodies by
+//!   [`MAX_BODY`], request heads by [`MAX_REQUEST_HEAD`]; a limit that is hit
+//!   is named in the error.
 //! - Redirects of token requests (at most [`MAX_REDIRECTS`]) are followed as
 //!   Go's client does for docker, except that the `Authorization` header goes
 //!   only to the same scheme, host and port; a redirect to plain HTTP obeys the
@@ -43,6 +45,20 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest response body read (token responses are a few KiB).
 pub(crate) const MAX_BODY: u64 = 1024 * 1024;
+
+/// Largest response head read (status line and headers; ureq's default).
+pub(crate) const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Largest request head sent. The longest credential the input limits admit
+/// (1 MiB, in base64 in a Basic header) and the longest token [`MAX_BODY`]
+/// admits (sent back as a Bearer header, as docker sends it) fit.
+pub(crate) const MAX_REQUEST_HEAD: usize = 2 * 1024 * 1024;
+
+/// Room for the request line and the headers other than `Authorization`.
+const HEAD_SLACK: usize = 8 * 1024;
+
+/// ureq's default output buffer, enough for a request without a large header.
+const MIN_OUTPUT_BUFFER: usize = 128 * 1024;
 
 /// Redirects followed per request (Go's client, which docker uses, stops at 10).
 pub(crate) const MAX_REDIRECTS: usize = 10;
@@ -284,8 +300,17 @@ impl Client {
     /// One request, no redirect followed.
     fn once(&self, target: &Target, auth: Option<Auth<'_>>, form: Option<&Form>) -> Result<Reply> {
         let left = self.remaining(target)?;
-        let agent = self.agent(target, left)?;
         let header = auth.map(|a| a.header());
+        let head = target.url.len() + header.as_ref().map_or(0, |h| h.len()) + HEAD_SLACK;
+        if head > MAX_REQUEST_HEAD {
+            bail!(
+                "the request headers to {} would exceed the {} limit (the credential or token is {})",
+                target.shown(),
+                size(MAX_REQUEST_HEAD as u64),
+                size(head as u64)
+            );
+        }
+        let agent = self.agent(target, left, head)?;
         let result = match form {
             Some(form) => {
                 let mut request = agent
@@ -323,9 +348,9 @@ impl Client {
             .read_to_vec()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => anyhow!(
-                    "{} sent a response larger than {} KiB",
+                    "the response body of {} exceeds the {} limit",
                     target.shown(),
-                    MAX_BODY / 1024
+                    size(MAX_BODY)
                 ),
                 other => self.failure(target, other),
             })?;
@@ -341,7 +366,8 @@ impl Client {
     /// A ureq agent for one request: the proxy and TLS set-up that fit its
     /// target. The connector chain is ureq's default one (CONNECT proxy, TCP,
     /// TLS) with our TLS step, whose verifier ureq cannot take.
-    fn agent(&self, target: &Target, left: Duration) -> Result<ureq::Agent> {
+    /// `head` is the request head's size, so that the output buffer holds it.
+    fn agent(&self, target: &Target, left: Duration, head: usize) -> Result<ureq::Agent> {
         let tls = self.tls_config(target)?;
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
             Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
@@ -357,6 +383,8 @@ impl Client {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .timeout_global(Some(left))
+            .max_response_header_size(MAX_RESPONSE_HEAD)
+            .output_buffer_size(head.max(MIN_OUTPUT_BUFFER))
             .user_agent(format!(
                 "{}/{}",
                 crate::BINARY_NAME,
@@ -462,12 +490,11 @@ impl Client {
             ureq::Error::Protocol(e) => {
                 format!("{} did not answer with valid HTTP/1.x: {e}", target.shown())
             }
-            ureq::Error::LargeResponseHeader(..) => {
-                format!(
-                    "{} sent response headers larger than 64 KiB",
-                    target.shown()
-                )
-            }
+            ureq::Error::LargeResponseHeader(..) => format!(
+                "the response headers of {} exceed the {} limit",
+                target.shown(),
+                size(MAX_RESPONSE_HEAD as u64)
+            ),
             // ureq's text of a bad URI quotes the URI.
             ureq::Error::BadUri(_) => format!("{} is not a URL ureq can ask", target.shown()),
             other => format!("cannot ask {}: {other}", target.shown()),
@@ -617,6 +644,16 @@ fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
     })
 }
 
+/// A limit as errors name it: `64 KiB`, `1 MiB`.
+fn size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
+    }
+}
+
 /// `url` for a message: through [`redact::url`], then terminal-safe.
 fn shown(url: &str) -> String {
     crate::printable::printable(&redact::url(url)).into_owned()
@@ -757,6 +794,14 @@ mod tests {
     fn form_encoding() {
         assert_eq!(form_encode("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
         assert_eq!(query_encode("registry:5000 x"), "registry%3A5000%20x");
+    }
+
+    #[test]
+    fn limits_are_named_in_their_units() {
+        assert_eq!(size(MAX_RESPONSE_HEAD as u64), "64 KiB");
+        assert_eq!(size(MAX_BODY), "1 MiB");
+        assert_eq!(size(MAX_REQUEST_HEAD as u64), "2 MiB");
+        assert_eq!(size(1_500_000), "1465 KiB");
     }
 
     #[test]

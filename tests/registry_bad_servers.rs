@@ -6,7 +6,8 @@
 //! secret; a redirect to another host never gets the credential. A certs.d
 //! directory of files that must not be read (a FIFO, `/dev/zero`, a huge
 //! sparse file) costs a warning each, not a hang. No message shows the query,
-//! fragment or user information of a realm or a redirect.
+//! fragment or user information of a realm or a redirect. A limit that is hit
+//! (response headers, body) is named; a 900 KB token is sent back.
 
 mod common;
 
@@ -44,8 +45,10 @@ fn handle(mut stream: TcpStream, answer: &Answer, log: &Mutex<Vec<String>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
-        match stream.read(&mut byte) {
+    // Heads up to 4 MiB: a test sends a 900 KB token back.
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4 << 20 {
+        match reader.read(&mut byte) {
             // A TLS ClientHello: close, as a plain-HTTP server's peer sees it
             // (the client then falls back to plain HTTP for a loopback host).
             Ok(1) if head.is_empty() && byte[0] == 0x16 => return,
@@ -145,12 +148,16 @@ fn misbehaving_registries_give_clear_errors_in_bounded_time() {
         Box::new(|_| {
             Some(response(
                 "401 Unauthorized",
-                &[format!("X-Big: {}", "a".repeat(200_000))],
+                &[format!("X-Big: {}", "a".repeat(900_000))],
                 b"",
             ))
         }),
     );
-    assert_fails(&env, &format!("127.0.0.1:{huge}"), "larger than 64 KiB");
+    assert_fails(
+        &env,
+        &format!("127.0.0.1:{huge}"),
+        &format!("the response headers of http://127.0.0.1:{huge}/v2/ exceed the 64 KiB limit"),
+    );
 
     let (malformed, _) = serve(
         "127.0.0.1",
@@ -181,7 +188,10 @@ fn misbehaving_token_servers_give_clear_errors() {
     for (body, needle) in [
         (b"<html>not json</html>".to_vec(), "is not JSON"),
         (br#"{"expires_in":60}"#.to_vec(), "holds no token"),
-        (vec![b' '; 2 * 1024 * 1024], "larger than 1024 KiB"),
+        (
+            vec![b' '; 2 * 1024 * 1024],
+            "/token exceeds the 1 MiB limit",
+        ),
     ] {
         let (tokens, _) = serve(
             "127.0.0.2",
@@ -520,4 +530,51 @@ fn urls_in_messages_carry_no_query_fragment_or_user_information() {
         "{rows:?}"
     );
     run(&["check", "--timeout", "3"]);
+}
+
+#[test]
+fn a_900_kb_token_is_sent_back_as_docker_sends_it() {
+    // It fits the 1 MiB body limit, so it must fit the request too (it was
+    // reported as "did not answer with valid HTTP/1.x").
+    let token = "t".repeat(900_000);
+    let body = format!(r#"{{"token":"{token}"}}"#);
+    let (tokens, _) = serve(
+        "127.0.0.2",
+        Box::new(move |_| Some(response("200 OK", &[], body.as_bytes()))),
+    );
+    let realm = format!("http://127.0.0.2:{tokens}/token");
+    let bearer = format!("authorization: bearer {token}");
+    let (registry, _) = serve(
+        "127.0.0.1",
+        Box::new(move |head| {
+            Some(if head.lines().any(|l| l.eq_ignore_ascii_case(&bearer)) {
+                response("200 OK", &[], b"{}")
+            } else {
+                response(
+                    "401 Unauthorized",
+                    &[format!(
+                        r#"WWW-Authenticate: Bearer realm="{realm}",service="fake""#
+                    )],
+                    b"{}",
+                )
+            })
+        }),
+    );
+    let env = Env::new(Backend::File);
+    let host = format!("127.0.0.1:{registry}");
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        &host,
+        "--timeout",
+        "5",
+    ]);
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env_remove(name);
+    }
+    let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
 }
