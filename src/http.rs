@@ -370,12 +370,7 @@ impl Client {
     fn agent(&self, target: &Target, left: Duration, head: usize) -> Result<ureq::Agent> {
         let tls = self.tls_config(target)?;
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
-            Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
-                anyhow!(
-                    "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
-                    shown(&proxy)
-                )
-            })?),
+            Some(proxy) => Some(connect_proxy(&proxy)?),
             None => None,
         };
         let config = ureq::Agent::config_builder()
@@ -620,6 +615,28 @@ fn proxy_for(
     })
 }
 
+/// A proxy setting as ureq's CONNECT proxy. A SOCKS proxy is refused: the
+/// connector chain has no SOCKS step, so the request would go around it
+/// (ureq's own chain panicked instead).
+fn connect_proxy(setting: &str) -> Result<ureq::Proxy> {
+    let proxy = ureq::Proxy::new(setting).map_err(|_| {
+        anyhow!(
+            "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
+            shown(setting)
+        )
+    })?;
+    if !matches!(
+        proxy.protocol(),
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+    ) {
+        bail!(
+            "the proxy setting {} is a SOCKS proxy, which this client does not support: set HTTPS_PROXY/HTTP_PROXY to an HTTP proxy (http://HOST:PORT), or name the registry in NO_PROXY",
+            shown(setting)
+        );
+    }
+    Ok(proxy)
+}
+
 /// `NO_PROXY`: `*`, or entries `host`, `.domain`/`domain` (suffix match),
 /// `host:port`, an IP address (CIDR ranges are not supported).
 fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
@@ -767,6 +784,16 @@ mod tests {
             proxy_for(&target("http://localhost:5000/v2/"), &local),
             None
         );
+    }
+
+    #[test]
+    fn socks_proxies_are_refused_not_bypassed() {
+        for setting in ["socks5://127.0.0.1:1080", "socks4://u:pw@127.0.0.1:1080"] {
+            let err = connect_proxy(setting).unwrap_err().to_string();
+            assert!(err.contains("SOCKS") && !err.contains("pw"), "{err}");
+        }
+        assert!(connect_proxy("http://127.0.0.1:3128").is_ok());
+        assert!(connect_proxy("127.0.0.1:3128").is_ok());
     }
 
     #[test]

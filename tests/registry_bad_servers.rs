@@ -578,3 +578,34 @@ fn a_900_kb_token_is_sent_back_as_docker_sends_it() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
 }
+
+#[test]
+fn a_socks_proxy_is_refused_not_bypassed() {
+    // ureq's own connector chain panicked on a SOCKS proxy setting.
+    let env = Env::new(Backend::File);
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        "192.0.2.1:5000",
+        "--timeout",
+        "3",
+    ]);
+    cmd.env("HTTPS_PROXY", "socks5://127.0.0.1:9")
+        .env("HTTP_PROXY", "socks5://127.0.0.1:9")
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.lines().count() == 1,
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("socks5://127.0.0.1:9 is a SOCKS proxy"),
+        "{run:?}"
+    );
+}
