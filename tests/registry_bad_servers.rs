@@ -344,6 +344,7 @@ fn a_realm_off_the_paired_auth_server_never_gets_its_own_credential() {
 }
 
 /// A registry on 127.0.0.1 with a Basic challenge that accepts alice:SECRET.
+#[cfg(unix)]
 fn basic_registry() -> u16 {
     let good = base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"));
     serve(

@@ -225,7 +225,7 @@ mod tests {
         let huge = dir.path().join("huge.crt");
         File::create(&huge)
             .unwrap()
-            .set_len(8 * 1024 * 1024 * 1024)
+            .set_len(MAX_CA_FILE + 1)
             .unwrap();
         let err = read_file(&huge).unwrap_err();
         assert!(err.contains("larger than the 1 MiB limit"), "{err}");
