@@ -3,7 +3,9 @@
 //! Secrets are read from the store first (sequentially: the keyring is one
 //! service), then the registries are asked in parallel by a bounded pool of
 //! threads sharing one client, whose deadline bounds the whole run. Each
-//! credential gets one verdict; none ever carries a secret.
+//! credential gets one verdict; none ever carries a secret. The run's exit
+//! code ([`exit_code`]) tells a script "all good" from "rejected" from "could
+//! not ask".
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -22,6 +24,12 @@ use crate::verify::{self, Attempt, Cred, Party, Verdict};
 /// Registries asked at once.
 pub(crate) const CONCURRENCY: usize = 16;
 
+/// Exit code when a credential was rejected or has expired.
+pub(crate) const EXIT_REJECTED: i32 = 1;
+
+/// Exit code when none was rejected but some could not be asked.
+pub(crate) const EXIT_NOT_ASKED: i32 = 3;
+
 /// The verdict on one credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
@@ -39,6 +47,11 @@ pub(crate) enum Status {
     Expired,
     NotCheckable {
         detail: String,
+        /// Not asked on purpose, with nothing to ask: an auth server's
+        /// credential (checked through its paired registries), a registry
+        /// that asks for no credential. Does not count as "could not ask".
+        #[serde(skip)]
+        on_purpose: bool,
     },
 }
 
@@ -95,6 +108,7 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
         if pairs::checked_through_pairs(&db, &key) {
             decided = Some(Status::NotCheckable {
                 detail: "an auth server's credential tied to its pairs: checked through its paired registries".into(),
+                on_purpose: true,
             });
         } else if let Some(found) = pairs::auth_for(store, &db, &key)? {
             // The trust rule: the auth server's own credential only when the
@@ -168,6 +182,7 @@ fn check_one(client: &Client, job: &Job) -> Row {
                         },
                         Verdict::Open => Status::NotCheckable {
                             detail: "the registry asks for no credential".into(),
+                            on_purpose: true,
                         },
                     }
                 }
@@ -176,6 +191,7 @@ fn check_one(client: &Client, job: &Job) -> Row {
                 },
                 Err(err) => Status::NotCheckable {
                     detail: format!("{err:#}"),
+                    on_purpose: false,
                 },
             }
         }
@@ -212,11 +228,77 @@ impl Row {
             Status::Expired => {
                 format!("expired ({})", self.expires.as_deref().unwrap_or("unknown"))
             }
-            Status::NotCheckable { detail } => format!("not checkable: {detail}"),
+            Status::NotCheckable { detail, .. } => format!("not checkable: {detail}"),
+        }
+    }
+}
+
+/// The exit code of a run: [`EXIT_REJECTED`] when any credential was
+/// rejected or has expired; else [`EXIT_NOT_ASKED`] when any could not be
+/// asked (unreachable, or not checkable from what the server answered);
+/// else 0. A credential not checked on purpose counts as good.
+pub(crate) fn exit_code(rows: &[Row]) -> i32 {
+    let any = |f: fn(&Status) -> bool| rows.iter().any(|r| f(&r.status));
+    if any(|s| matches!(s, Status::Rejected { .. } | Status::Expired)) {
+        EXIT_REJECTED
+    } else if any(|s| {
+        matches!(
+            s,
+            Status::Unreachable { .. }
+                | Status::NotCheckable {
+                    on_purpose: false,
+                    ..
+                }
+        )
+    }) {
+        EXIT_NOT_ASKED
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: Status) -> Row {
+        Row {
+            server: "reg.example.com".into(),
+            username: "u".into(),
+            status,
+            expires: None,
+            expires_soon: false,
+            notes: Vec::new(),
+            expiry_warning: None,
         }
     }
 
-    pub(crate) fn rejected(&self) -> bool {
-        matches!(self.status, Status::Rejected { .. })
+    #[test]
+    fn exit_codes() {
+        let ok = || row(Status::Ok);
+        let rejected = || {
+            row(Status::Rejected {
+                by: Party::Registry,
+                url: "https://reg.example.com/v2/".into(),
+                http_status: 401,
+            })
+        };
+        let unreachable = || {
+            row(Status::Unreachable {
+                detail: "timed out".into(),
+            })
+        };
+        let not_checkable = |on_purpose| {
+            row(Status::NotCheckable {
+                detail: "why".into(),
+                on_purpose,
+            })
+        };
+        assert_eq!(exit_code(&[]), 0);
+        assert_eq!(exit_code(&[ok(), not_checkable(true)]), 0);
+        assert_eq!(exit_code(&[ok(), unreachable()]), EXIT_NOT_ASKED);
+        assert_eq!(exit_code(&[ok(), not_checkable(false)]), EXIT_NOT_ASKED);
+        assert_eq!(exit_code(&[unreachable(), rejected()]), EXIT_REJECTED);
+        assert_eq!(exit_code(&[row(Status::Expired), ok()]), EXIT_REJECTED);
     }
 }

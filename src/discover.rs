@@ -9,17 +9,18 @@
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::http::Client;
+use crate::redact;
 use crate::registry::ServerKey;
 use crate::www_authenticate::Challenge;
 
 /// What the registry answered.
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {
-    /// The URL asked (`https://host/v2/` or `http://...`).
+    /// The URL asked (`https://host/v2/` or `http://...`), as messages show it.
     pub(crate) url: String,
     pub(crate) status: u16,
     pub(crate) challenges: Vec<Challenge>,
-    /// The `Location` of a redirect (not followed past the redirect limit).
+    /// The `Location` of a redirect (not followed), as messages show it.
     pub(crate) location: Option<String>,
 }
 
@@ -28,6 +29,7 @@ pub(crate) struct Answer {
 pub(crate) struct Found {
     /// The auth server key: the realm's scheme (when http), host and port.
     pub(crate) auth_server: ServerKey,
+    /// The realm URL as messages show it (no query, fragment or user information).
     pub(crate) realm: String,
     pub(crate) service: Option<String>,
 }
@@ -38,14 +40,15 @@ pub(crate) fn probe(client: &Client, registry: &ServerKey) -> Result<Answer> {
     if !registry.is_http() && reply.url.starts_with("http://") {
         crate::errln!("note: {registry} does not speak TLS; asked over plain HTTP");
     }
+    let url = redact::url(&reply.url);
     let challenges = reply
         .challenges
-        .with_context(|| format!("{} answered {}", reply.url, reply.status))?;
+        .with_context(|| format!("{url} answered {}", reply.status))?;
     Ok(Answer {
-        url: reply.url,
+        url,
         status: reply.status,
         challenges,
-        location: reply.location,
+        location: reply.location.as_deref().map(redact::url),
     })
 }
 
@@ -85,8 +88,14 @@ pub(crate) fn auth_server(registry: &ServerKey, answer: &Answer) -> Result<Found
             answer.url
         )
     })?;
-    let auth_server = realm_server(realm)
-        .with_context(|| format!("{}: unusable Bearer realm {realm:?}", answer.url))?;
+    let auth_server = realm_server(realm).with_context(|| {
+        format!(
+            "{}: unusable Bearer realm {:?}",
+            answer.url,
+            redact::url(realm)
+        )
+    })?;
+    let realm = redact::url(realm);
     if auth_server.host() == registry.host() && auth_server.port() == registry.port() {
         bail!(
             "{registry} issues its own tokens (realm {realm}): it does not delegate to another server, so there is nothing to pair"
@@ -94,7 +103,7 @@ pub(crate) fn auth_server(registry: &ServerKey, answer: &Answer) -> Result<Found
     }
     Ok(Found {
         auth_server,
-        realm: realm.to_owned(),
+        realm,
         service: bearer.param("service").map(str::to_owned),
     })
 }
@@ -140,6 +149,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(found.auth_server.as_str(), "sso.example.com");
+        // Shown without its query.
+        assert_eq!(found.realm, "https://SSO.example.com/auth/realms/x");
         assert_eq!(found.service.as_deref(), Some("reg:5000"));
         let http = auth_server(&reg, &answer(401, r#"Bearer realm="http://sso:8080/t""#)).unwrap();
         assert_eq!(http.auth_server.as_str(), "http://sso:8080");

@@ -5,30 +5,40 @@
 //! - TLS trusts the system roots plus the CAs docker and the containers tools
 //!   use for a host: `*.crt` in `certs.d/HOST[:PORT]/` under `/etc/docker`,
 //!   `/etc/containers` and `~/.config/containers` (or the directories listed
-//!   in [`CERTS_D_ENV`]).
+//!   in [`certs_d::CERTS_D_ENV`]), read once per host and within the deadline;
+//!   a self-signed CA:TRUE certificate pinned in the host's `certs.d` is
+//!   accepted for that host, as docker accepts it ([`tls`]).
 //! - Plain HTTP only to a loopback host, or with `--insecure`.
 //! - `HTTPS_PROXY`/`HTTP_PROXY` (per scheme, either case) with `NO_PROXY`;
 //!   HTTPS goes through a CONNECT tunnel.
 //! - One deadline bounds the whole exchange (every request, redirect and body).
-//! - Response heads are bounded by ureq (64 KiB), bodies by [`MAX_BODY`].
+//! - Response heads are bounded by [`MAX_RESPONSE_HEAD`], bodies by
+//!   [`MAX_BODY`], request heads by [`MAX_REQUEST_HEAD`]; a limit that is hit
+//!   is named in the error.
 //! - Redirects of token requests (at most [`MAX_REDIRECTS`]) are followed as
 //!   Go's client does for docker, except that the `Authorization` header goes
 //!   only to the same scheme, host and port; a redirect to plain HTTP obeys the
 //!   rule above. `/v2/` requests use [`Client::get_once`]: a registry's API
 //!   root that redirects is reported, not followed.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use rustls::{ClientConfig, RootCertStore};
 use ureq::http::Uri;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 use zeroize::Zeroizing;
 
+use crate::redact;
 use crate::secret::Secret;
 use crate::www_authenticate::{self, Challenge};
+
+mod certs_d;
+mod tls;
 
 /// Default bound for a whole exchange.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,12 +46,22 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest response body read (token responses are a few KiB).
 pub(crate) const MAX_BODY: u64 = 1024 * 1024;
 
+/// Largest response head read (status line and headers; ureq's default).
+pub(crate) const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Largest request head sent. The longest credential the input limits admit
+/// (1 MiB, in base64 in a Basic header) and the longest token [`MAX_BODY`]
+/// admits (sent back as a Bearer header, as docker sends it) fit.
+pub(crate) const MAX_REQUEST_HEAD: usize = 2 * 1024 * 1024;
+
+/// Room for the request line and the headers other than `Authorization`.
+const HEAD_SLACK: usize = 8 * 1024;
+
+/// ureq's default output buffer, enough for a request without a large header.
+const MIN_OUTPUT_BUFFER: usize = 128 * 1024;
+
 /// Redirects followed per request (Go's client, which docker uses, stops at 10).
 pub(crate) const MAX_REDIRECTS: usize = 10;
-
-/// Colon-separated `certs.d` directories to search instead of the defaults
-/// (for tests, and for admins who keep registry CAs elsewhere).
-pub(crate) const CERTS_D_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_CERTS_D";
 
 /// How to reach registries.
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +140,9 @@ impl Auth<'_> {
 }
 
 /// What a server answered (after redirects).
-#[derive(Debug)]
 pub(crate) struct Reply {
-    /// The URL that answered (the last one, after redirects).
+    /// The URL that answered (the last one, after redirects), as asked: a
+    /// message shows it through [`redact::url`].
     pub(crate) url: String,
     pub(crate) status: u16,
     /// Its `WWW-Authenticate` challenges (an unparsable header: the error).
@@ -133,11 +153,25 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
 }
 
-/// The shared client: options, deadline, and the system roots (loaded once).
+/// The body holds tokens and the URL a query: neither is shown.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("url", &redact::url(&self.url))
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared client: options, deadline, the system roots (loaded once) and
+/// the TLS configuration of each host asked (once per `certs.d` name; none
+/// when there is no root to check against).
 pub(crate) struct Client {
     options: Options,
     deadline: Instant,
-    system_roots: OnceLock<Arc<Vec<Certificate<'static>>>>,
+    system_roots: OnceLock<RootCertStore>,
+    host_tls: Mutex<HashMap<String, Option<Arc<ClientConfig>>>>,
 }
 
 /// A request body: `application/x-www-form-urlencoded`, wiped after use
@@ -151,6 +185,7 @@ impl Client {
             options,
             deadline: Instant::now() + options.timeout,
             system_roots: OnceLock::new(),
+            host_tls: Mutex::new(HashMap::new()),
         }
     }
 
@@ -200,8 +235,13 @@ impl Client {
             let redirect = matches!(reply.status, 301 | 302 | 303 | 307 | 308);
             match (redirect, reply.location.take()) {
                 (true, Some(location)) => {
-                    let next = Target::parse(&target.join(&location))
-                        .with_context(|| format!("{} redirects to {location:?}", target.url))?;
+                    let next = Target::parse(&target.join(&location)).with_context(|| {
+                        format!(
+                            "{} redirects to {:?}",
+                            target.shown(),
+                            redact::url(&location)
+                        )
+                    })?;
                     // A form body (a refresh token) is a credential too. As
                     // Go: 301/302/303 turn the POST into a GET without a body;
                     // a 307/308 elsewhere would re-send it, so it is refused.
@@ -211,13 +251,13 @@ impl Client {
                         } else if !next.same_origin(&first) {
                             bail!(
                                 "{} redirects a token request to {}: not sending the credential there",
-                                target.url,
+                                target.shown(),
                                 next.authority()
                             );
                         }
                     }
                     target = next;
-                    crate::debug!("http: redirected to {}", target.url);
+                    crate::debug!("http: redirected to {}", target.shown());
                 }
                 (_, location) => {
                     reply.location = location;
@@ -225,7 +265,7 @@ impl Client {
                 }
             }
         }
-        bail!("{url}: more than {MAX_REDIRECTS} redirects")
+        bail!("{}: more than {MAX_REDIRECTS} redirects", redact::url(url))
     }
 
     /// The plain-HTTP rule.
@@ -251,7 +291,7 @@ impl Client {
             text: format!(
                 "timed out after {}s asking {} (is it reachable? raise --timeout if it is slow)",
                 self.options.timeout.as_secs_f64(),
-                target.url
+                target.shown()
             ),
             tls: false,
         })
@@ -260,8 +300,17 @@ impl Client {
     /// One request, no redirect followed.
     fn once(&self, target: &Target, auth: Option<Auth<'_>>, form: Option<&Form>) -> Result<Reply> {
         let left = self.remaining(target)?;
-        let agent = self.agent(target, left)?;
         let header = auth.map(|a| a.header());
+        let head = target.url.len() + header.as_ref().map_or(0, |h| h.len()) + HEAD_SLACK;
+        if head > MAX_REQUEST_HEAD {
+            bail!(
+                "the request headers to {} would exceed the {} limit (the credential or token is {})",
+                target.shown(),
+                size(MAX_REQUEST_HEAD as u64),
+                size(head as u64)
+            );
+        }
+        let agent = self.agent(target, left, head)?;
         let result = match form {
             Some(form) => {
                 let mut request = agent
@@ -299,9 +348,9 @@ impl Client {
             .read_to_vec()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => anyhow!(
-                    "{} sent a response larger than {} KiB",
-                    target.url,
-                    MAX_BODY / 1024
+                    "the response body of {} exceeds the {} limit",
+                    target.shown(),
+                    size(MAX_BODY)
                 ),
                 other => self.failure(target, other),
             })?;
@@ -314,20 +363,14 @@ impl Client {
         })
     }
 
-    /// A ureq agent for one request: the proxy and roots that fit its target.
-    fn agent(&self, target: &Target, left: Duration) -> Result<ureq::Agent> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = TlsConfig::builder()
-            .unversioned_rustls_crypto_provider(provider)
-            .root_certs(self.roots(target))
-            .build();
+    /// A ureq agent for one request: the proxy and TLS set-up that fit its
+    /// target. The connector chain is ureq's default one (CONNECT proxy, TCP,
+    /// TLS) with our TLS step, whose verifier ureq cannot take.
+    /// `head` is the request head's size, so that the output buffer holds it.
+    fn agent(&self, target: &Target, left: Duration, head: usize) -> Result<ureq::Agent> {
+        let tls = self.tls_config(target)?;
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
-            Some(proxy) => Some(ureq::Proxy::new(&proxy).map_err(|_| {
-                anyhow!(
-                    "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
-                    crate::printable::printable(&redact_userinfo(&proxy))
-                )
-            })?),
+            Some(proxy) => Some(connect_proxy(&proxy)?),
             None => None,
         };
         let config = ureq::Agent::config_builder()
@@ -335,44 +378,65 @@ impl Client {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .timeout_global(Some(left))
+            .max_response_header_size(MAX_RESPONSE_HEAD)
+            .output_buffer_size(head.max(MIN_OUTPUT_BUFFER))
             .user_agent(format!(
                 "{}/{}",
                 crate::BINARY_NAME,
                 env!("CARGO_PKG_VERSION")
             ))
-            .tls_config(tls)
             .proxy(proxy)
             .build();
-        Ok(config.new_agent())
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(tls::Tls {
+                    config: tls,
+                    deadline: self.deadline,
+                });
+        Ok(ureq::Agent::with_parts(
+            config,
+            connector,
+            DefaultResolver::default(),
+        ))
     }
 
-    /// System roots plus the certs.d CAs of the target's host.
-    fn roots(&self, target: &Target) -> RootCerts {
-        let system = self.system_roots.get_or_init(|| {
-            let loaded = rustls_native_certs::load_native_certs();
-            crate::debug!("http: {} system root certificates", loaded.certs.len());
-            Arc::new(
-                loaded
-                    .certs
-                    .into_iter()
-                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                    .collect(),
-            )
-        });
-        let extra = certs_d_cas(&target.host, target.port, target.explicit_port);
-        if extra.is_empty() {
-            return RootCerts::Specific(system.clone());
+    /// The TLS configuration of the target's host: system roots plus its
+    /// certs.d CAs, read once per host (the lock is held while reading, so
+    /// each file is read and warned about once even when `check` asks a host
+    /// from several threads).
+    fn tls_config(&self, target: &Target) -> Result<Option<Arc<ClientConfig>>> {
+        let name = target.authority();
+        let mut cache = self.host_tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(config) = cache.get(&name) {
+            return Ok(config.clone());
         }
-        let mut all: Vec<Certificate<'static>> = system.as_ref().clone();
-        all.extend(extra);
-        RootCerts::Specific(Arc::new(all))
+        let extra = certs_d::load(&name, self.deadline).map_err(|_| {
+            anyhow::Error::new(Unreachable {
+                text: format!(
+                    "timed out after {}s reading the certs.d CAs of {} (is a certs.d directory on a file system that hangs?)",
+                    self.options.timeout.as_secs_f64(),
+                    crate::printable::printable(&name)
+                ),
+                tls: false,
+            })
+        })?;
+        let system = self.system_roots.get_or_init(tls::system_roots);
+        let config = tls::host_config(system, extra);
+        cache.insert(name, config.clone());
+        Ok(config)
     }
 
     fn tls_failure(&self, target: &Target, err: &rustls::Error) -> String {
+        let authority = target.authority();
+        if tls::is_ca_used_as_end_entity(err) {
+            return format!(
+                "TLS failure talking to {authority}: its certificate is a CA certificate (CA:TRUE, as `openssl req -x509` makes), trusted as a server's own certificate only for the host whose certs.d holds it: if it is this registry's certificate, put it in {}",
+                certs_d::ca_file_advice(&authority)
+            );
+        }
         format!(
-            "TLS failure talking to {}: {err} (a certificate not signed by a system root or by a CA in certs.d/{}/, or a name mismatch?)",
-            target.authority(),
-            target.authority()
+            "TLS failure talking to {authority}: {err} (a certificate not signed by a system root or by a CA in certs.d/{authority}/, or a name mismatch?)"
         )
     }
 
@@ -407,6 +471,10 @@ impl Client {
                 }
             },
             ureq::Error::ConnectionFailed => format!("cannot connect to {authority}"),
+            ureq::Error::Tls(tls::NO_ROOTS) => format!(
+                "cannot check the TLS certificate of {authority}: no system root certificates (install them, e.g. the ca-certificates package) and no CA in {}",
+                certs_d::ca_file_advice(&authority)
+            ),
             ureq::Error::Rustls(e) => {
                 tls = speaks_tls(e);
                 self.tls_failure(target, e)
@@ -415,12 +483,16 @@ impl Client {
                 format!("the proxy refused to open a tunnel to {authority}: {e}")
             }
             ureq::Error::Protocol(e) => {
-                format!("{} did not answer with valid HTTP/1.x: {e}", target.url)
+                format!("{} did not answer with valid HTTP/1.x: {e}", target.shown())
             }
-            ureq::Error::LargeResponseHeader(..) => {
-                format!("{} sent response headers larger than 64 KiB", target.url)
-            }
-            other => format!("cannot ask {}: {other}", target.url),
+            ureq::Error::LargeResponseHeader(..) => format!(
+                "the response headers of {} exceed the {} limit",
+                target.shown(),
+                size(MAX_RESPONSE_HEAD as u64)
+            ),
+            // ureq's text of a bad URI quotes the URI.
+            ureq::Error::BadUri(_) => format!("{} is not a URL ureq can ask", target.shown()),
+            other => format!("cannot ask {}: {other}", target.shown()),
         };
         anyhow::Error::new(Unreachable {
             text: crate::printable::printable(&text).into_owned(),
@@ -443,20 +515,17 @@ impl Target {
     fn parse(url: &str) -> Result<Target> {
         let uri: Uri = url
             .parse()
-            .map_err(|_| anyhow!("{:?} is not a URL", crate::printable::printable(url)))?;
+            .map_err(|_| anyhow!("{:?} is not a URL", shown(url)))?;
         let https = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("https") => true,
             Some("http") => false,
-            _ => bail!("{} is not an http(s) URL", crate::printable::printable(url)),
+            _ => bail!("{} is not an http(s) URL", shown(url)),
         };
         let authority = uri
             .authority()
-            .ok_or_else(|| anyhow!("{} has no host", crate::printable::printable(url)))?;
+            .ok_or_else(|| anyhow!("{} has no host", shown(url)))?;
         if authority.as_str().contains('@') {
-            bail!(
-                "{} carries a user name: refusing it",
-                crate::printable::printable(&redact_userinfo(url))
-            );
+            bail!("{} carries a user name: refusing it", shown(url));
         }
         let explicit = authority.port_u16();
         Ok(Target {
@@ -468,9 +537,14 @@ impl Target {
         })
     }
 
+    /// The URL as messages show it (no query, fragment or user information).
+    fn shown(&self) -> String {
+        shown(&self.url)
+    }
+
     /// `HOST[:PORT]` as the URL spelled it (the same rule as the `certs.d` name).
     fn authority(&self) -> String {
-        certs_d_name(&self.host, self.port, self.explicit_port)
+        certs_d::dir_name(&self.host, self.port, self.explicit_port)
     }
 
     fn same_origin(&self, other: &Target) -> bool {
@@ -541,6 +615,28 @@ fn proxy_for(
     })
 }
 
+/// A proxy setting as ureq's CONNECT proxy. A SOCKS proxy is refused: the
+/// connector chain has no SOCKS step, so the request would go around it
+/// (ureq's own chain panicked instead).
+fn connect_proxy(setting: &str) -> Result<ureq::Proxy> {
+    let proxy = ureq::Proxy::new(setting).map_err(|_| {
+        anyhow!(
+            "the proxy setting {} is not a usable proxy URL (expected http://HOST:PORT)",
+            shown(setting)
+        )
+    })?;
+    if !matches!(
+        proxy.protocol(),
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+    ) {
+        bail!(
+            "the proxy setting {} is a SOCKS proxy, which this client does not support: set HTTPS_PROXY/HTTP_PROXY to an HTTP proxy (http://HOST:PORT), or name the registry in NO_PROXY",
+            shown(setting)
+        );
+    }
+    Ok(proxy)
+}
+
 /// `NO_PROXY`: `*`, or entries `host`, `.domain`/`domain` (suffix match),
 /// `host:port`, an IP address (CIDR ranges are not supported).
 fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
@@ -565,77 +661,19 @@ fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
     })
 }
 
-/// `http://user:pw@proxy:3128` without the user part, for messages.
-fn redact_userinfo(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***@{}", &url[..s + 3], &url[at + 1..]),
-        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
-        _ => url.to_owned(),
-    }
-}
-
-/// The `certs.d` directory name of a host: `HOST:PORT` when the URL names a
-/// port, else `HOST` (docker's rule).
-fn certs_d_name(host: &str, port: u16, explicit_port: bool) -> String {
-    if explicit_port {
-        format!("{host}:{port}")
+/// A limit as errors name it: `64 KiB`, `1 MiB`.
+fn size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
     } else {
-        host.to_owned()
+        format!("{} KiB", bytes.div_ceil(1024))
     }
 }
 
-/// The `certs.d` roots searched, in order.
-fn certs_d_roots() -> Vec<PathBuf> {
-    if let Some(list) = std::env::var_os(CERTS_D_ENV).filter(|v| !v.is_empty()) {
-        return std::env::split_paths(&list).collect();
-    }
-    let mut roots = vec![
-        PathBuf::from("/etc/docker/certs.d"),
-        PathBuf::from("/etc/containers/certs.d"),
-    ];
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        roots.push(PathBuf::from(home).join(".config/containers/certs.d"));
-    }
-    roots
-}
-
-/// The CAs (`*.crt`, PEM) found for a host in every `certs.d` root. A file
-/// that does not parse is skipped with a note on stderr.
-fn certs_d_cas(host: &str, port: u16, explicit_port: bool) -> Vec<Certificate<'static>> {
-    let name = certs_d_name(host, port, explicit_port);
-    let mut out = Vec::new();
-    for root in certs_d_roots() {
-        let dir = root.join(&name);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "crt"))
-            .collect();
-        files.sort();
-        for file in files {
-            let parsed = std::fs::read(&file).ok().map(|pem| {
-                ureq::tls::parse_pem(&pem)
-                    .filter_map(|item| match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-            });
-            match parsed {
-                Some(certs) if !certs.is_empty() => {
-                    crate::debug!("http: {} CA(s) from {}", certs.len(), file.display());
-                    out.extend(certs);
-                }
-                _ => crate::errln!(
-                    "note: {} holds no PEM certificate; ignoring it",
-                    file.display()
-                ),
-            }
-        }
-    }
-    out
+/// `url` for a message: through [`redact::url`], then terminal-safe.
+fn shown(url: &str) -> String {
+    crate::printable::printable(&redact::url(url)).into_owned()
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.
@@ -749,6 +787,16 @@ mod tests {
     }
 
     #[test]
+    fn socks_proxies_are_refused_not_bypassed() {
+        for setting in ["socks5://127.0.0.1:1080", "socks4://u:pw@127.0.0.1:1080"] {
+            let err = connect_proxy(setting).unwrap_err().to_string();
+            assert!(err.contains("SOCKS") && !err.contains("pw"), "{err}");
+        }
+        assert!(connect_proxy("http://127.0.0.1:3128").is_ok());
+        assert!(connect_proxy("127.0.0.1:3128").is_ok());
+    }
+
+    #[test]
     fn redirect_targets() {
         let t = target("https://reg.example.com:5000/v2/token?x=1");
         assert_eq!(t.join("/other"), "https://reg.example.com:5000/other");
@@ -766,16 +814,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
-        assert_eq!(
-            redact_userinfo("http://u:p@proxy:3128"),
-            "http://***@proxy:3128"
-        );
+        assert_eq!(redact::url("http://u:p@proxy:3128"), "http://proxy:3128");
     }
 
     #[test]
     fn form_encoding() {
         assert_eq!(form_encode("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
         assert_eq!(query_encode("registry:5000 x"), "registry%3A5000%20x");
+    }
+
+    #[test]
+    fn limits_are_named_in_their_units() {
+        assert_eq!(size(MAX_RESPONSE_HEAD as u64), "64 KiB");
+        assert_eq!(size(MAX_BODY), "1 MiB");
+        assert_eq!(size(MAX_REQUEST_HEAD as u64), "2 MiB");
+        assert_eq!(size(1_500_000), "1465 KiB");
     }
 
     #[test]

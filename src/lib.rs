@@ -29,6 +29,7 @@
 //! - [`fsutil`]: private directories, atomic writes, lock files.
 //! - [`secret`]: the secret type, zeroized on drop and redacted when formatted.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
+//! - [`redact`]: URLs as messages show them (no query, fragment or user information).
 //! - [`paths`]: the XDG data and config directories.
 //! - `settings`: the helper's own config file (the store for new secrets).
 //! - [`log`]: `debug!` to stderr under `DOCKER_CREDENTIAL_KEYRING_LOG=debug`.
@@ -53,6 +54,7 @@ pub(crate) mod paths;
 pub mod printable;
 pub mod protocol;
 pub mod reader;
+pub mod redact;
 pub mod registry;
 pub mod secret;
 pub(crate) mod settings;

@@ -20,6 +20,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
 use crate::http::{self, Auth, Client, Reply};
+use crate::redact;
 use crate::registry::ServerKey;
 use crate::secret::Secret;
 use crate::store::{Credential, Credentials};
@@ -127,7 +128,7 @@ pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
     if first.status != 401 {
         bail!(
             "{} answered {} (expected 401 or 200): is {} a registry?",
-            first.url,
+            redact::url(&first.url),
             first.status,
             attempt.registry
         );
@@ -148,7 +149,7 @@ pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
     }
     bail!(
         "{} answered 401 without a Basic or Bearer challenge: cannot check the credential",
-        first.url
+        redact::url(&first.url)
     )
 }
 
@@ -156,7 +157,7 @@ fn challenges(reply: &Reply) -> Result<Vec<Challenge>> {
     reply
         .challenges
         .clone()
-        .map_err(|e| anyhow!("{} answered {}: {e}", reply.url, reply.status))
+        .map_err(|e| anyhow!("{} answered {}: {e}", redact::url(&reply.url), reply.status))
 }
 
 /// 200: accepted; 401/403: `by` refused; anything else is an error.
@@ -165,10 +166,13 @@ fn confirm(reply: &Reply, by: Party) -> Result<Verdict> {
         200..=299 => Ok(Verdict::Accepted),
         401 | 403 => Ok(Verdict::Rejected {
             by,
-            url: reply.url.clone(),
+            url: redact::url(&reply.url),
             status: reply.status,
         }),
-        status => bail!("{} answered {status} (expected 200, 401 or 403)", reply.url),
+        status => bail!(
+            "{} answered {status} (expected 200, 401 or 403)",
+            redact::url(&reply.url)
+        ),
     }
 }
 
@@ -245,7 +249,7 @@ fn bearer_flow(
         return Ok(Checked {
             verdict: Verdict::Rejected {
                 by,
-                url: strip_query(&reply.url),
+                url: redact::url(&reply.url),
                 status: reply.status,
             },
             notes,
@@ -254,12 +258,12 @@ fn bearer_flow(
     if !(200..=299).contains(&reply.status) {
         bail!(
             "the token realm {} answered {} (expected 200, 401 or 403)",
-            strip_query(&reply.url),
+            redact::url(&reply.url),
             reply.status
         );
     }
     let token = token_of(&reply.body)
-        .with_context(|| format!("the token realm {} answered 200", strip_query(&reply.url)))?;
+        .with_context(|| format!("the token realm {} answered 200", redact::url(&reply.url)))?;
     let confirmed = client.get_once(&v2, Some(Auth::Bearer(&token)))?;
     Ok(Checked {
         verdict: confirm(&confirmed, Party::Registry)?,
@@ -286,17 +290,23 @@ fn token_of(body: &[u8]) -> Result<Secret> {
 
 /// `host[:port]` of a realm URL (for messages and the pair comparison).
 fn realm_host(realm: &str) -> Result<String> {
+    let shown = redact::url(realm);
     let Some((scheme, rest)) = realm.split_once("://") else {
-        bail!("{realm:?} is not an absolute http(s) URL");
+        bail!("{shown:?} is not an absolute http(s) URL");
     };
     if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
-        bail!("{realm:?} is not an http(s) URL");
+        bail!("{shown:?} is not an http(s) URL");
     }
     let authority = rest
         .split(['/', '?', '#'])
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
+    // Messages show this host: a realm with user information is refused
+    // here, as the client refuses any URL with it.
+    if authority.contains('@') {
+        bail!("{shown:?} carries a user name: refusing it");
+    }
     // The scheme's default port is no port: `sso.example.com:443` is `sso.example.com`.
     let default = if scheme.eq_ignore_ascii_case("https") {
         ":443"
@@ -312,11 +322,6 @@ fn realm_host(realm: &str) -> Result<String> {
 /// Whether `authority` (`host[:port]`) is `key`'s host and port.
 fn same_host(authority: &str, key: &ServerKey) -> bool {
     authority == key.api_authority() || (key.port().is_none() && authority == key.host())
-}
-
-/// A URL without its query (token URLs carry the account name).
-fn strip_query(url: &str) -> String {
-    url.split('?').next().unwrap_or(url).to_owned()
 }
 
 /// The pair a `login` is about to record, for its check.
@@ -421,6 +426,10 @@ mod tests {
             "sso.example.com:8443"
         );
         assert!(realm_host("ftp://x/").is_err());
+        let err = realm_host("https://bob:hunter2@sso.example.com/auth?account=bob")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user name") && !err.contains("hunter2") && !err.contains("account"));
         assert!(realm_host("/relative").is_err());
         let reg = ServerKey::parse("127.0.0.1:5000").unwrap();
         assert!(same_host("127.0.0.1:5000", &reg));

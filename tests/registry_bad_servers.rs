@@ -3,7 +3,11 @@
 //! garbage instead of HTTP, a token response that is not JSON, has no token or
 //! is huge, a realm that redirects to another host. `login` fails with a clear
 //! error in bounded time, never panics, stores nothing and never shows the
-//! secret; a redirect to another host never gets the credential.
+//! secret; a redirect to another host never gets the credential. A certs.d
+//! directory of files that must not be read (a FIFO, `/dev/zero`, a huge
+//! sparse file) costs a warning each, not a hang. No message shows the query,
+//! fragment or user information of a realm or a redirect. A limit that is hit
+//! (response headers, body) is named; a 900 KB token is sent back.
 
 mod common;
 
@@ -41,8 +45,10 @@ fn handle(mut stream: TcpStream, answer: &Answer, log: &Mutex<Vec<String>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
-        match stream.read(&mut byte) {
+    // Heads up to 4 MiB: a test sends a 900 KB token back.
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4 << 20 {
+        match reader.read(&mut byte) {
             // A TLS ClientHello: close, as a plain-HTTP server's peer sees it
             // (the client then falls back to plain HTTP for a loopback host).
             Ok(1) if head.is_empty() && byte[0] == 0x16 => return,
@@ -142,12 +148,16 @@ fn misbehaving_registries_give_clear_errors_in_bounded_time() {
         Box::new(|_| {
             Some(response(
                 "401 Unauthorized",
-                &[format!("X-Big: {}", "a".repeat(200_000))],
+                &[format!("X-Big: {}", "a".repeat(900_000))],
                 b"",
             ))
         }),
     );
-    assert_fails(&env, &format!("127.0.0.1:{huge}"), "larger than 64 KiB");
+    assert_fails(
+        &env,
+        &format!("127.0.0.1:{huge}"),
+        &format!("the response headers of http://127.0.0.1:{huge}/v2/ exceed the 64 KiB limit"),
+    );
 
     let (malformed, _) = serve(
         "127.0.0.1",
@@ -178,7 +188,10 @@ fn misbehaving_token_servers_give_clear_errors() {
     for (body, needle) in [
         (b"<html>not json</html>".to_vec(), "is not JSON"),
         (br#"{"expires_in":60}"#.to_vec(), "holds no token"),
-        (vec![b' '; 2 * 1024 * 1024], "larger than 1024 KiB"),
+        (
+            vec![b' '; 2 * 1024 * 1024],
+            "/token exceeds the 1 MiB limit",
+        ),
     ] {
         let (tokens, _) = serve(
             "127.0.0.2",
@@ -328,4 +341,272 @@ fn a_realm_off_the_paired_auth_server_never_gets_its_own_credential() {
     }
     let ls = env.run(&["ls", "--json"], b"");
     assert!(!ls.stdout.contains("127.0.0.1"), "nothing stored: {ls:?}");
+}
+
+/// A registry on 127.0.0.1 with a Basic challenge that accepts alice:SECRET.
+#[cfg(unix)]
+fn basic_registry() -> u16 {
+    let good = base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"));
+    serve(
+        "127.0.0.1",
+        Box::new(move |head| {
+            let authorized = head
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("authorization: basic {good}")));
+            Some(if authorized {
+                response("200 OK", &[], b"{}")
+            } else {
+                response(
+                    "401 Unauthorized",
+                    &[r#"WWW-Authenticate: Basic realm="fake""#.to_owned()],
+                    b"{}",
+                )
+            })
+        }),
+    )
+    .0
+}
+
+#[cfg(unix)]
+#[test]
+fn certs_d_files_that_are_not_small_regular_files_are_skipped_with_a_warning() {
+    // A FIFO once hung `login --timeout 3` for ever; /dev/zero read until
+    // memory ran out.
+    let env = Env::new(Backend::File);
+    let host = format!("127.0.0.1:{}", basic_registry());
+    let certs_d = env.home().join("certs.d");
+    let dir = certs_d.join(&host);
+    std::fs::create_dir_all(dir.join("directory.crt")).unwrap();
+    let fifo = dir.join("fifo.crt");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.crt")).unwrap();
+    std::fs::File::create(dir.join("huge.crt"))
+        .unwrap()
+        .set_len(16 << 30)
+        .unwrap();
+    let expected = [
+        ("directory.crt", "a directory"),
+        ("fifo.crt", "a FIFO"),
+        ("huge.crt", "larger than the 1 MiB limit"),
+        ("zero.crt", "a character device"),
+    ];
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = env.command(args);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_CERTS_D", &certs_d);
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let started = Instant::now();
+        let run = common::run_command_within(cmd, stdin.as_bytes(), Duration::from_secs(20));
+        assert!(started.elapsed() < Duration::from_secs(5), "{run:?}");
+        for (file, why) in expected {
+            let warning = format!("warning: skipping {}: ", dir.join(file).display());
+            let line = run.stderr.lines().find(|l| l.starts_with(&warning));
+            assert!(line.is_some_and(|l| l.contains(why)), "{file}: {run:?}");
+        }
+        assert_eq!(
+            run.stderr.matches("warning: skipping").count(),
+            4,
+            "once each: {run:?}"
+        );
+        run
+    };
+    let login = run(
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            &host,
+            "--timeout",
+            "3",
+        ],
+        &format!("{SECRET}\n"),
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+    assert!(login.stdout.contains("Login Succeeded"), "{login:?}");
+    let check = run(&["check", "--timeout", "3"], "");
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains(" ok"), "{check:?}");
+}
+
+#[test]
+fn urls_in_messages_carry_no_query_fragment_or_user_information() {
+    // What the realm and a redirect carry must not reach an error, a check
+    // row or a debug line: the realm's query (here a secret; in real token
+    // URLs `account=USERNAME`), a fragment, the user:password of a Location.
+    let leaks = [
+        "REALM-SECRET",
+        "account=",
+        "FRAG-SECRET",
+        "LOCATION-PW",
+        "bob:",
+    ];
+    let env = Env::new(Backend::File);
+    let run = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            cmd.env_remove(name);
+        }
+        let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+        assert_eq!(run.code, 1, "{run:?}");
+        for leak in leaks {
+            assert!(
+                !run.stdout.contains(leak) && !run.stderr.contains(leak),
+                "{leak} shown: {run:?}"
+            );
+        }
+        run
+    };
+    let login = |host: &str| {
+        run(&[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            host,
+            "--timeout",
+            "3",
+        ])
+    };
+
+    // A realm with a query and a fragment that answers garbage.
+    let (garbage, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| Some(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec())),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{garbage}/token?secret=REALM-SECRET#FRAG-SECRET"
+    ));
+    let failed = login(&format!("127.0.0.1:{registry}"));
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("http://127.0.0.2:{garbage}/token did not answer")),
+        "{failed:?}"
+    );
+
+    // A realm redirecting to a Location with user information and a query.
+    let (redirecting, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| {
+            Some(response(
+                "302 Found",
+                &["Location: http://bob:LOCATION-PW@127.0.0.3:9/token?x=REALM-SECRET".into()],
+                b"",
+            ))
+        }),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{redirecting}/token?secret=REALM-SECRET"
+    ));
+    let host = format!("127.0.0.1:{registry}");
+    let failed = login(&host);
+    assert!(
+        failed.stderr.contains(&format!(
+            "http://127.0.0.2:{redirecting}/token redirects to \"http://127.0.0.3:9/token\""
+        )),
+        "{failed:?}"
+    );
+
+    // A check row and its JSON: a realm that refuses, with a query.
+    let (refusing, _) = serve(
+        "127.0.0.2",
+        Box::new(|_| Some(response("401 Unauthorized", &[], b"{}"))),
+    );
+    let registry = bearer_registry(format!(
+        "http://127.0.0.2:{refusing}/token?secret=REALM-SECRET#FRAG-SECRET"
+    ));
+    let host = format!("127.0.0.1:{registry}");
+    env.store(&host, "alice", SECRET).ok();
+    let rows = run(&["check", "--json", "--timeout", "3"]);
+    assert!(
+        rows.stdout
+            .contains(&format!("\"url\": \"http://127.0.0.2:{refusing}/token\"")),
+        "{rows:?}"
+    );
+    run(&["check", "--timeout", "3"]);
+}
+
+#[test]
+fn a_900_kb_token_is_sent_back_as_docker_sends_it() {
+    // It fits the 1 MiB body limit, so it must fit the request too (it was
+    // reported as "did not answer with valid HTTP/1.x").
+    let token = "t".repeat(900_000);
+    let body = format!(r#"{{"token":"{token}"}}"#);
+    let (tokens, _) = serve(
+        "127.0.0.2",
+        Box::new(move |_| Some(response("200 OK", &[], body.as_bytes()))),
+    );
+    let realm = format!("http://127.0.0.2:{tokens}/token");
+    let bearer = format!("authorization: bearer {token}");
+    let (registry, _) = serve(
+        "127.0.0.1",
+        Box::new(move |head| {
+            Some(if head.lines().any(|l| l.eq_ignore_ascii_case(&bearer)) {
+                response("200 OK", &[], b"{}")
+            } else {
+                response(
+                    "401 Unauthorized",
+                    &[format!(
+                        r#"WWW-Authenticate: Bearer realm="{realm}",service="fake""#
+                    )],
+                    b"{}",
+                )
+            })
+        }),
+    );
+    let env = Env::new(Backend::File);
+    let host = format!("127.0.0.1:{registry}");
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        &host,
+        "--timeout",
+        "5",
+    ]);
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env_remove(name);
+    }
+    let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
+}
+
+#[test]
+fn a_socks_proxy_is_refused_not_bypassed() {
+    // ureq's own connector chain panicked on a SOCKS proxy setting.
+    let env = Env::new(Backend::File);
+    let mut cmd = env.command(&[
+        "login",
+        "-u",
+        "alice",
+        "--password-stdin",
+        "192.0.2.1:5000",
+        "--timeout",
+        "3",
+    ]);
+    cmd.env("HTTPS_PROXY", "socks5://127.0.0.1:9")
+        .env("HTTP_PROXY", "socks5://127.0.0.1:9")
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let run = common::run_command(cmd, format!("{SECRET}\n").as_bytes());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.lines().count() == 1,
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("socks5://127.0.0.1:9 is a SOCKS proxy"),
+        "{run:?}"
+    );
 }

@@ -1,7 +1,9 @@
 //! `check` over many stored credentials against real registries on
 //! 127.0.0.1 (three htpasswd `docker-registry`s, one with token auth through
 //! tests/e2e/token_server.py), some wrong, one registry unreachable, one
-//! secret an expired JWT: every verdict right, in bounded time, no secret shown.
+//! secret an expired JWT: every verdict right, in bounded time, no secret
+//! shown, and the exit code tells ok (0) from rejected or expired (1) from
+//! could not ask (3).
 
 mod common;
 mod registry_side;
@@ -133,11 +135,17 @@ fn check_over_a_hundred_credentials() {
         "{run:?}"
     );
 
-    // Named ones only; all good: exit 0.
+    // Named ones only; all good: exit 0. The auth server's own credential,
+    // checked through its registry, does not count as "could not ask".
     let good = &expected[0].0;
-    let run = env.run(&["check", good, &paired], b"");
+    let run = env.run(&["check", good, &paired, &tokens.host()], b"");
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 3, "{run:?}");
+    // None rejected, one unreachable: exit 3; expired counts as rejected.
+    let run = env.run(&["check", good, &dead, "--timeout", "5"], b"");
+    assert_eq!(run.code, 3, "{run:?}");
+    let run = env.run(&["check", good, &expired, &dead, "--timeout", "5"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
 }
 
 #[test]
@@ -157,6 +165,25 @@ fn check_names_the_auth_server_when_it_refuses() {
     assert_eq!(rows[0]["status"], "rejected", "{rows:?}");
     assert_eq!(rows[0]["by"], "auth-server", "{rows:?}");
     assert!(!run.stdout.contains(PASSWORD));
+}
+
+#[test]
+fn check_exits_3_when_a_registry_could_not_be_asked() {
+    // A script must tell "all good" (0) from "could not ask" (3).
+    let env = Env::new(Backend::File);
+    let dead = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+    env.store(&dead, USER, PASSWORD).ok();
+    let run = env.run(&["check", "--json", "--timeout", "5"], b"");
+    assert_eq!(run.code, 3, "{run:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "unreachable", "{rows:?}");
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+    let help = env.run(&["check", "--help"], b"");
+    assert!(
+        help.stdout
+            .contains("3  none rejected, but some could not be asked"),
+        "{help:?}"
+    );
 }
 
 #[test]

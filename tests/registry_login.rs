@@ -411,3 +411,83 @@ fn a_realm_on_another_host_than_the_recorded_auth_server_is_named() {
     let ls = env.run(&["ls", "--json"], b"");
     assert!(!ls.stdout.contains(&host), "nothing stored: {ls:?}");
 }
+
+/// `openssl req -x509` makes a CA:TRUE certificate; many registries serve one
+/// as their own. Docker trusts it from the host's certs.d: so does `login`,
+/// for that host only.
+#[test]
+#[ignore = "needs docker-registry, apache2-utils and openssl"]
+fn a_self_signed_ca_certificate_is_trusted_from_its_own_hosts_certs_d_only() {
+    let registry = Registry::start_self_signed(Auth::Htpasswd, "127.0.0.1");
+    let env = Env::new(Backend::File);
+    let host = registry.host();
+    let args = ["-u", USER, "--password-stdin", host.as_str()];
+    let pw = format!("{PASSWORD}\n");
+
+    // Not in certs.d: refused, naming the file to put it in.
+    let refused = login(&env, &args, &pw, &[]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let advice = env.home().join("no-certs.d").join(&host).join("ca.crt");
+    assert!(
+        refused.stderr.contains("CA:TRUE")
+            && refused
+                .stderr
+                .contains(&format!("put it in {}", advice.display())),
+        "{refused:?}"
+    );
+    assert_eq!(env.secret(&host), None);
+
+    // In the certs.d of another host (the same IP, another port): refused.
+    let elsewhere = env.home().join("elsewhere.d");
+    let other = elsewhere.join(format!("127.0.0.1:{}", free_port("127.0.0.1")));
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(
+        registry.certs_d().join(&host).join("ca.crt"),
+        other.join("ca.crt"),
+    )
+    .unwrap();
+    let refused = login(
+        &env,
+        &args,
+        &pw,
+        &[("DOCKER_CREDENTIAL_KEYRING_CERTS_D", &elsewhere)],
+    );
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("CA:TRUE"), "{refused:?}");
+    assert_eq!(env.secret(&host), None);
+
+    // In its own host's certs.d: trusted.
+    let certs_d = registry.certs_d();
+    let right = login(
+        &env,
+        &args,
+        &pw,
+        &[("DOCKER_CREDENTIAL_KEYRING_CERTS_D", &certs_d)],
+    );
+    right.ok();
+    assert!(right.stdout.contains("Login Succeeded"), "{right:?}");
+    assert_eq!(env.secret(&host).as_deref(), Some(PASSWORD));
+}
+
+/// Pinned does not mean any name: the certificate in certs.d is still checked
+/// against the host asked.
+#[test]
+#[ignore = "needs docker-registry, apache2-utils and openssl"]
+fn a_self_signed_certificate_in_certs_d_for_another_name_is_refused() {
+    let registry = Registry::start_self_signed(Auth::Htpasswd, "127.0.0.2");
+    let env = Env::new(Backend::File);
+    let host = registry.host();
+    let certs_d = registry.certs_d();
+    let refused = login(
+        &env,
+        &["-u", USER, "--password-stdin", host.as_str()],
+        &format!("{PASSWORD}\n"),
+        &[("DOCKER_CREDENTIAL_KEYRING_CERTS_D", &certs_d)],
+    );
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("TLS failure") && refused.stderr.contains("not valid for name"),
+        "{refused:?}"
+    );
+    assert_eq!(env.secret(&host), None);
+}

@@ -13,7 +13,13 @@ One line per credential: ok, rejected (by the registry or by its auth server, wi
 HTTP status), unreachable, expired (a JWT whose exp has passed), or not checkable (why).
 A secret that is a JWT expiring within 7 days gets a warning. Never prints a secret.
 
-Exit codes: 0 none rejected, 1 a credential was rejected (or an error), 2 bad command line.")]
+Exit codes:
+  0  every credential checked is ok (or not checked on purpose: an auth server's own
+     credential, checked through its paired registry; a registry that asks for none)
+  1  a credential was rejected or has expired (or an error, named on stderr)
+  2  bad command line
+  3  none rejected, but some could not be asked: unreachable, or not checkable from
+     what the server answered (not a registry, pairs that disagree)")]
 pub(crate) struct Args {
     /// Registries to check (default: every stored credential)
     pub(crate) registries: Vec<String>,
@@ -53,9 +59,5 @@ pub(crate) fn run(args: Args) -> CommandResult {
             }
         }
     }
-    Ok(if rows.iter().any(|r| r.rejected()) {
-        1
-    } else {
-        0
-    })
+    Ok(crate::check::exit_code(&rows))
 }

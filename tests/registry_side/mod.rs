@@ -117,6 +117,36 @@ pub fn private_ca(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     (dir.join("ca.crt"), dir.join("srv.crt"), dir.join("srv.key"))
 }
 
+/// A self-signed certificate for the IP `san` made the way many admins make
+/// one (`openssl req -x509`, which sets CA:TRUE), also written as `ca.crt`
+/// (what goes in certs.d): (srv.crt, srv.key).
+pub fn self_signed(dir: &Path, san: &str) -> (PathBuf, PathBuf) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.crt",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={san}"),
+            "-addext",
+            &format!("subjectAltName=IP:{san}"),
+        ],
+    );
+    std::fs::copy(dir.join("srv.crt"), dir.join("ca.crt")).unwrap();
+    (dir.join("srv.crt"), dir.join("srv.key"))
+}
+
 /// How the registry authenticates.
 pub enum Auth {
     Htpasswd,
@@ -140,6 +170,27 @@ impl Registry {
     /// A registry listening on `ip` (a certificate for it when `tls`).
     pub fn start_on(ip: &str, auth: Auth, tls: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
+        let cert = tls.then(|| {
+            let (_, crt, key) = private_ca(dir.path(), ip);
+            (crt, key)
+        });
+        Registry::launch(dir, ip, auth, cert)
+    }
+
+    /// A registry on 127.0.0.1 serving a [`self_signed`] certificate for the
+    /// IP `san` (its own `ca.crt`, see [`Registry::certs_d`]).
+    pub fn start_self_signed(auth: Auth, san: &str) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = self_signed(dir.path(), san);
+        Registry::launch(dir, "127.0.0.1", auth, Some(cert))
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        ip: &str,
+        auth: Auth,
+        cert: Option<(PathBuf, PathBuf)>,
+    ) -> Registry {
         let htpasswd = dir.path().join("htpasswd");
         let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
         cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(USER);
@@ -156,15 +207,13 @@ impl Registry {
                 cert.display()
             ),
         };
-        let tls = if tls {
-            let (_, crt, key) = private_ca(dir.path(), ip);
-            format!(
+        let tls = match cert {
+            Some((crt, key)) => format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 crt.display(),
                 key.display()
-            )
-        } else {
-            String::new()
+            ),
+            None => String::new(),
         };
         let config = dir.path().join("config.yml");
         std::fs::write(
@@ -198,7 +247,8 @@ impl Registry {
         format!("{}:{}", self.ip, self.port)
     }
 
-    /// A certs.d root holding this registry's CA under `IP:PORT/`.
+    /// A certs.d root holding this registry's CA (or its self-signed
+    /// certificate) under `IP:PORT/`.
     pub fn certs_d(&self) -> PathBuf {
         let root = self.dir.path().join("certs.d");
         let dir = root.join(self.host());
