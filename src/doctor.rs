@@ -411,11 +411,6 @@ fn check_expiry(report: &mut Report) {
     }
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn mode_of(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
@@ -483,7 +478,9 @@ fn check_client(
         );
     } else if !file.exists()
         && podman
-        && !["podman", "skopeo", "buildah"].iter().any(|t| on_path(t))
+        && !["podman", "skopeo", "buildah"]
+            .iter()
+            .any(|t| crate::paths::program_on_path(t).is_some())
     {
         report.add(
             name,

@@ -89,25 +89,7 @@ impl Flavor {
 /// Where `docker-credential-keyring` is found on `PATH`, as docker and podman
 /// look it up (they run `docker-credential-<credsStore>` from `PATH`).
 pub(crate) fn helper_on_path() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let name = format!("{}{}", crate::BINARY_NAME, std::env::consts::EXE_SUFFIX);
-    std::env::split_paths(&path)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(&name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    meta.is_file()
+    crate::paths::program_on_path(crate::BINARY_NAME)
 }
 
 /// How to put this binary on `PATH`, for error messages.

@@ -5,7 +5,6 @@
 //! ([`super::shell::quote`]).
 
 use std::ffi::OsStr;
-use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
@@ -39,9 +38,7 @@ fn choose_from(flag: Option<&str>, env: Option<&str>, path: Option<&OsStr>) -> R
         check(ENV, program)?;
         return Ok(program.to_owned());
     }
-    let on_path = |name: &str| {
-        path.is_some_and(|p| std::env::split_paths(p).any(|dir| is_program(&dir, name)))
-    };
+    let on_path = |name: &str| crate::paths::find_program(path, name).is_some();
     Ok(if !on_path("kubectl") && on_path("oc") {
         "oc"
     } else {
@@ -58,27 +55,6 @@ pub(crate) fn check(source: &str, program: &str) -> Result<()> {
         bail!("{source} {program:?} is not a program name or path (letters, digits and ._+-/ only): name kubectl, oc, or a path such as /usr/local/bin/kubectl");
     }
     Ok(())
-}
-
-/// Whether `dir` holds an executable `name` (`name.exe` on Windows).
-fn is_program(dir: &Path, name: &str) -> bool {
-    let file = dir.join(if cfg!(windows) {
-        format!("{name}.exe")
-    } else {
-        name.to_owned()
-    });
-    let Ok(meta) = std::fs::metadata(file) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        meta.is_file()
-    }
 }
 
 #[cfg(test)]
