@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::discover;
 use crate::http::Client;
-use crate::pairs::{self, Intent, LinkReport};
+use crate::pairs::{self, Intent, LinkReport, Origin};
 use crate::registry::ServerKey;
 use crate::secret::Secret;
 use crate::store::{Credential, Credentials, Put, StoreKind};
@@ -26,6 +26,7 @@ pub(crate) struct Pairing {
     realm: Option<String>,
     auth_username: Option<String>,
     intent: Intent,
+    origin: Origin,
     plan: pairs::Plan,
 }
 
@@ -62,11 +63,11 @@ impl Pairing {
         if use_auth_credential && (auth_server.is_none() || auth_username.is_some()) {
             bail!("--use-auth-credential needs --auth-server HOST (the auth server you name, not one a registry's challenge names) and no --auth-username");
         }
-        let (auth_server, realm) = match (auth_server, discover) {
-            (Some(host), _) => (ServerKey::parse(host)?, None),
+        let (auth_server, realm, origin) = match (auth_server, discover) {
+            (Some(host), _) => (ServerKey::parse(host)?, None, Origin::Named),
             (None, true) => {
                 let found = find_auth_server(&client()?, registry)?;
-                (found.auth_server, Some(found.realm))
+                (found.auth_server, Some(found.realm), Origin::Discovered)
             }
             (None, false) => {
                 if auth_username.is_some() {
@@ -79,17 +80,18 @@ impl Pairing {
             bail!("the auth server username is empty: pass --auth-username USER");
         }
         let intent = match (auth_username, use_auth_credential) {
-            (Some(_), _) => Intent::NewAuthCredential,
+            (Some(user), _) => Intent::NewAuthCredential(user.to_owned()),
             (None, true) => Intent::UseStored,
             (None, false) => Intent::RegistryCredential,
         };
         let store = Credentials::open()?;
-        let plan = pairs::plan(&store.load()?, registry, &auth_server, intent)?;
+        let plan = pairs::plan(&store.load()?, registry, &auth_server, &intent, origin)?;
         Ok(Some(Pairing {
             auth_server,
             realm,
             auth_username: auth_username.map(str::to_owned),
             intent,
+            origin,
             plan,
         }))
     }
@@ -221,8 +223,8 @@ pub(crate) fn verify_then_store(
         pairing
             .map(|p| {
                 // Planned again under the lock: the index may have changed since.
-                let plan = pairs::plan(db, key, &p.auth_server, p.intent)?;
-                pairs::link_in(db, removals, key, &p.auth_server, plan.auth_credential)
+                let plan = pairs::plan(db, key, &p.auth_server, &p.intent, p.origin)?;
+                pairs::link_in(db, removals, key, &p.auth_server, &plan)
             })
             .transpose()
     })?;

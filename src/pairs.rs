@@ -317,7 +317,7 @@ pub(crate) fn auth_for(
         return Ok(None);
     };
     let auth_server = ServerKey::parse(&pair.auth_server)?;
-    let credential = if pair.auth_credential.uses_auth_server_credential() {
+    let credential = if tie(db, pair).uses_auth_server_credential() {
         store.get_in(db, &pair.auth_server)?
     } else {
         None
@@ -326,6 +326,18 @@ pub(crate) fn auth_for(
         auth_server,
         credential,
     }))
+}
+
+/// How `pair` relates to the credential stored under its auth server now:
+/// tied only while that credential is the one it was tied to (the same
+/// username); a credential stored there later by someone else's hand
+/// (`docker login AUTH_SERVER` as another user, an import) is untied.
+fn tie(db: &Database, pair: &Pair) -> AuthCredential {
+    let held = db.credentials.get(&pair.auth_server).map(|r| &r.username);
+    match (held, &pair.auth_username) {
+        (Some(held), Some(tied)) if held == tied => pair.auth_credential,
+        _ => AuthCredential::Registry,
+    }
 }
 
 /// What an export of a registry carries for its auth server.
@@ -350,7 +362,7 @@ pub(crate) fn companion(store: &Credentials, db: &Database, registry: &str) -> R
     };
     let auth = pair.auth_server.clone();
     if let Some(own) = db.credentials.get(&auth) {
-        return Ok(if pair.auth_credential.uses_auth_server_credential() {
+        return Ok(if tie(db, pair).uses_auth_server_credential() {
             Companion::Entry {
                 from: auth.clone(),
                 auth_server: auth,
@@ -410,7 +422,7 @@ pub(crate) fn take_auth_servers(view: &mut IndexView) -> BTreeMap<String, String
 pub(crate) fn checked_through_pairs(db: &Database, key: &str) -> bool {
     db.pairs
         .values()
-        .any(|p| p.auth_server == key && p.auth_credential.uses_auth_server_credential())
+        .any(|p| p.auth_server == key && tie(db, p).uses_auth_server_credential())
 }
 
 /// A problem `doctor` reports about one pair.
@@ -442,7 +454,7 @@ pub(crate) fn problems(db: &Database) -> Vec<PairProblem> {
             });
         } else if let (Some(own), false) = (
             db.credentials.get(&pair.auth_server),
-            pair.auth_credential.uses_auth_server_credential(),
+            tie(db, pair).uses_auth_server_credential(),
         ) {
             out.push(PairProblem::Untied {
                 registry: registry.clone(),
@@ -455,89 +467,121 @@ pub(crate) fn problems(db: &Database) -> Vec<PairProblem> {
 }
 
 /// What the user asked about the auth server's own credential when pairing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Intent {
     /// Nothing: the registry's own credential goes to the auth server.
     RegistryCredential,
-    /// The same `login` stores a credential of the auth server's own.
-    NewAuthCredential,
+    /// The same `login` stores a credential of the auth server's own, under this username.
+    NewAuthCredential(String),
     /// Use the credential the auth server already holds (the user named the
     /// auth server and agreed: `--use-auth-credential`).
     UseStored,
+}
+
+/// Who named the auth server: the user, or the registry's challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `--auth-server HOST`, `pair add`.
+    Named,
+    /// `--discover`, `pair discover`: a registry's challenge chose it.
+    Discovered,
 }
 
 /// How a pair will be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub(crate) auth_credential: AuthCredential,
+    /// The username of the auth server's credential the pair ties.
+    pub(crate) auth_username: Option<String>,
     /// The username of a credential the auth server already holds that this
     /// pair leaves alone (not tied, never used, exported or removed with it).
     pub(crate) left_alone: Option<String>,
+    origin: Origin,
 }
 
 impl Plan {
-    /// The note for [`Plan::left_alone`], if any.
+    /// The note for [`Plan::left_alone`], if any. Tying such a credential
+    /// sends tokens minted with it to the registry: suggested only when the
+    /// user named the auth server.
     pub(crate) fn note(&self, registry: &ServerKey, auth: &ServerKey) -> Option<String> {
         let user = self.left_alone.as_ref()?;
-        Some(format!(
+        let head = format!(
             "{auth} already holds a credential of its own (username {user}); it is not tied to {registry}, \
              so it is never sent, exported or removed for {registry} (its token requests carry {registry}'s \
-             own credential). If it belongs to {registry}'s login, pair them with \
-             `pair add {registry} {auth} --use-auth-credential`"
-        ))
+             own credential)"
+        );
+        Some(match self.origin {
+            Origin::Discovered => format!(
+                "{head}. {registry}'s challenge chose {auth}: leave it so unless you know {auth} issues {registry}'s tokens"
+            ),
+            Origin::Named => format!(
+                "{head}. Only if that credential belongs to {registry}'s login (tokens minted with it then go \
+                 to {registry}): `pair add {registry} {auth} --use-auth-credential`"
+            ),
+        })
     }
 }
 
 /// Checks that `registry` may be paired with `auth_server` in `db` as
-/// `intent` asks, and says how the pair will be recorded.
+/// `intent` asks, and says how the pair will be recorded. A credential the
+/// auth-server key already holds is never replaced or adopted for a
+/// registry's challenge, and replaced for a login that names the auth
+/// server only when it is itself an auth-server credential a pair stored.
 pub(crate) fn plan(
     db: &Database,
     registry: &ServerKey,
     auth_server: &ServerKey,
-    intent: Intent,
+    intent: &Intent,
+    origin: Origin,
 ) -> Result<Plan> {
     check_link(db, registry, auth_server)?;
     let a = auth_server.as_str();
     let held = db.credentials.get(a).map(|r| r.username.clone());
-    let keep = db
+    let owned_by_a_pair = db
         .pairs
-        .get(registry.as_str())
-        .filter(|p| p.auth_server == a)
-        .map(|p| p.auth_credential);
+        .values()
+        .any(|p| p.auth_server == a && tie(db, p) == AuthCredential::Owned);
+    let plan = |auth_credential, auth_username, left_alone| Plan {
+        auth_credential,
+        auth_username,
+        left_alone,
+        origin,
+    };
     Ok(match intent {
-        Intent::NewAuthCredential => Plan {
-            auth_credential: AuthCredential::Owned,
-            left_alone: None,
-        },
-        Intent::UseStored => {
-            if held.is_none() {
-                bail!("{a} holds no credential to use: log in to it, or pass --auth-username to store one with this pair");
+        Intent::NewAuthCredential(username) => {
+            if let Some(user) = &held {
+                if origin == Origin::Discovered || !owned_by_a_pair {
+                    bail!(
+                        "{a} already holds a credential (username {user}) that no pair stored: not replacing it{}. \
+                         Log in to {a} itself to change it, then pair with --auth-server {a} --use-auth-credential",
+                        if origin == Origin::Discovered { " for a registry's challenge" } else { "" }
+                    );
+                }
             }
+            plan(AuthCredential::Owned, Some(username.clone()), None)
+        }
+        Intent::UseStored => {
+            if origin == Origin::Discovered {
+                bail!("a discovered auth server never gets one of your stored credentials: name it with --auth-server");
+            }
+            let Some(user) = held else {
+                bail!("{a} holds no credential to use: log in to it, or pass --auth-username to store one with this pair");
+            };
             // A credential some pair owns is an auth-server credential: share
             // the ownership, so the last pair's logout removes it.
-            let owned = db
-                .pairs
-                .values()
-                .any(|p| p.auth_server == a && p.auth_credential == AuthCredential::Owned);
-            Plan {
-                auth_credential: if owned {
-                    AuthCredential::Owned
-                } else {
-                    AuthCredential::Shared
-                },
-                left_alone: None,
-            }
+            let kind = if owned_by_a_pair {
+                AuthCredential::Owned
+            } else {
+                AuthCredential::Shared
+            };
+            plan(kind, Some(user), None)
         }
         // Logging in again to a pair that is there keeps what it is tied to.
-        Intent::RegistryCredential => match keep {
-            Some(kept) if kept.uses_auth_server_credential() => Plan {
-                auth_credential: kept,
-                left_alone: None,
-            },
-            _ => Plan {
-                auth_credential: AuthCredential::Registry,
-                left_alone: held,
-            },
+        Intent::RegistryCredential => match db.pairs.get(registry.as_str()) {
+            Some(p) if p.auth_server == a && tie(db, p).uses_auth_server_credential() => {
+                plan(p.auth_credential, p.auth_username.clone(), None)
+            }
+            _ => plan(AuthCredential::Registry, None, held),
         },
     })
 }
@@ -552,7 +596,10 @@ pub(crate) fn check_link(
     if r == a {
         bail!("cannot pair {r} with itself: the auth server must be another host");
     }
-    if auth_server.is_docker_hub() {
+    // Whatever the scheme or path: `http://registry-1.docker.io` is Docker Hub too.
+    if auth_server.is_docker_hub()
+        || ServerKey::parse(auth_server.host()).is_ok_and(|host| host.is_docker_hub())
+    {
         bail!("{a} is Docker Hub's registry, not an auth server: refusing to pair {r} with it (Docker Hub's token service is auth.docker.io)");
     }
     if let Some(p) = db.pairs.get(a) {
@@ -590,11 +637,12 @@ pub(crate) fn link(
     store: &Credentials,
     registry: &ServerKey,
     auth_server: &ServerKey,
-    intent: Intent,
+    intent: &Intent,
+    origin: Origin,
 ) -> Result<(LinkReport, Plan)> {
     store.update_removing(|db, removals| {
-        let plan = plan(db, registry, auth_server, intent)?;
-        let report = link_in(db, removals, registry, auth_server, plan.auth_credential)?;
+        let plan = plan(db, registry, auth_server, intent, origin)?;
+        let report = link_in(db, removals, registry, auth_server, &plan)?;
         Ok((report, plan))
     })
 }
@@ -608,12 +656,13 @@ pub(crate) fn link_in(
     removals: &mut Removals<'_>,
     registry: &ServerKey,
     auth_server: &ServerKey,
-    auth_credential: AuthCredential,
+    plan: &Plan,
 ) -> Result<LinkReport> {
     check_link(db, registry, auth_server)?;
     let pair = Pair {
         auth_server: auth_server.as_str().to_owned(),
-        auth_credential,
+        auth_credential: plan.auth_credential,
+        auth_username: plan.auth_username.clone(),
     };
     let (linked, removed) = match db.pairs.insert(registry.as_str().to_owned(), pair) {
         None => (Linked::Added, None),
@@ -629,7 +678,7 @@ pub(crate) fn link_in(
 /// A pair `old` is gone: removes the auth-server credential it owned unless
 /// another pair still uses it. Returns the key removed.
 fn release(db: &mut Database, removals: &mut Removals<'_>, old: &Pair) -> Result<Option<String>> {
-    if old.auth_credential != AuthCredential::Owned || !users_of(db, &old.auth_server).is_empty() {
+    if tie(db, old) != AuthCredential::Owned || !users_of(db, &old.auth_server).is_empty() {
         return Ok(None);
     }
     Ok(removals
@@ -641,9 +690,7 @@ fn release(db: &mut Database, removals: &mut Removals<'_>, old: &Pair) -> Result
 fn users_of(db: &Database, auth_server: &str) -> Vec<String> {
     db.pairs
         .iter()
-        .filter(|(_, p)| {
-            p.auth_server == auth_server && p.auth_credential.uses_auth_server_credential()
-        })
+        .filter(|(_, p)| p.auth_server == auth_server && tie(db, p).uses_auth_server_credential())
         .map(|(r, _)| r.clone())
         .collect()
 }
@@ -686,7 +733,7 @@ pub(crate) fn logout(store: &Credentials, registry: &ServerKey) -> Result<Logout
         };
         if let Some(pair) = db.pairs.remove(registry.as_str()) {
             let held = db.credentials.contains_key(&pair.auth_server);
-            if pair.auth_credential == AuthCredential::Owned {
+            if tie(db, &pair) == AuthCredential::Owned {
                 report.still_used_by = users_of(db, &pair.auth_server);
                 report.auth_credential = release(db, removals, &pair)?.is_some();
             } else {
@@ -790,7 +837,7 @@ pub(crate) fn status(store: &Credentials, db: &Database) -> Result<Vec<PairStatu
             auth_server: pair.auth_server.clone(),
             registry_credential: db.credentials.contains_key(registry),
             answer: answers[auth].clone(),
-            auth_credential: pair.auth_credential,
+            auth_credential: tie(db, pair),
         });
     }
     Ok(out)
@@ -820,6 +867,7 @@ mod tests {
                 Pair {
                     auth_server: (*a).into(),
                     auth_credential: AuthCredential::Registry,
+                    auth_username: None,
                 },
             );
         }
@@ -886,7 +934,6 @@ mod tests {
 
     #[test]
     fn auth_server_keys_match_by_host_and_path_prefix() {
-        let k = |s: &str| ServerKey::parse(s).unwrap();
         assert!(serves("sso.example", &k("https://sso.example/")));
         assert!(serves("sso.example/auth/realms/x", &k("sso.example")));
         assert!(serves("sso.example/auth", &k("sso.example/auth/realms/x")));
@@ -945,16 +992,22 @@ mod tests {
         );
     }
 
-    /// The trust rule on a real index: `store` holds `reg.example` (alice)
-    /// and `sso.example` (sso-user), in one transaction with the pair.
-    fn paired_store(intent: Intent) -> (tempfile::TempDir, Credentials) {
-        let (dir, _, store) = crate::store::memory_store();
-        let k = |s: &str| ServerKey::parse(s).unwrap();
-        let cred = |user: &str, secret: &str| Credential {
+    fn k(s: &str) -> ServerKey {
+        ServerKey::parse(s).unwrap()
+    }
+
+    fn cred(user: &str, secret: &str) -> Credential {
+        Credential {
             server_url: String::new(),
             username: user.into(),
             secret: crate::secret::Secret::from(secret),
-        };
+        }
+    }
+
+    /// `login reg.example --auth-server sso.example` as `intent` asks:
+    /// `reg.example` (alice) and, for a new auth credential, `sso.example`
+    /// (sso-user) in one transaction with the pair.
+    fn login_paired(store: &Credentials, intent: Intent) -> Result<(Vec<StoreKind>, LinkReport)> {
         let (reg, sso) = (cred("alice", "reg-pw"), cred("sso-user", "sso-pw"));
         let (reg_key, sso_key) = (k("reg.example"), k("sso.example"));
         let put = |key, credential| crate::store::Put {
@@ -962,22 +1015,27 @@ mod tests {
             credential,
             email: None,
         };
-        if intent == Intent::NewAuthCredential {
-            store
-                .put_all_with(
-                    &[put(&reg_key, &reg), put(&sso_key, &sso)],
-                    |db, removals| {
-                        let plan = plan(db, &reg_key, &sso_key, intent)?;
-                        link_in(db, removals, &reg_key, &sso_key, plan.auth_credential)
-                    },
-                )
-                .unwrap();
-        } else {
-            // The auth server's credential was there first, stored on its own.
-            store.put(&sso_key, &sso).unwrap();
-            store.put(&reg_key, &reg).unwrap();
-            link(&store, &reg_key, &sso_key, intent).unwrap();
+        let mut puts = vec![put(&reg_key, &reg)];
+        if matches!(intent, Intent::NewAuthCredential(_)) {
+            puts.push(put(&sso_key, &sso));
         }
+        store.put_all_with(&puts, |db, removals| {
+            let plan = plan(db, &reg_key, &sso_key, &intent, Origin::Named)?;
+            link_in(db, removals, &reg_key, &sso_key, &plan)
+        })
+    }
+
+    /// A store where `reg.example` is paired with `sso.example` as `intent`
+    /// asks; for other intents the auth server's credential (sso-user) was
+    /// there first, stored on its own.
+    fn paired_store(intent: Intent) -> (tempfile::TempDir, Credentials) {
+        let (dir, _, store) = crate::store::memory_store();
+        if !matches!(intent, Intent::NewAuthCredential(_)) {
+            store
+                .put(&k("sso.example"), &cred("sso-user", "sso-pw"))
+                .unwrap();
+        }
+        login_paired(&store, intent).unwrap();
         (dir, store)
     }
 
@@ -987,12 +1045,18 @@ mod tests {
         let db = store.load().unwrap();
         let plan = plan(
             &db,
-            &ServerKey::parse("reg.example").unwrap(),
-            &ServerKey::parse("sso.example").unwrap(),
-            Intent::RegistryCredential,
+            &k("reg.example"),
+            &k("sso.example"),
+            &Intent::RegistryCredential,
+            Origin::Discovered,
         )
         .unwrap();
         assert_eq!(plan.left_alone.as_deref(), Some("sso-user"));
+        let note = plan.note(&k("reg.example"), &k("sso.example")).unwrap();
+        assert!(
+            !note.contains("--use-auth-credential"),
+            "a discovery never suggests tying: {note}"
+        );
         let auth = auth_for(&store, &db, "reg.example").unwrap().unwrap();
         assert_eq!(auth.auth_server.as_str(), "sso.example");
         assert!(
@@ -1007,7 +1071,7 @@ mod tests {
         assert!(
             matches!(&problems(&db)[..], [PairProblem::Untied { username, .. }] if username == "sso-user")
         );
-        let report = logout(&store, &ServerKey::parse("reg.example").unwrap()).unwrap();
+        let report = logout(&store, &k("reg.example")).unwrap();
         assert!(report.credential && report.not_owned && !report.auth_credential);
         let db = store.load().unwrap();
         assert!(db.credentials.contains_key("sso.example"));
@@ -1016,11 +1080,15 @@ mod tests {
 
     #[test]
     fn an_auth_server_credential_stored_with_the_pair_goes_with_it() {
-        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        let (_dir, store) = paired_store(Intent::NewAuthCredential("sso-user".into()));
         let db = store.load().unwrap();
         assert_eq!(
             db.pairs["reg.example"].auth_credential,
             AuthCredential::Owned
+        );
+        assert_eq!(
+            db.pairs["reg.example"].auth_username.as_deref(),
+            Some("sso-user")
         );
         let auth = auth_for(&store, &db, "reg.example").unwrap().unwrap();
         assert_eq!(auth.credential.unwrap().username, "sso-user");
@@ -1033,21 +1101,86 @@ mod tests {
         );
         assert!(checked_through_pairs(&db, "sso.example"));
         assert!(problems(&db).is_empty());
-        let report = logout(&store, &ServerKey::parse("reg.example").unwrap()).unwrap();
+        let report = logout(&store, &k("reg.example")).unwrap();
         assert!(report.auth_credential, "{report:?}");
         assert!(store.load().unwrap().credentials.is_empty());
     }
 
     #[test]
+    fn a_tie_lapses_when_another_user_is_stored_under_the_auth_server() {
+        let (_dir, store) = paired_store(Intent::NewAuthCredential("sso-user".into()));
+        // `docker login sso.example` as someone else: not what was tied.
+        store
+            .put(&k("sso.example"), &cred("carol", "carol-pw"))
+            .unwrap();
+        let db = store.load().unwrap();
+        assert!(auth_for(&store, &db, "reg.example")
+            .unwrap()
+            .unwrap()
+            .credential
+            .is_none());
+        assert!(matches!(
+            companion(&store, &db, "reg.example").unwrap(),
+            Companion::LeftOut { .. }
+        ));
+        assert!(!checked_through_pairs(&db, "sso.example"));
+        let report = logout(&store, &k("reg.example")).unwrap();
+        assert!(!report.auth_credential && report.not_owned, "{report:?}");
+        assert_eq!(
+            store.get(&k("sso.example")).unwrap().unwrap().username,
+            "carol"
+        );
+    }
+
+    #[test]
+    fn a_login_never_replaces_a_credential_no_pair_stored() {
+        let (_dir, _, store) = crate::store::memory_store();
+        store
+            .put(&k("sso.example"), &cred("release-user", "release-pw"))
+            .unwrap();
+        let err = login_paired(&store, Intent::NewAuthCredential("eve".into())).unwrap_err();
+        assert!(err.to_string().contains("not replacing it"), "{err}");
+        assert_eq!(
+            store.get(&k("sso.example")).unwrap().unwrap().username,
+            "release-user"
+        );
+        assert!(store.load().unwrap().pairs.is_empty());
+        // A discovered auth server never gets a stored credential replaced or reused.
+        let db = store.load().unwrap();
+        for intent in [Intent::NewAuthCredential("eve".into()), Intent::UseStored] {
+            let err = plan(
+                &db,
+                &k("reg.example"),
+                &k("sso.example"),
+                &intent,
+                Origin::Discovered,
+            );
+            assert!(err.is_err(), "{intent:?}");
+        }
+        // An auth-server credential a pair stored may be refreshed by naming it.
+        let (_dir, store) = paired_store(Intent::NewAuthCredential("sso-user".into()));
+        let db = store.load().unwrap();
+        let refreshed = plan(
+            &db,
+            &k("reg2.example"),
+            &k("sso.example"),
+            &Intent::NewAuthCredential("sso-user".into()),
+            Origin::Named,
+        )
+        .unwrap();
+        assert_eq!(refreshed.auth_credential, AuthCredential::Owned);
+    }
+
+    #[test]
     fn repairing_removes_what_the_old_pair_owned_unless_another_pair_uses_it() {
-        let k = |s: &str| ServerKey::parse(s).unwrap();
-        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        let (_dir, store) = paired_store(Intent::NewAuthCredential("sso-user".into()));
         // Another spelling of the auth server is another key: the old one goes.
         let (report, _) = link(
             &store,
             &k("reg.example"),
             &k("http://sso.example"),
-            Intent::RegistryCredential,
+            &Intent::RegistryCredential,
+            Origin::Named,
         )
         .unwrap();
         assert_eq!(report.linked, Linked::Replaced("sso.example".into()));
@@ -1059,18 +1192,16 @@ mod tests {
             .contains_key("sso.example"));
 
         // Shared ownership: a second registry agreed to use it; re-pairing one keeps it.
-        let (_dir, store) = paired_store(Intent::NewAuthCredential);
+        let (_dir, store) = paired_store(Intent::NewAuthCredential("sso-user".into()));
         store
-            .put(
-                &k("reg2.example"),
-                &store.get(&k("reg.example")).unwrap().unwrap(),
-            )
+            .put(&k("reg2.example"), &cred("alice", "reg-pw"))
             .unwrap();
         let (_, plan) = link(
             &store,
             &k("reg2.example"),
             &k("sso.example"),
-            Intent::UseStored,
+            &Intent::UseStored,
+            Origin::Named,
         )
         .unwrap();
         assert_eq!(plan.auth_credential, AuthCredential::Owned, "co-owner");
@@ -1078,7 +1209,8 @@ mod tests {
             &store,
             &k("reg.example"),
             &k("other-sso.example"),
-            Intent::RegistryCredential,
+            &Intent::RegistryCredential,
+            Origin::Named,
         )
         .unwrap();
         assert_eq!(report.removed, None);
@@ -1091,13 +1223,13 @@ mod tests {
 
     #[test]
     fn reusing_a_stored_auth_credential_needs_one_and_never_removes_it() {
-        let k = |s: &str| ServerKey::parse(s).unwrap();
         let empty = db(&[], &[]);
         let err = plan(
             &empty,
             &k("reg.example"),
             &k("sso.example"),
-            Intent::UseStored,
+            &Intent::UseStored,
+            Origin::Named,
         )
         .unwrap_err();
         assert!(err.to_string().contains("holds no credential"), "{err}");
@@ -1131,11 +1263,12 @@ mod tests {
 
     #[test]
     fn docker_hub_is_no_auth_server() {
-        let k = |s: &str| ServerKey::parse(s).unwrap();
         for hub in [
             "index.docker.io",
             "docker.io",
             "https://index.docker.io/v1/",
+            "http://registry-1.docker.io",
+            "http://index.docker.io/token",
         ] {
             let err = check_link(&db(&[], &[]), &k("reg.example"), &k(hub)).unwrap_err();
             assert!(err.to_string().contains("Docker Hub"), "{hub}: {err}");
@@ -1144,7 +1277,6 @@ mod tests {
 
     #[test]
     fn chains_and_self_pairs_are_refused() {
-        let k = |s: &str| ServerKey::parse(s).unwrap();
         let d = db(&[], &[("reg.example", "sso.example")]);
         assert!(check_link(&d, &k("a.example"), &k("a.example")).is_err());
         assert!(check_link(&d, &k("sso.example"), &k("x.example")).is_err());

@@ -551,7 +551,8 @@ mod tests {
             &store,
             &key("reg.example"),
             &key("sso.example"),
-            crate::pairs::Intent::RegistryCredential,
+            &crate::pairs::Intent::RegistryCredential,
+            crate::pairs::Origin::Named,
         )
         .unwrap();
         assert_eq!(
@@ -579,7 +580,8 @@ mod tests {
             &store,
             &key("reg2.example"),
             &key("sso.example"),
-            crate::pairs::Intent::RegistryCredential,
+            &crate::pairs::Intent::RegistryCredential,
+            crate::pairs::Origin::Named,
         )
         .unwrap();
         assert_eq!(

@@ -189,22 +189,30 @@ fn bearer_flow(
         .to_owned();
     let realm_host = realm_host(&realm).with_context(|| format!("{v2}: unusable realm"))?;
     let mut notes = Vec::new();
+    let realm_is_http = realm
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
     let (by, cred) = match attempt.auth_server {
         Some((auth_server, cred)) => {
-            if !same_host(&realm_host, auth_server) {
+            // On the auth server: its host, port and scheme (an https key's
+            // credential never goes over plain HTTP).
+            let on_auth_server =
+                same_host(&realm_host, auth_server) && realm_is_http == auth_server.is_http();
+            if !on_auth_server {
                 // The auth server's own credential goes only to the auth
                 // server; the registry's may go where the registry says, as
                 // docker sends it.
                 let own = cred.username != attempt.credential.username
                     || cred.secret.expose() != attempt.credential.secret.expose();
+                let shown = format!("{}{realm_host}", if realm_is_http { "http://" } else { "" });
                 if own {
                     bail!(
-                        "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
+                        "{} names its token realm on {shown}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
                         attempt.registry
                     );
                 }
                 notes.push(format!(
-                    "{} names its token realm on {realm_host}, not on its recorded auth server {auth_server}",
+                    "{} names its token realm on {shown}, not on its recorded auth server {auth_server}",
                     attempt.registry
                 ));
             }

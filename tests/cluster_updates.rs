@@ -718,6 +718,38 @@ fn link_commands_never_split_or_glob_cluster_names() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// The API server does not validate `imagePullSecrets[].name`: a name holding
+/// a newline neither passes for ours when linking nor makes an unlink remove
+/// another entry (the removal is guarded by a test of the name).
+#[test]
+#[ignore = "needs kubectl"]
+fn a_name_with_a_newline_never_passes_for_ours() {
+    kubestub::require_kubectl();
+    let stub = Stub::stateful(vec![
+        (TEAM_A_SA.to_owned(), service_account(&["pull-secret\nx"])),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let env = Env::new(Backend::File);
+    login(&env, "quay.io", "robot", "quaypw", &["-q"]);
+    let dir = tempfile::tempdir().unwrap();
+    let run = stub.sh(&link_script(&env, &[]), dir.path(), None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("already linked"), "{run:?}");
+    assert_eq!(
+        pull_names(&stub, TEAM_A_SA),
+        ["pull-secret\nx", "pull-secret"]
+    );
+
+    let names = ["evil\npull-secret-x", "pull-secret", "victim-dockercfg"];
+    let stub = Stub::stateful(vec![
+        (TEAM_A_SA.to_owned(), service_account(&names)),
+        (TEAM_A_SECRET.to_owned(), team_a_secret("pull-secret")),
+    ]);
+    let run = stub.sh(&link_script(&env, &["--unlink"]), dir.path(), None);
+    assert_ne!(run.code, 0, "the guarded removal fails: {run:?}");
+    assert_eq!(pull_names(&stub, TEAM_A_SA), names, "nothing else removed");
+}
+
 /// On a workstation with `oc` and no `kubectl` on `PATH`, export picks `oc`
 /// and the script links through it (here `oc` is the real kubectl under
 /// that name, with nothing else on `PATH` but what the script runs).

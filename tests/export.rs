@@ -1640,7 +1640,23 @@ fn run_link_command(
     let bin = dir.path().join("kubectl");
     std::fs::write(
         &bin,
-        "#!/bin/sh\n[ \"$1\" = -n ] && shift 2\nprintf '%s\\n' \"$*\" >> \"$FAKE_LOG\"\ncase \"$1 $2\" in\n  'get secret') [ -f \"$FAKE_NO_SECRET\" ] && exit 1; echo secret/x; exit 0 ;;\n  'get serviceaccount') printf '41\\n'; [ -f \"$FAKE_STATE\" ] && cat \"$FAKE_STATE\"; exit 0 ;;\n  'get --raw') exit 1 ;;\nesac\nexit 0\n",
+        r#"#!/bin/sh
+[ "$1" = -n ] && shift 2
+printf '%s\n' "$*" >> "$FAKE_LOG"
+case "$1 $2" in
+  'get secret') [ -f "$FAKE_NO_SECRET" ] && exit 1; echo secret/x; exit 0 ;;
+  'get serviceaccount')
+    # A jsonpath filter by name: the names equal to it, as kubectl prints them.
+    want=$(printf '%s' "$*" | sed -n 's/.*@\.name=="\([^"]*\)".*/\1/p')
+    if [ -n "$want" ]; then
+      [ -f "$FAKE_STATE" ] && grep -xF -- "$want" "$FAKE_STATE" | tr '\n' ' ' | sed 's/ $//'
+      exit 0
+    fi
+    printf '41\n'; [ -f "$FAKE_STATE" ] && cat "$FAKE_STATE"; exit 0 ;;
+  'get --raw') exit 1 ;;
+esac
+exit 0
+"#,
     )
     .unwrap();
     #[cfg(unix)]

@@ -385,6 +385,11 @@ fn pair_add_rm_and_their_errors() {
             "index.docker.io",
             "is Docker Hub's registry, not an auth server",
         ),
+        (
+            "w.example.com",
+            "http://registry-1.docker.io",
+            "is Docker Hub's registry",
+        ),
     ] {
         let run = add(r, a);
         assert_eq!(run.code, 1, "{run:?}");
@@ -1272,4 +1277,163 @@ fn repairing_with_another_spelling_removes_what_the_old_pair_owned(backend: Back
     assert!(paired(env).is_empty());
     assert_eq!(env.list().len(), 1, "only the unrelated credential stays");
     assert_get(env, "unrelated.example.com", "u", "p");
+}
+
+/// A login never replaces a credential the auth-server key already holds
+/// that no pair stored (the OpenShift release credential on quay.io, say),
+/// whether the registry's challenge named the host or the user did.
+#[test]
+fn a_paired_login_never_replaces_an_unrelated_credential() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let honest = start_honest_registry(certs.path());
+    let hostile = start_hostile_registry(honest.port);
+    let env = Env::new(Backend::File);
+    let h = honest.registry();
+    env.store(&h, HONEST_USER, HONEST_PW).ok();
+    let mut cmd = common::human::human_command(
+        &env,
+        &[
+            "login",
+            "--no-verify",
+            &hostile.registry(),
+            "-u",
+            "eve",
+            "--password-stdin",
+            "--discover",
+            "--auth-username",
+            "eve2",
+            "--auth-password-stdin",
+        ],
+    );
+    cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+    let run = run_command(cmd, b"eve-pw\neve2-pw\n");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("not replacing it for a registry's challenge"),
+        "{run:?}"
+    );
+    let named = common::human::human_command(
+        &env,
+        &[
+            "login",
+            "--no-verify",
+            "reg.example.com",
+            "-u",
+            "eve",
+            "--password-stdin",
+            "--auth-server",
+            &h,
+            "--auth-username",
+            "eve2",
+            "--auth-password-stdin",
+        ],
+    );
+    let run = run_command(named, b"eve-pw\neve2-pw\n");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("that no pair stored: not replacing it"),
+        "{run:?}"
+    );
+    assert_get(&env, &h, HONEST_USER, HONEST_PW);
+    assert!(paired(&env).is_empty());
+}
+
+backend_tests!(a_tie_lapses_when_another_user_logs_in_to_the_auth_server);
+/// The pair ties the auth-server credential it stored, by username: a later
+/// `docker login` of the auth server as someone else is not used for the
+/// registry, and `logout REGISTRY` leaves it.
+fn a_tie_lapses_when_another_user_logs_in_to_the_auth_server(backend: Backend) {
+    let env = &Env::new(backend);
+    login_with(
+        env,
+        &[
+            "reg.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "sso.example.com",
+            "--auth-username",
+            "bob",
+            "--auth-password-stdin",
+        ],
+        "reg-pw\nbob-pw\n",
+    );
+    assert_eq!(pairs_json(env)[0]["authCredential"], "owned");
+    env.store("sso.example.com", "carol", "carol-pw").ok();
+    assert_eq!(pairs_json(env)[0]["authCredential"], "registry");
+    let export = env.run(&["export", "--registry", "reg.example.com"], b"");
+    assert!(
+        export
+            .ok()
+            .stderr
+            .contains("sso.example.com: auth server of reg.example.com left out"),
+        "{export:?}"
+    );
+    let run = env.run(&["logout", "reg.example.com"], b"");
+    assert!(
+        run.ok()
+            .stdout
+            .contains("Kept the credential for sso.example.com"),
+        "{run:?}"
+    );
+    assert_get(env, "sso.example.com", "carol", "carol-pw");
+}
+
+/// `--merge` writes only what `--registry` names: a paired auth server is not
+/// merged along (a note names it), so a pair cannot change another entry of
+/// someone else's pull secret.
+#[test]
+fn a_merge_never_writes_an_unnamed_auth_server() {
+    let env = Env::new(Backend::File);
+    login_with(
+        &env,
+        &[
+            "evil.example.com",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--auth-server",
+            "registry.redhat.io",
+        ],
+        "evil-pw\n",
+    );
+    let theirs = common::human::auth_b64("alice", "their-pw");
+    let doc = serde_json::json!({"auths": {"registry.redhat.io": {"auth": theirs}}});
+    let run = env.run(
+        &["export", "--merge", "-", "--registry", "evil.example.com"],
+        doc.to_string().as_bytes(),
+    );
+    run.ok();
+    let merged: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        merged["auths"]["registry.redhat.io"]["auth"], theirs,
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("registry.redhat.io: auth server of evil.example.com not merged"),
+        "{run:?}"
+    );
+    // Named, it is merged (and reported).
+    let run = env.run(
+        &[
+            "export",
+            "--merge",
+            "-",
+            "--registry",
+            "evil.example.com",
+            "--registry",
+            "registry.redhat.io",
+        ],
+        doc.to_string().as_bytes(),
+    );
+    assert!(
+        run.ok()
+            .stderr
+            .contains("merge: registry.redhat.io: updated"),
+        "{run:?}"
+    );
 }

@@ -77,20 +77,21 @@ fn check_over_a_hundred_credentials() {
     // A pair: the token comes from the auth server with its own credential.
     let paired = delegating.host();
     env.store(&paired, USER, PASSWORD).ok();
-    env.store(&tokens.host(), SSO_USER, SSO_PASSWORD).ok();
+    env.store(&tokens.auth_server(), SSO_USER, SSO_PASSWORD)
+        .ok();
     env.run(
         &[
             "pair",
             "add",
             &paired,
-            &tokens.host(),
+            &tokens.auth_server(),
             "--use-auth-credential",
         ],
         b"",
     )
     .ok();
     expected.push((paired.clone(), "ok", None));
-    expected.push((tokens.host(), "not-checkable", None));
+    expected.push((tokens.auth_server(), "not-checkable", None));
     assert_eq!(expected.len(), 101);
 
     let started = Instant::now();
@@ -138,7 +139,7 @@ fn check_over_a_hundred_credentials() {
     // Named ones only; all good: exit 0. The auth server's own credential,
     // checked through its registry, does not count as "could not ask".
     let good = &expected[0].0;
-    let run = env.run(&["check", good, &paired, &tokens.host()], b"");
+    let run = env.run(&["check", good, &paired, &tokens.auth_server()], b"");
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout.lines().count(), 3, "{run:?}");
     // None rejected, one unreachable: exit 3; expired counts as rejected.
@@ -158,7 +159,8 @@ fn check_names_the_auth_server_when_it_refuses() {
     // Paired, but the auth server has no credential of its own: it gets the
     // registry's, which it does not know.
     env.store(&reg, USER, PASSWORD).ok();
-    env.run(&["pair", "add", &reg, &tokens.host()], b"").ok();
+    env.run(&["pair", "add", &reg, &tokens.auth_server()], b"")
+        .ok();
     let run = env.run(&["check", "--json"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();

@@ -125,7 +125,7 @@ fn a_pair_logs_in_through_the_auth_server_with_its_own_credential() {
     let registry = Registry::start(Auth::Token(tokens.realm(), tokens.cert()), false);
     let env = Env::new(Backend::File);
     let host = registry.host();
-    let auth = tokens.host();
+    let auth = tokens.auth_server();
 
     // The registry credential alone: the auth server refuses it, nothing stored.
     let alone = login(
@@ -402,7 +402,7 @@ fn a_realm_on_another_host_than_the_recorded_auth_server_is_named() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(&format!(
-            "names its token realm on {}, not on its recorded auth server sso.elsewhere.example: not sending",
+            "names its token realm on http://{}, not on its recorded auth server sso.elsewhere.example: not sending",
             tokens.host()
         )),
         "{run:?}"

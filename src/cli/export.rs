@@ -19,8 +19,9 @@ use crate::store::Credentials;
 
 const AFTER_HELP: &str = "\
 Docker Hub is exported under https://index.docker.io/v1/ (the key kubelet and docker read).
-A registry's paired auth server comes along unless --no-auth-servers; --registry can also
-name an auth server itself, which is exported with the credential `get` answers for it.
+A registry's paired auth server comes along unless --no-auth-servers (with --merge only
+when --registry names it too); --registry can also name an auth server itself, which is
+exported with the credential `get` answers for it.
 
 Examples:
   docker-credential-keyring export --registry quay.io > config.json
@@ -229,8 +230,15 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
                 .map(|(_, key)| Pattern::parse(key))
                 .collect::<Result<_>>()?
         },
-        // With --split, each Secret holds exactly the registry it names.
-        no_auth_servers: args.no_auth_servers || !split.is_empty(),
+        // With --split, each Secret holds exactly the registry it names; a
+        // merge writes only what --registry names into someone else's secret.
+        auth_servers: if args.no_auth_servers || !split.is_empty() {
+            ex::AuthServers::Out
+        } else if args.merge.is_some() && !args.all_registries {
+            ex::AuthServers::OutSaid
+        } else {
+            ex::AuthServers::Along
+        },
         include_tokens: args.include_tokens,
         email: args.email.take(),
     };

@@ -7,7 +7,9 @@ use clap::Subcommand;
 
 use super::CommandResult;
 use crate::http;
-use crate::pairs::{self, AuthCredential, AuthStatus, Intent, LinkReport, Linked, PairStatus};
+use crate::pairs::{
+    self, AuthCredential, AuthStatus, Intent, LinkReport, Linked, Origin, PairStatus,
+};
 use crate::registry::ServerKey;
 use crate::store::Credentials;
 
@@ -133,7 +135,13 @@ fn add(args: AddArgs) -> CommandResult {
     } else {
         Intent::RegistryCredential
     };
-    let (report, plan) = pairs::link(&Credentials::open()?, &registry, &auth, intent)?;
+    let (report, plan) = pairs::link(
+        &Credentials::open()?,
+        &registry,
+        &auth,
+        &intent,
+        Origin::Named,
+    )?;
     if let Some(note) = plan.note(&registry, &auth) {
         crate::errln!("note: {note}");
     }
@@ -263,7 +271,8 @@ fn discover_cmd(args: DiscoverArgs) -> CommandResult {
         &Credentials::open()?,
         &registry,
         &found.auth_server,
-        Intent::RegistryCredential,
+        &Intent::RegistryCredential,
+        Origin::Discovered,
     )?;
     if let Some(note) = plan.note(&registry, &found.auth_server) {
         crate::errln!("note: {note}");

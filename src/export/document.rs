@@ -325,6 +325,10 @@ fn uses_string_data(secret: &Value, kind: PayloadKind) -> bool {
 fn secret_payload(secret: &Value, kind: PayloadKind) -> Result<Value> {
     let label = secret_label(secret);
     let key = kind.data_key();
+    if secret["data"].get(key).is_some() && secret["stringData"].get(key).is_some() {
+        // The API server lets stringData win: an edit of data would be lost.
+        bail!("{label} holds {key} in both data and stringData (the API server keeps stringData's): remove one of them first");
+    }
     if uses_string_data(secret, kind) {
         let text = secret["stringData"][key]
             .as_str()
@@ -383,6 +387,18 @@ mod tests {
         assert!(Document::parse("kind: ConfigMap\n").is_err());
         assert!(Document::parse("[1]").is_err());
         assert!(Document::parse("   ").is_err());
+    }
+
+    #[test]
+    fn a_payload_in_both_data_and_string_data_is_refused() {
+        let doc = serde_json::json!({"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/dockerconfigjson",
+            "metadata":{"name":"ps"},
+            "data":{".dockerconfigjson": B64.encode(r#"{"auths":{}}"#)},
+            "stringData":{".dockerconfigjson": r#"{"auths":{"reg.example":{"auth":"b3RoZXI6cHc="}}}"#}});
+        let err = Document::parse(&doc.to_string())
+            .and_then(|d| d.merged_payload(&Map::new(), &[]).map(|_| ()));
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("both data and stringData"), "{err}");
     }
 
     #[test]

@@ -46,13 +46,26 @@ use crate::store::{Credentials, Database, IDENTITY_TOKEN_USER};
 pub use dockerconfig::{Entry, PayloadKind};
 use select::Pattern;
 
+/// What happens to the auth servers paired with the selected registries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum AuthServers {
+    /// They come along (as the trust rule allows, [`pairs::companion`]).
+    #[default]
+    Along,
+    /// Left out (`--no-auth-servers`, `--split`).
+    Out,
+    /// Left out with a note naming each (`--merge`: a merge writes only the
+    /// hosts `--registry` names into someone else's pull secret).
+    OutSaid,
+}
+
 /// What to take from the store.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Selection {
     /// `--registry` patterns; empty means every credential.
     pub(crate) patterns: Vec<Pattern>,
-    /// Leave paired auth servers out (`--no-auth-servers`).
-    pub(crate) no_auth_servers: bool,
+    /// Whether the selected registries bring their paired auth servers along.
+    pub(crate) auth_servers: AuthServers,
     /// Export identity tokens as `identitytoken` entries instead of skipping them.
     pub(crate) include_tokens: bool,
     /// Email for every exported entry, overriding the stored ones.
@@ -96,8 +109,10 @@ pub(crate) fn collect(store: &Credentials, selection: &Selection) -> Result<Coll
     if !selection.patterns.is_empty() {
         add_named_auth_servers(store, &db, &mut plan, &auth_servers, &selection.patterns)?;
     }
-    if !selection.no_auth_servers {
-        add_companions(store, &db, &mut plan, &mut out.warnings)?;
+    match selection.auth_servers {
+        AuthServers::Along => add_companions(store, &db, &mut plan, &mut out.warnings)?,
+        AuthServers::OutSaid => say_companions_left_out(store, &db, &plan, &mut out.warnings)?,
+        AuthServers::Out => {}
     }
     for (key, source) in &plan {
         let server = ServerKey::parse(key).map_err(|e| anyhow!("stored key {key:?}: {e}"))?;
@@ -208,6 +223,28 @@ fn add_companions(
                         "{auth_server}: auth server of {registry} left out: {why}"
                     ));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The auth servers the planned registries would bring along, each named
+/// in a note: a merge writes only what `--registry` names.
+fn say_companions_left_out(
+    store: &Credentials,
+    db: &Database,
+    plan: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for registry in plan.keys() {
+        if let pairs::Companion::Entry { auth_server, .. }
+        | pairs::Companion::LeftOut { auth_server, .. } = pairs::companion(store, db, registry)?
+        {
+            if !plan.contains_key(&auth_server) {
+                warnings.push(format!(
+                    "{auth_server}: auth server of {registry} not merged: a merge writes only what --registry names (add --registry {auth_server} to merge it too)"
+                ));
             }
         }
     }

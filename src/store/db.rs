@@ -61,6 +61,15 @@ pub(crate) struct Pair {
         skip_serializing_if = "AuthCredential::is_registry"
     )]
     pub(crate) auth_credential: AuthCredential,
+    /// The username of the auth server's credential the pair was tied to: a
+    /// credential stored later under another username (`docker login` of the
+    /// auth server, an import) is not the one the user tied, so the tie lapses.
+    #[serde(
+        rename = "authUsername",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) auth_username: Option<String>,
 }
 
 /// How a pair relates to the auth server's own stored credential (the trust
@@ -450,6 +459,7 @@ mod tests {
         let pair = Pair {
             auth_server: "s.example".into(),
             auth_credential: AuthCredential::Registry,
+            auth_username: None,
         };
         assert_eq!(
             serde_json::to_string(&pair).unwrap(),

@@ -358,11 +358,11 @@ impl Credentials {
     }
 
     /// [`put_all`](Self::put_all), plus `change` to the index in the same
-    /// transaction (after the credentials are in it, before it is saved; it
-    /// may remove credentials through [`Removals::delete_in`]): `login`
+    /// transaction (under the lock, on the index as it was before the batch;
+    /// it may remove credentials through [`Removals::delete_in`]): `login`
     /// records a pair with its credentials this way, and drops what a
-    /// replaced pair owned. If `change` or the save fails, nothing is stored
-    /// and nothing removed.
+    /// replaced pair owned. If `change`, a write or the save fails, nothing
+    /// is stored and nothing removed.
     pub(crate) fn put_all_with<T>(
         &self,
         puts: &[Put<'_>],
@@ -374,66 +374,29 @@ impl Credentials {
         // call bound in tests/load.rs; serialised, they wait for the lock instead.
         let _lock = self.lock()?;
         let mut db = self.load()?;
-        let mut written: Vec<Written> = Vec::with_capacity(puts.len());
-        for put in puts {
-            let key = put.key;
-            let previous = db.credentials.get(key.as_str()).cloned();
-            // The keyring secret this store overwrites, kept to put back if a
-            // later step fails (full disk): a failed store changes nothing.
-            let old_secret = match &previous {
-                Some(prev) => match self
-                    .secrets(prev.store)
-                    .get(key.as_str())
-                    .with_context(|| format!("cannot store the credential for {key}"))
-                {
-                    Ok(secret) => secret,
-                    Err(err) => {
-                        self.undo(&written);
-                        return Err(err);
-                    }
-                },
-                None => None,
-            };
-            let kind = match self.write_secret(key, put.credential) {
-                Ok(kind) => kind,
-                Err(err) => {
-                    self.undo(&written);
-                    return Err(err);
-                }
-            };
-            let mut record = previous.clone().unwrap_or_default();
-            record.server_url = put.credential.server_url.clone();
-            record.username = put.credential.username.clone();
-            record.store = kind;
-            record.secret = self
-                .secrets(kind)
-                .in_index()
-                .then(|| put.credential.secret.clone());
-            if let Some(email) = put.email {
-                record.email = email.clone();
-            }
-            db.credentials.insert(key.as_str().to_owned(), record);
-            written.push(Written {
-                key: key.as_str().to_owned(),
-                kind,
-                previous,
-                old_secret,
-            });
-        }
         let mut removals = Removals {
             store: self,
             undo: Vec::new(),
         };
-        let changed = change(&mut db, &mut removals);
-        let saved = changed.and_then(|changed| db.save(&self.db_path()).map(|()| changed));
-        let changed = match saved {
+        // The change sees the index as it was before the batch (a pair is
+        // planned against the credentials already there, not the ones it brings).
+        let changed = match change(&mut db, &mut removals) {
             Ok(changed) => changed,
             Err(err) => {
                 self.undo(&removals.undo);
-                self.undo(&written);
                 return Err(err);
             }
         };
+        let mut written: Vec<Written> = Vec::with_capacity(puts.len());
+        let stored = puts
+            .iter()
+            .try_for_each(|put| self.put_in(&mut db, put, &mut written))
+            .and_then(|()| db.save(&self.db_path()));
+        if let Err(err) = stored {
+            self.undo(&written);
+            self.undo(&removals.undo);
+            return Err(err);
+        }
         for w in &written {
             if let Some(prev) = &w.previous {
                 if prev.store != w.kind {
@@ -449,6 +412,43 @@ impl Credentials {
             }
         }
         Ok((written.iter().map(|w| w.kind).collect(), changed))
+    }
+
+    /// One credential of [`put_all_with`](Self::put_all_with)'s batch: its
+    /// secret written (the old one kept in `written` to put back), its record
+    /// in `db`.
+    fn put_in(&self, db: &mut Database, put: &Put<'_>, written: &mut Vec<Written>) -> Result<()> {
+        let key = put.key;
+        let previous = db.credentials.get(key.as_str()).cloned();
+        // The keyring secret this store overwrites, kept to put back if a
+        // later step fails (full disk): a failed store changes nothing.
+        let old_secret = match &previous {
+            Some(prev) => self
+                .secrets(prev.store)
+                .get(key.as_str())
+                .with_context(|| format!("cannot store the credential for {key}"))?,
+            None => None,
+        };
+        let kind = self.write_secret(key, put.credential)?;
+        let mut record = previous.clone().unwrap_or_default();
+        record.server_url = put.credential.server_url.clone();
+        record.username = put.credential.username.clone();
+        record.store = kind;
+        record.secret = self
+            .secrets(kind)
+            .in_index()
+            .then(|| put.credential.secret.clone());
+        if let Some(email) = put.email {
+            record.email = email.clone();
+        }
+        db.credentials.insert(key.as_str().to_owned(), record);
+        written.push(Written {
+            key: key.as_str().to_owned(),
+            kind,
+            previous,
+            old_secret,
+        });
+        Ok(())
     }
 
     /// Writes the secret to the chosen store (the file store's goes into the
@@ -623,8 +623,8 @@ mod tests {
             email: None,
         });
         let failed = store.put_all_with(&puts, |db, _| -> Result<()> {
-            // The change sees the batch in the index it would save...
-            assert!(db.credentials.contains_key("b.example"));
+            // The change sees the index as it was before the batch...
+            assert!(!db.credentials.contains_key("b.example"));
             anyhow::bail!("the pair cannot be recorded")
         });
         assert!(failed.is_err());
@@ -639,6 +639,7 @@ mod tests {
                     db::Pair {
                         auth_server: "b.example".into(),
                         auth_credential: AuthCredential::Registry,
+                        auth_username: None,
                     },
                 );
                 Ok("linked")

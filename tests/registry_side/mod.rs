@@ -358,6 +358,12 @@ impl TokenServer {
         format!("http://{}/token", self.host())
     }
 
+    /// The auth-server key of [`realm`](Self::realm): `http://` as the realm
+    /// (an `https` key's own credential never goes to a plain-HTTP realm).
+    pub fn auth_server(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
     pub fn cert(&self) -> PathBuf {
         self.dir.path().join("token.crt")
     }
