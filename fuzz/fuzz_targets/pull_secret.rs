@@ -221,7 +221,7 @@ fuzz_target!(|data: &[u8]| {
         };
         assert_eq!(accounts.len(), items.len(), "one account per item");
         for (account, item) in accounts.iter().zip(&items) {
-            let linked = account.linked("pull-secret");
+            let linked = account.linked(&["pull-secret"]);
             let pull = linked["imagePullSecrets"].as_array().expect("a list");
             assert!(pull.iter().any(|e| e["name"] == "pull-secret"), "{linked}");
             let before = item
