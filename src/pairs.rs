@@ -5,7 +5,7 @@
 //! module (and the store) reads the pair table: `verify`, `check`, `export`,
 //! `logout`, `ls` and `doctor` ask the functions here.
 //!
-//! **The trust rule** (the one place it is enforced; README "Security" and
+//! **The trust rule** (the one place it is enforced; docs/pairs.md and
 //! SECURITY.md say it in words): *a registry never chooses which of your
 //! credentials it gets.* A registry's challenge is input from the network and
 //! may name any host as its token realm, so:

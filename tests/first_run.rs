@@ -12,6 +12,7 @@ mod common;
 
 use std::path::Path;
 
+use common::docs::{anchors, links};
 use common::golden::repo_file;
 use common::human::{human_command, login};
 use common::{Backend, Env, Run};
@@ -494,6 +495,74 @@ fn readme_command_1_round_trips_and_leaves_nothing_behind() {
     get.env_remove("DOCKER_CREDENTIAL_KEYRING_STORE");
     let run = common::run_command(get, b"registry.example.com");
     assert_eq!(run.stdout, "credentials not found in native keychain\n");
+}
+
+/// Every relative link of the user and developer documents resolves: the
+/// file exists, and an anchor names one of its headings (as GitHub makes
+/// anchors), so moving a section cannot leave a link pointing at nothing.
+#[test]
+fn document_links_and_anchors_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = [
+        "README.md",
+        "SECURITY.md",
+        "packaging/README.md",
+        "fuzz/README.md",
+    ]
+    .map(String::from)
+    .to_vec();
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".md") {
+            files.push(format!("docs/{name}"));
+        }
+    }
+    let mut checked = 0;
+    for file in &files {
+        let dir = Path::new(file).parent().unwrap();
+        for target in links(&repo_file(file)) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let linked = if path.is_empty() {
+                root.join(file)
+            } else {
+                root.join(dir).join(path)
+            };
+            assert!(linked.exists(), "{file}: the link {target} names nothing");
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&linked).unwrap();
+                assert!(
+                    anchors(&text).iter().any(|a| a == anchor),
+                    "{file}: the link {target}: no heading of {} has the anchor #{anchor}",
+                    linked.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the link reader broken?"
+    );
+}
+
+/// The anchors and links the check above relies on, as GitHub makes them.
+#[test]
+fn document_anchors_and_links_are_read_as_github_does() {
+    let page = "# Top\n## Updating (`--merge`)\n```sh\n# not a heading [x](in-code.md)\n```\n\
+                ## 9. The cluster's secret: two\n## Top\nSee [a](b.md#c) and `[d](e.md)`.\n";
+    assert_eq!(
+        anchors(page),
+        [
+            "top",
+            "updating---merge",
+            "9-the-clusters-secret-two",
+            "top-1"
+        ]
+    );
+    assert_eq!(links(page), ["b.md#c"]);
 }
 
 /// `tests/packages` holds what the tests use, not packaging's or the

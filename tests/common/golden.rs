@@ -1,6 +1,6 @@
 //! Files of the repository the tests compare with: golden files under
 //! `tests/golden` (rewritten with `DCK_UPDATE_GOLDEN=1`) and documents such as
-//! the README whose commands the tests run.
+//! the README and `docs/openshift.md`, whose commands the tests run.
 
 use std::path::{Path, PathBuf};
 
