@@ -208,20 +208,6 @@ fn every_format_matches_its_golden_file(backend: Backend) {
                 "--link-commands",
             ],
         ),
-        (
-            "link-commands.oc.sh",
-            &[
-                "--format",
-                "secret",
-                "-n",
-                "team-a",
-                "--link-service-account",
-                "default",
-                "--link-commands",
-                "--kubectl",
-                "oc",
-            ],
-        ),
     ];
     for (golden, args) in cases {
         let run = export(&env, args);
@@ -229,6 +215,27 @@ fn every_format_matches_its_golden_file(backend: Backend) {
         assert!(run.stderr.is_empty(), "{golden}: {run:?}");
         assert_golden(golden, &run.stdout);
     }
+    // With --kubectl oc: the same script, every call through oc.
+    let link = |program: &str| {
+        let args = [
+            "--format",
+            "secret",
+            "-n",
+            "team-a",
+            "--link-service-account",
+            "default",
+            "--link-commands",
+            "--kubectl",
+            program,
+        ];
+        export(&env, &args).ok().stdout.clone()
+    };
+    let (kubectl, oc) = (link("kubectl"), link("oc"));
+    assert!(
+        oc.contains("\ndck_link oc team-a default pull 60 pull-secret"),
+        "{oc}"
+    );
+    assert_eq!(oc.replace("dck_link oc ", "dck_link kubectl "), kubectl);
     // With the live ServiceAccounts piped in: one List to apply, holding
     // the Secrets and the ServiceAccounts with their entries kept.
     let live = r#"{"kind":"List","apiVersion":"v1","items":[
