@@ -763,7 +763,14 @@ fn a_name_with_a_newline_never_passes_for_ours() {
 fn link_script_runs_with_oc_alone_on_path() {
     kubestub::require_kubectl();
     let bin = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(common::tool("kubectl", "kubectl"), bin.path().join("oc")).unwrap();
+    std::os::unix::fs::symlink(
+        common::tool(
+            "kubectl",
+            "kubernetes.io, 1.30 or later (no Debian package is recent enough)",
+        ),
+        bin.path().join("oc"),
+    )
+    .unwrap();
     for tool in ["sh", "sed", "grep", "sleep"] {
         std::os::unix::fs::symlink(common::tool(tool, "coreutils"), bin.path().join(tool)).unwrap();
     }

@@ -802,6 +802,19 @@ fn install_deps_with_nothing_missing_does_nothing() {
     assert_eq!(deb.enabled(), ["system old.service"]);
 }
 
+/// `PACKAGE unless COMMAND`: the package only where the command is missing
+/// (the docker CLI: the machine's own, else Debian's docker.io).
+#[test]
+fn install_deps_skips_a_package_whose_command_is_there() {
+    let deb = FakeDebian::new();
+    deb.package("clipkg", &["/usr/bin/cli"], &[], &[], false);
+    deb.package("otherpkg", &["/usr/bin/other"], &[], &[], false);
+    let out = deb.install_deps(&["clipkg unless sh", "otherpkg unless dck-no-such-command"]);
+    out.ok();
+    assert!(out.stderr.contains("installing otherpkg\n"), "{out:?}");
+    assert!(!deb.read("installed").contains("clipkg"), "sh is on PATH");
+}
+
 /// A fresh machine: the first and the last new packages ship no unit (the
 /// unit search used to end the script there, exit 1, units left enabled).
 /// Service starts are refused while apt runs; afterwards every unit the new

@@ -52,7 +52,7 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
-            panic!("{name} is missing: apt-get install {package} (tests/install-deps does it)")
+            panic!("{name} is missing: it comes from {package} (tests/install-deps installs the Debian packages of tests/packages)")
         })
 }
 

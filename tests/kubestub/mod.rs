@@ -37,7 +37,8 @@ pub fn require_kubectl() {
         .is_ok_and(|o| o.status.success());
     assert!(
         runs,
-        "this test needs kubectl on PATH (`kubectl version --client` must succeed)"
+        "this test needs kubectl 1.30 or later on PATH (`kubectl version --client` must succeed): \
+         install it from https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (no Debian package is recent enough)"
     );
 }
 
