@@ -147,8 +147,10 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     /// Its `WWW-Authenticate` challenges (an unparsable header: the error).
     pub(crate) challenges: Result<Vec<Challenge>, www_authenticate::Malformed>,
-    /// `Location` of a redirect that was not followed.
+    /// `Location` of a redirect that was not followed (or of a created upload).
     pub(crate) location: Option<String>,
+    /// `Docker-Content-Digest`: the digest of the manifest or blob answered.
+    pub(crate) digest: Option<String>,
     /// The body, at most [`MAX_BODY`] bytes.
     pub(crate) body: Vec<u8>,
 }
@@ -200,9 +202,23 @@ impl Client {
 
     /// `GET url`, a redirect answered as it is (its `Location` in the reply).
     pub(crate) fn get_once(&self, url: &str, auth: Option<Auth<'_>>) -> Result<Reply> {
+        self.call_once(Method::Get, url, auth, None)
+    }
+
+    /// One `method` request to `url` with an optional `Accept` header, a
+    /// redirect answered as it is (the registry API calls of `check --image`:
+    /// `HEAD` of a manifest, `POST` and `DELETE` of a blob upload; a `POST`
+    /// has an empty body).
+    pub(crate) fn call_once(
+        &self,
+        method: Method,
+        url: &str,
+        auth: Option<Auth<'_>>,
+        accept: Option<&str>,
+    ) -> Result<Reply> {
         let target = Target::parse(url)?;
         self.allowed(&target)?;
-        self.once(&target, auth, None)
+        self.once(&target, auth, Body::Empty(method, accept))
     }
 
     /// `POST url` with a form body (`name=value&...`, values percent-encoded).
@@ -231,7 +247,11 @@ impl Client {
             self.allowed(&target)?;
             // The credential goes only where it was meant to go.
             let auth = auth.filter(|_| target.same_origin(&first));
-            let mut reply = self.once(&target, auth, form.as_ref())?;
+            let body = match &form {
+                Some(form) => Body::Form(form),
+                None => Body::Empty(Method::Get, None),
+            };
+            let mut reply = self.once(&target, auth, body)?;
             let redirect = matches!(reply.status, 301 | 302 | 303 | 307 | 308);
             match (redirect, reply.location.take()) {
                 (true, Some(location)) => {
@@ -298,7 +318,7 @@ impl Client {
     }
 
     /// One request, no redirect followed.
-    fn once(&self, target: &Target, auth: Option<Auth<'_>>, form: Option<&Form>) -> Result<Reply> {
+    fn once(&self, target: &Target, auth: Option<Auth<'_>>, body: Body<'_>) -> Result<Reply> {
         let left = self.remaining(target)?;
         let header = auth.map(|a| a.header());
         let head = target.url.len() + header.as_ref().map_or(0, |h| h.len()) + HEAD_SLACK;
@@ -311,22 +331,25 @@ impl Client {
             );
         }
         let agent = self.agent(target, left, head)?;
-        let result = match form {
-            Some(form) => {
-                let mut request = agent
+        let authorization = header.as_ref().map(|h| h.as_str());
+        let result = match body {
+            Body::Form(form) => {
+                let request = agent
                     .post(&target.url)
                     .header("Content-Type", "application/x-www-form-urlencoded");
-                if let Some(h) = &header {
-                    request = request.header("Authorization", h.as_str());
-                }
-                request.send(form.as_bytes())
+                with_headers(request, authorization, None).send(form.as_bytes())
             }
-            None => {
-                let mut request = agent.get(&target.url);
-                if let Some(h) = &header {
-                    request = request.header("Authorization", h.as_str());
-                }
-                request.call()
+            Body::Empty(Method::Post, accept) => {
+                with_headers(agent.post(&target.url), authorization, accept).send_empty()
+            }
+            Body::Empty(Method::Get, accept) => {
+                with_headers(agent.get(&target.url), authorization, accept).call()
+            }
+            Body::Empty(Method::Head, accept) => {
+                with_headers(agent.head(&target.url), authorization, accept).call()
+            }
+            Body::Empty(Method::Delete, accept) => {
+                with_headers(agent.delete(&target.url), authorization, accept).call()
             }
         };
         let mut response = result.map_err(|e| self.failure(target, e))?;
@@ -338,9 +361,13 @@ impl Client {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         let challenges = www_authenticate::parse_headers(values.iter().map(String::as_str));
-        let location = headers
-            .get("location")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let location = text("location");
+        let digest = text("docker-content-digest");
         let body = response
             .body_mut()
             .with_config()
@@ -359,6 +386,7 @@ impl Client {
             status,
             challenges,
             location,
+            digest,
             body,
         })
     }
@@ -499,6 +527,56 @@ impl Client {
             tls,
         })
     }
+}
+
+/// The methods of [`Client::call_once`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Post,
+    Delete,
+}
+
+/// What one request sends: a form (always a `POST`), or nothing.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Form(&'a Form),
+    /// The method and the `Accept` header.
+    Empty(Method, Option<&'a str>),
+}
+
+/// `request` with the `Authorization` and `Accept` headers given.
+fn with_headers<B>(
+    mut request: ureq::RequestBuilder<B>,
+    authorization: Option<&str>,
+    accept: Option<&str>,
+) -> ureq::RequestBuilder<B> {
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    if let Some(value) = accept {
+        request = request.header("Accept", value);
+    }
+    request
+}
+
+/// `location` (absolute, or relative to `base`) as an absolute URL, only
+/// when it is on `base`'s scheme, host and port: a registry's upload
+/// `Location` gets the registry's credential, so it must not lead elsewhere.
+pub(crate) fn same_origin_location(base: &str, location: &str) -> Result<String> {
+    let base = Target::parse(base)?;
+    let joined = base.join(location);
+    let next = Target::parse(&joined)
+        .with_context(|| format!("{} answered with an unusable Location", base.shown()))?;
+    if !next.same_origin(&base) {
+        bail!(
+            "{} answered with a Location on {}: not sending the credential there",
+            base.shown(),
+            next.authority()
+        );
+    }
+    Ok(joined)
 }
 
 /// A request URL, split the way the rules need it.

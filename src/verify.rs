@@ -115,15 +115,55 @@ pub(crate) fn ping(client: &Client, registry: &ServerKey, auth: Option<Auth<'_>>
     }
 }
 
-/// Runs the login flow for `attempt`.
-pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
+/// How requests to a registry are authorised, once [`authorize`] has run.
+pub(crate) enum Access {
+    /// `/v2/` answered 200 without a credential.
+    Open,
+    /// A `Basic` challenge: each request carries the attempt's credential.
+    Basic,
+    /// A token from the realm (for the scope asked, if any).
+    Bearer(Secret),
+    /// The realm refused the credential: `by` answered `status` at `url`.
+    Refused { by: Party, url: String, status: u16 },
+}
+
+/// What [`authorize`] learnt: how to ask, over which scheme, and notes.
+pub(crate) struct Authorized {
+    pub(crate) access: Access,
+    /// The scheme `/v2/` answered on (`https://` unless plain HTTP was allowed
+    /// and needed).
+    pub(crate) https: bool,
+    /// Things the user should know (the realm is not on the recorded auth server).
+    pub(crate) notes: Vec<String>,
+}
+
+impl Authorized {
+    /// `https://HOST[:PORT]` (or `http://`) of `registry` as it answered.
+    pub(crate) fn base(&self, registry: &ServerKey) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", registry.api_authority())
+    }
+}
+
+/// The login flow up to the credential check: `GET /v2/` without a
+/// credential, then a token from the realm for `scope` (the distribution
+/// token scope, `repository:NAME:pull`; none for a login check) when the
+/// challenge is `Bearer`. The one token request of this crate.
+pub(crate) fn authorize(
+    client: &Client,
+    attempt: &Attempt<'_>,
+    scope: Option<&str>,
+) -> Result<Authorized> {
     let first = ping(client, attempt.registry, None)?;
     let challenges = challenges(&first)?;
+    let https = first.url.starts_with("https://");
+    let done = |access| Authorized {
+        access,
+        https,
+        notes: Vec::new(),
+    };
     if first.status == 200 {
-        return Ok(Checked {
-            verdict: Verdict::Open,
-            notes: Vec::new(),
-        });
+        return Ok(done(Access::Open));
     }
     if first.status != 401 {
         bail!(
@@ -133,24 +173,43 @@ pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
             attempt.registry
         );
     }
-    // The registry's own URL scheme answered: keep using it.
-    let https = first.url.starts_with("https://");
     if let Some(bearer) = challenges.iter().find(|c| c.is("Bearer")) {
-        return bearer_flow(client, attempt, bearer, https);
+        return bearer_token(client, attempt, bearer, https, scope);
     }
     if challenges.iter().any(|c| c.is("Basic")) {
-        let cred = attempt.credential;
-        let url = v2_url(attempt.registry, https);
-        let reply = client.get_once(&url, Some(Auth::Basic(cred.username, cred.secret)))?;
-        return Ok(Checked {
-            verdict: confirm(&reply, Party::Registry)?,
-            notes: Vec::new(),
-        });
+        return Ok(done(Access::Basic));
     }
     bail!(
         "{} answered 401 without a Basic or Bearer challenge: cannot check the credential",
         redact::url(&first.url)
     )
+}
+
+/// Runs the login flow for `attempt`.
+pub(crate) fn check(client: &Client, attempt: &Attempt<'_>) -> Result<Checked> {
+    let authorized = authorize(client, attempt, None)?;
+    let v2 = v2_url(attempt.registry, authorized.https);
+    let cred = attempt.credential;
+    let verdict = match &authorized.access {
+        Access::Open => Verdict::Open,
+        Access::Refused { by, url, status } => Verdict::Rejected {
+            by: *by,
+            url: url.clone(),
+            status: *status,
+        },
+        Access::Basic => confirm(
+            &client.get_once(&v2, Some(Auth::Basic(cred.username, cred.secret)))?,
+            Party::Registry,
+        )?,
+        Access::Bearer(token) => confirm(
+            &client.get_once(&v2, Some(Auth::Bearer(token)))?,
+            Party::Registry,
+        )?,
+    };
+    Ok(Checked {
+        verdict,
+        notes: authorized.notes,
+    })
 }
 
 fn challenges(reply: &Reply) -> Result<Vec<Challenge>> {
@@ -176,12 +235,13 @@ fn confirm(reply: &Reply, by: Party) -> Result<Verdict> {
     }
 }
 
-fn bearer_flow(
+fn bearer_token(
     client: &Client,
     attempt: &Attempt<'_>,
     bearer: &Challenge,
     https: bool,
-) -> Result<Checked> {
+    scope: Option<&str>,
+) -> Result<Authorized> {
     let v2 = v2_url(attempt.registry, https);
     let realm = bearer
         .param("realm")
@@ -231,6 +291,9 @@ fn bearer_flow(
         if let Some(service) = service {
             form.push(("service", service));
         }
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
         client.post_form(&realm, &form, None)?
     } else {
         let mut url = realm.clone();
@@ -245,6 +308,9 @@ fn bearer_flow(
         if let Some(service) = service {
             add("service", service);
         }
+        if let Some(scope) = scope {
+            add("scope", scope);
+        }
         add("account", cred.username);
         add("client_id", CLIENT_ID);
         add("offline_token", "true");
@@ -254,12 +320,13 @@ fn bearer_flow(
     let refused = matches!(reply.status, 401 | 403)
         || (reply.status == 400 && cred.username == IDENTITY_TOKEN_USER);
     if refused {
-        return Ok(Checked {
-            verdict: Verdict::Rejected {
+        return Ok(Authorized {
+            access: Access::Refused {
                 by,
                 url: redact::url(&reply.url),
                 status: reply.status,
             },
+            https,
             notes,
         });
     }
@@ -272,9 +339,9 @@ fn bearer_flow(
     }
     let token = token_of(&reply.body)
         .with_context(|| format!("the token realm {} answered 200", redact::url(&reply.url)))?;
-    let confirmed = client.get_once(&v2, Some(Auth::Bearer(&token)))?;
-    Ok(Checked {
-        verdict: confirm(&confirmed, Party::Registry)?,
+    Ok(Authorized {
+        access: Access::Bearer(token),
+        https,
         notes,
     })
 }
