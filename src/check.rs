@@ -14,6 +14,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::http::{self, Client};
+use crate::image_access;
+use crate::image_ref::ImageRef;
 use crate::jwt::{self, Expiry, Horizon};
 use crate::pairs;
 use crate::registry::ServerKey;
@@ -98,55 +100,133 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
     };
     let mut jobs = Vec::with_capacity(keys.len());
     for key in keys {
-        let Some(credential) = store.get_in(&db, &key)? else {
+        let Some(job) = job_for(store, &db, &key, true)? else {
             anyhow::bail!("no credential is stored for {key} (see `ls`)");
         };
-        let parsed = ServerKey::parse(&key)?;
-        let expiry = jwt::expiry(credential.secret.expose());
-        let mut decided = None;
-        let mut auth = None;
-        if pairs::checked_through_pairs(&db, &key) {
-            decided = Some(Status::NotCheckable {
-                detail: "an auth server's credential tied to its pairs: checked through its paired registries".into(),
-                on_purpose: true,
-            });
-        } else if let Some(found) = pairs::auth_for(store, &db, &key)? {
-            // The trust rule: the auth server's own credential only when the
-            // pair ties it, else the registry's own goes to its realm.
-            let (username, secret) = match found.credential {
-                Some(c) => (c.username, c.secret),
-                None => (credential.username.clone(), credential.secret.clone()),
-            };
-            auth = Some((found.auth_server, username, secret));
-        }
-        if decided.is_none() && expiry.soon() == Horizon::Expired {
-            decided = Some(Status::Expired);
-        }
-        jobs.push(Job {
-            key: parsed,
-            username: credential.username,
-            secret: credential.secret,
-            auth,
-            decided,
-            expiry,
-        });
+        jobs.push(job);
     }
-    let results: Vec<Mutex<Option<Row>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    Ok(in_pool(&jobs, |job| check_one(client, job)))
+}
+
+/// The job of the credential stored under `key` (`None` when there is none):
+/// its secret, and the auth server's credential the trust rule gives a
+/// paired registry's token request. `through_pairs`: an auth server's own
+/// credential is not checked by itself (plain `check`).
+fn job_for(
+    store: &Credentials,
+    db: &crate::store::Database,
+    key: &str,
+    through_pairs: bool,
+) -> Result<Option<Job>> {
+    let Some(credential) = store.get_in(db, key)? else {
+        return Ok(None);
+    };
+    let parsed = ServerKey::parse(key)?;
+    let expiry = jwt::expiry(credential.secret.expose());
+    let mut decided = None;
+    let mut auth = None;
+    if through_pairs && pairs::checked_through_pairs(db, key) {
+        decided = Some(Status::NotCheckable {
+            detail: "an auth server's credential tied to its pairs: checked through its paired registries".into(),
+            on_purpose: true,
+        });
+    } else if let Some(found) = pairs::auth_for(store, db, key)? {
+        // The trust rule: the auth server's own credential only when the
+        // pair ties it, else the registry's own goes to its realm.
+        let (username, secret) = match found.credential {
+            Some(c) => (c.username, c.secret),
+            None => (credential.username.clone(), credential.secret.clone()),
+        };
+        auth = Some((found.auth_server, username, secret));
+    }
+    if decided.is_none() && expiry.soon() == Horizon::Expired {
+        decided = Some(Status::Expired);
+    }
+    Ok(Some(Job {
+        key: parsed,
+        username: credential.username,
+        secret: credential.secret,
+        auth,
+        decided,
+        expiry,
+    }))
+}
+
+/// `work` over `items` on at most [`CONCURRENCY`] threads; the results in
+/// the order of `items`.
+fn in_pool<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..CONCURRENCY.min(jobs.len()) {
+        for _ in 0..CONCURRENCY.min(items.len()) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(i) else { break };
-                let row = check_one(client, job);
-                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(row);
+                let Some(item) = items.get(i) else { break };
+                let result = work(item);
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });
         }
     });
-    Ok(results
+    results
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .collect())
+        .collect()
+}
+
+/// Checks that the credential stored for each image (the most specific key
+/// first, as podman looks it up) may pull it, and push to it when `push`:
+/// the images share the pool and `client`'s deadline.
+pub(crate) fn run_images(
+    store: &Credentials,
+    images: &[ImageRef],
+    push: bool,
+    client: &Client,
+) -> Result<Vec<image_access::Row>> {
+    let db = store.load()?;
+    let mut jobs = Vec::with_capacity(images.len());
+    for image in images {
+        let mut found = None;
+        for key in image.credential_keys() {
+            if let Some(job) = job_for(store, &db, &key, false)? {
+                found = Some(job);
+                break;
+            }
+        }
+        let Some(job) = found else {
+            anyhow::bail!(
+                "no credential is stored for {} (log in with `login {}`)",
+                image.registry,
+                image.registry
+            );
+        };
+        jobs.push((image, job));
+    }
+    Ok(in_pool(&jobs, |(image, job)| {
+        let decided = job.decided.as_ref().map(|_| image_access::Verdict::Expired);
+        image_access::check(client, &job.attempt(), image, push, decided)
+    }))
+}
+
+impl Job {
+    /// What `verify` needs to ask with this job's credentials.
+    fn attempt(&self) -> Attempt<'_> {
+        Attempt {
+            registry: &self.key,
+            credential: Cred {
+                username: &self.username,
+                secret: &self.secret,
+            },
+            auth_server: self.auth.as_ref().map(|(k, u, s)| {
+                (
+                    k,
+                    Cred {
+                        username: u,
+                        secret: s,
+                    },
+                )
+            }),
+        }
+    }
 }
 
 fn check_one(client: &Client, job: &Job) -> Row {
@@ -154,23 +234,7 @@ fn check_one(client: &Client, job: &Job) -> Row {
     let status = match &job.decided {
         Some(status) => status.clone(),
         None => {
-            let attempt = Attempt {
-                registry: &job.key,
-                credential: Cred {
-                    username: &job.username,
-                    secret: &job.secret,
-                },
-                auth_server: job.auth.as_ref().map(|(k, u, s)| {
-                    (
-                        k,
-                        Cred {
-                            username: u,
-                            secret: s,
-                        },
-                    )
-                }),
-            };
-            match verify::check(client, &attempt) {
+            match verify::check(client, &job.attempt()) {
                 Ok(checked) => {
                     notes = checked.notes;
                     match checked.verdict {

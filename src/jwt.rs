@@ -34,20 +34,7 @@ pub(crate) enum Horizon {
 
 /// The `exp` of `secret` if it is a JWT carrying one.
 pub(crate) fn expiry(secret: &str) -> Expiry {
-    let secret = secret.trim();
-    if secret.len() > MAX_TOKEN {
-        return Expiry::Unknown;
-    }
-    let parts: Vec<&str> = secret.split('.').collect();
-    let [_, payload, _] = parts.as_slice() else {
-        return Expiry::Unknown;
-    };
-    let Ok(bytes) =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
-    else {
-        return Expiry::Unknown;
-    };
-    let Ok(claims) = crate::reader::parse_json_bytes(&bytes) else {
+    let Some(claims) = claims(secret) else {
         return Expiry::Unknown;
     };
     match claims.get("exp") {
@@ -57,6 +44,22 @@ pub(crate) fn expiry(secret: &str) -> Expiry {
             .map_or(Expiry::Unknown, Expiry::At),
         _ => Expiry::Unknown,
     }
+}
+
+/// The claims of `token` if it is a JWT (unverified: only for reports).
+pub(crate) fn claims(token: &str) -> Option<serde_json::Value> {
+    let token = token.trim();
+    if token.len() > MAX_TOKEN {
+        return None;
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [_, payload, _] = parts.as_slice() else {
+        return None;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    crate::reader::parse_json_bytes(&bytes).ok()
 }
 
 /// The expiry of the secret stored under `key` (reads the secret).

@@ -44,6 +44,8 @@ pub mod export;
 pub(crate) mod fsutil;
 pub(crate) mod gojson;
 pub(crate) mod http;
+pub(crate) mod image_access;
+pub(crate) mod image_ref;
 pub mod input;
 pub(crate) mod jwt;
 pub(crate) mod log;

@@ -1,5 +1,7 @@
-//! `check [REGISTRY...]`: does each stored credential still work? The checks
-//! live in [`crate::check`]; this file parses, calls, prints.
+//! `check [REGISTRY...]`: does each stored credential still work? And
+//! `check --image REF...`: may it pull (or push) these repositories? The
+//! checks live in [`crate::check`] and [`crate::image_access`]; this file
+//! parses, calls, prints.
 
 use super::{table, CommandResult};
 use crate::registry::ServerKey;
@@ -19,10 +21,31 @@ Exit codes:
   1  a credential was rejected or has expired (or an error, named on stderr)
   2  bad command line
   3  none rejected, but some could not be asked: unreachable, or not checkable from
-     what the server answered (not a registry, pairs that disagree)")]
+     what the server answered (not a registry, pairs that disagree)
+
+With --image REF (REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST], as docker reads it: `alpine`
+is docker.io/library/alpine:latest), the credential stored for that repository (the most
+specific key: REGISTRY/team/app, then REGISTRY/team, then REGISTRY) asks for a token with
+repository:NAME:pull scope (through the pair's auth server under the trust rule), then
+HEADs the manifest. One line per image with the digest on success. --push also starts a
+blob upload and cancels it (never a PUT; nothing is left behind). Exit codes for --image:
+  0  every image may be pulled (and pushed, with --push)
+  1  a credential was rejected or has expired (or an error, named on stderr)
+  2  bad command line (an invalid image reference is refused before any network I/O)
+  3  some registry could not be asked (unreachable, or an answer that proves nothing)
+  4  the credential works but access to the repository is denied
+  5  the repository, tag or digest does not exist
+With several images the most severe wins, in this order: 1, 4, 5, 3, 0.")]
 pub(crate) struct Args {
     /// Registries to check (default: every stored credential)
+    #[arg(conflicts_with = "images")]
     pub(crate) registries: Vec<String>,
+    /// Prove the stored credential may pull this image's repository (repeatable)
+    #[arg(long = "image", value_name = "REF", value_parser = parse_image)]
+    pub(crate) images: Vec<crate::image_ref::ImageRef>,
+    /// With --image: also prove push access (an upload started and cancelled)
+    #[arg(long, requires = "images")]
+    pub(crate) push: bool,
     /// Print JSON instead of lines
     #[arg(long)]
     pub(crate) json: bool,
@@ -31,7 +54,14 @@ pub(crate) struct Args {
     pub(crate) probe: super::pair::ProbeArgs,
 }
 
+fn parse_image(text: &str) -> Result<crate::image_ref::ImageRef, String> {
+    crate::image_ref::parse(text).map_err(|e| e.to_string())
+}
+
 pub(crate) fn run(args: Args) -> CommandResult {
+    if !args.images.is_empty() {
+        return run_images(args);
+    }
     let only = args
         .registries
         .iter()
@@ -60,4 +90,29 @@ pub(crate) fn run(args: Args) -> CommandResult {
         }
     }
     Ok(crate::check::exit_code(&rows))
+}
+
+fn run_images(args: Args) -> CommandResult {
+    let client = args.probe.client()?;
+    let store = Credentials::open()?;
+    let rows = crate::check::run_images(&store, &args.images, args.push, &client)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        let shown: Vec<String> = rows.iter().map(|r| table::cell(&r.reference)).collect();
+        let width = shown.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+        for (row, reference) in rows.iter().zip(&shown) {
+            let mut line = String::new();
+            table::push_padded(&mut line, reference, width);
+            let username = table::cell(&row.username);
+            let verdict = serde_json::to_value(row.verdict)?;
+            let verdict = verdict.as_str().unwrap_or_default();
+            let digest = row.digest.as_deref().map(|d| format!(" {d}")).unwrap_or_default();
+            crate::outln!("{line}  {username}  {verdict}{digest}: {}", row.detail);
+            for note in &row.notes {
+                crate::errln!("note: {note}");
+            }
+        }
+    }
+    Ok(crate::image_access::exit_code(&rows))
 }
