@@ -233,32 +233,30 @@ fn check_one(client: &Client, job: &Job) -> Row {
     let mut notes = Vec::new();
     let status = match &job.decided {
         Some(status) => status.clone(),
-        None => {
-            match verify::check(client, &job.attempt()) {
-                Ok(checked) => {
-                    notes = checked.notes;
-                    match checked.verdict {
-                        Verdict::Accepted => Status::Ok,
-                        Verdict::Rejected { by, url, status } => Status::Rejected {
-                            by,
-                            url,
-                            http_status: status,
-                        },
-                        Verdict::Open => Status::NotCheckable {
-                            detail: "the registry asks for no credential".into(),
-                            on_purpose: true,
-                        },
-                    }
+        None => match verify::check(client, &job.attempt()) {
+            Ok(checked) => {
+                notes = checked.notes;
+                match checked.verdict {
+                    Verdict::Accepted => Status::Ok,
+                    Verdict::Rejected { by, url, status } => Status::Rejected {
+                        by,
+                        url,
+                        http_status: status,
+                    },
+                    Verdict::Open => Status::NotCheckable {
+                        detail: "the registry asks for no credential".into(),
+                        on_purpose: true,
+                    },
                 }
-                Err(err) if http::is_unreachable(&err) => Status::Unreachable {
-                    detail: format!("{err:#}"),
-                },
-                Err(err) => Status::NotCheckable {
-                    detail: format!("{err:#}"),
-                    on_purpose: false,
-                },
             }
-        }
+            Err(err) if http::is_unreachable(&err) => Status::Unreachable {
+                detail: format!("{err:#}"),
+            },
+            Err(err) => Status::NotCheckable {
+                detail: format!("{err:#}"),
+                on_purpose: false,
+            },
+        },
     };
     let soon = job.expiry.soon();
     Row {

@@ -186,7 +186,12 @@ fn ask(
     };
     let api = Api {
         client,
-        base: format!("{}/v2/{}", authorized.base(attempt.registry), image.repository),
+        attempt,
+        base: format!(
+            "{}/v2/{}",
+            authorized.base(attempt.registry),
+            image.repository
+        ),
         auth,
         authorized: &authorized,
         granted,
@@ -200,7 +205,10 @@ fn ask(
         (Verdict::Ok, Verdict::NotFound) => Found {
             verdict: Verdict::Ok,
             digest: None,
-            detail: format!("{}; {} (nothing to pull yet)", pushed.detail, manifest.detail),
+            detail: format!(
+                "{}; {} (nothing to pull yet)",
+                pushed.detail, manifest.detail
+            ),
         },
         (Verdict::Ok, _) => Found {
             detail: format!("{}; {}", manifest.detail, pushed.detail),
@@ -253,6 +261,7 @@ fn granted_actions(token: &str, repository: &str) -> Option<Vec<String>> {
 /// The registry API of one repository, with the authorisation found.
 struct Api<'a> {
     client: &'a Client,
+    attempt: &'a Attempt<'a>,
     /// `https://HOST[:PORT]/v2/NAME`.
     base: String,
     auth: Option<Auth<'a>>,
@@ -360,29 +369,52 @@ impl Api<'_> {
             );
         };
         let upload = http::same_origin_location(&start, location)?;
-        let cancelled = self.call(Method::Delete, &upload, None)?;
-        if !(200..=299).contains(&cancelled.status) {
-            bail!(
-                "push allowed, but cancelling the upload at {} answered {} (the registry removes stale uploads itself)",
-                redact::url(&upload),
-                cancelled.status
-            );
+        let pushed = format!(
+            "may push to {} (an upload was started and cancelled)",
+            image.repository
+        );
+        Ok(match self.cancel(&upload, image)? {
+            None => found(Verdict::Ok, pushed),
+            Some(left) => found(
+                Verdict::Ok,
+                format!("may push to {}; {left}", image.repository),
+            ),
+        })
+    }
+
+    /// `DELETE` of the upload, then a `GET` that must answer 404. distribution
+    /// wants the `delete` action for that `DELETE`: refused for want of it
+    /// (401), a token with `repository:NAME:delete` is asked for and the
+    /// `DELETE` tried once more. `Some(why)` when the upload is left.
+    fn cancel(&self, upload: &str, image: &ImageRef) -> Result<Option<String>> {
+        let shown = redact::url(upload);
+        let mut cancelled = self.call(Method::Delete, upload, None)?;
+        if cancelled.status == 401 && matches!(self.authorized.access, Access::Bearer(_)) {
+            let scope = format!("repository:{}:delete", image.repository);
+            let delete = verify::authorize(self.client, self.attempt, Some(&scope))?;
+            if let Access::Bearer(token) = &delete.access {
+                cancelled = self.client.call_once(
+                    Method::Delete,
+                    upload,
+                    Some(Auth::Bearer(token)),
+                    None,
+                )?;
+            }
         }
-        let after = self.call(Method::Get, &upload, None)?;
+        if !(200..=299).contains(&cancelled.status) {
+            return Ok(Some(format!(
+                "the upload it started could not be cancelled (DELETE {shown} answered {}: the credential lacks the delete action); the registry removes stale uploads itself (distribution: after 7 days)",
+                cancelled.status
+            )));
+        }
+        let after = self.call(Method::Get, upload, None)?;
         if after.status != 404 {
             bail!(
-                "push allowed, but the cancelled upload at {} still answers {} (the registry removes stale uploads itself)",
-                redact::url(&upload),
+                "push allowed, but the cancelled upload at {shown} still answers {} (the registry removes stale uploads itself)",
                 after.status
             );
         }
-        Ok(found(
-            Verdict::Ok,
-            format!(
-                "may push to {} (an upload was started and cancelled)",
-                image.repository
-            ),
-        ))
+        Ok(None)
     }
 }
 
@@ -436,12 +468,13 @@ mod tests {
         use base64::Engine;
         let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let token = |claims: &str| format!("{}.{}.c2ln", e(r#"{"alg":"RS256"}"#), e(claims));
-        let t = token(
-            r#"{"access":[{"type":"repository","name":"team/app","actions":["pull"]}]}"#,
-        );
+        let t = token(r#"{"access":[{"type":"repository","name":"team/app","actions":["pull"]}]}"#);
         assert_eq!(granted_actions(&t, "team/app"), Some(vec!["pull".into()]));
         assert_eq!(granted_actions(&t, "team/other"), Some(vec![]));
-        assert_eq!(granted_actions(&token(r#"{"access":[]}"#), "team/app"), Some(vec![]));
+        assert_eq!(
+            granted_actions(&token(r#"{"access":[]}"#), "team/app"),
+            Some(vec![])
+        );
         assert_eq!(granted_actions("opaque-token", "team/app"), None);
     }
 }

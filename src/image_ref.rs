@@ -112,7 +112,10 @@ pub(crate) fn parse(input: &str) -> Result<ImageRef, RefError> {
     };
     check_repository(given, &repository)?;
     if registry.as_str().len() + 1 + repository.len() > MAX_NAME {
-        return Err(refuse(given, "the repository name is longer than 255 characters"));
+        return Err(refuse(
+            given,
+            "the repository name is longer than 255 characters",
+        ));
     }
     Ok(ImageRef {
         given: given.to_owned(),
@@ -235,7 +238,12 @@ mod tests {
 
     fn parts(input: &str) -> (String, String, Option<String>, Option<String>) {
         let r = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-        (r.registry.as_str().to_owned(), r.repository, r.tag, r.digest)
+        (
+            r.registry.as_str().to_owned(),
+            r.repository,
+            r.tag,
+            r.digest,
+        )
     }
 
     #[test]

@@ -107,7 +107,11 @@ fn run_images(args: Args) -> CommandResult {
             let username = table::cell(&row.username);
             let verdict = serde_json::to_value(row.verdict)?;
             let verdict = verdict.as_str().unwrap_or_default();
-            let digest = row.digest.as_deref().map(|d| format!(" {d}")).unwrap_or_default();
+            let digest = row
+                .digest
+                .as_deref()
+                .map(|d| format!(" {d}"))
+                .unwrap_or_default();
             crate::outln!("{line}  {username}  {verdict}{digest}: {}", row.detail);
             for note in &row.notes {
                 crate::errln!("note: {note}");

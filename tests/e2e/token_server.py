@@ -2,7 +2,7 @@
 """A tiny Docker token server (the `realm` of a registry using token auth).
 
     token_server.py --listen HOST:PORT --port-file FILE --users FILE --key KEY.pem \
-        --cert CERT.pem --issuer ISSUER --service SERVICE [--log FILE]
+        --cert CERT.pem --issuer ISSUER --service SERVICE [--log FILE] [--acl FILE]
 
 PORT 0 takes a free port; the port is written to --port-file once listening.
 The log has one line per request and one "issued USER SCOPES" line per token,
@@ -15,8 +15,14 @@ in: the "delegated authentication" of the README's pairs section.
 GET /token?service=S&scope=repository:NAME:pull,push[&scope=...] with HTTP
 Basic credentials answers {"token", "access_token", "expires_in", "issued_at"}
 when the user and password are in FILE (lines "user:sha256hex(password)"),
-401 with a Basic challenge otherwise (no anonymous access). Every requested
-scope is granted to an authenticated user.
+401 with a Basic challenge otherwise (no anonymous access). Without --acl,
+every requested scope is granted to an authenticated user. With --acl FILE
+(lines "USER REPOSITORY ACTIONS", ACTIONS comma-separated, `*` wildcards in
+USER and REPOSITORY as in shell globs, `*` in ACTIONS for all, `#` comments),
+a user gets the requested actions the matching lines grant and no others: as
+distribution's token servers (and Docker Hub) do, a scope the user may not have
+is not refused, it comes back with fewer (or no) actions in "access". The file
+is re-read on every request.
 
 POST /token with the OAuth2 refresh_token grant (form grant_type=refresh_token,
 refresh_token, service, client_id), as docker sends an identity token, answers
@@ -36,6 +42,7 @@ that bundle (it holds the same self-signed certificate).
 
 import argparse
 import base64
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -97,6 +104,33 @@ def parse_scopes(values):
     return access
 
 
+def load_acl(path):
+    """[(user glob, repository glob, {actions})] from an --acl file."""
+    rules = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split("#", 1)[0].split()
+            if len(fields) == 3:
+                rules.append((fields[0], fields[1], set(fields[2].split(","))))
+    return rules
+
+
+def restrict(access, user, acl_path):
+    """`access` with only the actions the ACL grants `user` (all without an ACL)."""
+    if acl_path is None:
+        return access
+    rules = load_acl(acl_path)
+    out = []
+    for entry in access:
+        allowed = set()
+        for who, repo, actions in rules:
+            if fnmatch.fnmatchcase(user, who) and fnmatch.fnmatchcase(entry["name"], repo):
+                allowed |= actions
+        kept = [a for a in entry["actions"] if a in allowed or "*" in allowed]
+        out.append({**entry, "actions": kept})
+    return out
+
+
 def load_users(path):
     users = {}
     with open(path, encoding="utf-8") as f:
@@ -107,7 +141,7 @@ def load_users(path):
     return users
 
 
-def make_handler(issuer, users_path, log_path, refresh_path=None):
+def make_handler(issuer, users_path, log_path, refresh_path=None, acl_path=None):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):  # one line per request, to our log
             with open(log_path, "a", encoding="utf-8") as f:
@@ -148,7 +182,7 @@ def make_handler(issuer, users_path, log_path, refresh_path=None):
                 return self.reply(401, {"errors": [{"code": "UNAUTHORIZED",
                                                     "message": "authentication required"}]},
                                   [("WWW-Authenticate", 'Basic realm="dck-e2e-token"')])
-            access = parse_scopes(query.get("scope", []))
+            access = restrict(parse_scopes(query.get("scope", [])), user, acl_path)
             token = issuer.token(user, access)
             self.log_message("issued %s %s", user,
                              " ".join(f"{a['name']}:{','.join(a['actions'])}" for a in access))
@@ -193,10 +227,11 @@ def main():
     parser.add_argument("--service", required=True)
     parser.add_argument("--log", default=os.devnull)
     parser.add_argument("--refresh-tokens", default=None)
+    parser.add_argument("--acl", default=None)
     args = parser.parse_args()
     host, _, port = args.listen.rpartition(":")
     issuer = Issuer(args.key, args.cert, args.issuer, args.service)
-    server = ThreadingHTTPServer((host, int(port)), make_handler(issuer, args.users, args.log, args.refresh_tokens))
+    server = ThreadingHTTPServer((host, int(port)), make_handler(issuer, args.users, args.log, args.refresh_tokens, args.acl))
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{server.server_address[1]}\n")
     os.rename(args.port_file + ".tmp", args.port_file)

@@ -455,3 +455,126 @@ impl Drop for Tinyproxy {
         let _ = self.child.wait();
     }
 }
+
+impl TokenServer {
+    /// tests/e2e/token_server.py on 127.0.0.2 knowing `users` (name,
+    /// password) and granting per-repository actions by `acl` (its `--acl`
+    /// lines: `USER REPOSITORY ACTIONS`, `*` globs); killed on drop.
+    pub fn start_with_acl(users: &[(&str, &str)], acl: &str) -> TokenServer {
+        let dir = tempfile::tempdir().unwrap();
+        openssl(
+            dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "token.key",
+                "-out",
+                "token.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=dck-test-issuer",
+            ],
+        );
+        let lines: String = users
+            .iter()
+            .map(|(user, password)| {
+                let digest = Command::new("python3")
+                    .args([
+                        "-c",
+                        "import hashlib,sys; print(hashlib.sha256(sys.stdin.read().encode()).hexdigest())",
+                    ])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .and_then(|mut child| {
+                        use std::io::Write;
+                        child.stdin.take().unwrap().write_all(password.as_bytes())?;
+                        child.wait_with_output()
+                    })
+                    .unwrap();
+                format!("{user}:{}", String::from_utf8_lossy(&digest.stdout))
+            })
+            .collect();
+        std::fs::write(dir.path().join("users"), lines).unwrap();
+        std::fs::write(dir.path().join("acl"), acl).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/token_server.py");
+        let port_file = dir.path().join("port");
+        let child = Command::new(tool("python3", "python3"))
+            .arg(script)
+            .args(["--listen", "127.0.0.2:0", "--port-file"])
+            .arg(&port_file)
+            .arg("--users")
+            .arg(dir.path().join("users"))
+            .arg("--acl")
+            .arg(dir.path().join("acl"))
+            .arg("--key")
+            .arg(dir.path().join("token.key"))
+            .arg("--cert")
+            .arg(dir.path().join("token.crt"))
+            .args([
+                "--issuer",
+                "dck-test-issuer",
+                "--service",
+                "dck-test-registry",
+            ])
+            .arg("--log")
+            .arg(dir.path().join("log"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start token_server.py");
+        let start = Instant::now();
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                break text.trim().parse::<u16>().unwrap();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "token_server.py did not start (needs python3-cryptography)"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        TokenServer { child, port, dir }
+    }
+}
+
+impl Registry {
+    /// Blob uploads in progress in `repository`: `_uploads/UUID` with its
+    /// `startedat` or `data` (distribution 2.8 leaves an empty
+    /// `hashstates/sha256/0` of a cancelled upload behind, nothing else).
+    pub fn uploads_in_progress(&self, repository: &str) -> usize {
+        let dir = self
+            .dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_uploads");
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().join("startedat").exists() || e.path().join("data").exists())
+                .count()
+        })
+    }
+
+    /// Tags of `repository` in the registry's storage.
+    pub fn stored_tags(&self, repository: &str) -> Vec<String> {
+        let dir = self
+            .dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/tags");
+        let mut tags: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        tags
+    }
+}
