@@ -887,6 +887,30 @@ mod tests {
     }
 
     #[test]
+    fn upload_locations_stay_on_the_registry() {
+        let start = "http://127.0.0.1:5000/v2/team/app/blobs/uploads/";
+        let same = |l: &str| same_origin_location(start, l);
+        assert_eq!(
+            same("/v2/team/app/blobs/uploads/u1?_state=x").unwrap(),
+            "http://127.0.0.1:5000/v2/team/app/blobs/uploads/u1?_state=x"
+        );
+        assert_eq!(
+            same("http://127.0.0.1:5000/v2/team/app/blobs/uploads/u2").unwrap(),
+            "http://127.0.0.1:5000/v2/team/app/blobs/uploads/u2"
+        );
+        for elsewhere in [
+            "http://evil.example:5000/v2/x",
+            "//evil.example/v2/x",
+            "https://127.0.0.1:5000/v2/x",
+            "http://127.0.0.1:5001/v2/x",
+        ] {
+            let err = same(elsewhere).unwrap_err().to_string();
+            assert!(err.contains("not sending the credential"), "{elsewhere}: {err}");
+        }
+        assert!(same("http://user:pw@127.0.0.1:5000/x").is_err());
+    }
+
+    #[test]
     fn urls_with_user_info_are_refused_without_echoing_it() {
         let err = Target::parse("https://bob:hunter2@reg.example.com/v2/")
             .unwrap_err()
