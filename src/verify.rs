@@ -11,6 +11,10 @@
 //!    An identity token (username `<token>`) uses the OAuth2 `refresh_token`
 //!    grant instead (`POST` to the realm), as docker does.
 //!
+//! [`authorize`] is steps 1 and 3's token request on their own, with an
+//! optional scope (`repository:NAME:pull` for `check --image`): the one token
+//! client of this crate.
+//!
 //! A refresh token the auth server hands out for a password (docker asks for
 //! one with `offline_token=true`) is not stored: the password stays the
 //! stored credential, because pull secrets and the other clients reading the
