@@ -905,7 +905,10 @@ mod tests {
             "http://127.0.0.1:5001/v2/x",
         ] {
             let err = same(elsewhere).unwrap_err().to_string();
-            assert!(err.contains("not sending the credential"), "{elsewhere}: {err}");
+            assert!(
+                err.contains("not sending the credential"),
+                "{elsewhere}: {err}"
+            );
         }
         assert!(same("http://user:pw@127.0.0.1:5000/x").is_err());
     }

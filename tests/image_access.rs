@@ -332,3 +332,58 @@ fn bad_references_are_refused_before_any_network_io() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("login 127.0.0.1:9"), "{run:?}");
 }
+
+#[test]
+#[ignore = "needs docker-registry, skopeo, apache2-utils, openssl and python3-cryptography"]
+fn a_paired_registry_asks_with_the_credential_the_trust_rule_gives() {
+    let sso = (SSO_USER, SSO_PASSWORD);
+    let acl = format!("{SSO_USER} team/app pull\n{ACL}");
+    let tokens = TokenServer::start_with_acl(&[NOBODY, PUSHER, sso], &acl);
+    let registry = Registry::start(Auth::Token(tokens.realm(), tokens.cert()), false);
+    let host = registry.host();
+    let (layout, digest) = layout();
+    let app = format!("{host}/team/app:v1");
+    skopeo_push(layout.path(), PUSHER, &app).ok();
+    // The registry's own credential may do nothing; the auth server's may pull.
+    let env = env_with(&host, NOBODY);
+    let run = check(&env, &["--image", &app, "--json"]);
+    assert_verdict(&run, 4, "denied", "no pull access");
+    env.store(&tokens.auth_server(), SSO_USER, SSO_PASSWORD)
+        .ok();
+    let pair = ["pair", "add", &host, &tokens.auth_server()];
+    env.run(&pair, b"").ok();
+    // Paired without tying the auth server's credential: still the registry's own.
+    let run = check(&env, &["--image", &app, "--json"]);
+    assert_verdict(&run, 4, "denied", "no pull access");
+    assert!(
+        !tokens.log().contains(&format!("issued {SSO_USER}")),
+        "{}",
+        tokens.log()
+    );
+    // Tied: the auth server's credential gets the token, as skopeo with it.
+    env.run(
+        &[
+            "pair",
+            "add",
+            &host,
+            &tokens.auth_server(),
+            "--use-auth-credential",
+        ],
+        b"",
+    )
+    .ok();
+    let run = check(&env, &["--image", &app, "--json"]);
+    assert_eq!(
+        assert_verdict(&run, 0, "ok", "may pull")["digest"],
+        digest.as_str()
+    );
+    assert!(
+        tokens
+            .log()
+            .contains(&format!("issued {SSO_USER} team/app:pull")),
+        "{}",
+        tokens.log()
+    );
+    skopeo_inspect(sso, &app).ok();
+    assert!(!run.stdout.contains(SSO_PASSWORD) && !run.stderr.contains(SSO_PASSWORD));
+}

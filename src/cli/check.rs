@@ -28,7 +28,8 @@ is docker.io/library/alpine:latest), the credential stored for that repository (
 specific key: REGISTRY/team/app, then REGISTRY/team, then REGISTRY) asks for a token with
 repository:NAME:pull scope (through the pair's auth server under the trust rule), then
 HEADs the manifest. One line per image with the digest on success. --push also starts a
-blob upload and cancels it (never a PUT; nothing is left behind). Exit codes for --image:
+blob upload and cancels it (never a PUT; an upload it cannot cancel is named). Exit codes
+for --image:
   0  every image may be pulled (and pushed, with --push)
   1  a credential was rejected or has expired (or an error, named on stderr)
   2  bad command line (an invalid image reference is refused before any network I/O)
