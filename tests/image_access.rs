@@ -387,3 +387,101 @@ fn a_paired_registry_asks_with_the_credential_the_trust_rule_gives() {
     skopeo_inspect(sso, &app).ok();
     assert!(!run.stdout.contains(SSO_PASSWORD) && !run.stderr.contains(SSO_PASSWORD));
 }
+
+/// A fake server on `ip` answering each request head with `answer(head)`
+/// (a whole HTTP/1.1 response); returns its port and the heads it saw.
+fn fake_server(
+    ip: &str,
+    answer: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            while !head.ends_with("\r\n\r\n") {
+                if reader.read_line(&mut head).unwrap_or(0) == 0 {
+                    break;
+                }
+            }
+            log.lock().unwrap().push(head.clone());
+            let _ = stream.write_all(answer(&head).as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+fn reply(status: &str, headers: &str) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n{headers}\r\n")
+}
+
+#[test]
+fn an_upload_location_on_another_host_never_gets_the_credential() {
+    let (elsewhere, stolen) = fake_server("127.0.0.2", |_| reply("204 No Content", ""));
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let shown = digest.clone();
+    let (port, seen) = fake_server("127.0.0.1", move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/v2/"] if !head.contains("Authorization") => reply(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"x\"\r\n",
+            ),
+            ["HEAD", "/v2/team/app/manifests/v1"] => {
+                reply("200 OK", &format!("Docker-Content-Digest: {shown}\r\n"))
+            }
+            ["POST", "/v2/team/app/blobs/uploads/"] => reply(
+                "202 Accepted",
+                &format!("Location: http://127.0.0.2:{elsewhere}/v2/team/app/blobs/uploads/u1\r\n"),
+            ),
+            _ => reply("404 Not Found", ""),
+        }
+    });
+    let host = format!("127.0.0.1:{port}");
+    let env = env_with(&host, (USER, PASSWORD));
+    let run = check(
+        &env,
+        &[
+            "--image",
+            &format!("{host}/team/app:v1"),
+            "--push",
+            "--json",
+        ],
+    );
+    let row = assert_verdict(&run, 3, "not-checkable", "not sending the credential there");
+    assert_eq!(
+        row["detail"].as_str().unwrap().matches("127.0.0.2").count(),
+        1
+    );
+    assert!(
+        stolen.lock().unwrap().is_empty(),
+        "the other host was asked"
+    );
+    let heads = seen.lock().unwrap().clone();
+    // Asked for every manifest and index type; never a PUT, never a DELETE.
+    let head = heads
+        .iter()
+        .find(|h| h.starts_with("HEAD "))
+        .expect("a HEAD");
+    for media_type in [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ] {
+        assert!(head.contains(media_type), "{head}");
+    }
+    assert!(heads
+        .iter()
+        .all(|h| !h.starts_with("PUT ") && !h.starts_with("DELETE ")));
+    // Without --push the same registry proves pull, with its digest.
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    assert_eq!(
+        assert_verdict(&run, 0, "ok", "may pull")["digest"],
+        digest.as_str()
+    );
+}
