@@ -5,7 +5,9 @@
 //! threads sharing one client, whose deadline bounds the whole run. Each
 //! credential gets one verdict; none ever carries a secret. The run's exit
 //! code ([`exit_code`]) tells a script "all good" from "rejected" from "could
-//! not ask".
+//! not ask". `check --image` ([`run_images`]) shares the store reading, the
+//! trust rule's choice of credentials and the pool; its per-image flow and
+//! verdicts are [`crate::image_access`]'s.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -202,8 +204,9 @@ pub(crate) fn run_images(
         jobs.push((image, job));
     }
     Ok(in_pool(&jobs, |(image, job)| {
-        let decided = job.decided.as_ref().map(|_| image_access::Verdict::Expired);
-        image_access::check(client, &job.attempt(), image, push, decided)
+        // Without `through_pairs`, the only verdict decided up front is expiry.
+        let expired = matches!(job.decided, Some(Status::Expired));
+        image_access::check(client, &job.attempt(), image, push, expired)
     }))
 }
 

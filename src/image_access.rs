@@ -120,21 +120,22 @@ fn found(verdict: Verdict, detail: String) -> Found {
     }
 }
 
-/// Checks `image` with `attempt`'s credentials (`expired`: decided already).
+/// Checks `image` with `attempt`'s credentials; `expired`: the stored secret
+/// is a JWT past its `exp`, not sent anywhere.
 pub(crate) fn check(
     client: &Client,
     attempt: &Attempt<'_>,
     image: &ImageRef,
     push: bool,
-    expired: Option<Verdict>,
+    expired: bool,
 ) -> Row {
     let mut notes = Vec::new();
     let outcome = match expired {
-        Some(verdict) => Ok(found(
-            verdict,
+        true => Ok(found(
+            Verdict::Expired,
             "the stored secret is a JWT whose exp has passed: log in again".into(),
         )),
-        None => ask(client, attempt, image, push, &mut notes),
+        false => ask(client, attempt, image, push, &mut notes),
     };
     let found = outcome.unwrap_or_else(|err| {
         let verdict = match http::is_unreachable(&err) {

@@ -331,6 +331,17 @@ fn bad_references_are_refused_before_any_network_io() {
     let run = check(&env, &["--image", "127.0.0.1:9/team/app"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("login 127.0.0.1:9"), "{run:?}");
+    // An expired JWT is not sent: expired, exit 1, whatever the registry.
+    use base64::Engine;
+    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let expired = format!("{}.{}.c2ln", e(r#"{"alg":"RS256"}"#), e(r#"{"exp":1000}"#));
+    let (port, seen) = fake_server("127.0.0.1", |_| reply("500 Oops", ""));
+    let host = format!("127.0.0.1:{port}");
+    env.store(&host, "ci", &expired).ok();
+    let run = check(&env, &["--image", &format!("{host}/team/app"), "--json"]);
+    assert_verdict(&run, 1, "expired", "log in again");
+    assert!(seen.lock().unwrap().is_empty(), "the registry was asked");
+    assert!(!run.stdout.contains(&expired));
 }
 
 #[test]
