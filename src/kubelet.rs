@@ -365,3 +365,94 @@ pub(crate) fn run() -> i32 {
         now,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_of_an_image_follows_dockers_reference_rule() {
+        for (image, registry) in [
+            ("docker.io/library/nginx", "docker.io"),
+            ("nginx", "docker.io"),
+            ("nginx:1.27", "docker.io"),
+            ("library/nginx@sha256:abc", "docker.io"),
+            ("index.docker.io/team/app", "docker.io"),
+            ("Quay.IO/org/app:v1", "quay.io"),
+            ("localhost/app", "localhost"),
+            ("localhost:5000/team/app:1@sha256:abc", "localhost:5000"),
+            ("[::1]:5000/app", "[::1]:5000"),
+            ("registry.example.com/a/b/c", "registry.example.com"),
+        ] {
+            assert_eq!(registry_of(image).unwrap().as_str(), registry, "{image}");
+        }
+        for bad in [
+            "https://quay.io/app",
+            "quay.io/",
+            "quay.io/app/",
+            "quay.io app",
+            "quay.io:99999/app",
+            ":tag",
+            "bad_host.io:x/app",
+        ] {
+            let err = registry_of(bad).unwrap_err().to_string();
+            assert!(err.contains("not an image reference"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_are_written_as_go_writes_them() {
+        for (seconds, text) in [
+            (0, "0s"),
+            (5, "5s"),
+            (60, "1m0s"),
+            (1739, "28m59s"),
+            (3600, "1h0m0s"),
+            (3723, "1h2m3s"),
+        ] {
+            assert_eq!(go_duration(seconds), text);
+        }
+    }
+
+    #[test]
+    fn a_jwt_bounds_the_cache_duration() {
+        let now = 1_800_000_000;
+        assert_eq!(cache_for(&[], now), CacheFor::Default);
+        assert_eq!(cache_for(&[now + 1800], now), CacheFor::Seconds(1740));
+        assert_eq!(
+            cache_for(&[now + 86_400, now + 600], now),
+            CacheFor::Seconds(540)
+        );
+        assert_eq!(
+            cache_for(&[now + 30 * 86_400], now),
+            CacheFor::Seconds(JWT_CACHE_CAP)
+        );
+        assert_eq!(cache_for(&[now + 30], now), CacheFor::Seconds(0));
+    }
+
+    #[test]
+    fn requests_are_read_like_the_kubelets_decoder() {
+        let v1 = r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b","serviceAccountToken":"t","serviceAccountAnnotations":{"x":"y"},"future":[1]}"#;
+        assert_eq!(
+            parse_request(v1).unwrap(),
+            Request {
+                api_version: "credentialprovider.kubelet.k8s.io/v1".into(),
+                image: "a.io/b".into(),
+                service_account_token: true,
+            }
+        );
+        for (bad, needle) in [
+            ("", "no CredentialProviderRequest"),
+            ("[]", "expected a JSON object"),
+            ("{", "invalid CredentialProviderRequest JSON"),
+            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1alpha1","image":"a.io/b"}"#, "unsupported"),
+            (r#"{"kind":"CredentialProviderRequest","APIVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#, "unsupported"),
+            (r#"{"kind":"Other","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#, "kind must be"),
+            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1"}"#, "image is missing"),
+            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":7}"#, "image must be a string"),
+        ] {
+            let err = parse_request(bad).unwrap_err().to_string();
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+}
