@@ -90,7 +90,10 @@ pub(crate) fn parse_request(input: &str) -> Result<Request> {
         bail!("invalid CredentialProviderRequest: expected a JSON object");
     };
     // The token is a secret: out of the map and into a wiped string first.
-    let token = Secret::new(string_field(map.remove("serviceAccountToken"), "serviceAccountToken")?);
+    let token = Secret::new(string_field(
+        map.remove("serviceAccountToken"),
+        "serviceAccountToken",
+    )?);
     let kind = string_field(map.remove("kind"), "kind")?;
     let api_version = string_field(map.remove("apiVersion"), "apiVersion")?;
     let image = string_field(map.remove("image"), "image")?;
@@ -132,7 +135,9 @@ fn string_field(value: Option<Value>, name: &str) -> Result<String> {
 /// reference rule (the first component is a host when it has a `.` or `:`,
 /// is `localhost` or has upper case; else the image is on Docker Hub).
 pub(crate) fn registry_of(image: &str) -> Result<ServerKey> {
-    let bad = |why: &str| anyhow!("invalid CredentialProviderRequest: the image is not an image reference ({why})");
+    let bad = |why: &str| {
+        anyhow!("invalid CredentialProviderRequest: the image is not an image reference ({why})")
+    };
     if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("it contains spaces or control characters"));
     }
@@ -445,11 +450,26 @@ mod tests {
             ("", "no CredentialProviderRequest"),
             ("[]", "expected a JSON object"),
             ("{", "invalid CredentialProviderRequest JSON"),
-            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1alpha1","image":"a.io/b"}"#, "unsupported"),
-            (r#"{"kind":"CredentialProviderRequest","APIVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#, "unsupported"),
-            (r#"{"kind":"Other","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#, "kind must be"),
-            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1"}"#, "image is missing"),
-            (r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":7}"#, "image must be a string"),
+            (
+                r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1alpha1","image":"a.io/b"}"#,
+                "unsupported",
+            ),
+            (
+                r#"{"kind":"CredentialProviderRequest","APIVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#,
+                "unsupported",
+            ),
+            (
+                r#"{"kind":"Other","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a.io/b"}"#,
+                "kind must be",
+            ),
+            (
+                r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1"}"#,
+                "image is missing",
+            ),
+            (
+                r#"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":7}"#,
+                "image must be a string",
+            ),
         ] {
             let err = parse_request(bad).unwrap_err().to_string();
             assert!(err.contains(needle), "{bad}: {err}");

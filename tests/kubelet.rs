@@ -74,14 +74,21 @@ fn stored(env: &Env) {
     env.store("https://index.docker.io/v1/", "hubuser", "hub-pw")
         .ok();
     // Far in the future: the cache duration is the one-hour cap.
-    env.store("jwt.example.com", "robot", &jwt(4_102_444_800)).ok();
+    env.store("jwt.example.com", "robot", &jwt(4_102_444_800))
+        .ok();
 }
 
 backend_tests!(v1_and_v1beta1_requests_get_golden_responses);
 fn v1_and_v1beta1_requests_get_golden_responses(backend: Backend) {
     let env = &Env::new(backend);
     stored(env);
-    for name in ["v1", "v1beta1", "v1-service-account", "jwt", "unknown-registry"] {
+    for name in [
+        "v1",
+        "v1beta1",
+        "v1-service-account",
+        "jwt",
+        "unknown-registry",
+    ] {
         let request = read_golden(&format!("kubelet/{name}.request.json"));
         let run = provide(env, &request);
         run.ok();
@@ -94,7 +101,13 @@ fn v1_and_v1beta1_requests_get_golden_responses(backend: Backend) {
 /// fields of its version only, the request's apiVersion, cacheKeyType Registry.
 #[test]
 fn golden_responses_have_only_the_fields_of_their_version() {
-    for name in ["v1", "v1beta1", "v1-service-account", "jwt", "unknown-registry"] {
+    for name in [
+        "v1",
+        "v1beta1",
+        "v1-service-account",
+        "jwt",
+        "unknown-registry",
+    ] {
         let request: serde_json::Value =
             serde_json::from_str(&read_golden(&format!("kubelet/{name}.request.json"))).unwrap();
         let response: serde_json::Value =
@@ -102,7 +115,13 @@ fn golden_responses_have_only_the_fields_of_their_version() {
         assert_eq!(response["apiVersion"], request["apiVersion"], "{name}");
         assert_eq!(response["kind"], "CredentialProviderResponse");
         assert_eq!(response["cacheKeyType"], "Registry");
-        let mut allowed = vec!["kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"];
+        let mut allowed = vec![
+            "kind",
+            "apiVersion",
+            "cacheKeyType",
+            "cacheDuration",
+            "auth",
+        ];
         if request["apiVersion"] == V1 {
             allowed.push("serviceAccountTokenCacheType");
         }
@@ -134,7 +153,8 @@ fn a_jwt_bounds_the_cache_duration_and_an_expired_one_is_left_out() {
     );
 
     // Inside the margin: still valid, so sent, but not cached.
-    env.store("brief.example.com", "robot", &jwt(now() + 20)).ok();
+    env.store("brief.example.com", "robot", &jwt(now() + 20))
+        .ok();
     let response = answer_of(&provide(env, &request(V1, "brief.example.com/app")));
     assert_eq!(response["cacheDuration"], "0s", "{response}");
     assert_eq!(response["auth"]["brief.example.com"]["username"], "robot");
@@ -147,7 +167,8 @@ fn a_jwt_bounds_the_cache_duration_and_an_expired_one_is_left_out() {
     assert_eq!(response.get("auth"), None, "{response}");
     assert_eq!(response["cacheDuration"], "0s");
     assert!(
-        run.stderr.starts_with("warning: old.example.com: left out: its secret (a JWT) expired"),
+        run.stderr
+            .starts_with("warning: old.example.com: left out: its secret (a JWT) expired"),
         "{run:?}"
     );
     assert!(!run.stderr.contains(&expired), "{run:?}");
@@ -177,7 +198,8 @@ fn an_identity_token_is_left_out_with_a_warning() {
     let response = answer_of(&run);
     assert_eq!(response.get("auth"), None, "{response}");
     assert!(
-        run.stderr.contains("tokens.example.com: left out: it holds an identity token"),
+        run.stderr
+            .contains("tokens.example.com: left out: it holds an identity token"),
         "{run:?}"
     );
     assert!(!run.stderr.contains("rt-Secret"), "{run:?}");
@@ -261,9 +283,12 @@ fn skopeo_pulls_with_the_returned_credential(backend: Backend) {
     let host = registry.host();
     let layout = tempfile::tempdir().unwrap();
     let mut make = std::process::Command::new("python3");
-    make.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/oci_layout.py"))
-        .arg(layout.path())
-        .arg("v1");
+    make.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/e2e/oci_layout.py"
+    ))
+    .arg(layout.path())
+    .arg("v1");
     assert_eq!(common::run_command(make, b"").code, 0);
     let image = format!("docker://{host}/kubelet/hello:v1");
     let skopeo_run = |args: &[&str]| {
@@ -274,7 +299,14 @@ fn skopeo_pulls_with_the_returned_credential(backend: Backend) {
     // The test's own throwaway credential, to push the image.
     let creds = format!("{USER}:{PASSWORD}");
     let source = format!("oci:{}:v1", layout.path().display());
-    let push = skopeo_run(&["copy", "--dest-tls-verify=false", "--dest-creds", &creds, &source, &image]);
+    let push = skopeo_run(&[
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        &source,
+        &image,
+    ]);
     assert_eq!(push.code, 0, "{push:?}");
     // Without a credential the registry refuses: the pull below proves the answer.
     let anonymous = skopeo_run(&["inspect", "--tls-verify=false", "--no-creds", &image]);
@@ -282,7 +314,10 @@ fn skopeo_pulls_with_the_returned_credential(backend: Backend) {
 
     let env = &Env::new(backend);
     env.store(&host, USER, PASSWORD).ok();
-    let response = answer_of(&provide(env, &request(V1, &format!("{host}/kubelet/hello"))));
+    let response = answer_of(&provide(
+        env,
+        &request(V1, &format!("{host}/kubelet/hello")),
+    ));
     let auth = &response["auth"][&host];
     let creds = format!(
         "{}:{}",
