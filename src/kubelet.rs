@@ -351,7 +351,9 @@ pub(crate) fn serve(
             }
         }
         Err(e) => {
-            let _ = writeln!(err, "error: {}", crate::protocol::error_line(&e));
+            // One line, its context chain joined by ": " (the kubelet logs it).
+            let flat = format!("{e:#}").replace(['\n', '\r', '\t'], " ");
+            let _ = writeln!(err, "error: {}", crate::printable::printable(&flat));
             1
         }
     }
