@@ -226,6 +226,27 @@ fn an_auth_server_answers_through_its_pair_and_its_own_credential_stays_out(back
         serde_json::json!({"reg.example.com": {"username": "alice", "password": "reg-pw"}})
     );
     assert!(!run.stdout.contains("sso-pw"));
+
+    // Tied to the registry's token requests, the auth server's credential
+    // still never rides on the registry's images.
+    env.store("reg2.example.com", "alice", "reg2-pw").ok();
+    env.run(
+        &[
+            "pair",
+            "add",
+            "reg2.example.com",
+            "sso.example.com",
+            "--use-auth-credential",
+        ],
+        b"",
+    )
+    .ok();
+    let run = provide(env, &request(V1, "reg2.example.com/app"));
+    assert_eq!(
+        answer_of(&run)["auth"],
+        serde_json::json!({"reg2.example.com": {"username": "alice", "password": "reg2-pw"}})
+    );
+    assert!(!run.stdout.contains("sso-pw"));
 }
 
 #[test]
