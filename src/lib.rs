@@ -15,7 +15,10 @@
 //! - `verify`: docker's login flow over `http`.
 //! - `login`: `login`'s pair preparation and verify-then-store sequence.
 //! - `check`: does each stored credential still work (`check`).
+//! - `image_ref`: image references by docker/distribution's grammar.
+//! - `image_access`: may the stored credential pull (push) an image (`check --image`).
 //! - `jwt`: when a secret that is a JWT expires.
+//! - `kubelet`: `kubelet-credential-provider`, the kubelet's exec credential provider.
 //! - `doctor`: the checks behind `doctor` (store, keyrings, file store, client configs,
 //!   expiry) as a report of status, detail and fix; `cli::doctor` prints it.
 //! - [`cli`]: the human commands (login, ls, check, export, ...): parse, call, print.
@@ -48,6 +51,7 @@ pub(crate) mod image_access;
 pub(crate) mod image_ref;
 pub mod input;
 pub(crate) mod jwt;
+pub(crate) mod kubelet;
 pub(crate) mod log;
 pub(crate) mod login;
 pub(crate) mod migrate;
@@ -73,7 +77,8 @@ pub const BINARY_NAME: &str = "docker-credential-keyring";
 
 /// Runs the binary with `args` (including argv[0]) and returns the process exit code.
 ///
-/// Protocol verbs (one bare word) take a lean path that never touches clap.
+/// Protocol verbs (one bare word) and a bare `kubelet-credential-provider`
+/// (the kubelet runs it on every pull) take a lean path that never touches clap.
 /// No argument, or a verb with more arguments, gets the protocol's usage on
 /// stdout (exit 1), as upstream helpers answer; any other first word is a
 /// command line clap judges: a human command, or a typo it names on stderr
@@ -87,6 +92,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return protocol::usage_error();
         }
         return protocol::run(verb);
+    }
+    if first == kubelet::COMMAND && args.len() == 2 {
+        return kubelet::run();
     }
     cli::run(args)
 }

@@ -82,6 +82,7 @@ fn typos_of_every_command_name_the_closest_one() {
         ("docter", "doctor"),
         ("completion", "completions"),
         ("grant-pul", "grant-pull"),
+        ("kubelet-credential-provder", "kubelet-credential-provider"),
         ("stor", "store"),
         ("gett", "get"),
         ("eraes", "erase"),

@@ -16,6 +16,7 @@ pub(crate) mod doctor;
 pub(crate) mod export;
 pub(crate) mod grant_pull;
 pub(crate) mod import;
+pub(crate) mod kubelet_provider;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod ls;
@@ -75,6 +76,8 @@ pub(crate) enum Command {
     Completions(completions::Args),
     /// Print a RoleBinding that lets one namespace pull images from another
     GrantPull(grant_pull::Args),
+    /// Answer the kubelet's image credential requests from the store (run by the kubelet, see its CredentialProviderConfig)
+    KubeletCredentialProvider(kubelet_provider::Args),
 }
 
 /// The clap command, for completions and the man page.
@@ -164,6 +167,7 @@ fn run_command(args: Vec<OsString>) -> i32 {
         Command::Doctor(args) => doctor::run(args),
         Command::Completions(args) => completions::run(args),
         Command::GrantPull(args) => grant_pull::run(args),
+        Command::KubeletCredentialProvider(args) => kubelet_provider::run(args),
     };
     match result {
         Ok(code) => code,
