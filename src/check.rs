@@ -77,8 +77,9 @@ pub(crate) struct Row {
     pub(crate) expiry_warning: Option<String>,
 }
 
-/// What one credential needs for its check, read from the store up front.
-struct Job {
+/// What one credential needs for its check, read up front (from the store,
+/// or from a deployed pull secret for `audit`).
+pub(crate) struct Job {
     key: ServerKey,
     username: String,
     secret: Secret,
@@ -86,6 +87,28 @@ struct Job {
     /// Decided without asking (not checkable, expired).
     decided: Option<Status>,
     expiry: Expiry,
+}
+
+impl Job {
+    /// A credential checked as the registry `key` uses it: sent to the
+    /// registry and to the token realm it names, as docker and kubelet send
+    /// it (no paired auth server); an expired JWT is decided without asking.
+    pub(crate) fn unpaired(key: ServerKey, username: String, secret: Secret) -> Job {
+        let expiry = jwt::expiry(secret.expose());
+        Job {
+            decided: (expiry.soon() == Horizon::Expired).then_some(Status::Expired),
+            key,
+            username,
+            secret,
+            auth: None,
+            expiry,
+        }
+    }
+
+    /// The secret this job sends (to compare copies before asking twice).
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.secret
+    }
 }
 
 /// Checks `only` (every stored credential when empty) with `client`.
@@ -131,6 +154,12 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
             expiry,
         });
     }
+    Ok(check_all(client, &jobs))
+}
+
+/// Checks `jobs` in parallel ([`CONCURRENCY`] at a time, one client whose
+/// deadline bounds the run): one row each, in the order given.
+pub(crate) fn check_all(client: &Client, jobs: &[Job]) -> Vec<Row> {
     let results: Vec<Mutex<Option<Row>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -143,10 +172,10 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
             });
         }
     });
-    Ok(results
+    results
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .collect())
+        .collect()
 }
 
 fn check_one(client: &Client, job: &Job) -> Row {

@@ -8,9 +8,19 @@ use anyhow::{anyhow, bail, Context, Result};
 /// Largest input read (a pull secret with hundreds of registries is ~100 KiB).
 const MAX_SOURCE: u64 = 16 * 1024 * 1024;
 
+/// Largest input `audit` reads: `kubectl get secrets -A -o json` of a big
+/// cluster (10,000 Secrets with their managed fields are ~20 MiB).
+pub(crate) const MAX_CLUSTER_SOURCE: u64 = 128 * 1024 * 1024;
+
 /// Reads FILE or standard input (`-`), bounded, as UTF-8 text.
 pub(crate) fn read_source(source: &str) -> Result<String> {
-    let max = MAX_SOURCE as usize;
+    read_source_up_to(source, MAX_SOURCE, "not a pull secret")
+}
+
+/// [`read_source`] with its own bound `max` (bytes), and what to say past it.
+pub(crate) fn read_source_up_to(source: &str, max: u64, past_it: &str) -> Result<String> {
+    let max_mib = max / 1024 / 1024;
+    let max = max as usize;
     let mut bytes = if source == "-" {
         crate::input::read_limited(&mut std::io::stdin().lock(), max)
             .context("cannot read standard input")?
@@ -21,13 +31,12 @@ pub(crate) fn read_source(source: &str) -> Result<String> {
     };
     if bytes.len() > max {
         bail!(
-            "{} is larger than {} MiB: not a pull secret",
+            "{} is larger than {max_mib} MiB: {past_it}",
             if source == "-" {
                 "standard input"
             } else {
                 source
             },
-            MAX_SOURCE / 1024 / 1024
         );
     }
     String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
