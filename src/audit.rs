@@ -174,11 +174,22 @@ pub(crate) fn run(doc: &Document, store: &Credentials, client: Option<&Client>) 
             match item {
                 Err(row) => rows.push(Some(row)),
                 Ok(mut entry) => {
-                    let key = entry.key.as_str();
-                    if !held.contains_key(key) {
-                        held.insert(key.to_owned(), held_for(store, &db, &entry.key)?);
+                    // kubelet ignores the scheme: `http://HOST` deployed is
+                    // our `HOST` when we hold nothing under `http://HOST`.
+                    let plain = entry.key.as_str().strip_prefix("http://");
+                    let plain = plain.and_then(|k| ServerKey::parse(k).ok());
+                    if let Some(plain) = plain {
+                        let own = cached(&mut held, store, &db, &entry.key)?;
+                        let ours = matches!(own, Held::Nothing(_))
+                            && matches!(
+                                cached(&mut held, store, &db, &plain)?,
+                                Held::Credential(_)
+                            );
+                        if ours {
+                            entry.key = plain;
+                        }
                     }
-                    let what = &held[entry.key.as_str()];
+                    let what = cached(&mut held, store, &db, &entry.key)?;
                     compare(&mut entry, what);
                     rows.push(None);
                     pending.push((rows.len() - 1, entry));
@@ -223,8 +234,12 @@ fn read_secret(secret: &Deployed) -> Vec<std::result::Result<Pending, Row>> {
             Ok(Ok(found)) => found,
             Ok(Err(why)) => {
                 let detail = match why {
-                    Unusable::NoAuth => "no auth, username or password: kubelet cannot pull with it",
-                    Unusable::IdentityTokenOnly => "only an identity token, which kubelet does not use",
+                    Unusable::NoAuth => {
+                        "no auth, username or password: kubelet cannot pull with it"
+                    }
+                    Unusable::IdentityTokenOnly => {
+                        "only an identity token, which kubelet does not use"
+                    }
                 };
                 out.push(Err(row(key, None, Finding::Invalid, detail.into())));
                 continue;
@@ -254,15 +269,25 @@ fn read_secret(secret: &Deployed) -> Vec<std::result::Result<Pending, Row>> {
     out
 }
 
+/// [`held_for`], asked once per key.
+fn cached<'h>(
+    cache: &'h mut HashMap<String, Held>,
+    store: &Credentials,
+    db: &Database,
+    key: &ServerKey,
+) -> Result<&'h Held> {
+    if !cache.contains_key(key.as_str()) {
+        cache.insert(key.as_str().to_owned(), held_for(store, db, key)?);
+    }
+    Ok(&cache[key.as_str()])
+}
+
 /// What `get` answers for `key`: its own credential, else its paired
 /// registries' when it is an auth server they agree on.
 fn held_for(store: &Credentials, db: &Database, key: &ServerKey) -> Result<Held> {
     Ok(match pairs::lookup(store, db, key.as_str())? {
         Lookup::Found { credential, .. } => Held::Credential(credential),
-        Lookup::Conflict {
-            registries,
-            reason,
-        } => Held::Nothing(format!(
+        Lookup::Conflict { registries, reason } => Held::Nothing(format!(
             "nothing answers for it here: {}",
             pairs::conflict_reason(key.as_str(), &registries, reason)
         )),
@@ -282,9 +307,10 @@ fn compare(entry: &mut Pending, held: &Held) {
                 crate::printable::printable(&ours.username)
             ),
         )),
-        Held::Credential(ours) if !ours.secret.same_as(&found.password) => entry
-            .findings
-            .push((Finding::Stale, "the store holds a different password".into())),
+        Held::Credential(ours) if !ours.secret.same_as(&found.password) => entry.findings.push((
+            Finding::Stale,
+            "the store holds a different password".into(),
+        )),
         Held::Credential(_) => {}
     }
     let expiry = jwt::expiry(found.password.expose());
@@ -346,7 +372,9 @@ fn conclude(mut entry: Pending, checked: &[check::Row], offline: bool) -> Row {
             Status::Rejected { .. } | Status::Expired => {
                 entry.findings.push((Finding::Rejected, row.verdict()))
             }
-            Status::Unreachable { .. } => entry.findings.push((Finding::Unreachable, row.verdict())),
+            Status::Unreachable { detail } => {
+                entry.findings.push((Finding::Unreachable, detail.clone()))
+            }
             Status::NotCheckable {
                 on_purpose: true,
                 detail,

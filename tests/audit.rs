@@ -65,7 +65,14 @@ fn row(secret: &str, registry: &str, finding: &str) -> (String, String, String) 
 fn exported(env: &Env, registry: &str, namespace: &str, name: &str) -> Value {
     let run = env.run(
         &[
-            "export", "--format", "secret", "--registry", registry, "--name", name, "-n",
+            "export",
+            "--format",
+            "secret",
+            "--registry",
+            registry,
+            "--name",
+            name,
+            "-n",
             namespace,
         ],
         b"",
@@ -182,7 +189,10 @@ fn a_list_mixing_findings_and_its_yaml() {
     ];
     let doc = list(items);
     let (code, rows, run) = audit_json(&env, &[], &doc);
-    assert_eq!(code, 1, "rejected wins over stale, unreachable and unknown: {run:?}");
+    assert_eq!(
+        code, 1,
+        "rejected wins over stale, unreachable and unknown: {run:?}"
+    );
     assert_eq!(
         findings(&rows),
         [
@@ -194,8 +204,13 @@ fn a_list_mixing_findings_and_its_yaml() {
             row("d/pull", &dead, "unreachable"),
         ]
     );
-    assert!(run.stderr.contains("note: 1 item(s) of the List are no pull secrets: skipped"));
-    assert_no_secret(&run, &[(USER, PASSWORD), (USER, NEW_PASSWORD), (USER, "wrong-pw")]);
+    assert!(run
+        .stderr
+        .contains("note: 1 item(s) of the List are no pull secrets: skipped"));
+    assert_no_secret(
+        &run,
+        &[(USER, PASSWORD), (USER, NEW_PASSWORD), (USER, "wrong-pw")],
+    );
 
     // The table and its summary: four distinct credentials asked for six entries.
     let run = audit(&env, &["-"], doc.as_bytes());
@@ -228,7 +243,16 @@ fn a_list_mixing_findings_and_its_yaml() {
     // YAML: the export of two namespaces is a List; both ok.
     let run = env.run(
         &[
-            "export", "--format", "secret", "--registry", &h1, "-n", "x", "-n", "y", "--yaml",
+            "export",
+            "--format",
+            "secret",
+            "--registry",
+            &h1,
+            "-n",
+            "x",
+            "-n",
+            "y",
+            "--yaml",
         ],
         b"",
     );
@@ -238,7 +262,10 @@ fn a_list_mixing_findings_and_its_yaml() {
     assert_eq!(code, 0, "{run:?}");
     assert_eq!(
         findings(&rows),
-        [row("x/pull-secret", &h1, "ok"), row("y/pull-secret", &h1, "ok")]
+        [
+            row("x/pull-secret", &h1, "ok"),
+            row("y/pull-secret", &h1, "ok")
+        ]
     );
 }
 
@@ -260,7 +287,11 @@ fn ten_thousand_entries_ask_each_distinct_credential_once() {
         .map(|i| {
             let mut auths = serde_json::Map::new();
             for (k, key) in keys.iter().enumerate() {
-                let password = if k == 0 && i % 100 == 0 { "wrong-pw" } else { PASSWORD };
+                let password = if k == 0 && i % 100 == 0 {
+                    "wrong-pw"
+                } else {
+                    PASSWORD
+                };
                 auths.insert(key.clone(), entry(USER, password));
             }
             secret(&format!("ns-{i}"), "pull", Value::Object(auths))
@@ -270,7 +301,10 @@ fn ten_thousand_entries_ask_each_distinct_credential_once() {
     let started = Instant::now();
     let run = audit(&env, &["-"], doc.as_bytes());
     let took = started.elapsed();
-    eprintln!("audit of 10,000 entries ({} KiB): {took:?}", doc.len() / 1024);
+    eprintln!(
+        "audit of 10,000 entries ({} KiB): {took:?}",
+        doc.len() / 1024
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(
@@ -345,9 +379,15 @@ fn offline_audit_compares_with_the_store(backend: Backend) {
             row("old/broken", "-", "invalid"),
         ]
     );
-    assert_eq!(rows[3]["detail"], "the store holds username alice for it; not asked (--offline)");
+    assert_eq!(
+        rows[3]["detail"],
+        "the store holds username alice for it; not asked (--offline)"
+    );
     assert!(
-        rows[6]["detail"].as_str().unwrap().contains("not valid base64"),
+        rows[6]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid base64"),
         "{:?}",
         rows[6]
     );
@@ -355,7 +395,8 @@ fn offline_audit_compares_with_the_store(backend: Backend) {
     assert!(!run.stdout.contains(&soon[..40]) && !run.stderr.contains(&soon[..40]));
 
     // Each code alone: expiring 8, unknown 7, stale 6, ok 0.
-    let only = |auths: Value| audit_json(&env, &["--offline"], &secret("n", "s", auths).to_string()).0;
+    let only =
+        |auths: Value| audit_json(&env, &["--offline"], &secret("n", "s", auths).to_string()).0;
     assert_eq!(only(json!({"quay.io": entry("robot", &soon)})), 8);
     assert_eq!(only(json!({"other.example.com": entry(USER, PASSWORD)})), 7);
     assert_eq!(only(json!({"reg.example.com": entry(USER, "old-pw")})), 6);
@@ -363,19 +404,28 @@ fn offline_audit_compares_with_the_store(backend: Backend) {
 
     // A bare payload, as a file.
     let path = env.home().join("config.json");
-    std::fs::write(&path, json!({"auths": {"reg.example.com": entry(USER, PASSWORD)}}).to_string())
-        .unwrap();
+    std::fs::write(
+        &path,
+        json!({"auths": {"reg.example.com": entry(USER, PASSWORD)}}).to_string(),
+    )
+    .unwrap();
     let run = audit(&env, &["--offline", path.to_str().unwrap()], b"");
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("-       reg.example.com  alice     ok"), "{run:?}");
+    assert!(
+        run.stdout.contains("-       reg.example.com  alice     ok"),
+        "{run:?}"
+    );
 }
 
 backend_tests!(paired_auth_server_entries_compare_with_what_export_writes);
 fn paired_auth_server_entries_compare_with_what_export_writes(backend: Backend) {
     let env = Env::new(backend);
     login(&env, "registry.example.com", USER, PASSWORD, &["-q"]);
-    env.run(&["pair", "add", "registry.example.com", "sso.example.com"], b"")
-        .ok();
+    env.run(
+        &["pair", "add", "registry.example.com", "sso.example.com"],
+        b"",
+    )
+    .ok();
     let deployed = exported(&env, "registry.example.com", "apps", "pull").to_string();
     let (code, rows, run) = audit_json(&env, &["--offline"], &deployed);
     assert_eq!(code, 0, "{run:?}");
@@ -391,7 +441,10 @@ fn paired_auth_server_entries_compare_with_what_export_writes(backend: Backend) 
     let (code, rows, _) = audit_json(&env, &["--offline"], &deployed);
     assert_eq!(code, 6);
     assert_eq!(
-        findings(&rows).iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
+        findings(&rows)
+            .iter()
+            .map(|r| r.2.as_str())
+            .collect::<Vec<_>>(),
         ["stale", "stale"]
     );
 }
@@ -402,20 +455,34 @@ fn bad_input_is_a_clear_error_without_the_input() {
     let leaky = r#"{"kind":"List","items":[{"kind":"Secret","data":{".dockerconfigjson":"c2VjcmV0LXZhbHVl"}"#;
     let run = audit(&env, &["-"], leaky.as_bytes());
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.starts_with("error: the input is not valid JSON:"), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: the input is not valid JSON:"),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("line 1"), "{run:?}");
     assert!(!run.stderr.contains("c2VjcmV0"), "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
     let run = audit(&env, &["-"], b"kind: ConfigMap\n");
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("a ConfigMap is not a pull secret"), "{run:?}");
+    assert!(
+        run.stderr.contains("a ConfigMap is not a pull secret"),
+        "{run:?}"
+    );
     let run = audit(&env, &["/nonexistent/secrets.json"], b"");
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("cannot read /nonexistent/secrets.json"), "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read /nonexistent/secrets.json"),
+        "{run:?}"
+    );
     let run = audit(&env, &[], b"");
     assert_eq!(run.code, 2, "{run:?}");
     // An empty List: nothing to audit, nothing wrong.
     let run = audit(&env, &["--offline", "-"], list(Vec::new()).as_bytes());
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("0 entries in 0 pull secret(s): nothing to audit"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("0 entries in 0 pull secret(s): nothing to audit"),
+        "{run:?}"
+    );
 }

@@ -104,14 +104,17 @@ fn print_table(report: &Report) {
         })
         .collect();
     if !rows.is_empty() {
-        table::print(["SECRET", "REGISTRY", "USERNAME", "FINDING", "DETAIL"], &rows);
+        table::print(
+            ["SECRET", "REGISTRY", "USERNAME", "FINDING", "DETAIL"],
+            &rows,
+        );
     }
     let counts: Vec<String> = audit::counts(&report.rows)
         .iter()
         .map(|(f, n)| format!("{n} {}", f.name()))
         .collect();
     crate::outln!(
-        "{} entries in {} pull secrets: {}; {} distinct credentials asked",
+        "{} entries in {} pull secret(s): {}; {} distinct credential(s) asked",
         report.rows.len(),
         report.secrets,
         if counts.is_empty() {
