@@ -40,7 +40,7 @@ use crate::http::Client;
 use crate::jwt::{self, Horizon};
 use crate::pairs::{self, Lookup};
 use crate::registry::ServerKey;
-use crate::store::{Credential, Credentials, Database};
+use crate::store::{Credential, Credentials, Database, IDENTITY_TOKEN_USER};
 
 /// Exit code: a deployed credential differs from the stored one.
 pub(crate) const EXIT_STALE: i32 = 6;
@@ -300,6 +300,10 @@ fn compare(entry: &mut Pending, held: &Held) {
     let found = &entry.found;
     match held {
         Held::Nothing(why) => entry.findings.push((Finding::Unknown, why.clone())),
+        Held::Credential(ours) if ours.username == IDENTITY_TOKEN_USER => entry.findings.push((
+            Finding::Unknown,
+            "the store holds an identity token for it, which a pull secret cannot carry".into(),
+        )),
         Held::Credential(ours) if ours.username != found.username => entry.findings.push((
             Finding::Stale,
             format!(

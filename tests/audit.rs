@@ -401,6 +401,24 @@ fn offline_audit_compares_with_the_store(backend: Backend) {
     assert_eq!(only(json!({"other.example.com": entry(USER, PASSWORD)})), 7);
     assert_eq!(only(json!({"reg.example.com": entry(USER, "old-pw")})), 6);
     assert_eq!(only(json!({"reg.example.com": entry(USER, PASSWORD)})), 0);
+    // An identity token stored here cannot be deployed: unknown, not stale.
+    env.store("token.example.com", "<token>", "refresh-Secret-1")
+        .ok();
+    let (code, rows, _) = audit_json(
+        &env,
+        &["--offline"],
+        &secret(
+            "n",
+            "s",
+            json!({"token.example.com": entry(USER, PASSWORD)}),
+        )
+        .to_string(),
+    );
+    assert_eq!(code, 7);
+    assert!(rows[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("identity token"));
 
     // A bare payload, as a file.
     let path = env.home().join("config.json");
@@ -477,6 +495,19 @@ fn bad_input_is_a_clear_error_without_the_input() {
     );
     let run = audit(&env, &[], b"");
     assert_eq!(run.code, 2, "{run:?}");
+    // Past the 128 MiB bound (a sparse file): the error says what to do.
+    let huge = env.home().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(128 * 1024 * 1024 + 1)
+        .unwrap();
+    let run = audit(&env, &[huge.to_str().unwrap()], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("is larger than 128 MiB: audit fewer Secrets at a time"),
+        "{run:?}"
+    );
     // An empty List: nothing to audit, nothing wrong.
     let run = audit(&env, &["--offline", "-"], list(Vec::new()).as_bytes());
     assert_eq!(run.code, 0, "{run:?}");

@@ -3,7 +3,7 @@
 //! UTF-8 text, through the wiping reader the protocol uses (a pull secret
 //! holds passwords).
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 
 /// Largest input read (a pull secret with hundreds of registries is ~100 KiB).
 const MAX_SOURCE: u64 = 16 * 1024 * 1024;
@@ -19,25 +19,32 @@ pub(crate) fn read_source(source: &str) -> Result<String> {
 
 /// [`read_source`] with its own bound `max` (bytes), and what to say past it.
 pub(crate) fn read_source_up_to(source: &str, max: u64, past_it: &str) -> Result<String> {
-    let max_mib = max / 1024 / 1024;
-    let max = max as usize;
+    let too_large = || {
+        let shown = if source == "-" {
+            "standard input"
+        } else {
+            source
+        };
+        anyhow!(
+            "{shown} is larger than {} MiB: {past_it}",
+            max / 1024 / 1024
+        )
+    };
     let mut bytes = if source == "-" {
-        crate::input::read_limited(&mut std::io::stdin().lock(), max)
+        crate::input::read_limited(&mut std::io::stdin().lock(), max as usize)
             .context("cannot read standard input")?
     } else {
-        std::fs::File::open(source)
-            .and_then(|mut f| crate::input::read_limited(&mut f, max))
+        let mut file =
+            std::fs::File::open(source).with_context(|| format!("cannot read {source}"))?;
+        // A regular file's size is known: refused before reading it.
+        if file.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+            return Err(too_large());
+        }
+        crate::input::read_limited(&mut file, max as usize)
             .with_context(|| format!("cannot read {source}"))?
     };
-    if bytes.len() > max {
-        bail!(
-            "{} is larger than {max_mib} MiB: {past_it}",
-            if source == "-" {
-                "standard input"
-            } else {
-                source
-            },
-        );
+    if bytes.len() > max as usize {
+        return Err(too_large());
     }
     String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
         zeroize::Zeroize::zeroize(&mut err.into_bytes());
