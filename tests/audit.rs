@@ -5,16 +5,19 @@
 //! them gets each finding per Secret and entry; YAML reads the same; 10,000
 //! entries ask each distinct credential once, in bounded time. Offline runs
 //! (no registry) cover unknown, invalid, expiry, pairs, bad input and the
-//! rule that no secret is ever printed.
+//! rule that no secret is ever printed; the real kubectl (against
+//! tests/kubestub) runs the operator's loop and the fix for a stale Secret.
 
 mod common;
+mod kubestub;
 mod registry_side;
 
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::human::{assert_no_secret, auth_b64, login};
-use common::{run_command_within, Backend, Env, Run};
+use common::{run_command, run_command_within, Backend, Env, Run};
+use kubestub::Stub;
 use registry_side::*;
 use serde_json::{json, Value};
 
@@ -515,5 +518,77 @@ fn bad_input_is_a_clear_error_without_the_input() {
         run.stdout
             .contains("0 entries in 0 pull secret(s): nothing to audit"),
         "{run:?}"
+    );
+}
+
+/// The operator's loop with the real kubectl: `kubectl get secrets -A
+/// --field-selector ... -o json` into `audit -`, then the documented fix for
+/// a stale Secret (`kubectl get` | `export --merge -` | `kubectl replace -f -`)
+/// and the Secret audited again.
+#[test]
+#[ignore = "needs kubectl 1.30 or later"]
+fn the_operators_loop_through_kubectl() {
+    kubestub::require_kubectl();
+    let env = Env::new(Backend::File);
+    env.store("registry.example.com", USER, NEW_PASSWORD).ok();
+    let stale = secret(
+        "team-b",
+        "pull",
+        json!({"registry.example.com": entry(USER, PASSWORD)}),
+    );
+    let fresh = secret(
+        "team-a",
+        "pull",
+        json!({"registry.example.com": entry(USER, NEW_PASSWORD)}),
+    );
+    let listing = json!({"kind": "SecretList", "apiVersion": "v1",
+        "metadata": {"resourceVersion": "9"}, "items": [fresh, stale.clone()]});
+    let stub = Stub::with_objects(vec![("/api/v1/secrets".into(), listing.to_string())]);
+    let got = stub.kubectl(
+        &[
+            "get",
+            "secrets",
+            "-A",
+            "--field-selector",
+            "type=kubernetes.io/dockerconfigjson",
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(got.code, 0, "{got:?}");
+    let (code, rows, run) = audit_json(&env, &["--offline"], &got.stdout);
+    assert_eq!(code, 6, "{run:?}");
+    assert_eq!(
+        findings(&rows),
+        [
+            row("team-a/pull", "registry.example.com", "ok"),
+            row("team-b/pull", "registry.example.com", "stale"),
+        ]
+    );
+
+    // The fix health.md gives for a stale Secret, then the audit again (the
+    // stub serves no OpenAPI document for kubectl to validate against).
+    const PATH: &str = "/api/v1/namespaces/team-b/secrets/pull";
+    let live = Stub::stateful(vec![(PATH.to_owned(), stale)]);
+    let fix = "kubectl get secret -n team-b pull -o json \
+        | docker-credential-keyring export --merge - --registry registry.example.com \
+        | kubectl replace --validate=false -f -";
+    let mut sh = std::process::Command::new("bash");
+    sh.args(["-o", "pipefail", "-c", fix]);
+    env.apply(&mut sh);
+    common::human::put_bin_on_path(&mut sh);
+    sh.env("KUBECONFIG", &live.kubeconfig);
+    let run = run_command(sh, b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    let got = live.kubectl(
+        &["get", "secret", "-n", "team-b", "pull", "-o", "json"],
+        b"",
+    );
+    let (code, rows, run) = audit_json(&env, &["--offline"], &got.stdout);
+    assert_eq!(code, 0, "{run:?}");
+    assert_eq!(
+        findings(&rows),
+        [row("team-b/pull", "registry.example.com", "ok")]
     );
 }
