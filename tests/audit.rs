@@ -526,7 +526,7 @@ fn bad_input_is_a_clear_error_without_the_input() {
 /// a stale Secret (`kubectl get` | `export --merge -` | `kubectl replace -f -`)
 /// and the Secret audited again.
 #[test]
-#[ignore = "needs kubectl 1.30 or later"]
+#[ignore = "needs kubectl"]
 fn the_operators_loop_through_kubectl() {
     kubestub::require_kubectl();
     let env = Env::new(Backend::File);
