@@ -154,7 +154,7 @@ struct Pending {
     row: Row,
     found: Found,
     key: ServerKey,
-    /// Findings so far beside `row.finding`'s ok, with their details.
+    /// Every finding so far with its detail (the row shows the most urgent).
     findings: Vec<(Finding, String)>,
     /// Index into the jobs, when asked of the registry.
     job: Option<usize>,
@@ -174,21 +174,7 @@ pub(crate) fn run(doc: &Document, store: &Credentials, client: Option<&Client>) 
             match item {
                 Err(row) => rows.push(Some(row)),
                 Ok(mut entry) => {
-                    // kubelet ignores the scheme: `http://HOST` deployed is
-                    // our `HOST` when we hold nothing under `http://HOST`.
-                    let plain = entry.key.as_str().strip_prefix("http://");
-                    let plain = plain.and_then(|k| ServerKey::parse(k).ok());
-                    if let Some(plain) = plain {
-                        let own = cached(&mut held, store, &db, &entry.key)?;
-                        let ours = matches!(own, Held::Nothing(_))
-                            && matches!(
-                                cached(&mut held, store, &db, &plain)?,
-                                Held::Credential(_)
-                            );
-                        if ours {
-                            entry.key = plain;
-                        }
-                    }
+                    entry.key = our_key(&mut held, store, &db, &entry.key)?;
                     let what = cached(&mut held, store, &db, &entry.key)?;
                     compare(&mut entry, what);
                     rows.push(None);
@@ -267,6 +253,27 @@ fn read_secret(secret: &Deployed) -> Vec<std::result::Result<Pending, Row>> {
         }
     }
     out
+}
+
+/// The key a deployed entry is compared with: its own, or, for `http://HOST`
+/// when we hold nothing under it, our `HOST` (kubelet ignores the scheme).
+fn our_key(
+    cache: &mut HashMap<String, Held>,
+    store: &Credentials,
+    db: &Database,
+    key: &ServerKey,
+) -> Result<ServerKey> {
+    let plain = key.as_str().strip_prefix("http://");
+    let Some(plain) = plain.and_then(|k| ServerKey::parse(k).ok()) else {
+        return Ok(key.clone());
+    };
+    if let Held::Credential(_) = cached(cache, store, db, key)? {
+        return Ok(key.clone());
+    }
+    Ok(match cached(cache, store, db, &plain)? {
+        Held::Credential(_) => plain,
+        Held::Nothing(_) => key.clone(),
+    })
 }
 
 /// [`held_for`], asked once per key.
