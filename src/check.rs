@@ -81,8 +81,9 @@ pub(crate) struct Row {
     pub(crate) expiry_warning: Option<String>,
 }
 
-/// What one credential needs for its check, read from the store up front.
-struct Job {
+/// What one credential needs for its check, read up front (from the store,
+/// or from a deployed pull secret for `audit`).
+pub(crate) struct Job {
     key: ServerKey,
     username: String,
     secret: Secret,
@@ -90,6 +91,28 @@ struct Job {
     /// Decided without asking (not checkable, expired).
     decided: Option<Status>,
     expiry: Expiry,
+}
+
+impl Job {
+    /// A credential checked as the registry `key` uses it: sent to the
+    /// registry and to the token realm it names, as docker and kubelet send
+    /// it (no paired auth server); an expired JWT is decided without asking.
+    pub(crate) fn unpaired(key: ServerKey, username: String, secret: Secret) -> Job {
+        let expiry = jwt::expiry(secret.expose());
+        Job {
+            decided: (expiry.soon() == Horizon::Expired).then_some(Status::Expired),
+            key,
+            username,
+            secret,
+            auth: None,
+            expiry,
+        }
+    }
+
+    /// The secret this job sends (to compare copies before asking twice).
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.secret
+    }
 }
 
 /// Checks `only` (every stored credential when empty) with `client`.
@@ -107,7 +130,13 @@ pub(crate) fn run(store: &Credentials, only: &[ServerKey], client: &Client) -> R
         };
         jobs.push(job);
     }
-    Ok(in_pool(&jobs, |job| check_one(client, job)))
+    Ok(check_all(client, &jobs))
+}
+
+/// Checks `jobs` in parallel ([`CONCURRENCY`] at a time, one client whose
+/// deadline bounds the run): one row each, in the order given.
+pub(crate) fn check_all(client: &Client, jobs: &[Job]) -> Vec<Row> {
+    in_pool(jobs, |job| check_one(client, job))
 }
 
 /// The job of the credential stored under `key` (`None` when there is none):

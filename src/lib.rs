@@ -38,6 +38,7 @@
 //! - [`log`]: `debug!` to stderr under `DOCKER_CREDENTIAL_KEYRING_LOG=debug`.
 //! - `start`: Linux start-up without std's runtime set-up.
 
+pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub mod config;

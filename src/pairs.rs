@@ -2,8 +2,8 @@
 //! realm) that issues its tokens. Stored in the index (`store.json`) next to
 //! the credentials, so they are written atomically under the same lock and
 //! read in the same single file read as the credentials. Nothing outside this
-//! module (and the store) reads the pair table: `verify`, `check`, `export`,
-//! `logout`, `ls` and `doctor` ask the functions here.
+//! module (and the store) reads the pair table: `verify`, `check`, `audit`,
+//! `export`, `logout`, `ls` and `doctor` ask the functions here.
 //!
 //! **The trust rule** (the one place it is enforced; docs/pairs.md and
 //! SECURITY.md say it in words): *a registry never chooses which of your

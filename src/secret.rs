@@ -17,6 +17,13 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether both hold the same text, comparing every byte whatever the
+    /// first difference (only the lengths may show through the timing).
+    pub(crate) fn same_as(&self, other: &Secret) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
 }
 
 impl From<&str> for Secret {

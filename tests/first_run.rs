@@ -73,6 +73,7 @@ fn typos_of_every_command_name_the_closest_one() {
         ("lss", "ls"),
         ("chekc", "check"),
         ("chekc", "check"),
+        ("auidt", "audit"),
         ("exprot", "export"),
         ("improt", "import"),
         ("piar", "pair"),

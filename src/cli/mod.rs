@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod configure;
@@ -58,6 +59,8 @@ pub(crate) enum Command {
     Ls(ls::Args),
     /// Ask each registry whether its stored credential still works
     Check(check::Args),
+    /// Report whether deployed pull secrets are stale, rejected, expiring or unknown here (never prints secrets)
+    Audit(audit::Args),
     /// Write stored credentials as a pull secret (.dockerconfigjson, .dockercfg, Secret)
     Export(export::Args),
     /// Load credentials from a pull secret or a docker config.json
@@ -158,6 +161,7 @@ fn run_command(args: Vec<OsString>) -> i32 {
         Command::Logout(args) => logout::run(args),
         Command::Ls(args) => ls::run(args),
         Command::Check(args) => check::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Export(args) => export::run(args),
         Command::Import(args) => import::run(args),
         Command::Pair(args) => pair::run(args),

@@ -46,6 +46,17 @@ pub enum Metadata {
     Unguarded,
 }
 
+/// One deployed pull secret, as `audit` reads it.
+#[derive(Debug)]
+pub(crate) struct Deployed {
+    /// `metadata.namespace`, `metadata.name`: `None` for a bare payload.
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: Option<String>,
+    /// Its registry entries `(key, entry object)` in document order, or why
+    /// its payload cannot be read (the message never quotes the payload).
+    pub(crate) entries: Result<Vec<(String, Value)>>,
+}
+
 /// Where the registry entries sit in the document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -69,6 +80,14 @@ pub struct Document {
 impl Document {
     /// Parses `text`: JSON when it starts with `{`, YAML otherwise.
     pub fn parse(text: &str) -> Result<Document> {
+        let doc = Document::parse_unread(text)?;
+        doc.entries()?; // validate the payload now, so errors come before any work
+        Ok(doc)
+    }
+
+    /// [`Document::parse`] without reading the payloads: `audit` reports a
+    /// bad one as a finding of its Secret ([`Document::deployed`]).
+    pub(crate) fn parse_unread(text: &str) -> Result<Document> {
         let trimmed = text.trim_start_matches('\u{feff}').trim();
         if trimmed.is_empty() {
             bail!("the input is empty: expected a pull secret (JSON or YAML)");
@@ -79,13 +98,51 @@ impl Document {
             Syntax::Yaml => anyhow!("the input is not valid YAML (nor JSON): {e}"),
         })?;
         let shape = shape_of(&root)?;
-        let doc = Document {
+        Ok(Document {
             syntax,
             shape,
             root,
+        })
+    }
+
+    /// Each pull secret in the document, in order, with where it lives and
+    /// its entries (or why they cannot be read), and how many of a List's
+    /// items are no pull secrets (service-account tokens, TLS, a ConfigMap):
+    /// `kubectl get secrets -A -o json` lists every type.
+    pub(crate) fn deployed(&self) -> (Vec<Deployed>, usize) {
+        let located = |secret: &Value, entries| Deployed {
+            namespace: secret["metadata"]["namespace"].as_str().map(str::to_owned),
+            name: secret["metadata"]["name"].as_str().map(str::to_owned),
+            entries,
         };
-        doc.entries()?; // validate the payload now, so errors come before any work
-        Ok(doc)
+        match &self.shape {
+            Shape::Raw(_) => (
+                vec![Deployed {
+                    namespace: None,
+                    name: None,
+                    entries: self.entries(),
+                }],
+                0,
+            ),
+            Shape::Secret(_) => (vec![located(&self.root, self.entries())], 0),
+            Shape::List => {
+                let mut found = Vec::new();
+                let mut skipped = 0;
+                for item in self.root["items"].as_array().into_iter().flatten() {
+                    let is_secret = matches!(item["kind"].as_str(), None | Some("Secret"));
+                    let Some(kind) = secret_kind(item).ok().filter(|_| is_secret) else {
+                        skipped += 1;
+                        continue;
+                    };
+                    let label = secret_label(item);
+                    let entries = secret_payload(item, kind)
+                        .and_then(|p| auths_of(kind, &p, &label))
+                        .map(|m| m.into_iter().collect());
+                    found.push(located(item, entries));
+                }
+                (found, skipped)
+            }
+        }
     }
 
     /// The Secret's `metadata.resourceVersion`, if it has one.

@@ -578,3 +578,31 @@ impl Registry {
         tags
     }
 }
+
+impl Registry {
+    /// A rotation on the registry: its htpasswd now lets `user` in with
+    /// `password` only. distribution 2.8 reads htpasswd once, at start, so
+    /// the registry is restarted on the same address with the new file.
+    pub fn rotate_htpasswd(&mut self, user: &str, password: &str) {
+        let htpasswd = self.dir.path().join("htpasswd");
+        let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
+        cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(user);
+        let out = crate::common::run_command(cmd, password.as_bytes());
+        assert_eq!(out.code, 0, "htpasswd: {out:?}");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("registry.log"))
+            .unwrap();
+        self.child = Command::new(tool("docker-registry", "docker-registry"))
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("restart docker-registry");
+        wait_listening(&self.ip, self.port, "docker-registry");
+    }
+}
