@@ -15,6 +15,7 @@
 
 pub(crate) mod backend;
 pub(crate) mod choice;
+pub(crate) mod chunked;
 pub(crate) mod db;
 pub(crate) mod file;
 #[cfg(test)]
@@ -109,7 +110,7 @@ impl Removals<'_> {
         };
         let secrets = self.store.secrets(record.store);
         let erase = || -> Result<Option<Secret>, BackendError> {
-            let old_secret = secrets.get(key)?;
+            let old_secret = BackendError::unless_corrupt(secrets.get(key))?;
             secrets.delete(key)?;
             Ok(old_secret)
         };
@@ -423,9 +424,7 @@ impl Credentials {
         // The keyring secret this store overwrites, kept to put back if a
         // later step fails (full disk): a failed store changes nothing.
         let old_secret = match &previous {
-            Some(prev) => self
-                .secrets(prev.store)
-                .get(key.as_str())
+            Some(prev) => BackendError::unless_corrupt(self.secrets(prev.store).get(key.as_str()))
                 .with_context(|| format!("cannot store the credential for {key}"))?,
             None => None,
         };
