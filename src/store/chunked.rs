@@ -525,7 +525,8 @@ mod tests {
     fn a_set_that_does_not_add_up_is_an_error_never_a_partial_secret() {
         let store = store();
         let secret = Secret::new(format!("SECRET-{}", "z".repeat(8000)));
-        let damage: [(&str, fn(&Chunked<MemoryStore>)); 4] = [
+        type Damage = fn(&Chunked<MemoryStore>);
+        let damage: [(&str, Damage); 4] = [
             ("part 2 of 4 is missing", |s| {
                 s.items().delete(&part_key(KEY, 0, 1)).unwrap();
             }),
