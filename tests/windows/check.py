@@ -262,11 +262,13 @@ MAX_TOTAL = 64 * 1024
 def long_secret(size, tag):
     """`size` bytes of UTF-8 with two- and four-byte characters among ASCII,
     different for each `tag`, so a mix of two secrets would show."""
-    text, i = "", 0
-    while len(text.encode("utf-8")) < size - 4:
-        text += "é" if i % 97 == 0 else "😀" if i % 89 == 0 else chr(ord("a") + (i + tag) % 26)
+    chars, used, i = [], 0, 0
+    while used < size - 4:
+        ch = "é" if i % 97 == 0 else "😀" if i % 89 == 0 else chr(ord("a") + (i + tag) % 26)
+        chars.append(ch)
+        used += len(ch.encode("utf-8"))
         i += 1
-    return text + "x" * (size - len(text.encode("utf-8")))
+    return "".join(chars) + "x" * (size - used)
 
 
 def parts_of(secret):
