@@ -26,6 +26,13 @@
 //!   an index is missing finds everything a killed writer left; no
 //!   enumeration of the keyring is needed.
 //!
+//! Credential Manager's other limits: a target name (`KEY#dck-part-1-25`
+//! plus `.SERVICE`) stays far under `CRED_MAX_GENERIC_TARGET_NAME_LENGTH`
+//! (32,767; an index key is at most 4,096 bytes), but its username field,
+//! which holds the item's key, takes 513 (`CRED_MAX_USERNAME_LENGTH`): a part
+//! adds 14 bytes to the key, so a key of 500 to 513 bytes keeps only secrets
+//! that fit one item.
+//!
 //! Writers are serialised by the index lock and readers take it shared
 //! ([`Credentials`](super::Credentials)), so a reader never meets a set
 //! being written; the two slots and the digest are for writers that die
