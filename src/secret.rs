@@ -24,6 +24,25 @@ impl Secret {
         let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
+
+    /// An empty secret with room for `capacity` bytes, to be built with
+    /// [`push_str`](Self::push_str).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Secret::new(String::with_capacity(capacity))
+    }
+
+    /// Appends `more`. When the buffer must grow, the text moves to a new one
+    /// and the old one is wiped (a plain `String` would leave a copy behind
+    /// in freed memory).
+    pub(crate) fn push_str(&mut self, more: &str) {
+        if self.0.capacity() - self.0.len() < more.len() {
+            let mut grown =
+                String::with_capacity((self.0.len() + more.len()).max(2 * self.0.capacity()));
+            grown.push_str(&self.0);
+            self.0 = Zeroizing::new(grown);
+        }
+        self.0.push_str(more);
+    }
 }
 
 impl From<&str> for Secret {
@@ -66,5 +85,14 @@ mod tests {
         assert_eq!(format!("{s:?}"), "<redacted>");
         assert_eq!(format!("{s}"), "<redacted>");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn push_str_appends_past_the_reserved_capacity() {
+        let mut s = Secret::with_capacity(4);
+        for piece in ["ab", "cd", "ef", "😀"] {
+            s.push_str(piece);
+        }
+        assert_eq!(s.expose(), "abcdef😀");
     }
 }

@@ -65,6 +65,10 @@ pub(crate) enum BackendError {
         len: usize,
         max: usize,
     },
+    /// A secret kept across several items (`store::chunked`) whose items do
+    /// not add up: a part missing or changed. Storing or erasing the
+    /// credential again replaces it.
+    Corrupt { kind: StoreKind, reason: String },
     /// Anything else the keyring reported.
     Failed { kind: StoreKind, reason: String },
 }
@@ -98,6 +102,10 @@ impl std::fmt::Display for BackendError {
                 "the secret is {len} bytes, more than the {max} bytes the {kind} store keeps in one credential; keep it in the file store (`configure --store file`, or {}=file)",
                 super::STORE_ENV
             ),
+            BackendError::Corrupt { kind, reason } => write!(
+                f,
+                "the {kind} store holds a damaged secret: {reason}; store the credential again (`docker login`), or erase it"
+            ),
             BackendError::Failed { kind, reason } => write!(f, "the {kind} store failed: {reason}"),
         }
     }
@@ -111,6 +119,24 @@ impl BackendError {
     /// `auto` may keep secrets in the file store instead.
     pub(crate) fn means_absent(&self) -> bool {
         matches!(self, BackendError::Absent { .. })
+    }
+
+    /// What an overwrite or removal keeps to put back if its batch fails:
+    /// the secret read, or nothing when the one stored is damaged
+    /// ([`BackendError::Corrupt`]), so a damaged secret never blocks its
+    /// own replacement or removal.
+    pub(crate) fn unless_corrupt(
+        read: BackendResult<Option<Secret>>,
+    ) -> BackendResult<Option<Secret>> {
+        match read {
+            Err(BackendError::Corrupt { kind, .. }) => {
+                crate::debug!(
+                    "a damaged {kind} secret is replaced or removed; nothing to put back"
+                );
+                Ok(None)
+            }
+            other => other,
+        }
     }
 }
 
@@ -150,16 +176,16 @@ pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
 }
 
 /// The most bytes Windows Credential Manager keeps in one credential
-/// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`). Long identity tokens and JWT passwords
-/// exceed it. We refuse them rather than split them across credentials: a
-/// split secret can be half written or half deleted, and other tools would
-/// see fragments.
-const WINDOWS_MAX_SECRET_BYTES: usize = 2560;
+/// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`). Longer secrets (ECR and ACR tokens)
+/// are cut into parts of this size by `store::chunked`, which the Windows
+/// store goes through (`store::secrets::of_kind`); this cap is the guard
+/// underneath.
+const WINDOWS_MAX_SECRET_BYTES: usize = super::chunked::PART_MAX;
 
 /// Refuses a secret longer than the store of `kind` keeps in one item, with
-/// an error naming the limit and the way out. Checked here, before the store
-/// is touched, so nothing changes and the rule holds whatever the store
-/// crate or the platform (Wine, in CI) enforce themselves.
+/// an error naming the limit. Checked here, before the store is touched, so
+/// nothing changes and the rule holds whatever the store crate or the
+/// platform (Wine, in CI) enforce themselves.
 fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
     let max = match kind {
         StoreKind::Windows => WINDOWS_MAX_SECRET_BYTES,

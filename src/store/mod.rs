@@ -15,6 +15,7 @@
 
 pub(crate) mod backend;
 pub(crate) mod choice;
+pub(crate) mod chunked;
 pub(crate) mod db;
 pub(crate) mod file;
 #[cfg(test)]
@@ -109,7 +110,7 @@ impl Removals<'_> {
         };
         let secrets = self.store.secrets(record.store);
         let erase = || -> Result<Option<Secret>, BackendError> {
-            let old_secret = secrets.get(key)?;
+            let old_secret = BackendError::unless_corrupt(secrets.get(key))?;
             secrets.delete(key)?;
             Ok(old_secret)
         };
@@ -140,9 +141,25 @@ pub(crate) struct Credentials {
     dir: PathBuf,
     choice: StoreChoice,
     /// A store standing in for the keyring of its kind in unit tests
-    /// ([`MemoryStore`]); `None`: the real ones.
+    /// ([`MemoryStore`], or one wrapped as that keyring is); `None`: the
+    /// real ones.
     #[cfg(test)]
-    stand_in: Option<&'static MemoryStore>,
+    stand_in: Option<StandIn>,
+}
+
+/// A unit test's store standing in for the keyring of `kind`.
+#[cfg(test)]
+#[derive(Clone, Copy)]
+struct StandIn {
+    kind: StoreKind,
+    secrets: &'static dyn SecretStore,
+}
+
+#[cfg(test)]
+impl std::fmt::Debug for StandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StandIn({})", self.kind)
+    }
 }
 
 impl Credentials {
@@ -167,10 +184,20 @@ impl Credentials {
     /// [`MemoryStore`]), standing in for the keyring of its kind.
     #[cfg(test)]
     pub(crate) fn with_secret_store(dir: PathBuf, secrets: &'static MemoryStore) -> Self {
+        Credentials::with_stand_in(dir, secrets.kind(), secrets)
+    }
+
+    /// Opens a store in `dir` whose secrets of `kind` go to `secrets`.
+    #[cfg(test)]
+    pub(crate) fn with_stand_in(
+        dir: PathBuf,
+        kind: StoreKind,
+        secrets: &'static dyn SecretStore,
+    ) -> Self {
         Credentials {
             dir,
-            choice: StoreChoice::Fixed(secrets.kind()),
-            stand_in: Some(secrets),
+            choice: StoreChoice::Fixed(kind),
+            stand_in: Some(StandIn { kind, secrets }),
         }
     }
 
@@ -179,8 +206,8 @@ impl Credentials {
     #[inline(never)]
     fn secrets(&self, kind: StoreKind) -> &'static dyn SecretStore {
         #[cfg(test)]
-        if let Some(stand_in) = self.stand_in.filter(|s| s.kind() == kind) {
-            return stand_in;
+        if let Some(stand_in) = self.stand_in.filter(|s| s.kind == kind) {
+            return stand_in.secrets;
         }
         secrets::of_kind(kind)
     }
@@ -423,9 +450,7 @@ impl Credentials {
         // The keyring secret this store overwrites, kept to put back if a
         // later step fails (full disk): a failed store changes nothing.
         let old_secret = match &previous {
-            Some(prev) => self
-                .secrets(prev.store)
-                .get(key.as_str())
+            Some(prev) => BackendError::unless_corrupt(self.secrets(prev.store).get(key.as_str()))
                 .with_context(|| format!("cannot store the credential for {key}"))?,
             None => None,
         };
@@ -700,5 +725,71 @@ mod tests {
         );
         assert_eq!(store.load().unwrap().credentials["a.example"].secret, None);
         assert_eq!(secrets.keys(), ["a.example"]);
+    }
+
+    /// The Windows store as this build wraps it ([`chunked::Chunked`]) over
+    /// a [`MemoryStore`], under a [`Credentials`] of its own.
+    fn chunked_store() -> (
+        tempfile::TempDir,
+        &'static chunked::Chunked<MemoryStore>,
+        Credentials,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let kind = StoreKind::Windows;
+        let secrets = Box::leak(Box::new(chunked::Chunked::new(
+            kind,
+            MemoryStore::new(kind),
+        )));
+        let store = Credentials::with_stand_in(dir.path().to_path_buf(), kind, secrets);
+        (dir, secrets, store)
+    }
+
+    fn remove_a_part(secrets: &chunked::Chunked<MemoryStore>) {
+        let keys = secrets.items().keys();
+        let part = keys.iter().find(|k| k.contains("#dck-part-")).unwrap();
+        assert!(secrets.items().delete(part).unwrap());
+    }
+
+    #[test]
+    fn a_damaged_long_secret_is_an_error_that_store_and_erase_get_past() {
+        let (_dir, secrets, store) = chunked_store();
+        let a = key("ecr.example");
+        store.put(&a, &credential("a", &"x".repeat(6000))).unwrap();
+        assert_eq!(secrets.items().keys().len(), 1 + 3);
+        remove_a_part(secrets);
+        let err = format!("{:#}", store.get(&a).unwrap_err());
+        assert!(err.contains("damaged secret"), "{err}");
+        assert!(err.contains("part 1 of 3 is missing"), "{err}");
+        assert!(!err.contains("xxx"), "{err}");
+        // A store replaces it (nothing to put back)...
+        let new = credential("a", &"y".repeat(9000));
+        store.put(&a, &new).unwrap();
+        assert_eq!(store.get(&a).unwrap(), Some(new));
+        // ...and an erase removes it, every part.
+        remove_a_part(secrets);
+        assert!(store.delete(&a).unwrap());
+        assert!(secrets.items().keys().is_empty());
+        assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_batch_puts_back_a_long_secret_and_leaves_no_part_of_the_new_one() {
+        let (_dir, secrets, store) = chunked_store();
+        let (a, b) = (key("a.example"), key("b.example"));
+        let old = credential("a", &"o".repeat(6000));
+        store.put(&a, &old).unwrap();
+        let before = secrets.items().keys();
+        secrets.items().fail_set_of(Some("b.example"));
+        let (new_a, new_b) = (credential("a", &"n".repeat(20_000)), credential("b", "s"));
+        let puts = [(&a, &new_a), (&b, &new_b)].map(|(key, credential)| Put {
+            key,
+            credential,
+            email: None,
+        });
+        assert!(store.put_all(&puts).is_err());
+        assert_eq!(store.get(&a).unwrap(), Some(old));
+        // The old secret is back in the other slot: as many items, none new.
+        assert_eq!(secrets.items().keys().len(), before.len());
+        assert_eq!(store.list().unwrap().len(), 1);
     }
 }

@@ -7,6 +7,7 @@
 //! store (`store::memory::MemoryStore`) implement it.
 
 use super::backend::{BackendError, Keyring};
+use super::chunked::Chunked;
 use super::file::FileStore;
 use super::StoreKind;
 use crate::secret::Secret;
@@ -34,13 +35,17 @@ pub(crate) trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<bool, BackendError>;
 }
 
+/// Credential Manager keeps 2,560 bytes a credential: longer secrets are
+/// kept across several ([`Chunked`]).
+static WINDOWS: Chunked<Keyring> = Chunked::new(StoreKind::Windows, Keyring(StoreKind::Windows));
+
 /// The store this build uses for secrets of `kind`.
 pub(crate) fn of_kind(kind: StoreKind) -> &'static dyn SecretStore {
     match kind {
         StoreKind::File => &FileStore,
         StoreKind::SecretService => &Keyring(StoreKind::SecretService),
         StoreKind::Keychain => &Keyring(StoreKind::Keychain),
-        StoreKind::Windows => &Keyring(StoreKind::Windows),
+        StoreKind::Windows => &WINDOWS,
     }
 }
 

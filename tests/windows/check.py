@@ -18,6 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 WINE = os.environ["WINE"]
 EXE = os.environ["DCK_EXE"]
+# A debug build of the same source, used only for its test hook (see
+# check_a_kill_between_parts_never_yields_a_mix).
+DEBUG_EXE = os.environ.get("DCK_DEBUG_EXE")
 PREFIX = os.environ["WINEPREFIX"]
 NOT_FOUND = "credentials not found in native keychain\n"
 SERVICE = "dck-wine-test"
@@ -32,7 +35,7 @@ class Failed(Exception):
     pass
 
 
-def helper(args, stdin=b"", store="windows", extra_env=None):
+def helper(args, stdin=b"", store="windows", extra_env=None, exe=EXE):
     """Runs the .exe; returns (exit code, stdout text, stderr text)."""
     env = dict(os.environ)
     env["DOCKER_CREDENTIAL_KEYRING_SERVICE"] = SERVICE
@@ -42,7 +45,7 @@ def helper(args, stdin=b"", store="windows", extra_env=None):
     env.update(extra_env or {})
     for attempt in (1, 2):
         proc = subprocess.run(
-            [WINE, EXE, *args],
+            [WINE, exe, *args],
             input=stdin,
             capture_output=True,
             env=env,
@@ -250,27 +253,63 @@ def check_non_ascii_and_every_byte_value_round_trip():
     clean()
 
 
+# Credential Manager keeps 2,560 bytes a credential (CRED_MAX_CREDENTIAL_BLOB_SIZE);
+# longer secrets are kept across several, up to 64 KiB (src/store/chunked.rs).
+PART_MAX = 2560
+MAX_TOTAL = 64 * 1024
+
+
+def long_secret(size, tag):
+    """`size` bytes of UTF-8 with two- and four-byte characters among ASCII,
+    different for each `tag`, so a mix of two secrets would show."""
+    chars, used, i = [], 0, 0
+    while used < size - 4:
+        ch = "é" if i % 97 == 0 else "😀" if i % 89 == 0 else chr(ord("a") + (i + tag) % 26)
+        chars.append(ch)
+        used += len(ch.encode("utf-8"))
+        i += 1
+    return "".join(chars) + "x" * (size - used)
+
+
+def parts_of(secret):
+    """How many Credential Manager entries besides the head `secret` takes."""
+    data, count, start = secret.encode("utf-8"), 0, 0
+    while start < len(data):
+        end = min(start + PART_MAX, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        count, start = count + 1, end
+    return count
+
+
+def targets_of(server):
+    """Credential Manager entries of one credential: its head and its parts."""
+    return [t for t in credential_manager_targets() if server in t]
+
+
 def check_credential_manager_blob_cap():
-    # 2,560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE) fit in one credential and
-    # round-trip; one byte more is refused before anything changes, with the
+    # 2,560 bytes fit in one credential. Longer secrets are kept across
+    # several; more than 64 KiB is refused before anything changes, with the
     # limit and the way out. `auto` refuses it too (it never moves a secret to
     # the plaintext file store behind the user's back); choosing `file` works.
     fits = "é" * 1280
     store("cap.example.com", "u", fits)
     expect("2560 bytes", secret_of("cap.example.com"), fits)
-    long = "SECRET-" + "x" * 2554
+    expect("one entry", len(targets_of("cap.example.com")), 1)
+    long = "SECRET-" + "x" * (MAX_TOTAL - 6)
     body = json.dumps({"ServerURL": "cap.example.com", "Username": "u", "Secret": long})
     code, out, err = helper(["store"], body.encode())
     expect("exit", code, 1)
-    for part in ("2561 bytes", "2560 bytes the windows store", "DOCKER_CREDENTIAL_KEYRING_STORE=file"):
+    for part in ("65537 bytes", "65536 bytes the windows store", "DOCKER_CREDENTIAL_KEYRING_STORE=file"):
         if part not in out:
             raise Failed(f"the error does not say {part!r}: {out!r}")
     if "SECRET-" in out + err:
         raise Failed("the error shows the secret")
     expect("the earlier secret is kept", secret_of("cap.example.com"), fits)
+    expect("still one entry", len(targets_of("cap.example.com")), 1)
     code, out, err = helper(["store"], body.encode(), store=None)
     expect("auto exit", code, 1)
-    if "2560 bytes the windows store" not in out or "SECRET-" in out + err:
+    if "65536 bytes the windows store" not in out or "SECRET-" in out + err:
         raise Failed(f"auto: the error does not name the limit, or shows the secret: {out!r}")
     expect("auto keeps the earlier secret", secret_of("cap.example.com", store=None), fits)
     store("cap.example.com", "u", long, store="file")
@@ -278,6 +317,77 @@ def check_credential_manager_blob_cap():
     expect("file secret", secret_of("cap.example.com", store=None), long)
     expect("Credential Manager after the move", credential_manager_targets(), [])
     clean()
+
+
+def check_six_and_sixty_kb_secrets_across_entries():
+    # ECR and ACR tokens outgrew one Credential Manager credential (upstream's
+    # wincred helper fails with "The stub received bad data"): stored across
+    # several entries, read back whole, listed once, removed entirely.
+    server = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    six, sixty = long_secret(6 * 1024, 1), long_secret(60 * 1024, 2)
+    expect("parts of 6 KB", parts_of(six), 3)
+    store(f"https://{server}", "AWS", six)
+    expect("6 KB", secret_of(server), six)
+    expect("6 KB entries", len(targets_of(server)), 1 + 3)
+    expect("list", listed(), {f"https://{server}": "AWS"})
+    expect("index store", index_entries()[server]["store"], "windows")
+    store(f"https://{server}", "AWS", sixty)
+    expect("60 KB", secret_of(server), sixty)
+    expect("60 KB entries (the 6 KB parts gone)", len(targets_of(server)), 1 + parts_of(sixty))
+    expect("list after replace", listed(), {f"https://{server}": "AWS"})
+    # erase removes the head and every part.
+    expect("erase", helper(["erase"], server.encode()), (0, "", ""))
+    expect("get after erase", get(server), (1, NOT_FOUND, ""))
+    expect("Credential Manager after erase", credential_manager_targets(), [])
+    # A short secret over a long one leaves one entry; `logout` removes a
+    # long one entirely too.
+    acr = "myregistry.azurecr.io"
+    store(acr, "00000000-0000-0000-0000-000000000000", sixty)
+    store(acr, "00000000-0000-0000-0000-000000000000", "short")
+    expect("short over long", (secret_of(acr), len(targets_of(acr))), ("short", 1))
+    store(acr, "00000000-0000-0000-0000-000000000000", six)
+    ok(helper(["logout", acr]), "logout")
+    expect("get after logout", get(acr), (1, NOT_FOUND, ""))
+    expect("Credential Manager after logout", credential_manager_targets(), [])
+
+
+def check_a_kill_between_parts_never_yields_a_mix():
+    # The debug build exits right after writing part N, as if killed there
+    # (DOCKER_CREDENTIAL_KEYRING_TEST_EXIT_AFTER_PART). The release build then
+    # reads the old secret (or none), never a mix, and the next store cleans up.
+    if not DEBUG_EXE:
+        raise Failed("DCK_DEBUG_EXE is not set (tests/windows/run sets it)")
+    server = "kill.example.com"
+    old, new = long_secret(6 * 1024, 3), long_secret(60 * 1024, 4)
+    store(server, "u", old)
+
+    def killed_store(server, secret, after):
+        body = json.dumps({"ServerURL": server, "Username": "u2", "Secret": secret})
+        kill = {"DOCKER_CREDENTIAL_KEYRING_TEST_EXIT_AFTER_PART": str(after)}
+        code, out, err = helper(["store"], body.encode(), extra_env=kill, exe=DEBUG_EXE)
+        expect(f"exit of the store killed after part {after}", (code, out), (86, ""))
+
+    killed_store(server, new, 5)
+    code, out, err = get(server)
+    expect("get after the kill", (code, err), (0, ""))
+    answer = json.loads(out)
+    expect("after the kill: the old credential", (answer["Username"], answer["Secret"]), ("u", old))
+    expect("list after the kill", listed(), {server: "u"})
+    expect("entries: the old set and 5 new parts", len(targets_of(server)), 1 + 3 + 5)
+    store(server, "u2", new)
+    expect("the next store", secret_of(server), new)
+    expect("entries after the next store", len(targets_of(server)), 1 + parts_of(new))
+    # Killed on a key with no secret yet: nothing is found, and a following
+    # store (of a short secret) removes the parts left.
+    fresh = "fresh.example.com"
+    killed_store(fresh, new, 2)
+    expect("after the kill: nothing", get(fresh), (1, NOT_FOUND, ""))
+    expect("list after the kill", sorted(listed()), [server])
+    expect("parts left", len(targets_of(fresh)), 2)
+    store(fresh, "u", "short")
+    expect("after the next store", (secret_of(fresh), len(targets_of(fresh))), ("short", 1))
+    clean()
+    expect("Credential Manager after erase", credential_manager_targets(), [])
 
 
 def check_parallel_stores_all_land():
@@ -335,6 +445,8 @@ CHECKS = [
     check_identity_token_and_empty_secret,
     check_non_ascii_and_every_byte_value_round_trip,
     check_credential_manager_blob_cap,
+    check_six_and_sixty_kb_secrets_across_entries,
+    check_a_kill_between_parts_never_yields_a_mix,
     check_parallel_stores_all_land,
     check_auto_chooses_the_windows_store,
     check_configure_login_ls_export_logout,
