@@ -44,6 +44,10 @@ pub(crate) struct Args {
     /// Configure even if docker-credential-keyring is not on PATH
     #[arg(long)]
     pub(crate) force: bool,
+    /// Switch even if the helper replaced still holds credentials (they stay
+    /// there, and docker stops finding them until `unconfigure`)
+    #[arg(long)]
+    pub(crate) leave_credentials: bool,
     /// Print nothing on success
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -89,6 +93,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
         return Ok(0);
     }
 
+    if !args.leave_credentials {
+        refuse_stranding(flavor, &plan.changes)?;
+    }
     let backup = plan.apply()?;
     if !args.quiet {
         report_configured(
@@ -99,6 +106,37 @@ pub(crate) fn run(args: Args) -> CommandResult {
         );
     }
     Ok(0)
+}
+
+/// Refuses a change that would switch the file away from a helper holding
+/// credentials for the registries it sends there, naming the `migrate`
+/// command that moves them first ([`crate::switch::stranded`]).
+fn refuse_stranding(flavor: Flavor, changes: &[Change]) -> Result<()> {
+    let before = flavor.open()?;
+    let stranded = crate::switch::stranded(&before, changes)?;
+    if stranded.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<String> = stranded
+        .iter()
+        .map(|s| {
+            format!(
+                "{} credential(s) in docker-credential-{} ({})",
+                s.count, s.helper, s.member
+            )
+        })
+        .collect();
+    let mut helpers: Vec<&str> = stranded.iter().map(|s| s.helper.as_str()).collect();
+    helpers.dedup();
+    let command = match helpers.as_slice() {
+        [one] => format!("{} migrate --from {one}", crate::BINARY_NAME),
+        _ => format!("{} migrate", crate::BINARY_NAME),
+    };
+    bail!(
+        "{} sends registries to other helpers that hold {}: switching now would leave them unreachable. Run `{command}` to move them here and switch (or configure --leave-credentials to switch anyway); nothing was changed",
+        before.path().display(),
+        held.join(", ")
+    );
 }
 
 /// The credHelpers keys for `registries` as this file's client spells them
@@ -220,6 +258,10 @@ pub(crate) struct UnconfigureArgs {
     /// Undo the containers auth file (podman, skopeo) instead of docker's config.json
     #[arg(long)]
     pub(crate) podman: bool,
+    /// Also hand the helpers restored what this store holds for their
+    /// registries (e.g. logins since `migrate`), through their `store`, read back
+    #[arg(long)]
+    pub(crate) move_back: bool,
     /// Print the change as a unified diff and change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -243,6 +285,27 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         Some(hosts)
     };
     let mut plan = setup::Unconfigure::plan(flavor, only)?;
+    let moved_back = if args.move_back {
+        crate::switch::move_back(
+            &plan.file,
+            &plan.undone.undone,
+            &Credentials::open()?,
+            args.dry_run,
+        )?
+    } else {
+        Vec::new()
+    };
+    if !args.quiet {
+        let verb = if args.dry_run { "Would hand" } else { "Handed" };
+        for m in &moved_back {
+            crate::outln!(
+                "{verb} {} back to docker-credential-{}{}",
+                m.server,
+                m.helper,
+                if args.dry_run { "" } else { " (read back)" }
+            );
+        }
+    }
 
     if args.dry_run {
         let file = &plan.file;
