@@ -192,8 +192,12 @@ fn fake_helper_credentials_move_here_and_back() {
     let refused = fake.ours(&["configure"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
-        refused.stderr.contains("3 credential(s) in docker-credential-fake (credsStore)")
-            && refused.stderr.contains("`docker-credential-keyring migrate --from fake`"),
+        refused
+            .stderr
+            .contains("3 credential(s) in docker-credential-fake (credsStore)")
+            && refused
+                .stderr
+                .contains("`docker-credential-keyring migrate --from fake`"),
         "{refused:?}"
     );
     assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
@@ -223,7 +227,11 @@ fn fake_helper_credentials_move_here_and_back() {
         Some("<token>")
     );
     assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
-    assert_eq!(fake.held().as_object().unwrap().len(), 3, "kept without --erase-old");
+    assert_eq!(
+        fake.held().as_object().unwrap().len(),
+        3,
+        "kept without --erase-old"
+    );
 
     // A login while switched, then the way back.
     let mut store = fake.command(Path::new(common::BIN), &["store"]);
@@ -233,10 +241,14 @@ fn fake_helper_credentials_move_here_and_back() {
     let back = fake.ours(&["unconfigure", "--move-back"]);
     assert_eq!(back.code, 0, "{back:?}");
     assert!(
-        back.stdout.contains("Handed new.example back to docker-credential-fake (read back)"),
+        back.stdout
+            .contains("Handed new.example back to docker-credential-fake (read back)"),
         "{back:?}"
     );
-    assert!(!back.stdout.contains("a.example"), "unchanged ones are not re-stored: {back:?}");
+    assert!(
+        !back.stdout.contains("a.example"),
+        "unchanged ones are not re-stored: {back:?}"
+    );
     assert_eq!(fake.read_docker_config()["credsStore"], "fake");
     assert_eq!(fake.held()["new.example"]["Secret"], "n-Secret-4");
     assert_no_secret(&back, &["n-Secret-4"]);
@@ -268,12 +280,30 @@ fn erase_old_empties_the_old_helper_and_cred_helpers_follow() {
 #[test]
 fn a_broken_helper_moves_nothing_and_changes_nothing() {
     for (mode, expected) in [
-        ("fail-list", "docker-credential-fake list failed (exit status 1): list broke midway"),
-        ("fail-get", "docker-credential-fake get failed (exit status 1): cannot decrypt the item"),
-        ("hang-get", "docker-credential-fake get did not answer within 1s and was stopped"),
-        ("hang-list", "docker-credential-fake list did not answer within 1s and was stopped"),
-        ("garbage-list", "docker-credential-fake list did not answer a JSON object"),
-        ("garbage-get", "did not answer JSON {\"ServerURL\",\"Username\",\"Secret\"}"),
+        (
+            "fail-list",
+            "docker-credential-fake list failed (exit status 1): list broke midway",
+        ),
+        (
+            "fail-get",
+            "docker-credential-fake get failed (exit status 1): cannot decrypt the item",
+        ),
+        (
+            "hang-get",
+            "docker-credential-fake get did not answer within 1s and was stopped",
+        ),
+        (
+            "hang-list",
+            "docker-credential-fake list did not answer within 1s and was stopped",
+        ),
+        (
+            "garbage-list",
+            "docker-credential-fake list did not answer a JSON object",
+        ),
+        (
+            "garbage-get",
+            "did not answer JSON {\"ServerURL\",\"Username\",\"Secret\"}",
+        ),
     ] {
         let mut fake = Fake::new(&three_held());
         fake.mode = mode.to_owned();
@@ -286,10 +316,20 @@ fn a_broken_helper_moves_nothing_and_changes_nothing() {
         let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
         assert_eq!(run.code, 1, "{mode}: {run:?}");
         assert!(run.stderr.contains(expected), "{mode}: {run:?}");
-        assert!(run.stderr.contains("nothing was changed"), "{mode}: {run:?}");
+        assert!(
+            run.stderr.contains("nothing was changed"),
+            "{mode}: {run:?}"
+        );
         assert_no_secret(&run, &["a-Secret-1", "b-Secret-2", "hub-Identity-Token-3"]);
-        assert!(started.elapsed() < Duration::from_secs(30), "{mode}: bounded");
-        assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before, "{mode}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{mode}: bounded"
+        );
+        assert_eq!(
+            std::fs::read(fake.docker_config()).unwrap(),
+            before,
+            "{mode}"
+        );
         assert_eq!(fake.ours_get("a.example"), None, "{mode}: nothing stored");
         assert_eq!(fake.held().as_object().unwrap().len(), 3, "{mode}");
     }
@@ -306,7 +346,270 @@ fn two_different_credentials_for_one_registry_are_refused() {
     fake.write_docker_config(json!({"credsStore": "fake"}));
     let run = fake.ours(&["migrate"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("quay.example has two different credentials"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("quay.example has two different credentials"),
+        "{run:?}"
+    );
     assert_no_secret(&run, &["q-Secret-1", "q-Secret-2"]);
     assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+}
+
+/// The Secret Service tests share one gnome-keyring, whose
+/// `docker-credential-secretservice` items every one of them lists: one at a time.
+static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A Secret Service environment with a throwaway GnuPG key and `pass`
+/// store, both helpers from Debian, and this binary on PATH.
+struct RealHelpers {
+    env: Env,
+    gnupg: tempfile::TempDir,
+}
+
+impl RealHelpers {
+    fn new() -> RealHelpers {
+        common::require_secret_service();
+        common::tool(
+            "docker-credential-secretservice",
+            "golang-docker-credential-helpers",
+        );
+        common::tool("docker-credential-pass", "golang-docker-credential-helpers");
+        common::tool("pass", "pass");
+        let env = Env::new(Backend::SecretService);
+        // A short path: gpg-agent's socket lives in GNUPGHOME.
+        let gnupg = tempfile::Builder::new()
+            .prefix("dckg")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let helpers = RealHelpers { env, gnupg };
+        let gpg = common::tool("gpg", "gnupg");
+        let mut cmd = helpers.command(&gpg, &["--batch", "--passphrase", "", "--quick-gen-key"]);
+        cmd.args([
+            "dck test <dck@example.invalid>",
+            "default",
+            "default",
+            "never",
+        ]);
+        common::run_command(cmd, b"").ok();
+        let pass = helpers.command(Path::new("pass"), &["init", "dck@example.invalid"]);
+        common::run_command(pass, b"").ok();
+        helpers
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.env.apply(&mut cmd);
+        common::human::put_bin_on_path(&mut cmd);
+        cmd.env("GNUPGHOME", self.gnupg.path())
+            .env("PASSWORD_STORE_DIR", self.env.home().join("password-store"));
+        cmd
+    }
+
+    /// Runs `docker-credential-NAME action` (or this binary for `keyring`).
+    fn helper(&self, name: &str, action: &str, stdin: &str) -> Run {
+        let program = if name == "keyring" {
+            PathBuf::from(common::BIN)
+        } else {
+            PathBuf::from(format!("docker-credential-{name}"))
+        };
+        let cmd = self.command(&program, &[action]);
+        common::run_command_within(cmd, stdin.as_bytes(), Duration::from_secs(120))
+    }
+
+    fn store_in(&self, name: &str, server: &str, user: &str, secret: &str) {
+        let json = json!({"ServerURL": server, "Username": user, "Secret": secret});
+        let run = self.helper(name, "store", &json.to_string());
+        assert_eq!(run.code, 0, "{name} store {server}: {run:?}");
+    }
+
+    /// `get` through `name`: (username, secret), None when not found.
+    fn get_from(&self, name: &str, server: &str) -> Option<(String, String)> {
+        let run = self.helper(name, "get", server);
+        if run.code != 0 && run.stdout.trim() == "credentials not found in native keychain" {
+            return None;
+        }
+        assert_eq!(run.code, 0, "{name} get {server}: {run:?}");
+        let v: Value = serde_json::from_str(&run.stdout).unwrap();
+        Some((
+            v["Username"].as_str().unwrap().to_owned(),
+            v["Secret"].as_str().unwrap().to_owned(),
+        ))
+    }
+
+    fn ours(&self, args: &[&str]) -> Run {
+        let cmd = self.command(Path::new(common::BIN), args);
+        common::run_command_within(cmd, b"", Duration::from_secs(600))
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.env.docker_config_dir().join("config.json")
+    }
+
+    /// Erases every `docker-credential-secretservice` item (the keyring is shared).
+    fn empty_secretservice(&self) {
+        let run = self.helper("secretservice", "list", "");
+        let listed: serde_json::Map<String, Value> = serde_json::from_str(&run.stdout).unwrap();
+        for server in listed.keys() {
+            self.helper("secretservice", "erase", server).ok();
+        }
+    }
+}
+
+impl Drop for RealHelpers {
+    fn drop(&mut self) {
+        let kill = self.command(Path::new("gpgconf"), &["--kill", "gpg-agent"]);
+        let _ = common::run_command(kill, b"");
+    }
+}
+
+const SS_HELD: [(&str, &str, &str); 3] = [
+    (HUB, "hubuser", "hub-Secret-ss-1"),
+    ("registry.example:5000", "bob", "reg-Secret-ss-2"),
+    ("https://ghcr.example", "<token>", "ghcr-Identity-ss-3"),
+];
+const PASS_HELD: (&str, &str, &str) = ("quay.io", "quser", "quay-Secret-pass-4");
+
+/// Three credentials in docker-credential-secretservice (credsStore) and
+/// quay.io in docker-credential-pass (credHelpers): the README's three
+/// commands, then every credential answers `get` through keyring and the
+/// real docker CLI and skopeo find them; the old stores keep them. Then a
+/// login while switched goes back with `unconfigure --move-back`.
+#[test]
+#[ignore = "needs the Secret Service (tests/with-secret-service), golang-docker-credential-helpers, pass, gnupg, docker, skopeo"]
+fn real_helpers_switch_with_the_readme_commands_and_back() {
+    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    let real = RealHelpers::new();
+    real.empty_secretservice();
+    for (server, user, secret) in SS_HELD {
+        real.store_in("secretservice", server, user, secret);
+    }
+    let (server, user, secret) = PASS_HELD;
+    real.store_in("pass", server, user, secret);
+    std::fs::create_dir_all(real.env.docker_config_dir()).unwrap();
+    let config = json!({"credsStore": "secretservice", "credHelpers": {"quay.io": "pass"}});
+    std::fs::write(real.docker_config(), config.to_string()).unwrap();
+    let all: Vec<(&str, &str, &str)> = SS_HELD.into_iter().chain([PASS_HELD]).collect();
+    let secrets: Vec<&str> = all.iter().map(|c| c.2).collect();
+
+    // The README's "Switching from another helper" commands.
+    for args in [
+        &["migrate", "--dry-run"][..],
+        &["migrate"],
+        &["configure", "--podman"],
+    ] {
+        let run = real.ours(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert_no_secret(&run, &secrets);
+    }
+    for (server, user, secret) in &all {
+        let want = Some((user.to_string(), secret.to_string()));
+        assert_eq!(
+            real.get_from("keyring", server),
+            want,
+            "keyring get {server}"
+        );
+        assert_eq!(
+            real.get_from("secretservice", server).is_some(),
+            !server.contains("quay")
+        );
+    }
+    assert!(real.get_from("pass", "quay.io").is_some(), "pass keeps it");
+    let docker_config: Value =
+        serde_json::from_slice(&std::fs::read(real.docker_config()).unwrap()).unwrap();
+    assert_eq!(
+        docker_config,
+        json!({"credsStore": "keyring", "credHelpers": {"quay.io": "keyring"}})
+    );
+
+    // The real docker CLI and skopeo find them through keyring.
+    let docker = common::tool("docker", "docker.io");
+    for (host, user) in [
+        ("", "hubuser"),
+        ("registry.example:5000", "bob"),
+        ("quay.io", "quser"),
+    ] {
+        let mut cmd = real.command(&docker, &["login"]);
+        if !host.is_empty() {
+            cmd.arg(host);
+        }
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
+        assert!(
+            run.stderr.contains(&format!(
+                "Authenticating with existing credentials... [Username: {user}]"
+            )),
+            "docker login {host}: {run:?}"
+        );
+        assert_no_secret(&run, &secrets);
+    }
+    let skopeo = common::tool("skopeo", "skopeo");
+    for (host, user) in [
+        ("docker.io", "hubuser"),
+        ("registry.example:5000", "bob"),
+        ("quay.io", "quser"),
+    ] {
+        let cmd = real.command(&skopeo, &["login", "--get-login", host]);
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
+        assert_eq!(
+            (run.code, run.stdout.trim()),
+            (0, user),
+            "skopeo {host}: {run:?}"
+        );
+    }
+
+    // A login while switched, then the way back.
+    real.store_in("keyring", "new.example:5000", "nina", "new-Secret-5");
+    let back = real.ours(&["unconfigure", "--move-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stdout.contains(
+            "Handed new.example:5000 back to docker-credential-secretservice (read back)"
+        ),
+        "{back:?}"
+    );
+    assert_eq!(
+        real.get_from("secretservice", "new.example:5000"),
+        Some(("nina".to_owned(), "new-Secret-5".to_owned()))
+    );
+    let docker_config: Value =
+        serde_json::from_slice(&std::fs::read(real.docker_config()).unwrap()).unwrap();
+    // (docker's logins above added their empty `auths` markers.)
+    assert_eq!(docker_config["credsStore"], config["credsStore"]);
+    assert_eq!(docker_config["credHelpers"], config["credHelpers"]);
+    real.empty_secretservice();
+}
+
+/// 1,000 credentials out of docker-credential-secretservice in one migrate,
+/// all then answered by keyring; the time is printed (docs/switching.md).
+#[test]
+#[ignore = "needs the Secret Service (tests/with-secret-service) and golang-docker-credential-helpers; slow"]
+fn a_thousand_credentials_move_from_secretservice() {
+    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    let real = RealHelpers::new();
+    real.empty_secretservice();
+    let server = |i: usize| format!("r{i:04}.example:5000");
+    for i in 0..1000 {
+        real.store_in(
+            "secretservice",
+            &server(i),
+            &format!("u{i}"),
+            &format!("s-Secret-{i}"),
+        );
+    }
+    std::fs::create_dir_all(real.env.docker_config_dir()).unwrap();
+    std::fs::write(real.docker_config(), r#"{"credsStore":"secretservice"}"#).unwrap();
+    let started = Instant::now();
+    let run = real.ours(&["migrate", "-q"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    println!("migrate of 1000 credentials from docker-credential-secretservice: {took:.1?}");
+    let listed = real.env.list();
+    assert_eq!(listed.len(), 1000, "all in keyring's list");
+    for i in [0, 1, 499, 998, 999] {
+        assert_eq!(
+            real.get_from("keyring", &server(i)),
+            Some((format!("u{i}"), format!("s-Secret-{i}")))
+        );
+    }
+    real.empty_secretservice();
 }
