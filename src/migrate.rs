@@ -80,7 +80,14 @@ impl Plan {
             plaintext_entries(&files)?
         };
         let held = Held::read(&files, from)?;
-        let names: Vec<String> = held.helpers.iter().map(|h| h.name.clone()).collect();
+        // Only members of helpers something moves from are switched: one
+        // holding nothing for its hosts is left as the user set it.
+        let names: Vec<String> = held
+            .helpers
+            .iter()
+            .filter(|h| held.entries.iter().any(|e| e.helper == h.name))
+            .map(|h| h.name.clone())
+            .collect();
         let switches = files
             .iter_mut()
             .map(|file| crate::switch::point_at_keyring(file, &names))
