@@ -285,28 +285,9 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         Some(hosts)
     };
     let mut plan = setup::Unconfigure::plan(flavor, only)?;
-    let moved_back = if args.move_back {
-        crate::switch::move_back(
-            &plan.file,
-            &plan.undone.undone,
-            &Credentials::open()?,
-            args.dry_run,
-        )?
-    } else {
-        Vec::new()
-    };
-    if !args.quiet {
-        let verb = if args.dry_run { "Would hand" } else { "Handed" };
-        for m in &moved_back {
-            crate::outln!(
-                "{verb} {} back to docker-credential-{}{}",
-                m.server,
-                m.helper,
-                if args.dry_run { "" } else { " (read back)" }
-            );
-        }
+    if args.move_back {
+        hand_back(&args, &plan)?;
     }
-
     if args.dry_run {
         let file = &plan.file;
         let diff = file.diff();
@@ -343,6 +324,30 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         crate::errln!("note: left {member} alone: it was changed after `configure`");
     }
     Ok(0)
+}
+
+/// `unconfigure --move-back`: hands the helpers `plan` restores what this
+/// store holds for their registries ([`crate::switch::move_back`]), before
+/// the file changes.
+fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
+    let store = Credentials::open()?;
+    let moved = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    if args.quiet {
+        return Ok(());
+    }
+    let (verb, checked) = if args.dry_run {
+        ("Would hand", "")
+    } else {
+        ("Handed", " (read back)")
+    };
+    for m in &moved {
+        crate::outln!(
+            "{verb} {} back to docker-credential-{}{checked}",
+            m.server,
+            m.helper
+        );
+    }
+    Ok(())
 }
 
 /// After `login` stored `key`: when `configure --podman` set the containers
