@@ -80,6 +80,10 @@ impl Plan {
             plaintext_entries(&files)?
         };
         let held = Held::read(&files, from)?;
+        crate::debug!(
+            "phase: read {} credential(s) from other helpers",
+            held.entries.len()
+        );
         // Only members of helpers something moves from are switched: one
         // holding nothing for its hosts is left as the user set it.
         let names: Vec<String> = held
@@ -236,12 +240,15 @@ impl Plan {
         moved: &mut [Moved],
         erase: bool,
     ) -> Result<Vec<String>> {
+        crate::debug!("phase: storing {} credential(s)", moved.len());
         let (kinds, replaced) = self.store_all(store)?;
+        crate::debug!("phase: stored; reading back");
         for ((m, kind), replaced) in moved.iter_mut().zip(kinds).zip(replaced) {
             m.store = Some(kind.name().to_owned());
             m.replaced = replaced;
         }
         self.held.read_back(store)?;
+        crate::debug!("phase: read back; rewriting the config files");
         let mut notes = self.held.notes.clone();
         let mut record = Record::load()?;
         for (index, file) in self.files.iter_mut().enumerate() {

@@ -115,6 +115,7 @@ impl Held {
         let used = files
             .iter()
             .any(|f| named_helpers(f).contains(&helper.name));
+        let mut wanted: Vec<(&str, ServerKey)> = Vec::new();
         for server in listed.keys() {
             let Ok(key) = ServerKey::parse(server) else {
                 self.notes.push(format!(
@@ -131,9 +132,11 @@ impl Held {
                 ));
                 continue;
             }
-            let credential = helper
-                .get(server)
-                .with_context(|| format!("reading {key}; {unchanged}"))?;
+            wanted.push((server, key));
+        }
+        let servers: Vec<&str> = wanted.iter().map(|(server, _)| *server).collect();
+        let got = get_all(helper, &servers).with_context(|| unchanged.to_owned())?;
+        for ((_, key), credential) in wanted.into_iter().zip(got) {
             let Some(credential) = credential else {
                 self.notes.push(format!(
                     "{} lists {key} but has no credential for it: skipped",
@@ -205,6 +208,46 @@ impl Held {
         }
         notes
     }
+}
+
+/// How many `get`s run at once: each is a process that mostly waits on its
+/// keyring, so a few overlap well even on two cores.
+const PARALLEL_GETS: usize = 4;
+
+/// `get` of every server, in order, a few at a time; the first failure
+/// stops the rest and is returned (naming the server).
+fn get_all(helper: &OtherHelper, servers: &[&str]) -> Result<Vec<Option<Credential>>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<Option<Credential>>>>> =
+        Mutex::new(servers.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_GETS.min(servers.len()) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(server) = servers.get(i) else { break };
+                    let got = helper
+                        .get(server)
+                        .with_context(|| format!("reading {}", crate::registry::shown(server)));
+                    failed.fetch_or(got.is_err(), Ordering::Relaxed);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(got);
+                }
+            });
+        }
+    });
+    // Workers take servers in order, so a failure comes before any server left untried.
+    let mut got = Vec::with_capacity(servers.len());
+    for result in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match result {
+            Some(Ok(credential)) => got.push(credential),
+            Some(Err(err)) => return Err(err),
+            None => bail!("{} get stopped early", helper.program_name()),
+        }
+    }
+    Ok(got)
 }
 
 pub(crate) fn same_credential(a: &Credential, b: &Credential) -> bool {
