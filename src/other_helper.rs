@@ -200,8 +200,13 @@ impl OtherHelper {
             let _ = err_tx.send(crate::input::read_limited(&mut { err }, 64 * 1024));
         });
         if let Some(mut stdin) = child.stdin.take() {
-            // A helper that does not read its stdin (list) may close it: ignore EPIPE.
-            let _ = stdin.write_all(input);
+            // On its own thread: a hung helper that never reads a large
+            // input must not block us past the deadline. A helper that does
+            // not read its stdin (list) may close it: EPIPE is ignored.
+            let input = Zeroizing::new(input.to_vec());
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
         }
         drop(done);
         let stdout = match finished.recv_timeout(remaining(deadline)) {

@@ -399,3 +399,54 @@ pub(crate) fn move_back(
 fn nothing_restored() -> &'static str {
     "the config was not restored (credentials already handed back stay in both)"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Flavor;
+    use serde_json::json;
+
+    fn file(flavor: Flavor, root: Value) -> ConfigFile {
+        let path = std::env::temp_dir().join("dck-switch-test-never-written/config.json");
+        let mut file = ConfigFile::open(flavor, &path).unwrap();
+        file.root = root.as_object().unwrap().clone();
+        file
+    }
+
+    /// Only the members naming a helper moved from change, each recorded
+    /// with its previous value; podman's file has no credsStore to switch.
+    #[test]
+    fn only_members_of_the_helpers_moved_from_point_here() {
+        let root =
+            json!({"credsStore": "sec", "credHelpers": {"quay.io": "pass", "gcr.io": "gcr"}});
+        let mut docker = file(Flavor::Docker, root.clone());
+        assert_eq!(
+            named_helpers(&docker).into_iter().collect::<Vec<_>>(),
+            ["gcr", "pass", "sec"]
+        );
+        let changes = point_at_keyring(&mut docker, &["sec".to_owned(), "pass".to_owned()]);
+        assert_eq!(
+            Value::Object(docker.root.clone()),
+            json!({"credsStore": "keyring", "credHelpers": {"quay.io": "keyring", "gcr.io": "gcr"}})
+        );
+        let previous: Vec<(String, Option<Value>)> = changes
+            .iter()
+            .map(|c| (c.member(), c.previous.clone()))
+            .collect();
+        assert_eq!(
+            previous,
+            [
+                ("credsStore".to_owned(), Some(json!("sec"))),
+                ("credHelpers.quay.io".to_owned(), Some(json!("pass")))
+            ]
+        );
+        let mut podman = file(Flavor::Containers, root);
+        point_at_keyring(&mut podman, &["sec".to_owned()]);
+        assert_eq!(
+            podman.str_at("credsStore"),
+            Some("sec"),
+            "podman ignores credsStore"
+        );
+        assert!(!named_helpers(&podman).contains("sec"));
+    }
+}
