@@ -210,10 +210,14 @@ fn fake_helper_credentials_move_here_and_back() {
     assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
     assert_eq!(fake.ours_get("a.example"), None);
 
-    let run = fake.ours(&["migrate"]);
+    // With debug logging on: still no secret on screen.
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_secret(&run, &secrets);
     assert!(run.stdout.contains("3 credential(s) moved"), "{run:?}");
+    assert!(run.stderr.contains("debug: running docker-credential-fake get"), "{run:?}");
     for (server, user, secret) in three_held() {
         assert_eq!(
             fake.ours_get(server),
