@@ -201,6 +201,10 @@ fn fake_helper_credentials_move_here_and_back() {
         "{refused:?}"
     );
     assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+    let dry = fake.ours(&["configure", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.contains("note: without --dry-run: "), "{dry:?}");
+    assert!(dry.stderr.contains("migrate --from fake"), "{dry:?}");
 
     let dry = fake.ours(&["migrate", "--dry-run"]);
     assert_eq!(dry.code, 0, "{dry:?}");
@@ -217,7 +221,11 @@ fn fake_helper_credentials_move_here_and_back() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_secret(&run, &secrets);
     assert!(run.stdout.contains("3 credential(s) moved"), "{run:?}");
-    assert!(run.stderr.contains("debug: running docker-credential-fake get"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("debug: running docker-credential-fake get"),
+        "{run:?}"
+    );
     for (server, user, secret) in three_held() {
         assert_eq!(
             fake.ours_get(server),

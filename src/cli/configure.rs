@@ -90,6 +90,14 @@ pub(crate) fn run(args: Args) -> CommandResult {
         } else {
             print!("{}", crate::printable::printable_text(&diff));
         }
+        if !args.leave_credentials {
+            if let Err(err) = refuse_stranding(flavor, &plan.changes) {
+                crate::errln!(
+                    "note: without --dry-run: {}",
+                    crate::protocol::error_line(&err)
+                );
+            }
+        }
         return Ok(0);
     }
 
