@@ -135,6 +135,7 @@ fn refuse_stranding(flavor: Flavor, changes: &[Change]) -> Result<()> {
         })
         .collect();
     let mut helpers: Vec<&str> = stranded.iter().map(|s| s.helper.as_str()).collect();
+    helpers.sort_unstable();
     helpers.dedup();
     let command = match helpers.as_slice() {
         [one] => format!("{} migrate --from {one}", crate::BINARY_NAME),
