@@ -485,10 +485,10 @@ const PASS_HELD: (&str, &str, &str) = ("quay.io", "quser", "quay-Secret-pass-4")
 /// Three credentials in docker-credential-secretservice (credsStore) and
 /// quay.io in docker-credential-pass (credHelpers): the README's three
 /// commands, then every credential answers `get` through keyring and the
-/// real docker CLI and skopeo find them; the old stores keep them. Then a
+/// real docker CLI, skopeo and podman find them; the old stores keep them. Then a
 /// login while switched goes back with `unconfigure --move-back`.
 #[test]
-#[ignore = "needs the Secret Service (tests/with-secret-service), golang-docker-credential-helpers, pass, gnupg, docker, skopeo"]
+#[ignore = "needs the Secret Service (tests/with-secret-service), golang-docker-credential-helpers, pass, gnupg, docker, skopeo, podman"]
 fn real_helpers_switch_with_the_readme_commands_and_back() {
     let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
     let real = RealHelpers::new();
@@ -534,7 +534,7 @@ fn real_helpers_switch_with_the_readme_commands_and_back() {
         json!({"credsStore": "keyring", "credHelpers": {"quay.io": "keyring"}})
     );
 
-    // The real docker CLI and skopeo find them through keyring.
+    // The real docker CLI, skopeo and podman find them through keyring.
     let docker = common::tool("docker", "docker.io");
     for (host, user) in [
         ("", "hubuser"),
@@ -555,18 +555,21 @@ fn real_helpers_switch_with_the_readme_commands_and_back() {
         assert_no_secret(&run, &secrets);
     }
     let skopeo = common::tool("skopeo", "skopeo");
+    let podman = common::tool("podman", "podman");
     for (host, user) in [
         ("docker.io", "hubuser"),
         ("registry.example:5000", "bob"),
         ("quay.io", "quser"),
     ] {
-        let cmd = real.command(&skopeo, &["login", "--get-login", host]);
-        let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
-        assert_eq!(
-            (run.code, run.stdout.trim()),
-            (0, user),
-            "skopeo {host}: {run:?}"
-        );
+        for program in [&skopeo, &podman] {
+            let cmd = real.command(program, &["login", "--get-login", host]);
+            let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
+            assert_eq!(
+                (run.code, run.stdout.trim()),
+                (0, user),
+                "{program:?} {host}: {run:?}"
+            );
+        }
     }
 
     // A login while switched, then the way back.
