@@ -24,7 +24,11 @@
 //! - [`cli`]: the human commands (login, ls, check, export, ...): parse, call, print.
 //! - [`config`]: docker's config.json and the containers auth.json (locate, edit,
 //!   plaintext auths), what `configure` sets, the helper's own config file.
-//! - `migrate`: plaintext credentials of those config files into the store, all or nothing.
+//! - `migrate`: plaintext credentials of those config files, and other helpers' credentials,
+//!   into the store, all or nothing.
+//! - `other_helper`: another `docker-credential-NAME` spoken to through its protocol, bounded.
+//! - `switch`: switching from another helper: what it holds, what `configure` would strand,
+//!   the members pointed here, the way back.
 //! - [`export`]: pull secrets out (dockerconfigjson, Secret, List) and back in.
 //! - [`reader`]: every JSON/YAML document read from outside: bounded nesting,
 //!   errors that never quote the input.
@@ -56,6 +60,7 @@ pub(crate) mod kubelet;
 pub(crate) mod log;
 pub(crate) mod login;
 pub(crate) mod migrate;
+pub(crate) mod other_helper;
 pub(crate) mod pairs;
 pub(crate) mod paths;
 pub mod printable;
@@ -68,6 +73,7 @@ pub(crate) mod settings;
 #[cfg(target_os = "linux")]
 pub mod start;
 pub(crate) mod store;
+pub(crate) mod switch;
 pub(crate) mod verify;
 pub mod www_authenticate;
 

@@ -44,6 +44,10 @@ pub(crate) struct Args {
     /// Configure even if docker-credential-keyring is not on PATH
     #[arg(long)]
     pub(crate) force: bool,
+    /// Switch even if the helper replaced still holds credentials (they stay
+    /// there, and docker stops finding them until `unconfigure`)
+    #[arg(long)]
+    pub(crate) leave_credentials: bool,
     /// Print nothing on success
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -86,9 +90,20 @@ pub(crate) fn run(args: Args) -> CommandResult {
         } else {
             print!("{}", crate::printable::printable_text(&diff));
         }
+        if !args.leave_credentials {
+            if let Err(err) = refuse_stranding(flavor, &plan.changes) {
+                crate::errln!(
+                    "note: without --dry-run: {}",
+                    crate::protocol::error_line(&err)
+                );
+            }
+        }
         return Ok(0);
     }
 
+    if !args.leave_credentials {
+        refuse_stranding(flavor, &plan.changes)?;
+    }
     let backup = plan.apply()?;
     if !args.quiet {
         report_configured(
@@ -99,6 +114,38 @@ pub(crate) fn run(args: Args) -> CommandResult {
         );
     }
     Ok(0)
+}
+
+/// Refuses a change that would switch the file away from a helper holding
+/// credentials for the registries it sends there, naming the `migrate`
+/// command that moves them first ([`crate::switch::stranded`]).
+fn refuse_stranding(flavor: Flavor, changes: &[Change]) -> Result<()> {
+    let before = flavor.open()?;
+    let stranded = crate::switch::stranded(&before, changes)?;
+    if stranded.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<String> = stranded
+        .iter()
+        .map(|s| {
+            format!(
+                "{} credential(s) in docker-credential-{} ({})",
+                s.count, s.helper, s.member
+            )
+        })
+        .collect();
+    let mut helpers: Vec<&str> = stranded.iter().map(|s| s.helper.as_str()).collect();
+    helpers.sort_unstable();
+    helpers.dedup();
+    let command = match helpers.as_slice() {
+        [one] => format!("{} migrate --from {one}", crate::BINARY_NAME),
+        _ => format!("{} migrate", crate::BINARY_NAME),
+    };
+    bail!(
+        "{} sends registries to other helpers that hold {}: switching now would leave them unreachable. Run `{command}` to move them here and switch (or configure --leave-credentials to switch anyway); nothing was changed",
+        before.path().display(),
+        held.join(", ")
+    );
 }
 
 /// The credHelpers keys for `registries` as this file's client spells them
@@ -220,6 +267,10 @@ pub(crate) struct UnconfigureArgs {
     /// Undo the containers auth file (podman, skopeo) instead of docker's config.json
     #[arg(long)]
     pub(crate) podman: bool,
+    /// Also hand the helpers restored what this store holds for their
+    /// registries (e.g. logins since `migrate`), through their `store`, read back
+    #[arg(long)]
+    pub(crate) move_back: bool,
     /// Print the change as a unified diff and change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -243,7 +294,9 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         Some(hosts)
     };
     let mut plan = setup::Unconfigure::plan(flavor, only)?;
-
+    if args.move_back {
+        hand_back(&args, &plan)?;
+    }
     if args.dry_run {
         let file = &plan.file;
         let diff = file.diff();
@@ -280,6 +333,30 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
         crate::errln!("note: left {member} alone: it was changed after `configure`");
     }
     Ok(0)
+}
+
+/// `unconfigure --move-back`: hands the helpers `plan` restores what this
+/// store holds for their registries ([`crate::switch::move_back`]), before
+/// the file changes.
+fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
+    let store = Credentials::open()?;
+    let moved = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    if args.quiet {
+        return Ok(());
+    }
+    let (verb, checked) = if args.dry_run {
+        ("Would hand", "")
+    } else {
+        ("Handed", " (read back)")
+    };
+    for m in &moved {
+        crate::outln!(
+            "{verb} {} back to docker-credential-{}{checked}",
+            m.server,
+            m.helper
+        );
+    }
+    Ok(())
 }
 
 /// After `login` stored `key`: when `configure --podman` set the containers

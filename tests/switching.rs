@@ -1,0 +1,630 @@
+//! Switching from another credential helper without losing a credential
+//! (docs/switching.md): `migrate` moves what the helpers named by docker's
+//! config.json hold (through their own `list`/`get`), all or nothing, then
+//! points the config at us; `configure` refuses to strand credentials;
+//! `unconfigure --move-back` returns what was stored since.
+//!
+//! The helpers are real: Debian's `docker-credential-secretservice` on the
+//! private gnome-keyring and `docker-credential-pass` over a throwaway GnuPG
+//! key (both `#[ignore]`d, run through tests/with-secret-service), and a
+//! fake helper script (python3, a JSON file as its store) that can fail
+//! mid-`list`, fail a `get`, hang or print garbage.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::human::bin_dir;
+use common::{Backend, Env, Run};
+use serde_json::{json, Value};
+
+const FAKE_HELPER: &str = r#"#!/usr/bin/env python3
+import json, os, sys, time
+db = os.environ["FAKE_HELPER_DB"]
+mode = os.environ.get("FAKE_HELPER_MODE", "")
+action = sys.argv[1]
+data = json.load(open(db)) if os.path.exists(db) else {}
+given = sys.stdin.read()
+def save():
+    with open(db + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.replace(db + ".tmp", db)
+if mode == "hang-" + action:
+    time.sleep(3600)
+if action == "list":
+    if mode == "garbage-list":
+        print("<html>not json " + next(iter(data.values()))["Secret"])
+        sys.exit(0)
+    if mode == "fail-list":
+        sys.stdout.write('{"a.example":')
+        sys.stdout.flush()
+        sys.stderr.write("list broke midway\n")
+        sys.exit(1)
+    print(json.dumps({k: v["Username"] for k, v in data.items()}))
+elif action == "get":
+    key = given.strip()
+    if mode == "fail-get" and key == os.environ.get("FAKE_HELPER_FAIL"):
+        print(data[key]["Secret"])
+        sys.stderr.write("cannot decrypt the item\n")
+        sys.exit(1)
+    if key not in data:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    if mode == "garbage-get":
+        print("Secret=" + data[key]["Secret"])
+        sys.exit(0)
+    print(json.dumps(data[key]))
+elif action == "store":
+    c = json.loads(given)
+    data[c["ServerURL"]] = c
+    save()
+elif action == "erase":
+    data.pop(given.strip(), None)
+    save()
+"#;
+
+/// A user environment with `docker-credential-fake` on PATH (its store a
+/// JSON file) and this binary's directory on PATH.
+struct Fake {
+    env: Env,
+    bin: PathBuf,
+    db: PathBuf,
+    mode: String,
+}
+
+impl Fake {
+    fn new(held: &[(&str, &str, &str)]) -> Fake {
+        let env = Env::new(Backend::File);
+        let bin = env.home().join("fakebin");
+        std::fs::create_dir_all(&bin).unwrap();
+        write_executable(&bin.join("docker-credential-fake"), FAKE_HELPER);
+        let db = env.home().join("fake-helper.json");
+        let data: serde_json::Map<String, Value> = held
+            .iter()
+            .map(|(server, user, secret)| {
+                let c = json!({"ServerURL": server, "Username": user, "Secret": secret});
+                (server.to_string(), c)
+            })
+            .collect();
+        std::fs::write(&db, Value::Object(data).to_string()).unwrap();
+        Fake {
+            env,
+            bin,
+            db,
+            mode: String::new(),
+        }
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.env.apply(&mut cmd);
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env(
+            "PATH",
+            format!("{}:{}:{path}", self.bin.display(), bin_dir().display()),
+        )
+        .env("FAKE_HELPER_DB", &self.db)
+        .env("FAKE_HELPER_MODE", &self.mode)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        cmd
+    }
+
+    /// Runs this binary (killed and failing the test after 60 s).
+    fn ours(&self, args: &[&str]) -> Run {
+        let cmd = self.command(Path::new(common::BIN), args);
+        common::run_command_within(cmd, b"", Duration::from_secs(60))
+    }
+
+    /// What the fake helper holds: server -> (username, secret).
+    fn held(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(&self.db).unwrap()).unwrap()
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.env.docker_config_dir().join("config.json")
+    }
+
+    fn write_docker_config(&self, config: Value) {
+        std::fs::create_dir_all(self.env.docker_config_dir()).unwrap();
+        std::fs::write(self.docker_config(), config.to_string()).unwrap();
+    }
+
+    fn read_docker_config(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.docker_config()).unwrap()).unwrap()
+    }
+
+    /// `get` through this binary: (username, secret), None when not found.
+    fn ours_get(&self, server: &str) -> Option<(String, String)> {
+        let mut cmd = self.command(Path::new(common::BIN), &["get"]);
+        cmd.env_remove("FAKE_HELPER_MODE");
+        let run = common::run_command(cmd, server.as_bytes());
+        if run.code == 1 && run.stdout.trim() == "credentials not found in native keychain" {
+            return None;
+        }
+        assert_eq!(run.code, 0, "get {server}: {run:?}");
+        let v: Value = serde_json::from_str(&run.stdout).unwrap();
+        Some((
+            v["Username"].as_str().unwrap().to_owned(),
+            v["Secret"].as_str().unwrap().to_owned(),
+        ))
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn assert_no_secret(run: &Run, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "a secret was shown: {run:?}"
+        );
+    }
+}
+
+const HUB: &str = "https://index.docker.io/v1/";
+
+fn three_held() -> [(&'static str, &'static str, &'static str); 3] {
+    [
+        ("a.example", "alice", "a-Secret-1"),
+        ("https://b.example:5000", "bob", "b-Secret-2"),
+        (HUB, "<token>", "hub-Identity-Token-3"),
+    ]
+}
+
+/// configure refuses and names migrate; migrate --dry-run changes nothing;
+/// migrate moves every credential (the identity token as one), points
+/// credsStore at us, and leaves the old helper's copies; a credential stored
+/// since goes back with `unconfigure --move-back`, which restores credsStore.
+#[test]
+fn fake_helper_credentials_move_here_and_back() {
+    let fake = Fake::new(&three_held());
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let before = std::fs::read(fake.docker_config()).unwrap();
+    let secrets = ["a-Secret-1", "b-Secret-2", "hub-Identity-Token-3"];
+
+    let refused = fake.ours(&["configure"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("3 credential(s) in docker-credential-fake (credsStore)")
+            && refused
+                .stderr
+                .contains("`docker-credential-keyring migrate --from fake`"),
+        "{refused:?}"
+    );
+    assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+    let dry = fake.ours(&["configure", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.contains("note: without --dry-run: "), "{dry:?}");
+    assert!(dry.stderr.contains("migrate --from fake"), "{dry:?}");
+
+    let dry = fake.ours(&["migrate", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stdout.contains("3 credential(s) would move"), "{dry:?}");
+    assert!(dry.stdout.contains("Would set credsStore"), "{dry:?}");
+    assert_no_secret(&dry, &secrets);
+    assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+    assert_eq!(fake.ours_get("a.example"), None);
+
+    // With debug logging on: still no secret on screen.
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_LOG", "debug");
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_secret(&run, &secrets);
+    assert!(run.stdout.contains("3 credential(s) moved"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("debug: running docker-credential-fake get"),
+        "{run:?}"
+    );
+    for (server, user, secret) in three_held() {
+        assert_eq!(
+            fake.ours_get(server),
+            Some((user.to_owned(), secret.to_owned())),
+            "{server}"
+        );
+    }
+    // podman's spelling of Docker Hub finds the identity token too.
+    assert_eq!(
+        fake.ours_get("docker.io").map(|c| c.0).as_deref(),
+        Some("<token>")
+    );
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+    assert_eq!(
+        fake.held().as_object().unwrap().len(),
+        3,
+        "kept without --erase-old"
+    );
+
+    // A login while switched, then the way back.
+    let mut store = fake.command(Path::new(common::BIN), &["store"]);
+    store.env_remove("FAKE_HELPER_MODE");
+    let new = json!({"ServerURL": "new.example", "Username": "nina", "Secret": "n-Secret-4"});
+    common::run_command(store, new.to_string().as_bytes()).ok();
+    let back = fake.ours(&["unconfigure", "--move-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stdout
+            .contains("Handed new.example back to docker-credential-fake (read back)"),
+        "{back:?}"
+    );
+    assert!(
+        !back.stdout.contains("a.example"),
+        "unchanged ones are not re-stored: {back:?}"
+    );
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+    assert_eq!(fake.held()["new.example"]["Secret"], "n-Secret-4");
+    assert_no_secret(&back, &["n-Secret-4"]);
+}
+
+/// `--erase-old` empties the old helper, only after our store holds them;
+/// a credHelpers entry for the helper points at us afterwards.
+#[test]
+fn erase_old_empties_the_old_helper_and_cred_helpers_follow() {
+    let fake = Fake::new(&three_held()[..1]);
+    fake.write_docker_config(json!({"credHelpers": {"a.example": "fake"}}));
+    let run = fake.ours(&["migrate", "--erase-old"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        fake.ours_get("a.example"),
+        Some(("alice".to_owned(), "a-Secret-1".to_owned()))
+    );
+    assert_eq!(fake.held(), json!({}));
+    assert_eq!(
+        fake.read_docker_config()["credHelpers"]["a.example"],
+        "keyring"
+    );
+    assert!(run.stdout.contains("Erased the 1 credential(s)"), "{run:?}");
+}
+
+/// A helper that fails mid-`list`, fails one `get`, hangs, or prints
+/// garbage: exit 1 with an error naming the helper, nothing stored, the
+/// config untouched, no secret shown.
+#[test]
+fn a_broken_helper_moves_nothing_and_changes_nothing() {
+    for (mode, expected) in [
+        (
+            "fail-list",
+            "docker-credential-fake list failed (exit status 1): list broke midway",
+        ),
+        (
+            "fail-get",
+            "docker-credential-fake get failed (exit status 1): cannot decrypt the item",
+        ),
+        (
+            "hang-get",
+            "docker-credential-fake get did not answer within 1s and was stopped",
+        ),
+        (
+            "hang-list",
+            "docker-credential-fake list did not answer within 1s and was stopped",
+        ),
+        (
+            "garbage-list",
+            "docker-credential-fake list did not answer a JSON object",
+        ),
+        (
+            "garbage-get",
+            "did not answer JSON {\"ServerURL\",\"Username\",\"Secret\"}",
+        ),
+    ] {
+        let mut fake = Fake::new(&three_held());
+        fake.mode = mode.to_owned();
+        fake.write_docker_config(json!({"credsStore": "fake", "auths": {"a.example": {}}}));
+        let before = std::fs::read(fake.docker_config()).unwrap();
+        let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+        cmd.env("FAKE_HELPER_FAIL", "https://b.example:5000")
+            .env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "1");
+        let started = Instant::now();
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+        assert_eq!(run.code, 1, "{mode}: {run:?}");
+        assert!(run.stderr.contains(expected), "{mode}: {run:?}");
+        assert!(
+            run.stderr.contains("nothing was changed"),
+            "{mode}: {run:?}"
+        );
+        assert_no_secret(&run, &["a-Secret-1", "b-Secret-2", "hub-Identity-Token-3"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{mode}: bounded"
+        );
+        assert_eq!(
+            std::fs::read(fake.docker_config()).unwrap(),
+            before,
+            "{mode}"
+        );
+        assert_eq!(fake.ours_get("a.example"), None, "{mode}: nothing stored");
+        assert_eq!(fake.held().as_object().unwrap().len(), 3, "{mode}");
+    }
+}
+
+/// Two spellings of one registry with different credentials are refused
+/// (which one docker used is not ours to guess).
+#[test]
+fn two_different_credentials_for_one_registry_are_refused() {
+    let fake = Fake::new(&[
+        ("quay.example", "q1", "q-Secret-1"),
+        ("https://quay.example", "q2", "q-Secret-2"),
+    ]);
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("quay.example has two different credentials"),
+        "{run:?}"
+    );
+    assert_no_secret(&run, &["q-Secret-1", "q-Secret-2"]);
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+}
+
+/// The Secret Service tests share one gnome-keyring, whose
+/// `docker-credential-secretservice` items every one of them lists: one at a time.
+static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A Secret Service environment with a throwaway GnuPG key and `pass`
+/// store, both helpers from Debian, and this binary on PATH.
+struct RealHelpers {
+    env: Env,
+    gnupg: tempfile::TempDir,
+}
+
+impl RealHelpers {
+    fn new() -> RealHelpers {
+        common::require_secret_service();
+        common::tool(
+            "docker-credential-secretservice",
+            "golang-docker-credential-helpers",
+        );
+        common::tool("docker-credential-pass", "golang-docker-credential-helpers");
+        common::tool("pass", "pass");
+        let env = Env::new(Backend::SecretService);
+        // A short path: gpg-agent's socket lives in GNUPGHOME.
+        let gnupg = tempfile::Builder::new()
+            .prefix("dckg")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let helpers = RealHelpers { env, gnupg };
+        let gpg = common::tool("gpg", "gnupg");
+        let mut cmd = helpers.command(&gpg, &["--batch", "--passphrase", "", "--quick-gen-key"]);
+        cmd.args([
+            "dck test <dck@example.invalid>",
+            "default",
+            "default",
+            "never",
+        ]);
+        common::run_command(cmd, b"").ok();
+        let pass = helpers.command(Path::new("pass"), &["init", "dck@example.invalid"]);
+        common::run_command(pass, b"").ok();
+        helpers
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.env.apply(&mut cmd);
+        common::human::put_bin_on_path(&mut cmd);
+        cmd.env("GNUPGHOME", self.gnupg.path())
+            .env("PASSWORD_STORE_DIR", self.env.home().join("password-store"));
+        cmd
+    }
+
+    /// Runs `docker-credential-NAME action` (or this binary for `keyring`).
+    fn helper(&self, name: &str, action: &str, stdin: &str) -> Run {
+        let program = if name == "keyring" {
+            PathBuf::from(common::BIN)
+        } else {
+            PathBuf::from(format!("docker-credential-{name}"))
+        };
+        let cmd = self.command(&program, &[action]);
+        common::run_command_within(cmd, stdin.as_bytes(), Duration::from_secs(120))
+    }
+
+    fn store_in(&self, name: &str, server: &str, user: &str, secret: &str) {
+        let json = json!({"ServerURL": server, "Username": user, "Secret": secret});
+        let run = self.helper(name, "store", &json.to_string());
+        assert_eq!(run.code, 0, "{name} store {server}: {run:?}");
+    }
+
+    /// `get` through `name`: (username, secret), None when not found.
+    fn get_from(&self, name: &str, server: &str) -> Option<(String, String)> {
+        let run = self.helper(name, "get", server);
+        if run.code != 0 && run.stdout.trim() == "credentials not found in native keychain" {
+            return None;
+        }
+        assert_eq!(run.code, 0, "{name} get {server}: {run:?}");
+        let v: Value = serde_json::from_str(&run.stdout).unwrap();
+        Some((
+            v["Username"].as_str().unwrap().to_owned(),
+            v["Secret"].as_str().unwrap().to_owned(),
+        ))
+    }
+
+    fn ours(&self, args: &[&str]) -> Run {
+        let cmd = self.command(Path::new(common::BIN), args);
+        common::run_command_within(cmd, b"", Duration::from_secs(600))
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.env.docker_config_dir().join("config.json")
+    }
+
+    /// Erases every `docker-credential-secretservice` item (the keyring is shared).
+    fn empty_secretservice(&self) {
+        let run = self.helper("secretservice", "list", "");
+        let listed: serde_json::Map<String, Value> = serde_json::from_str(&run.stdout).unwrap();
+        for server in listed.keys() {
+            self.helper("secretservice", "erase", server).ok();
+        }
+    }
+}
+
+impl Drop for RealHelpers {
+    fn drop(&mut self) {
+        let kill = self.command(Path::new("gpgconf"), &["--kill", "gpg-agent"]);
+        let _ = common::run_command(kill, b"");
+    }
+}
+
+const SS_HELD: [(&str, &str, &str); 3] = [
+    (HUB, "hubuser", "hub-Secret-ss-1"),
+    ("registry.example:5000", "bob", "reg-Secret-ss-2"),
+    ("https://ghcr.example", "<token>", "ghcr-Identity-ss-3"),
+];
+const PASS_HELD: (&str, &str, &str) = ("quay.io", "quser", "quay-Secret-pass-4");
+
+/// Three credentials in docker-credential-secretservice (credsStore) and
+/// quay.io in docker-credential-pass (credHelpers): the README's three
+/// commands, then every credential answers `get` through keyring and the
+/// real docker CLI, skopeo and podman find them; the old stores keep them. Then a
+/// login while switched goes back with `unconfigure --move-back`.
+#[test]
+#[ignore = "needs the Secret Service (tests/with-secret-service), golang-docker-credential-helpers, pass, gnupg, docker, skopeo, podman"]
+fn real_helpers_switch_with_the_readme_commands_and_back() {
+    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    let real = RealHelpers::new();
+    real.empty_secretservice();
+    for (server, user, secret) in SS_HELD {
+        real.store_in("secretservice", server, user, secret);
+    }
+    let (server, user, secret) = PASS_HELD;
+    real.store_in("pass", server, user, secret);
+    std::fs::create_dir_all(real.env.docker_config_dir()).unwrap();
+    let config = json!({"credsStore": "secretservice", "credHelpers": {"quay.io": "pass"}});
+    std::fs::write(real.docker_config(), config.to_string()).unwrap();
+    let all: Vec<(&str, &str, &str)> = SS_HELD.into_iter().chain([PASS_HELD]).collect();
+    let secrets: Vec<&str> = all.iter().map(|c| c.2).collect();
+
+    // The README's "Switching from another helper" commands.
+    for args in [
+        &["migrate", "--dry-run"][..],
+        &["migrate"],
+        &["configure", "--podman"],
+    ] {
+        let run = real.ours(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert_no_secret(&run, &secrets);
+    }
+    for (server, user, secret) in &all {
+        let want = Some((user.to_string(), secret.to_string()));
+        assert_eq!(
+            real.get_from("keyring", server),
+            want,
+            "keyring get {server}"
+        );
+        assert_eq!(
+            real.get_from("secretservice", server).is_some(),
+            !server.contains("quay")
+        );
+    }
+    assert!(real.get_from("pass", "quay.io").is_some(), "pass keeps it");
+    let docker_config: Value =
+        serde_json::from_slice(&std::fs::read(real.docker_config()).unwrap()).unwrap();
+    assert_eq!(
+        docker_config,
+        json!({"credsStore": "keyring", "credHelpers": {"quay.io": "keyring"}})
+    );
+
+    // The real docker CLI, skopeo and podman find them through keyring.
+    let docker = common::tool("docker", "docker.io");
+    for (host, user) in [
+        ("", "hubuser"),
+        ("registry.example:5000", "bob"),
+        ("quay.io", "quser"),
+    ] {
+        let mut cmd = real.command(&docker, &["login"]);
+        if !host.is_empty() {
+            cmd.arg(host);
+        }
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
+        assert!(
+            run.stderr.contains(&format!(
+                "Authenticating with existing credentials... [Username: {user}]"
+            )),
+            "docker login {host}: {run:?}"
+        );
+        assert_no_secret(&run, &secrets);
+    }
+    let skopeo = common::tool("skopeo", "skopeo");
+    let podman = common::tool("podman", "podman");
+    for (host, user) in [
+        ("docker.io", "hubuser"),
+        ("registry.example:5000", "bob"),
+        ("quay.io", "quser"),
+    ] {
+        for program in [&skopeo, &podman] {
+            let cmd = real.command(program, &["login", "--get-login", host]);
+            let run = common::run_command_within(cmd, b"", Duration::from_secs(120));
+            assert_eq!(
+                (run.code, run.stdout.trim()),
+                (0, user),
+                "{program:?} {host}: {run:?}"
+            );
+        }
+    }
+
+    // A login while switched, then the way back.
+    real.store_in("keyring", "new.example:5000", "nina", "new-Secret-5");
+    let back = real.ours(&["unconfigure", "--move-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stdout.contains(
+            "Handed new.example:5000 back to docker-credential-secretservice (read back)"
+        ),
+        "{back:?}"
+    );
+    assert_eq!(
+        real.get_from("secretservice", "new.example:5000"),
+        Some(("nina".to_owned(), "new-Secret-5".to_owned()))
+    );
+    let docker_config: Value =
+        serde_json::from_slice(&std::fs::read(real.docker_config()).unwrap()).unwrap();
+    // (docker's logins above added their empty `auths` markers.)
+    assert_eq!(docker_config["credsStore"], config["credsStore"]);
+    assert_eq!(docker_config["credHelpers"], config["credHelpers"]);
+    real.empty_secretservice();
+}
+
+/// 1,000 credentials out of docker-credential-secretservice in one migrate,
+/// all then answered by keyring; the time is printed (docs/switching.md).
+#[test]
+#[ignore = "needs the Secret Service (tests/with-secret-service) and golang-docker-credential-helpers; slow"]
+fn a_thousand_credentials_move_from_secretservice() {
+    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    let real = RealHelpers::new();
+    real.empty_secretservice();
+    let server = |i: usize| format!("r{i:04}.example:5000");
+    for i in 0..1000 {
+        real.store_in(
+            "secretservice",
+            &server(i),
+            &format!("u{i}"),
+            &format!("s-Secret-{i}"),
+        );
+    }
+    std::fs::create_dir_all(real.env.docker_config_dir()).unwrap();
+    std::fs::write(real.docker_config(), r#"{"credsStore":"secretservice"}"#).unwrap();
+    let started = Instant::now();
+    let run = real.ours(&["migrate", "-q"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    println!("migrate of 1000 credentials from docker-credential-secretservice: {took:.1?}");
+    let listed = real.env.list();
+    assert_eq!(listed.len(), 1000, "all in keyring's list");
+    for i in [0, 1, 499, 998, 999] {
+        assert_eq!(
+            real.get_from("keyring", &server(i)),
+            Some((format!("u{i}"), format!("s-Secret-{i}")))
+        );
+    }
+    real.empty_secretservice();
+}
