@@ -282,17 +282,7 @@ impl Api<'_> {
         let url = format!("{}/manifests/{reference}", self.base);
         let reply = self.call(Method::Head, &url, Some(MANIFEST_TYPES))?;
         match reply.status {
-            200 => Ok(Found {
-                verdict: Verdict::Ok,
-                detail: match &reply.digest {
-                    Some(_) => format!("may pull {}", image.repository),
-                    None => format!(
-                        "may pull {} (the registry sent no Docker-Content-Digest)",
-                        image.repository
-                    ),
-                },
-                digest: reply.digest,
-            }),
+            200 => Ok(answered_digest(image, reply.digest)),
             401 | 403 => Ok(self.refusal(&reply, "pull")),
             404 => self.not_found(image, reference),
             status => bail!(
@@ -416,6 +406,34 @@ impl Api<'_> {
             );
         }
         Ok(None)
+    }
+}
+
+/// A 200 to the manifest `HEAD`: ok with the `Docker-Content-Digest` the
+/// registry answered, when it is a digest. Asked by digest, the registry
+/// must answer that digest: another one proves nothing about the image.
+fn answered_digest(image: &ImageRef, digest: Option<String>) -> Found {
+    let pull = format!("may pull {}", image.repository);
+    match (digest, image.digest.as_deref()) {
+        (Some(answered), Some(asked)) if crate::image_ref::is_digest(&answered) && answered != asked => {
+            found(
+                Verdict::NotCheckable,
+                format!("asked for manifest {asked}, the registry answered another digest ({answered}): not the image asked for"),
+            )
+        }
+        (Some(answered), _) if crate::image_ref::is_digest(&answered) => Found {
+            verdict: Verdict::Ok,
+            digest: Some(answered),
+            detail: pull,
+        },
+        (Some(_), _) => found(
+            Verdict::Ok,
+            format!("{pull} (the registry's Docker-Content-Digest is not a digest: not shown)"),
+        ),
+        (None, _) => found(
+            Verdict::Ok,
+            format!("{pull} (the registry sent no Docker-Content-Digest)"),
+        ),
     }
 }
 

@@ -496,3 +496,54 @@ fn an_upload_location_on_another_host_never_gets_the_credential() {
         digest.as_str()
     );
 }
+
+/// A registry whose `HEAD` answers `digest_header` (a whole header line, or
+/// none) for any manifest, behind Basic auth; returns `host:port`.
+fn registry_answering_digest(digest_header: &'static str) -> String {
+    let (port, _) = fake_server("127.0.0.1", move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/v2/"] if !head.contains("Authorization") => reply(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"x\"\r\n",
+            ),
+            ["HEAD", path] if path.starts_with("/v2/team/app/manifests/") => {
+                reply("200 OK", digest_header)
+            }
+            _ => reply("404 Not Found", ""),
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
+#[test]
+fn a_registry_answering_another_digest_than_the_one_asked_proves_nothing() {
+    let other = "Docker-Content-Digest: sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\r\n";
+    let host = registry_answering_digest(other);
+    let env = env_with(&host, (USER, PASSWORD));
+    let asked = format!("sha256:{}", "ab".repeat(32));
+    let run = check(
+        &env,
+        &["--image", &format!("{host}/team/app@{asked}"), "--json"],
+    );
+    let row = assert_verdict(&run, 3, "not-checkable", "another digest");
+    assert_eq!(row["digest"], serde_json::Value::Null, "{run:?}");
+    assert!(row["detail"].as_str().unwrap().contains(&asked), "{run:?}");
+    // By tag, any well-formed digest is the answer.
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    assert_eq!(
+        assert_verdict(&run, 0, "ok", "may pull")["digest"],
+        "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+    );
+}
+
+#[test]
+fn a_malformed_digest_header_is_not_reported_as_the_digest() {
+    let host = registry_answering_digest("Docker-Content-Digest: latest; see https://x\r\n");
+    let env = env_with(&host, (USER, PASSWORD));
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    let row = assert_verdict(&run, 0, "ok", "not a digest");
+    assert_eq!(row["digest"], serde_json::Value::Null, "{run:?}");
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1")]);
+    assert!(!run.stdout.contains("see https"), "{run:?}");
+}
