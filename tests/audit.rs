@@ -592,3 +592,34 @@ fn the_operators_loop_through_kubectl() {
         [row("team-b/pull", "registry.example.com", "ok")]
     );
 }
+
+#[test]
+fn thousands_of_distinct_secrets_of_one_user_are_grouped_in_bounded_time() {
+    // ECR's `AWS` or GCR's `oauth2accesstoken`: one username, a different
+    // 2 KiB token in each namespace. Grouping copies must not compare every
+    // pair of them. Port 1 refuses at once: the network part is quick.
+    let env = Env::new(Backend::File);
+    let host = "127.0.0.1:1";
+    let items: Vec<Value> = (0..4000)
+        .map(|i| {
+            let token = format!("{i:08}").repeat(256);
+            secret(
+                &format!("ns-{i}"),
+                "pull",
+                json!({ host: entry("AWS", &token) }),
+            )
+        })
+        .collect();
+    let doc = list(items);
+    let started = Instant::now();
+    let run = audit(&env, &["--timeout", "5", "-"], doc.as_bytes());
+    let took = started.elapsed();
+    assert!(
+        run.stdout.contains("4000 entries in 4000 pull secret(s)")
+            && run.stdout.contains("4000 distinct credential(s) asked"),
+        "{}",
+        run.stdout.lines().last().unwrap_or_default()
+    );
+    // Generous: pairwise comparison took minutes here; grouping takes a second.
+    assert!(took < Duration::from_secs(40), "took {took:?}");
+}
