@@ -48,15 +48,19 @@ pub(crate) enum Verdict {
     Unreachable,
     /// The server answered something that proves nothing (the detail says what).
     NotCheckable,
+    /// Nothing is stored for the image's registry: not asked.
+    NoCredential,
 }
 
 impl Verdict {
-    /// Its exit code: 0, 1 (rejected, expired), 4 (denied), 5 (not found),
+    /// Its exit code: 0, 1 (rejected, expired, no credential), 4 (denied), 5 (not found),
     /// 3 (could not ask).
     pub(crate) fn exit_code(self) -> i32 {
         match self {
             Verdict::Ok => 0,
-            Verdict::Rejected | Verdict::Expired => crate::check::EXIT_REJECTED,
+            Verdict::Rejected | Verdict::Expired | Verdict::NoCredential => {
+                crate::check::EXIT_REJECTED
+            }
             Verdict::Denied => EXIT_DENIED,
             Verdict::NotFound => EXIT_NOT_FOUND,
             Verdict::Unreachable | Verdict::NotCheckable => crate::check::EXIT_NOT_ASKED,
@@ -154,6 +158,24 @@ pub(crate) fn check(
         digest: found.digest,
         detail: found.detail,
         notes,
+    }
+}
+
+/// The row of an image whose registry has no stored credential (nothing asked).
+pub(crate) fn no_credential(image: &ImageRef) -> Row {
+    let registry = image.registry.as_str();
+    Row {
+        reference: image.given.clone(),
+        registry: registry.to_owned(),
+        repository: image.repository.clone(),
+        credential: String::new(),
+        username: String::new(),
+        verdict: Verdict::NoCredential,
+        digest: None,
+        detail: format!(
+            "no credential is stored for {registry} (log in with `login {registry}`); not asked"
+        ),
+        notes: Vec::new(),
     }
 }
 

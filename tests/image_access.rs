@@ -547,3 +547,39 @@ fn a_malformed_digest_header_is_not_reported_as_the_digest() {
     let run = check(&env, &["--image", &format!("{host}/team/app:v1")]);
     assert!(!run.stdout.contains("see https"), "{run:?}");
 }
+
+#[test]
+fn an_image_without_a_stored_credential_does_not_hide_the_others() {
+    let digest = "Docker-Content-Digest: sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\r\n";
+    let host = registry_answering_digest(digest);
+    let env = env_with(&host, (USER, PASSWORD));
+    let image = format!("{host}/team/app:v1");
+    let run = check(
+        &env,
+        &[
+            "--image",
+            "nothing.example.com/team/app",
+            "--image",
+            &image,
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("JSON rows");
+    assert_eq!(rows.len(), 2, "{run:?}");
+    assert_eq!(rows[0]["verdict"], "no-credential", "{run:?}");
+    assert!(rows[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("login nothing.example.com"));
+    assert_eq!(rows[1]["verdict"], "ok", "{run:?}");
+    assert!(rows[1]["digest"].as_str().unwrap().starts_with("sha256:cd"));
+    // The table too: one line each, the missing one naming the fix.
+    let run = check(
+        &env,
+        &["--image", "nothing.example.com/team/app", "--image", &image],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+    assert!(run.stdout.contains("no-credential"), "{run:?}");
+}
