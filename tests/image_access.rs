@@ -330,7 +330,8 @@ fn bad_references_are_refused_before_any_network_io() {
     // No credential for the image: named, with the fix, before asking anyone.
     let run = check(&env, &["--image", "127.0.0.1:9/team/app"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("login 127.0.0.1:9"), "{run:?}");
+    assert!(run.stdout.contains("no-credential"), "{run:?}");
+    assert!(run.stdout.contains("login 127.0.0.1:9"), "{run:?}");
     // An expired JWT is not sent: expired, exit 1, whatever the registry.
     use base64::Engine;
     let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
