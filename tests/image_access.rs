@@ -584,3 +584,31 @@ fn an_image_without_a_stored_credential_does_not_hide_the_others() {
     assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
     assert!(run.stdout.contains("no-credential"), "{run:?}");
 }
+
+#[test]
+fn a_manifest_redirect_to_another_host_is_not_followed_with_the_credential() {
+    let (elsewhere, stolen) = fake_server("127.0.0.2", |_| reply("200 OK", ""));
+    let (port, _) = fake_server("127.0.0.1", move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/v2/"] if !head.contains("Authorization") => reply(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"x\"\r\n",
+            ),
+            ["HEAD", _] => reply(
+                "307 Temporary Redirect",
+                &format!("Location: http://127.0.0.2:{elsewhere}/v2/team/app/manifests/v1\r\n"),
+            ),
+            _ => reply("404 Not Found", ""),
+        }
+    });
+    let host = format!("127.0.0.1:{port}");
+    let env = env_with(&host, (USER, PASSWORD));
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    let row = assert_verdict(&run, 3, "not-checkable", "answered 307");
+    assert_eq!(row["digest"], serde_json::Value::Null);
+    assert!(
+        stolen.lock().unwrap().is_empty(),
+        "the other host was asked"
+    );
+}
