@@ -582,7 +582,7 @@ fn an_image_without_a_stored_credential_does_not_hide_the_others() {
     );
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
-    assert!(run.stdout.contains("no-credential"), "{run:?}");
+    assert!(run.stdout.contains("  -  no-credential"), "{run:?}");
 }
 
 #[test]

@@ -106,7 +106,11 @@ fn run_images(args: Args) -> CommandResult {
         for (row, reference) in rows.iter().zip(&shown) {
             let mut line = String::new();
             table::push_padded(&mut line, reference, width);
-            let username = table::cell(&row.username);
+            // `-`: no credential was found for the image.
+            let username = match row.username.is_empty() {
+                true => "-".to_owned(),
+                false => table::cell(&row.username),
+            };
             let verdict = serde_json::to_value(row.verdict)?;
             let verdict = verdict.as_str().unwrap_or_default();
             let digest = row
