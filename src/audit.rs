@@ -338,13 +338,18 @@ fn compare(entry: &mut Pending, held: &Held) {
 }
 
 /// One job per distinct (registry key, username, secret); auth servers'
-/// entries and expired secrets are not asked.
+/// entries and expired secrets are not asked. Copies are found through a
+/// randomly keyed hash of the secret (in memory only, never shown), then
+/// compared in full: linear in the entries, however many distinct secrets
+/// one username has (an ECR or GCR token per namespace).
 fn plan_jobs(
     pending: &mut [(usize, Pending)],
     auth_servers: &std::collections::BTreeSet<&str>,
     jobs: &mut Vec<Job>,
 ) {
-    let mut by_user: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    use std::hash::BuildHasher;
+    let hasher = std::collections::hash_map::RandomState::new();
+    let mut groups: HashMap<(String, String, u64), Vec<usize>> = HashMap::new();
     for (_, entry) in pending.iter_mut() {
         if auth_servers.contains(entry.key.as_str()) {
             entry.findings.push((
@@ -356,9 +361,12 @@ fn plan_jobs(
         if entry.findings.iter().any(|(f, _)| *f == Finding::Expired) {
             continue;
         }
-        let group = by_user
-            .entry((entry.key.as_str().to_owned(), entry.found.username.clone()))
-            .or_default();
+        let bucket = (
+            entry.key.as_str().to_owned(),
+            entry.found.username.clone(),
+            hasher.hash_one(entry.found.password.expose()),
+        );
+        let group = groups.entry(bucket).or_default();
         let same = group
             .iter()
             .copied()

@@ -206,7 +206,8 @@ fn in_pool<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<
 
 /// Checks that the credential stored for each image (the most specific key
 /// first, as podman looks it up) may pull it, and push to it when `push`:
-/// the images share the pool and `client`'s deadline.
+/// the images share the pool and `client`'s deadline. An image whose
+/// registry has no stored credential gets its row without being asked.
 pub(crate) fn run_images(
     store: &Credentials,
     images: &[ImageRef],
@@ -223,16 +224,12 @@ pub(crate) fn run_images(
                 break;
             }
         }
-        let Some(job) = found else {
-            anyhow::bail!(
-                "no credential is stored for {} (log in with `login {}`)",
-                image.registry,
-                image.registry
-            );
-        };
-        jobs.push((image, job));
+        jobs.push((image, found));
     }
     Ok(in_pool(&jobs, |(image, job)| {
+        let Some(job) = job else {
+            return image_access::no_credential(image);
+        };
         // Without `through_pairs`, the only verdict decided up front is expiry.
         let expired = matches!(job.decided, Some(Status::Expired));
         image_access::check(client, &job.attempt(), image, push, expired)

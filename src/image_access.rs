@@ -48,15 +48,19 @@ pub(crate) enum Verdict {
     Unreachable,
     /// The server answered something that proves nothing (the detail says what).
     NotCheckable,
+    /// Nothing is stored for the image's registry: not asked.
+    NoCredential,
 }
 
 impl Verdict {
-    /// Its exit code: 0, 1 (rejected, expired), 4 (denied), 5 (not found),
+    /// Its exit code: 0, 1 (rejected, expired, no credential), 4 (denied), 5 (not found),
     /// 3 (could not ask).
     pub(crate) fn exit_code(self) -> i32 {
         match self {
             Verdict::Ok => 0,
-            Verdict::Rejected | Verdict::Expired => crate::check::EXIT_REJECTED,
+            Verdict::Rejected | Verdict::Expired | Verdict::NoCredential => {
+                crate::check::EXIT_REJECTED
+            }
             Verdict::Denied => EXIT_DENIED,
             Verdict::NotFound => EXIT_NOT_FOUND,
             Verdict::Unreachable | Verdict::NotCheckable => crate::check::EXIT_NOT_ASKED,
@@ -154,6 +158,24 @@ pub(crate) fn check(
         digest: found.digest,
         detail: found.detail,
         notes,
+    }
+}
+
+/// The row of an image whose registry has no stored credential (nothing asked).
+pub(crate) fn no_credential(image: &ImageRef) -> Row {
+    let registry = image.registry.as_str();
+    Row {
+        reference: image.given.clone(),
+        registry: registry.to_owned(),
+        repository: image.repository.clone(),
+        credential: String::new(),
+        username: String::new(),
+        verdict: Verdict::NoCredential,
+        digest: None,
+        detail: format!(
+            "no credential is stored for {registry} (log in with `login {registry}`); not asked"
+        ),
+        notes: Vec::new(),
     }
 }
 
@@ -282,17 +304,7 @@ impl Api<'_> {
         let url = format!("{}/manifests/{reference}", self.base);
         let reply = self.call(Method::Head, &url, Some(MANIFEST_TYPES))?;
         match reply.status {
-            200 => Ok(Found {
-                verdict: Verdict::Ok,
-                detail: match &reply.digest {
-                    Some(_) => format!("may pull {}", image.repository),
-                    None => format!(
-                        "may pull {} (the registry sent no Docker-Content-Digest)",
-                        image.repository
-                    ),
-                },
-                digest: reply.digest,
-            }),
+            200 => Ok(answered_digest(image, reply.digest)),
             401 | 403 => Ok(self.refusal(&reply, "pull")),
             404 => self.not_found(image, reference),
             status => bail!(
@@ -416,6 +428,34 @@ impl Api<'_> {
             );
         }
         Ok(None)
+    }
+}
+
+/// A 200 to the manifest `HEAD`: ok with the `Docker-Content-Digest` the
+/// registry answered, when it is a digest. Asked by digest, the registry
+/// must answer that digest: another one proves nothing about the image.
+fn answered_digest(image: &ImageRef, digest: Option<String>) -> Found {
+    let pull = format!("may pull {}", image.repository);
+    match (digest, image.digest.as_deref()) {
+        (Some(answered), Some(asked)) if crate::image_ref::is_digest(&answered) && answered != asked => {
+            found(
+                Verdict::NotCheckable,
+                format!("asked for manifest {asked}, the registry answered another digest ({answered}): not the image asked for"),
+            )
+        }
+        (Some(answered), _) if crate::image_ref::is_digest(&answered) => Found {
+            verdict: Verdict::Ok,
+            digest: Some(answered),
+            detail: pull,
+        },
+        (Some(_), _) => found(
+            Verdict::Ok,
+            format!("{pull} (the registry's Docker-Content-Digest is not a digest: not shown)"),
+        ),
+        (None, _) => found(
+            Verdict::Ok,
+            format!("{pull} (the registry sent no Docker-Content-Digest)"),
+        ),
     }
 }
 

@@ -213,23 +213,31 @@ fn check_tag(given: &str, tag: &str) -> Result<(), RefError> {
 /// `ALGORITHM:HEX`; `sha256` (64 lower-case hex) and `sha512` (128) are the
 /// ones registries serve.
 fn check_digest(given: &str, digest: &str) -> Result<String, RefError> {
+    match digest_problem(digest) {
+        None => Ok(digest.to_owned()),
+        Some(why) => Err(refuse(given, &why)),
+    }
+}
+
+/// Whether `text` is a digest by the grammar above (a registry's
+/// `Docker-Content-Digest` is checked by it before it is reported).
+pub(crate) fn is_digest(text: &str) -> bool {
+    digest_problem(text).is_none()
+}
+
+/// What is wrong with `digest`, if anything.
+fn digest_problem(digest: &str) -> Option<String> {
     let (algorithm, hex) = digest.split_once(':').unwrap_or(("", ""));
     let length = match algorithm {
         "sha256" => 64,
         "sha512" => 128,
-        _ => return Err(refuse(given, "a digest is sha256:<64 hex digits>")),
+        _ => return Some("a digest is sha256:<64 hex digits>".into()),
     };
     let hex_ok = hex.len() == length
         && hex
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    match hex_ok {
-        true => Ok(digest.to_owned()),
-        false => Err(refuse(
-            given,
-            &format!("a {algorithm} digest is {length} lower-case hex digits"),
-        )),
-    }
+    (!hex_ok).then(|| format!("a {algorithm} digest is {length} lower-case hex digits"))
 }
 
 #[cfg(test)]

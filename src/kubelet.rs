@@ -131,40 +131,17 @@ fn string_field(value: Option<Value>, name: &str) -> Result<String> {
     }
 }
 
-/// The registry an image is pulled from, as a host-level key: docker's
-/// reference rule (the first component is a host when it has a `.` or `:`,
-/// is `localhost` or has upper case; else the image is on Docker Hub).
+/// The registry an image is pulled from, as a host-level key, by docker's
+/// reference grammar ([`crate::image_ref`], the one `check --image` reads):
+/// the first component is a host when it has a `.` or `:`, is `localhost`
+/// or has upper case; else the image is on Docker Hub. The kubelet sends the
+/// normalised repository (`docker.io/library/nginx`), which always parses.
 pub(crate) fn registry_of(image: &str) -> Result<ServerKey> {
-    let bad = |why: &str| {
-        anyhow!("invalid CredentialProviderRequest: the image is not an image reference ({why})")
-    };
-    if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("it contains spaces or control characters"));
-    }
-    if image.contains("://") {
-        return Err(bad("it has a URL scheme"));
-    }
-    let name = image.split('@').next().unwrap_or_default();
-    let (domain, rest) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
-        {
-            (first, rest)
-        }
-        _ => (crate::registry::DOCKER_HUB_KEY, name),
-    };
-    // A tag follows the last ':' of the repository (a port is in the domain).
-    let repository = rest.rsplit_once(':').map_or(rest, |(repo, _)| repo);
-    if repository.is_empty() || repository.starts_with('/') || repository.ends_with('/') {
-        return Err(bad("no repository name"));
-    }
-    let key = ServerKey::parse(domain).map_err(|e| bad(&e.to_string()))?;
-    if !key.path().is_empty() {
-        return Err(bad("no registry host"));
-    }
-    Ok(key)
+    crate::image_ref::parse(image)
+        .map(|reference| reference.registry)
+        .map_err(|e| {
+            anyhow!("invalid CredentialProviderRequest: the image is not an image reference: {e}")
+        })
 }
 
 /// How long the kubelet may keep an answer.
@@ -379,15 +356,19 @@ mod tests {
 
     #[test]
     fn the_registry_of_an_image_follows_dockers_reference_rule() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
         for (image, registry) in [
             ("docker.io/library/nginx", "docker.io"),
             ("nginx", "docker.io"),
             ("nginx:1.27", "docker.io"),
-            ("library/nginx@sha256:abc", "docker.io"),
+            (&format!("library/nginx@{digest}"), "docker.io"),
             ("index.docker.io/team/app", "docker.io"),
             ("Quay.IO/org/app:v1", "quay.io"),
             ("localhost/app", "localhost"),
-            ("localhost:5000/team/app:1@sha256:abc", "localhost:5000"),
+            (
+                &format!("localhost:5000/team/app:1@{digest}"),
+                "localhost:5000",
+            ),
             ("[::1]:5000/app", "[::1]:5000"),
             ("registry.example.com/a/b/c", "registry.example.com"),
         ] {
@@ -401,6 +382,8 @@ mod tests {
             "quay.io:99999/app",
             ":tag",
             "bad_host.io:x/app",
+            "quay.io/Team/app",
+            "quay.io/app@sha256:abc",
         ] {
             let err = registry_of(bad).unwrap_err().to_string();
             assert!(err.contains("not an image reference"), "{bad}: {err}");

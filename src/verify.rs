@@ -256,70 +256,8 @@ fn bearer_token(
     let realm_is_http = realm
         .get(..7)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    let (by, cred) = match attempt.auth_server {
-        Some((auth_server, cred)) => {
-            // On the auth server: its host, port and scheme (an https key's
-            // credential never goes over plain HTTP).
-            let on_auth_server =
-                same_host(&realm_host, auth_server) && realm_is_http == auth_server.is_http();
-            if !on_auth_server {
-                // The auth server's own credential goes only to the auth
-                // server; the registry's may go where the registry says, as
-                // docker sends it.
-                let own = cred.username != attempt.credential.username
-                    || cred.secret.expose() != attempt.credential.secret.expose();
-                let shown = format!("{}{realm_host}", if realm_is_http { "http://" } else { "" });
-                if own {
-                    bail!(
-                        "{} names its token realm on {shown}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
-                        attempt.registry
-                    );
-                }
-                notes.push(format!(
-                    "{} names its token realm on {shown}, not on its recorded auth server {auth_server}",
-                    attempt.registry
-                ));
-            }
-            (Party::AuthServer, cred)
-        }
-        None if same_host(&realm_host, attempt.registry) => (Party::Registry, attempt.credential),
-        None => (Party::AuthServer, attempt.credential),
-    };
-    let service = bearer.param("service");
-    let reply = if cred.username == IDENTITY_TOKEN_USER {
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", cred.secret.expose()),
-            ("client_id", CLIENT_ID),
-        ];
-        if let Some(service) = service {
-            form.push(("service", service));
-        }
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
-        client.post_form(&realm, &form, None)?
-    } else {
-        let mut url = realm.clone();
-        let mut sep = if realm.contains('?') { '&' } else { '?' };
-        let mut add = |name: &str, value: &str| {
-            url.push(sep);
-            url.push_str(name);
-            url.push('=');
-            url.push_str(&http::query_encode(value));
-            sep = '&';
-        };
-        if let Some(service) = service {
-            add("service", service);
-        }
-        if let Some(scope) = scope {
-            add("scope", scope);
-        }
-        add("account", cred.username);
-        add("client_id", CLIENT_ID);
-        add("offline_token", "true");
-        client.get(&url, Some(Auth::Basic(cred.username, cred.secret)))?
-    };
+    let (by, cred) = realm_credential(attempt, &realm_host, realm_is_http, &mut notes)?;
+    let reply = token_request(client, &realm, bearer.param("service"), scope, cred)?;
     // The OAuth2 endpoint answers a bad refresh token with 400 (invalid_grant).
     let refused = matches!(reply.status, 401 | 403)
         || (reply.status == 400 && cred.username == IDENTITY_TOKEN_USER);
@@ -348,6 +286,90 @@ fn bearer_token(
         https,
         notes,
     })
+}
+
+/// Who the realm on `realm_host` is and which credential it gets, by the
+/// trust rule of [`crate::pairs`]: a paired auth server's own credential only
+/// to a realm on that auth server (its host, port and scheme), the
+/// registry's own wherever the registry says (as docker sends it).
+fn realm_credential<'a>(
+    attempt: &Attempt<'a>,
+    realm_host: &str,
+    realm_is_http: bool,
+    notes: &mut Vec<String>,
+) -> Result<(Party, Cred<'a>)> {
+    let Some((auth_server, cred)) = attempt.auth_server else {
+        let by = match same_host(realm_host, attempt.registry) {
+            true => Party::Registry,
+            false => Party::AuthServer,
+        };
+        return Ok((by, attempt.credential));
+    };
+    // On the auth server: its host, port and scheme (an https key's
+    // credential never goes over plain HTTP).
+    let on_auth_server =
+        same_host(realm_host, auth_server) && realm_is_http == auth_server.is_http();
+    if !on_auth_server {
+        let own = cred.username != attempt.credential.username
+            || cred.secret.expose() != attempt.credential.secret.expose();
+        let shown = format!("{}{realm_host}", if realm_is_http { "http://" } else { "" });
+        if own {
+            bail!(
+                "{} names its token realm on {shown}, not on its recorded auth server {auth_server}: not sending {auth_server}'s credential there",
+                attempt.registry
+            );
+        }
+        notes.push(format!(
+            "{} names its token realm on {shown}, not on its recorded auth server {auth_server}",
+            attempt.registry
+        ));
+    }
+    Ok((Party::AuthServer, cred))
+}
+
+/// The token request to `realm` with `cred`: an OAuth2 refresh-token `POST`
+/// for an identity token, else a `GET` with Basic auth.
+fn token_request(
+    client: &Client,
+    realm: &str,
+    service: Option<&str>,
+    scope: Option<&str>,
+    cred: Cred<'_>,
+) -> Result<Reply> {
+    if cred.username == IDENTITY_TOKEN_USER {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", cred.secret.expose()),
+            ("client_id", CLIENT_ID),
+        ];
+        if let Some(service) = service {
+            form.push(("service", service));
+        }
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        client.post_form(realm, &form, None)
+    } else {
+        let mut url = realm.to_owned();
+        let mut sep = if realm.contains('?') { '&' } else { '?' };
+        let mut add = |name: &str, value: &str| {
+            url.push(sep);
+            url.push_str(name);
+            url.push('=');
+            url.push_str(&http::query_encode(value));
+            sep = '&';
+        };
+        if let Some(service) = service {
+            add("service", service);
+        }
+        if let Some(scope) = scope {
+            add("scope", scope);
+        }
+        add("account", cred.username);
+        add("client_id", CLIENT_ID);
+        add("offline_token", "true");
+        client.get(&url, Some(Auth::Basic(cred.username, cred.secret)))
+    }
 }
 
 /// The `token` (or OAuth2 `access_token`) of a token response. Errors never

@@ -330,7 +330,8 @@ fn bad_references_are_refused_before_any_network_io() {
     // No credential for the image: named, with the fix, before asking anyone.
     let run = check(&env, &["--image", "127.0.0.1:9/team/app"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("login 127.0.0.1:9"), "{run:?}");
+    assert!(run.stdout.contains("no-credential"), "{run:?}");
+    assert!(run.stdout.contains("login 127.0.0.1:9"), "{run:?}");
     // An expired JWT is not sent: expired, exit 1, whatever the registry.
     use base64::Engine;
     let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
@@ -494,5 +495,120 @@ fn an_upload_location_on_another_host_never_gets_the_credential() {
     assert_eq!(
         assert_verdict(&run, 0, "ok", "may pull")["digest"],
         digest.as_str()
+    );
+}
+
+/// A registry whose `HEAD` answers `digest_header` (a whole header line, or
+/// none) for any manifest, behind Basic auth; returns `host:port`.
+fn registry_answering_digest(digest_header: &'static str) -> String {
+    let (port, _) = fake_server("127.0.0.1", move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/v2/"] if !head.contains("Authorization") => reply(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"x\"\r\n",
+            ),
+            ["HEAD", path] if path.starts_with("/v2/team/app/manifests/") => {
+                reply("200 OK", digest_header)
+            }
+            _ => reply("404 Not Found", ""),
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
+#[test]
+fn a_registry_answering_another_digest_than_the_one_asked_proves_nothing() {
+    let other = "Docker-Content-Digest: sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\r\n";
+    let host = registry_answering_digest(other);
+    let env = env_with(&host, (USER, PASSWORD));
+    let asked = format!("sha256:{}", "ab".repeat(32));
+    let run = check(
+        &env,
+        &["--image", &format!("{host}/team/app@{asked}"), "--json"],
+    );
+    let row = assert_verdict(&run, 3, "not-checkable", "another digest");
+    assert_eq!(row["digest"], serde_json::Value::Null, "{run:?}");
+    assert!(row["detail"].as_str().unwrap().contains(&asked), "{run:?}");
+    // By tag, any well-formed digest is the answer.
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    assert_eq!(
+        assert_verdict(&run, 0, "ok", "may pull")["digest"],
+        "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+    );
+}
+
+#[test]
+fn a_malformed_digest_header_is_not_reported_as_the_digest() {
+    let host = registry_answering_digest("Docker-Content-Digest: latest; see https://x\r\n");
+    let env = env_with(&host, (USER, PASSWORD));
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    let row = assert_verdict(&run, 0, "ok", "not a digest");
+    assert_eq!(row["digest"], serde_json::Value::Null, "{run:?}");
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1")]);
+    assert!(!run.stdout.contains("see https"), "{run:?}");
+}
+
+#[test]
+fn an_image_without_a_stored_credential_does_not_hide_the_others() {
+    let digest = "Docker-Content-Digest: sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\r\n";
+    let host = registry_answering_digest(digest);
+    let env = env_with(&host, (USER, PASSWORD));
+    let image = format!("{host}/team/app:v1");
+    let run = check(
+        &env,
+        &[
+            "--image",
+            "nothing.example.com/team/app",
+            "--image",
+            &image,
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("JSON rows");
+    assert_eq!(rows.len(), 2, "{run:?}");
+    assert_eq!(rows[0]["verdict"], "no-credential", "{run:?}");
+    assert!(rows[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("login nothing.example.com"));
+    assert_eq!(rows[1]["verdict"], "ok", "{run:?}");
+    assert!(rows[1]["digest"].as_str().unwrap().starts_with("sha256:cd"));
+    // The table too: one line each, the missing one naming the fix.
+    let run = check(
+        &env,
+        &["--image", "nothing.example.com/team/app", "--image", &image],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+    assert!(run.stdout.contains("  -  no-credential"), "{run:?}");
+}
+
+#[test]
+fn a_manifest_redirect_to_another_host_is_not_followed_with_the_credential() {
+    let (elsewhere, stolen) = fake_server("127.0.0.2", |_| reply("200 OK", ""));
+    let (port, _) = fake_server("127.0.0.1", move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/v2/"] if !head.contains("Authorization") => reply(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"x\"\r\n",
+            ),
+            ["HEAD", _] => reply(
+                "307 Temporary Redirect",
+                &format!("Location: http://127.0.0.2:{elsewhere}/v2/team/app/manifests/v1\r\n"),
+            ),
+            _ => reply("404 Not Found", ""),
+        }
+    });
+    let host = format!("127.0.0.1:{port}");
+    let env = env_with(&host, (USER, PASSWORD));
+    let run = check(&env, &["--image", &format!("{host}/team/app:v1"), "--json"]);
+    let row = assert_verdict(&run, 3, "not-checkable", "answered 307");
+    assert_eq!(row["digest"], serde_json::Value::Null);
+    assert!(
+        stolen.lock().unwrap().is_empty(),
+        "the other host was asked"
     );
 }

@@ -293,6 +293,42 @@ fn bad_input_fails_with_nothing_on_stdout_and_loses_nothing() {
     assert_eq!(env.store_bytes(), before, "the store changed");
 }
 
+#[test]
+fn an_image_is_read_by_dockers_reference_grammar() {
+    let env = &Env::new(Backend::File);
+    env.store("quay.io", "u", "p-Secret-quay").ok();
+    env.store("localhost:5000", "l", "p-Secret-local").ok();
+    // What the kubelet sends (the normalised repository) is answered.
+    for (image, key) in [
+        ("quay.io/team/app", "quay.io"),
+        ("Quay.IO/team/app", "quay.io"),
+        ("localhost:5000/team/app", "localhost:5000"),
+    ] {
+        let answer = answer_of(&provide(env, &request(V1, image)));
+        assert!(
+            answer["auth"][key]["username"].is_string(),
+            "{image}: {answer}"
+        );
+    }
+    // No image reference by docker's grammar (`check --image` refuses the
+    // same): nothing is handed out for it.
+    for image in [
+        "quay.io/Team/app",
+        "quay.io/team//app",
+        "quay.io/-app",
+        "quay.io/team/app@sha256:abc",
+        "quay.io/team/app:-bad",
+    ] {
+        let run = provide(env, &request(V1, image));
+        assert_eq!(run.code, 1, "{image}: {run:?}");
+        assert_eq!(run.stdout, "", "{image}");
+        assert!(
+            run.stderr.contains("not an image reference"),
+            "{image}: {run:?}"
+        );
+    }
+}
+
 backend_tests!(
     skopeo_pulls_with_the_returned_credential,
     ignore = "needs skopeo, docker-registry and htpasswd (tests/install-deps)"

@@ -31,7 +31,8 @@ HEADs the manifest. One line per image with the digest on success. --push also s
 blob upload and cancels it (never a PUT; an upload it cannot cancel is named). Exit codes
 for --image:
   0  every image may be pulled (and pushed, with --push)
-  1  a credential was rejected or has expired (or an error, named on stderr)
+  1  a credential was rejected or has expired, none is stored for an image's registry
+     (the other images are still checked), or an error named on stderr
   2  bad command line (an invalid image reference is refused before any network I/O)
   3  some registry could not be asked (unreachable, or an answer that proves nothing)
   4  the credential works but access to the repository is denied
@@ -105,7 +106,11 @@ fn run_images(args: Args) -> CommandResult {
         for (row, reference) in rows.iter().zip(&shown) {
             let mut line = String::new();
             table::push_padded(&mut line, reference, width);
-            let username = table::cell(&row.username);
+            // `-`: no credential was found for the image.
+            let username = match row.username.is_empty() {
+                true => "-".to_owned(),
+                false => table::cell(&row.username),
+            };
             let verdict = serde_json::to_value(row.verdict)?;
             let verdict = verdict.as_str().unwrap_or_default();
             let digest = row
