@@ -117,6 +117,51 @@ impl Finding {
     }
 }
 
+/// At most this many Secrets get their own `fix:` command line.
+const FIX_COMMANDS_SHOWN: usize = 10;
+
+/// The commands that deploy the stored credential into each stale Secret
+/// (one per Secret, naming its stale registries), for the `fix:` lines;
+/// names shell-quoted. Entries of a bare payload (no Secret name) get the
+/// generic [`Finding::fix`] only.
+pub(crate) fn stale_fix_commands(rows: &[Row]) -> Vec<String> {
+    let mut per_secret: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+    for row in rows.iter().filter(|r| r.finding == Finding::Stale) {
+        let (Some(namespace), Some(name)) = (&row.namespace, &row.name) else {
+            continue;
+        };
+        let secret = (namespace.as_str(), name.as_str());
+        match per_secret.iter_mut().find(|(s, _)| *s == secret) {
+            Some((_, registries)) => registries.push(&row.registry),
+            None => per_secret.push((secret, vec![&row.registry])),
+        }
+    }
+    let quote = crate::export::shell::quote;
+    let mut commands: Vec<String> = per_secret
+        .iter()
+        .take(FIX_COMMANDS_SHOWN)
+        .map(|((namespace, name), registries)| {
+            let selected: String = registries
+                .iter()
+                .map(|r| format!(" --registry {}", quote(r)))
+                .collect();
+            format!(
+                "kubectl get secret -n {} {} -o json | {} export --merge -{selected} | kubectl replace -f -",
+                quote(namespace),
+                quote(name),
+                crate::BINARY_NAME
+            )
+        })
+        .collect();
+    if per_secret.len() > FIX_COMMANDS_SHOWN {
+        commands.push(format!(
+            "... and the same for {} more stale Secret(s) (`--json` lists them)",
+            per_secret.len() - FIX_COMMANDS_SHOWN
+        ));
+    }
+    commands
+}
+
 /// One line of the report: one entry of one Secret.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Row {

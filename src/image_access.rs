@@ -88,9 +88,10 @@ pub(crate) struct Row {
     /// The registry and repository asked (`docker.io/library/alpine`).
     pub(crate) registry: String,
     pub(crate) repository: String,
-    /// The stored credential used (its key) and its username.
-    pub(crate) credential: String,
-    pub(crate) username: String,
+    /// The stored credential used (its key) and its username (`null` when
+    /// none is stored for the image).
+    pub(crate) credential: Option<String>,
+    pub(crate) username: Option<String>,
     pub(crate) verdict: Verdict,
     /// The manifest digest (`sha256:...`) the registry answered with.
     pub(crate) digest: Option<String>,
@@ -152,8 +153,8 @@ pub(crate) fn check(
         reference: image.given.clone(),
         registry: image.registry.as_str().to_owned(),
         repository: image.repository.clone(),
-        credential: attempt.registry.as_str().to_owned(),
-        username: attempt.credential.username.to_owned(),
+        credential: Some(attempt.registry.as_str().to_owned()),
+        username: Some(attempt.credential.username.to_owned()),
         verdict: found.verdict,
         digest: found.digest,
         detail: found.detail,
@@ -168,8 +169,8 @@ pub(crate) fn no_credential(image: &ImageRef) -> Row {
         reference: image.given.clone(),
         registry: registry.to_owned(),
         repository: image.repository.clone(),
-        credential: String::new(),
-        username: String::new(),
+        credential: None,
+        username: None,
         verdict: Verdict::NoCredential,
         digest: None,
         detail: format!(
@@ -477,8 +478,8 @@ mod tests {
             reference: "r".into(),
             registry: "reg".into(),
             repository: "team/app".into(),
-            credential: "reg".into(),
-            username: "u".into(),
+            credential: Some("reg".into()),
+            username: Some("u".into()),
             verdict,
             digest: None,
             detail: String::new(),

@@ -151,7 +151,7 @@ fn exported_then_rotated_here_then_rotated_on_the_registry() {
     assert!(run.stdout.starts_with("SECRET       REGISTRY"), "{run:?}");
     assert!(
         run.stdout
-            .contains("1 entries in 1 pull secret(s): 1 ok; 1 distinct credential(s) asked"),
+            .contains("1 entry in 1 pull secret: 1 ok; 1 distinct credential asked"),
         "{run:?}"
     );
     assert_no_secret(&run, &secrets);
@@ -220,7 +220,7 @@ fn a_list_mixing_findings_and_its_yaml() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(
-            "6 entries in 4 pull secret(s): 1 rejected, 1 stale, 1 unreachable, 1 unknown, 2 ok; 5 distinct credential(s) asked"
+            "6 entries in 4 pull secrets: 1 rejected, 1 stale, 1 unreachable, 1 unknown, 2 ok; 5 distinct credentials asked"
         ),
         "{run:?}"
     );
@@ -311,7 +311,7 @@ fn ten_thousand_entries_ask_each_distinct_credential_once() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(
-            "10000 entries in 2000 pull secret(s): 20 rejected, 9980 ok; 6 distinct credential(s) asked"
+            "10000 entries in 2000 pull secrets: 20 rejected, 9980 ok; 6 distinct credentials asked"
         ),
         "{}",
         run.stdout.lines().last().unwrap_or_default()
@@ -516,7 +516,7 @@ fn bad_input_is_a_clear_error_without_the_input() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .contains("0 entries in 0 pull secret(s): nothing to audit"),
+            .contains("0 entries in 0 pull secrets: nothing to audit"),
         "{run:?}"
     );
 }
@@ -567,15 +567,28 @@ fn the_operators_loop_through_kubectl() {
         ]
     );
 
-    // The fix health.md gives for a stale Secret, then the audit again (the
-    // stub serves no OpenAPI document for kubectl to validate against).
+    // The fix command audit printed for the stale Secret, run as printed,
+    // then the audit again (the stub serves no OpenAPI document for kubectl
+    // to validate against).
+    let printed = "kubectl get secret -n team-b pull -o json \
+        | docker-credential-keyring export --merge - --registry registry.example.com \
+        | kubectl replace -f -";
+    let fix_line = run
+        .stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("kubectl get secret -n team-b pull"))
+        .unwrap_or_else(|| panic!("no fix command for team-b/pull: {run:?}"));
+    assert_eq!(fix_line, printed, "{run:?}");
+    assert!(!run.stderr.contains("-n team-a"), "{run:?}");
     const PATH: &str = "/api/v1/namespaces/team-b/secrets/pull";
     let live = Stub::stateful(vec![(PATH.to_owned(), stale)]);
-    let fix = "kubectl get secret -n team-b pull -o json \
-        | docker-credential-keyring export --merge - --registry registry.example.com \
-        | kubectl replace --validate=false -f -";
+    let fix = fix_line.replace(
+        "kubectl replace -f -",
+        "kubectl replace --validate=false -f -",
+    );
     let mut sh = std::process::Command::new("bash");
-    sh.args(["-o", "pipefail", "-c", fix]);
+    sh.args(["-o", "pipefail", "-c", &fix]);
     env.apply(&mut sh);
     common::human::put_bin_on_path(&mut sh);
     sh.env("KUBECONFIG", &live.kubeconfig);
@@ -621,8 +634,8 @@ fn thousands_of_distinct_secrets_of_one_user_are_grouped_in_bounded_time() {
     let run = audit(&env, &["--timeout", "5", "-"], doc.as_bytes());
     let took = started.elapsed();
     assert!(
-        run.stdout.contains("3000 entries in 3000 pull secret(s)")
-            && run.stdout.contains("3000 distinct credential(s) asked"),
+        run.stdout.contains("3000 entries in 3000 pull secrets")
+            && run.stdout.contains("3000 distinct credentials asked"),
         "{}",
         run.stdout.lines().last().unwrap_or_default()
     );

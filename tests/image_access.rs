@@ -569,6 +569,9 @@ fn an_image_without_a_stored_credential_does_not_hide_the_others() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("JSON rows");
     assert_eq!(rows.len(), 2, "{run:?}");
     assert_eq!(rows[0]["verdict"], "no-credential", "{run:?}");
+    assert!(rows[0]["credential"].is_null(), "{run:?}");
+    assert!(rows[0]["username"].is_null(), "{run:?}");
+    assert_eq!(rows[1]["username"], USER, "{run:?}");
     assert!(rows[0]["detail"]
         .as_str()
         .unwrap()

@@ -81,6 +81,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
             crate::errln!("fix: {fix}");
         }
     }
+    for command in audit::stale_fix_commands(&report.rows) {
+        crate::errln!("  {command}");
+    }
     Ok(audit::exit_code(&report.rows))
 }
 
@@ -114,14 +117,19 @@ fn print_table(report: &Report) {
         .map(|(f, n)| format!("{n} {}", f.name()))
         .collect();
     crate::outln!(
-        "{} entries in {} pull secret(s): {}; {} distinct credential(s) asked",
-        report.rows.len(),
-        report.secrets,
+        "{} in {}: {}; {} asked",
+        plural(report.rows.len(), "entry", "entries"),
+        plural(report.secrets, "pull secret", "pull secrets"),
         if counts.is_empty() {
             "nothing to audit".to_owned()
         } else {
             counts.join(", ")
         },
-        report.asked
+        plural(report.asked, "distinct credential", "distinct credentials")
     );
+}
+
+/// `1 entry`, `2 entries`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -107,10 +107,7 @@ fn run_images(args: Args) -> CommandResult {
             let mut line = String::new();
             table::push_padded(&mut line, reference, width);
             // `-`: no credential was found for the image.
-            let username = match row.username.is_empty() {
-                true => "-".to_owned(),
-                false => table::cell(&row.username),
-            };
+            let username = row.username.as_deref().map_or("-".to_owned(), table::cell);
             let verdict = serde_json::to_value(row.verdict)?;
             let verdict = verdict.as_str().unwrap_or_default();
             let digest = row

@@ -90,7 +90,7 @@ impl Document {
     pub(crate) fn parse_unread(text: &str) -> Result<Document> {
         let trimmed = text.trim_start_matches('\u{feff}').trim();
         if trimmed.is_empty() {
-            bail!("the input is empty: expected a pull secret (JSON or YAML)");
+            bail!("the input is empty: expected a pull secret (JSON or YAML); if it was piped in, the command before the pipe printed nothing (did it fail?)");
         }
         let syntax = Syntax::guess(trimmed);
         let root = reader::parse(trimmed, syntax).map_err(|e| match syntax {
