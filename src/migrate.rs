@@ -248,6 +248,13 @@ impl Plan {
             m.replaced = replaced;
         }
         self.held.read_back(store)?;
+        // A `docker login` while the helpers were read may have put a new
+        // credential in an old helper: switching now would strand it.
+        for file in &self.files {
+            file.ensure_unchanged_on_disk().context(
+                "no config file was switched (the credentials read so far are in this store too); run migrate again",
+            )?;
+        }
         crate::debug!("phase: read back; rewriting the config files");
         let mut notes = self.held.notes.clone();
         let mut record = Record::load()?;

@@ -199,9 +199,14 @@ impl Held {
                 continue;
             };
             if let Err(err) = helper.erase(&entry.credential.server_url) {
+                // The config no longer names the helper for this host, so a
+                // plain `migrate --erase-old` would not see it again.
                 notes.push(format!(
-                    "{} is in this store, but could not be erased from {}: {err:#}",
+                    "{} is in this store, but could not be erased from {}: {err:#}; to finish, run `echo {} | {} erase`",
                     entry.key,
+                    helper.program_name(),
+                    crate::export::import::shell_word(&entry.credential.server_url)
+                        .unwrap_or("SERVER"),
                     helper.program_name()
                 ));
             }

@@ -33,6 +33,14 @@ def save():
     os.replace(db + ".tmp", db)
 if mode == "hang-" + action:
     time.sleep(3600)
+if mode == "fork-hang-" + action:
+    import subprocess
+    child = subprocess.Popen(["sleep", "3600"])
+    open(db + ".child", "w").write(str(child.pid))
+    time.sleep(3600)
+if mode == "flood-stderr-" + action:
+    sys.stderr.buffer.write(b"log line\n" * 11_000_000)
+    sys.stderr.flush()
 if action == "list":
     if mode == "garbage-list":
         print("<html>not json " + next(iter(data.values()))["Secret"])
@@ -45,6 +53,12 @@ if action == "list":
     print(json.dumps({k: v["Username"] for k, v in data.items()}))
 elif action == "get":
     key = given.strip()
+    if mode == "login-during-get":
+        config = os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
+        doc = json.load(open(config))
+        doc.setdefault("auths", {})["late.example"] = {}
+        open(config + ".tmp", "w").write(json.dumps(doc))
+        os.replace(config + ".tmp", config)
     if mode == "fail-get" and key == os.environ.get("FAKE_HELPER_FAIL"):
         print(data[key]["Secret"])
         sys.stderr.write("cannot decrypt the item\n")
@@ -61,6 +75,9 @@ elif action == "store":
     data[c["ServerURL"]] = c
     save()
 elif action == "erase":
+    if mode == "fail-erase" and given.strip() == os.environ.get("FAKE_HELPER_FAIL"):
+        sys.stderr.write("the item is locked\n")
+        sys.exit(1)
     data.pop(given.strip(), None)
     save()
 "#;
@@ -365,6 +382,165 @@ fn two_different_credentials_for_one_registry_are_refused() {
     );
     assert_no_secret(&run, &["q-Secret-1", "q-Secret-2"]);
     assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+}
+
+/// A helper named by the config is looked up on PATH as docker does: a
+/// relative PATH entry (`.`) is skipped, so a `docker-credential-NAME` in
+/// the current directory (a cloned repository) never runs; migrate and
+/// configure report the helper as not installed.
+#[test]
+fn a_helper_in_the_current_directory_never_runs() {
+    let fake = Fake::new(&[]);
+    fake.write_docker_config(
+        json!({"credsStore": "planted", "credHelpers": {"q.example": "planted"}}),
+    );
+    let here = fake.env.home().join("cloned-repo");
+    std::fs::create_dir_all(&here).unwrap();
+    let ran = fake.env.home().join("planted-helper-ran");
+    let planted = format!(
+        "#!/bin/sh\ntouch '{}'\necho '{{\"q.example\": \"x\"}}'\n",
+        ran.display()
+    );
+    write_executable(&here.join("docker-credential-planted"), &planted);
+    let before = std::fs::read(fake.docker_config()).unwrap();
+    for args in [
+        &["migrate"][..],
+        &["configure", "--leave-credentials", "--dry-run"],
+        &["configure"],
+    ] {
+        let mut cmd = fake.command(Path::new(common::BIN), args);
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.current_dir(&here).env(
+            "PATH",
+            format!(".:cloned-repo:{}:{path}", bin_dir().display()),
+        );
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+        assert!(
+            !ran.exists(),
+            "{args:?} ran ./docker-credential-planted: {run:?}"
+        );
+        if args == ["migrate"] {
+            assert_eq!(run.code, 0, "{run:?}");
+            assert!(
+                run.stderr
+                    .contains("docker-credential-planted is not on PATH"),
+                "{run:?}"
+            );
+            assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+        }
+    }
+}
+
+/// A helper that writes far more to stderr than we keep (100 MB of debug
+/// logging) still answers: the rest is read and dropped, not cut off (a
+/// closed pipe would kill it mid-write).
+#[test]
+fn a_helper_that_floods_stderr_still_answers() {
+    let mut fake = Fake::new(&three_held()[..1]);
+    fake.mode = "flood-stderr-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert!(run.stderr.len() < 64 * 1024, "the flood is not echoed");
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+}
+
+/// A helper that hangs after forking a child that inherits (and so holds
+/// open) its stdout: the deadline still holds, nothing changes.
+#[test]
+fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
+    let mut fake = Fake::new(&three_held());
+    fake.mode = "fork-hang-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let before = std::fs::read(fake.docker_config()).unwrap();
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "1");
+    let started = Instant::now();
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+    let child = std::fs::read_to_string(fake.db.with_extension("json.child"));
+    if let Ok(pid) = &child {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    assert!(child.is_ok(), "the helper forked its child");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("docker-credential-fake list did not answer within 1s"),
+        "{run:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+    assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+}
+
+/// A `docker login` while migrate reads the helpers (it rewrites
+/// config.json, and its credential went to the old helper, already listed):
+/// no config file is switched, so that credential is not stranded; the
+/// login's change stays; running migrate again finishes the job.
+#[test]
+fn a_login_during_migrate_is_not_stranded() {
+    let mut fake = Fake::new(&three_held()[..2]);
+    fake.mode = "login-during-get".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("was changed by another program (a `docker login`?)")
+            && run.stderr.contains("run migrate again"),
+        "{run:?}"
+    );
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "fake", "not switched");
+    assert_eq!(
+        config["auths"]["late.example"],
+        json!({}),
+        "the login's change kept"
+    );
+    fake.mode.clear();
+    let again = fake.ours(&["migrate"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "keyring");
+    assert_eq!(config["auths"]["late.example"], json!({}));
+    assert_eq!(
+        fake.ours_get("a.example"),
+        Some(("alice".to_owned(), "a-Secret-1".to_owned()))
+    );
+}
+
+/// `--erase-old` when one erase fails: everything is in this store and the
+/// config switched (exit 0); the failure is reported with the command that
+/// finishes the job, and that command does.
+#[test]
+fn a_failed_erase_is_reported_with_the_command_that_finishes_it() {
+    let mut fake = Fake::new(&three_held()[..2]);
+    fake.mode = "fail-erase".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate", "--erase-old"]);
+    cmd.env("FAKE_HELPER_FAIL", "https://b.example:5000");
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{run:?}");
+    let finish = "echo https://b.example:5000 | docker-credential-fake erase";
+    assert!(
+        run.stderr
+            .contains("could not be erased from docker-credential-fake")
+            && run.stderr.contains("the item is locked")
+            && run.stderr.contains(finish),
+        "{run:?}"
+    );
+    assert_eq!(
+        fake.held().as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["https://b.example:5000"]
+    );
+    assert_eq!(
+        fake.ours_get("https://b.example:5000"),
+        Some(("bob".to_owned(), "b-Secret-2".to_owned()))
+    );
+    let mut sh = fake.command(Path::new("sh"), &["-c", finish]);
+    sh.env_remove("FAKE_HELPER_MODE");
+    assert_eq!(common::run_command(sh, b"").code, 0);
+    assert_eq!(fake.held(), json!({}));
 }
 
 /// The Secret Service tests share one gnome-keyring, whose

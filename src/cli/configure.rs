@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::CommandResult;
 use crate::config::setup::{self, Change, Followed};
@@ -296,6 +296,10 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
     let mut plan = setup::Unconfigure::plan(flavor, only)?;
     if args.move_back {
         hand_back(&args, &plan)?;
+        // A `docker login` meanwhile stored here what was not handed back.
+        plan.file.ensure_unchanged_on_disk().context(
+            "the config was not restored (credentials already handed back stay in both); run unconfigure --move-back again",
+        )?;
     }
     if args.dry_run {
         let file = &plan.file;
