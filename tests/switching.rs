@@ -39,8 +39,11 @@ if mode == "fork-hang-" + action:
     open(db + ".child", "w").write(str(child.pid))
     time.sleep(3600)
 if mode == "flood-stderr-" + action:
-    sys.stderr.buffer.write(b"log line\n" * 11_000_000)
-    sys.stderr.flush()
+    # As a Go helper does: a write to a closed fd 2 kills it (SIGPIPE).
+    import signal
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for _ in range(1000):
+        os.write(2, b"log line\n" * 11_000)
 if action == "list":
     if mode == "garbage-list":
         print("<html>not json " + next(iter(data.values()))["Secret"])
