@@ -341,23 +341,34 @@ pub(crate) struct MovedBack {
     pub(crate) helper: String,
 }
 
+/// What `unconfigure --move-back` handed back, and why others were not.
+#[derive(Default)]
+pub(crate) struct MoveBack {
+    pub(crate) moved: Vec<MovedBack>,
+    pub(crate) notes: Vec<String>,
+}
+
 /// Hands the restored helpers what our store holds for the hosts `restored`
 /// (the file after `unconfigure`, in memory) sends them: `store` through
 /// each helper, then `get` to read it back. Credentials the helper already
-/// holds unchanged are skipped. With `dry_run`, only says what would move.
+/// holds unchanged are skipped, and so are those of a host another file
+/// sent to a different helper before `configure`/`migrate` ([`served_elsewhere`]).
+/// With `dry_run`, only says what would move.
 pub(crate) fn move_back(
     restored: &ConfigFile,
     undone: &[Change],
     store: &Credentials,
     dry_run: bool,
-) -> Result<Vec<MovedBack>> {
+) -> Result<MoveBack> {
     let names: BTreeSet<&str> = undone
         .iter()
         .filter(|c| c.is_member())
         .filter_map(|c| c.previous.as_ref().and_then(Value::as_str))
         .filter(|n| !n.is_empty() && *n != HELPER)
         .collect();
-    let mut moved = Vec::new();
+    let record = setup::Record::load()?;
+    let elsewhere = record.replaced_elsewhere(restored.path());
+    let mut out = MoveBack::default();
     for name in names {
         if mints_credentials(name) {
             continue;
@@ -370,35 +381,73 @@ pub(crate) fn move_back(
             if helper_of(&restored.root, restored.flavor, &key).map(|(n, _)| n) != Some(name) {
                 continue;
             }
+            if let Some(other) = served_elsewhere(&elsewhere, &key, name) {
+                out.notes.push(format!(
+                    "{key} was not handed to {}: another config file sent it to docker-credential-{other} before, so this helper never held it",
+                    helper.program_name()
+                ));
+                continue;
+            }
             let Some(ours) = store.get(&key)? else {
                 continue;
             };
-            let theirs = helper
-                .get(&ours.server_url)
-                .with_context(nothing_restored)?;
-            if theirs.is_some_and(|t| same_credential(&t, &ours)) {
-                continue;
+            if hand_back_one(&helper, &key, &ours, dry_run)? {
+                out.moved.push(MovedBack {
+                    server: ours.server_url.clone(),
+                    helper: name.to_owned(),
+                });
             }
-            if !dry_run {
-                helper.store(&ours).with_context(nothing_restored)?;
-                let back = helper
-                    .get(&ours.server_url)
-                    .with_context(nothing_restored)?;
-                if !back.is_some_and(|b| same_credential(&b, &ours)) {
-                    bail!(
-                        "{} did not read back from {} as stored; the config was not restored",
-                        key,
-                        helper.program_name()
-                    );
-                }
-            }
-            moved.push(MovedBack {
-                server: ours.server_url.clone(),
-                helper: name.to_owned(),
-            });
         }
     }
-    Ok(moved)
+    Ok(out)
+}
+
+/// The helper another file's recorded `credHelpers` entry for `key`'s
+/// registry named before (compared as [`ServerKey`]s), if not `name`.
+fn served_elsewhere<'a>(
+    elsewhere: &[(&str, &'a str)],
+    key: &ServerKey,
+    name: &str,
+) -> Option<&'a str> {
+    elsewhere
+        .iter()
+        .filter(|(_, other)| *other != name && *other != HELPER)
+        .find(|(host, _)| {
+            ServerKey::parse(host).is_ok_and(|h| {
+                h.host() == key.host() && h.port() == key.port() && h.is_http() == key.is_http()
+            })
+        })
+        .map(|(_, other)| *other)
+}
+
+/// Stores `ours` through `helper` and reads it back, unless the helper
+/// already holds it unchanged. Returns whether it was (or would be) handed.
+fn hand_back_one(
+    helper: &OtherHelper,
+    key: &ServerKey,
+    ours: &Credential,
+    dry_run: bool,
+) -> Result<bool> {
+    let theirs = helper
+        .get(&ours.server_url)
+        .with_context(nothing_restored)?;
+    if theirs.is_some_and(|t| same_credential(&t, ours)) {
+        return Ok(false);
+    }
+    if !dry_run {
+        helper.store(ours).with_context(nothing_restored)?;
+        let back = helper
+            .get(&ours.server_url)
+            .with_context(nothing_restored)?;
+        if !back.is_some_and(|b| same_credential(&b, ours)) {
+            bail!(
+                "{} did not read back from {} as stored; the config was not restored",
+                key,
+                helper.program_name()
+            );
+        }
+    }
+    Ok(true)
 }
 
 fn nothing_restored() -> &'static str {

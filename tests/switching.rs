@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 
 const FAKE_HELPER: &str = r#"#!/usr/bin/env python3
 import json, os, sys, time
-db = os.environ["FAKE_HELPER_DB"]
+# docker-credential-fake keeps FAKE_HELPER_DB; a copy named otherwise, its own file.
+name = os.path.basename(sys.argv[0])
+db = os.environ["FAKE_HELPER_DB"] + ("" if name == "docker-credential-fake" else "." + name)
 mode = os.environ.get("FAKE_HELPER_MODE", "")
 action = sys.argv[1]
 data = json.load(open(db)) if os.path.exists(db) else {}
@@ -544,6 +546,53 @@ fn a_failed_erase_is_reported_with_the_command_that_finishes_it() {
     sh.env_remove("FAKE_HELPER_MODE");
     assert_eq!(common::run_command(sh, b"").code, 0);
     assert_eq!(fake.held(), json!({}));
+}
+
+/// `unconfigure --move-back` hands the restored helper only what it
+/// served: quay.example came from docker-credential-other through podman's
+/// credHelpers, so restoring docker's credsStore (fake, which never held
+/// it) does not copy that secret into fake; podman still finds it here.
+#[test]
+fn move_back_hands_a_helper_only_what_it_served() {
+    let fake = Fake::new(&three_held()[..1]);
+    write_executable(&fake.bin.join("docker-credential-other"), FAKE_HELPER);
+    let other_db = PathBuf::from(format!("{}.docker-credential-other", fake.db.display()));
+    let quay = json!({"ServerURL": "quay.example", "Username": "quser", "Secret": "q-Secret-9"});
+    std::fs::write(&other_db, json!({"quay.example": quay}).to_string()).unwrap();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let auth = fake.env.containers_auth_file();
+    std::fs::create_dir_all(auth.parent().unwrap()).unwrap();
+    std::fs::write(
+        &auth,
+        json!({"credHelpers": {"quay.example": "other"}}).to_string(),
+    )
+    .unwrap();
+
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 credential(s) moved"), "{run:?}");
+    let podman: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    assert_eq!(podman["credHelpers"]["quay.example"], "keyring");
+
+    let back = fake.ours(&["unconfigure", "--move-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stderr.contains(
+            "quay.example was not handed to docker-credential-fake: another config file sent it to docker-credential-other"
+        ),
+        "{back:?}"
+    );
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+    assert_eq!(
+        fake.held().as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["a.example"],
+        "fake never held quay.example and does not now"
+    );
+    assert_eq!(
+        fake.ours_get("quay.example"),
+        Some(("quser".to_owned(), "q-Secret-9".to_owned()))
+    );
+    assert_no_secret(&back, &["q-Secret-9", "a-Secret-1"]);
 }
 
 /// The Secret Service tests share one gnome-keyring, whose

@@ -344,7 +344,10 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
 /// the file changes.
 fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
     let store = Credentials::open()?;
-    let moved = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    let back = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    for note in &back.notes {
+        crate::errln!("note: {note}");
+    }
     if args.quiet {
         return Ok(());
     }
@@ -353,7 +356,7 @@ fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
     } else {
         ("Handed", " (read back)")
     };
-    for m in &moved {
+    for m in &back.moved {
         crate::outln!(
             "{verb} {} back to docker-credential-{}{checked}",
             m.server,
