@@ -8,7 +8,11 @@
 //! private gnome-keyring and `docker-credential-pass` over a throwaway GnuPG
 //! key (both `#[ignore]`d, run through tests/with-secret-service), and a
 //! fake helper script (python3, a JSON file as its store) that can fail
-//! mid-`list`, fail a `get`, hang or print garbage.
+//! mid-`list`, fail a `get` or an `erase`, hang (alone or with a child
+//! holding its stdout), print garbage, flood stderr, or rewrite config.json
+//! mid-migrate as a `docker login` does.
+
+#![cfg(unix)]
 
 mod common;
 
