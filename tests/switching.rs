@@ -599,6 +599,48 @@ fn move_back_hands_a_helper_only_what_it_served() {
     assert_no_secret(&back, &["q-Secret-9", "a-Secret-1"]);
 }
 
+/// `list` keys that are no registry address (userinfo, a query, a
+/// fragment) are left in the helper and named without what could be a
+/// secret; the registries beside them move.
+#[test]
+fn list_keys_with_userinfo_or_a_query_are_named_without_them() {
+    let fake = Fake::new(&[
+        ("https://u:ui-Secret-5@x.example", "u", "x-Secret-5"),
+        (
+            "https://y.example/v2?access_token=qs-Secret-6",
+            "u",
+            "y-Secret-6",
+        ),
+        ("https://z.example#fr-Secret-7", "u", "z-Secret-7"),
+        ("a.example", "alice", "a-Secret-1"),
+    ]);
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    for shown in [
+        "https://***@x.example",
+        "https://y.example/v2?***",
+        "https://z.example#***",
+    ] {
+        assert!(
+            run.stderr
+                .contains(&format!("{shown:?}, which is not a registry address")),
+            "{shown}: {run:?}"
+        );
+    }
+    assert_no_secret(
+        &run,
+        &[
+            "ui-Secret-5",
+            "qs-Secret-6",
+            "fr-Secret-7",
+            "x-Secret-5",
+            "a-Secret-1",
+        ],
+    );
+}
+
 /// The Secret Service tests share one gnome-keyring, whose
 /// `docker-credential-secretservice` items every one of them lists: one at a time.
 static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
