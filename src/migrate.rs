@@ -106,6 +106,14 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Leaves out the credentials of a helper named with `--from` that
+    /// docker did not use and that would replace a different one in `store`
+    /// ([`Held::keep_live`]); notes each. A member is still switched only
+    /// when something moves from its helper.
+    pub(crate) fn keep_live(&mut self, store: &Credentials) -> Result<()> {
+        self.held.keep_live(store)
+    }
+
     /// Nothing to move and no member to switch.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -28,6 +28,9 @@ pub(crate) struct HeldEntry {
     pub(crate) key: ServerKey,
     /// The server URL as that helper keeps it (its `list` key).
     pub(crate) credential: Credential,
+    /// Whether a config file sends this registry to that helper (false for
+    /// a helper named with `--from` that no file uses): docker used it.
+    pub(crate) routed: bool,
 }
 
 /// What the helpers named by the config files hold.
@@ -148,6 +151,7 @@ impl Held {
                 helper: helper.name.clone(),
                 key,
                 credential,
+                routed: used,
             });
         }
         Ok(())
@@ -170,6 +174,29 @@ impl Held {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Leaves out each credential docker did not use (not `routed`) for a
+    /// registry `store` holds a different one for: ours is the live one
+    /// (docker already asks this helper, or will), never replaced by a stale
+    /// copy. Each is left in its old helper, with a note.
+    pub(crate) fn keep_live(&mut self, store: &Credentials) -> Result<()> {
+        let mut kept = Vec::with_capacity(self.entries.len());
+        for entry in std::mem::take(&mut self.entries) {
+            if !entry.routed {
+                let ours = store.get(&entry.key)?;
+                if ours.is_some_and(|o| !same_credential(&o, &entry.credential)) {
+                    self.notes.push(format!(
+                        "docker-credential-{} holds a different credential for {} than this store, and no config file sends {} to it: kept this store's, left that one there",
+                        entry.helper, entry.key, entry.key
+                    ));
+                    continue;
+                }
+            }
+            kept.push(entry);
+        }
+        self.entries = kept;
         Ok(())
     }
 

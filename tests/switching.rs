@@ -641,6 +641,51 @@ fn list_keys_with_userinfo_or_a_query_are_named_without_them() {
     );
 }
 
+/// `migrate --from NAME` of a helper no config file uses (leftovers after
+/// switching): a registry this store already holds a different credential
+/// for keeps ours (docker uses it; the helper's is a stale copy), and
+/// `--erase-old` leaves the stale one where it is; the others move.
+#[test]
+fn from_an_unused_helper_never_replaces_a_live_credential() {
+    let fake = Fake::new(&three_held()[..2]);
+    fake.write_docker_config(json!({"credsStore": "keyring"}));
+    let mut store = fake.command(Path::new(common::BIN), &["store"]);
+    store.env_remove("FAKE_HELPER_MODE");
+    let live = json!({"ServerURL": "a.example", "Username": "alice", "Secret": "live-Secret-8"});
+    assert_eq!(
+        common::run_command(store, live.to_string().as_bytes()).code,
+        0
+    );
+
+    let run = fake.ours(&["migrate", "--from", "fake", "--erase-old"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "docker-credential-fake holds a different credential for a.example than this store"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert_eq!(
+        fake.ours_get("a.example"),
+        Some(("alice".to_owned(), "live-Secret-8".to_owned()))
+    );
+    assert_eq!(
+        fake.ours_get("https://b.example:5000"),
+        Some(("bob".to_owned(), "b-Secret-2".to_owned()))
+    );
+    assert_eq!(
+        fake.held()["a.example"]["Secret"],
+        "a-Secret-1",
+        "left there"
+    );
+    assert!(
+        fake.held().get("https://b.example:5000").is_none(),
+        "erased"
+    );
+    assert_no_secret(&run, &["live-Secret-8", "a-Secret-1", "b-Secret-2"]);
+}
+
 /// The Secret Service tests share one gnome-keyring, whose
 /// `docker-credential-secretservice` items every one of them lists: one at a time.
 static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
