@@ -686,6 +686,54 @@ fn from_an_unused_helper_never_replaces_a_live_credential() {
     assert_no_secret(&run, &["live-Secret-8", "a-Secret-1", "b-Secret-2"]);
 }
 
+/// Round trips with credHelpers entries naming several helpers (and one
+/// that mints credentials): migrate switches every member of a helper it
+/// moved from, unconfigure restores the file exactly, and again.
+#[test]
+fn round_trips_with_several_helpers_restore_the_file_exactly() {
+    let fake = Fake::new(&three_held()[..2]);
+    write_executable(&fake.bin.join("docker-credential-other"), FAKE_HELPER);
+    let other_db = PathBuf::from(format!("{}.docker-credential-other", fake.db.display()));
+    let quay = json!({"ServerURL": "quay.example", "Username": "quser", "Secret": "q-Secret-9"});
+    std::fs::write(&other_db, json!({"quay.example": quay}).to_string()).unwrap();
+    let original = json!({
+        "credsStore": "fake",
+        "credHelpers": {"a.example": "fake", "quay.example": "other", "gcr.io": "gcr"},
+        "auths": {"a.example": {}}
+    });
+    fake.write_docker_config(original.clone());
+    for round in 0..2 {
+        let run = fake.ours(&["migrate"]);
+        assert_eq!(run.code, 0, "{round}: {run:?}");
+        assert!(
+            run.stdout.contains("3 credential(s) moved"),
+            "{round}: {run:?}"
+        );
+        assert!(
+            run.stderr.contains("docker-credential-gcr mints"),
+            "{round}: {run:?}"
+        );
+        let switched = fake.read_docker_config();
+        assert_eq!(switched["credsStore"], "keyring", "{round}");
+        assert_eq!(
+            switched["credHelpers"],
+            json!({"a.example": "keyring", "quay.example": "keyring", "gcr.io": "gcr"}),
+            "{round}"
+        );
+        assert_eq!(
+            fake.ours_get("quay.example"),
+            Some(("quser".to_owned(), "q-Secret-9".to_owned()))
+        );
+        let back = fake.ours(&["unconfigure", "--move-back"]);
+        assert_eq!(back.code, 0, "{round}: {back:?}");
+        assert!(!back.stdout.contains("Handed"), "nothing new: {back:?}");
+        assert_eq!(fake.read_docker_config(), original, "{round}");
+        let refused = fake.ours(&["configure"]);
+        assert_eq!(refused.code, 1, "{round}: {refused:?}");
+        assert_eq!(fake.read_docker_config(), original, "{round}");
+    }
+}
+
 /// The Secret Service tests share one gnome-keyring, whose
 /// `docker-credential-secretservice` items every one of them lists: one at a time.
 static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
