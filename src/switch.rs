@@ -232,8 +232,7 @@ impl Held {
                     "{} is in this store, but could not be erased from {}: {err:#}; to finish, run `echo {} | {} erase`",
                     entry.key,
                     helper.program_name(),
-                    crate::export::import::shell_word(&entry.credential.server_url)
-                        .unwrap_or("SERVER"),
+                    crate::export::shell::quote(&entry.credential.server_url),
                     helper.program_name()
                 ));
             }

@@ -69,7 +69,7 @@ impl Holder {
 
 /// `text` when a shell reads it as one plain word, so a command shown for
 /// copying cannot run anything else; `None` otherwise.
-pub(crate) fn shell_word(text: &str) -> Option<&str> {
+fn shell_word(text: &str) -> Option<&str> {
     let plain = |c: char| c.is_ascii_alphanumeric() || "._~:/+=-".contains(c);
     (!text.is_empty() && !text.starts_with('-') && text.chars().all(plain)).then_some(text)
 }
