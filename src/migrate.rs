@@ -258,7 +258,12 @@ impl Plan {
         self.held.read_back(store)?;
         // A `docker login` while the helpers were read may have put a new
         // credential in an old helper: switching now would strand it.
-        for file in &self.files {
+        for (index, file) in self.files.iter().enumerate() {
+            let rewritten =
+                !self.switches[index].is_empty() || self.entries.iter().any(|e| e.file == index);
+            if !rewritten {
+                continue;
+            }
             file.ensure_unchanged_on_disk().context(
                 "no config file was switched (the credentials read so far are in this store too); run migrate again",
             )?;
