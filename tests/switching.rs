@@ -37,6 +37,16 @@ def save():
     with open(db + ".tmp", "w") as f:
         json.dump(data, f)
     os.replace(db + ".tmp", db)
+def docker_login_meanwhile():
+    # What `docker login late.example` does with credsStore set: the
+    # credential into the helper, an empty auths entry into config.json.
+    data["late.example"] = {"ServerURL": "late.example", "Username": "l", "Secret": "late-Secret-0"}
+    save()
+    config = os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
+    doc = json.load(open(config))
+    doc.setdefault("auths", {})["late.example"] = {}
+    open(config + ".tmp", "w").write(json.dumps(doc))
+    os.replace(config + ".tmp", config)
 if mode == "hang-" + action:
     time.sleep(3600)
 if mode == "fork-hang-" + action:
@@ -60,14 +70,12 @@ if action == "list":
         sys.stderr.write("list broke midway\n")
         sys.exit(1)
     print(json.dumps({k: v["Username"] for k, v in data.items()}))
+    if mode == "login-during-list":
+        docker_login_meanwhile()
 elif action == "get":
     key = given.strip()
-    if mode == "login-during-get":
-        config = os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
-        doc = json.load(open(config))
-        doc.setdefault("auths", {})["late.example"] = {}
-        open(config + ".tmp", "w").write(json.dumps(doc))
-        os.replace(config + ".tmp", config)
+    if mode == "login-during-get" and "late.example" not in data:
+        docker_login_meanwhile()
     if mode == "fail-get" and key == os.environ.get("FAKE_HELPER_FAIL"):
         print(data[key]["Secret"])
         sys.stderr.write("cannot decrypt the item\n")
@@ -517,9 +525,40 @@ fn a_login_during_migrate_is_not_stranded() {
     assert_eq!(config["credsStore"], "keyring");
     assert_eq!(config["auths"]["late.example"], json!({}));
     assert_eq!(
-        fake.ours_get("a.example"),
-        Some(("alice".to_owned(), "a-Secret-1".to_owned()))
+        fake.ours_get("late.example"),
+        Some(("l".to_owned(), "late-Secret-0".to_owned())),
+        "the login's credential moved too"
     );
+}
+
+/// The same for `configure`: the helper held nothing when asked, a
+/// `docker login` put a credential there meanwhile: configure does not
+/// switch (that credential would be stranded) and says to run it again,
+/// which then refuses and names migrate.
+#[test]
+fn a_login_during_configure_is_not_stranded() {
+    let mut fake = Fake::new(&[]);
+    fake.mode = "login-during-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["configure"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("was changed by another program (a `docker login`?)")
+            && run.stderr.contains("run configure again"),
+        "{run:?}"
+    );
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "fake", "not switched");
+    assert_eq!(
+        config["auths"]["late.example"],
+        json!({}),
+        "the login's change kept"
+    );
+    fake.mode.clear();
+    let again = fake.ours(&["configure"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("migrate --from fake"), "{again:?}");
 }
 
 /// `--erase-old` when one erase fails: everything is in this store and the

@@ -103,6 +103,11 @@ pub(crate) fn run(args: Args) -> CommandResult {
 
     if !args.leave_credentials {
         refuse_stranding(flavor, &plan.changes)?;
+        // Asking the helpers takes a while: a `docker login` meanwhile may
+        // have put a credential in one of them.
+        plan.file
+            .ensure_unchanged_on_disk()
+            .context("nothing was changed; run configure again")?;
     }
     let backup = plan.apply()?;
     if !args.quiet {
