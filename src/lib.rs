@@ -55,6 +55,7 @@ pub(crate) mod http;
 pub(crate) mod image_access;
 pub(crate) mod image_ref;
 pub mod input;
+pub(crate) mod interrupt;
 pub(crate) mod jwt;
 pub(crate) mod kubelet;
 pub(crate) mod log;

@@ -777,6 +777,65 @@ fn round_trips_with_several_helpers_restore_the_file_exactly() {
     }
 }
 
+/// Ctrl-C while migrate writes a config file and the record `unconfigure`
+/// reads: the signal acts once both are written (the command still dies of
+/// it), so `unconfigure` restores the old helper. Killed between the two,
+/// docker's config said `keyring` with no record of what it replaced.
+#[test]
+fn an_interrupt_while_switching_acts_after_the_record() {
+    use std::os::unix::process::ExitStatusExt;
+    let fake = Fake::new(&three_held()[..1]);
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let flag = fake.env.home().join("migrate-paused");
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_TEST_PAUSE_AT", &flag)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (lines, stderr_lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = lines.send(line.unwrap_or_default());
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while !flag.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(flag.exists(), "migrate reached the pause");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The pause ends once the signal is noted (its notice printed), or
+    // once the command died of it.
+    let mut stderr = String::new();
+    while let Ok(line) = stderr_lines.recv_timeout(Duration::from_secs(60)) {
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line.contains("interrupted: finishing the writes") {
+            break;
+        }
+    }
+    std::fs::remove_file(&flag).unwrap();
+    let status = child.wait().unwrap();
+    stderr.extend(stderr_lines.iter().map(|l| l + "\n"));
+    assert_eq!(status.signal(), Some(2), "died of SIGINT: {stderr}");
+    assert!(
+        stderr.contains("interrupted: finishing the writes"),
+        "{stderr}"
+    );
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+    let back = fake.ours(&["unconfigure"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake", "{back:?}");
+}
+
 /// The Secret Service tests share one gnome-keyring, whose
 /// `docker-credential-secretservice` items every one of them lists: one at a time.
 static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
