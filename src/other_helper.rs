@@ -237,8 +237,14 @@ impl OtherHelper {
         }
         let status = wait_until(&mut child, deadline)
             .ok_or_else(|| anyhow!("{}", self.timed_out(action)))?;
-        let stderr = err_rx
-            .recv_timeout(remaining(deadline))
+        // Its stderr only matters for an error; after a success, a child it
+        // left running with that stderr (a daemon it started) is not waited for.
+        let stderr = if status.success() {
+            Ok(Ok(Zeroizing::new(Vec::new())))
+        } else {
+            err_rx.recv_timeout(remaining(deadline))
+        };
+        let stderr = stderr
             .ok()
             .and_then(|r| r.ok())
             .map(|b| b.to_vec())

@@ -54,6 +54,12 @@ if mode == "fork-hang-" + action:
     child = subprocess.Popen(["sleep", "3600"])
     open(db + ".child", "w").write(str(child.pid))
     time.sleep(3600)
+if mode == "daemon-" + action:
+    # A daemon started on the way (as gpg starts gpg-agent) that keeps
+    # the helper's stderr open long after the helper answered and exited.
+    import subprocess
+    child = subprocess.Popen(["sleep", "3600"], stdout=subprocess.DEVNULL)
+    open(db + ".child", "w").write(str(child.pid))
 if mode == "flood-stderr-" + action:
     # As a Go helper does: a write to a closed fd 2 kills it (SIGPIPE).
     import signal
@@ -492,6 +498,25 @@ fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
     );
     assert!(started.elapsed() < Duration::from_secs(30), "bounded");
     assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+}
+
+/// A helper that answers and exits but leaves a daemon holding its stderr
+/// (as gpg-agent may): the call ends when the helper does, not at the
+/// deadline (60 s by default, per call).
+#[test]
+fn a_daemon_left_holding_stderr_does_not_stall_each_call() {
+    let mut fake = Fake::new(&three_held()[..1]);
+    fake.mode = "daemon-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let started = Instant::now();
+    let run = fake.ours(&["migrate"]);
+    let elapsed = started.elapsed();
+    if let Ok(pid) = std::fs::read_to_string(fake.db.with_extension("json.child")) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
 }
 
 /// A `docker login` while migrate reads the helpers (it rewrites
