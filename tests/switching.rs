@@ -193,6 +193,18 @@ impl Fake {
     }
 }
 
+/// The process a fake helper forked (its pid in this file), killed when
+/// the test ends, passed or not.
+struct ChildOfHelper(PathBuf);
+
+impl Drop for ChildOfHelper {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
 fn write_executable(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
@@ -482,18 +494,15 @@ fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
     fake.write_docker_config(json!({"credsStore": "fake"}));
     let before = std::fs::read(fake.docker_config()).unwrap();
     let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
-    cmd.env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "1");
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "5");
+    let child = ChildOfHelper(fake.db.with_extension("json.child"));
     let started = Instant::now();
     let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
-    let child = std::fs::read_to_string(fake.db.with_extension("json.child"));
-    if let Ok(pid) = &child {
-        let _ = Command::new("kill").arg(pid.trim()).status();
-    }
-    assert!(child.is_ok(), "the helper forked its child");
+    assert!(child.0.exists(), "the helper forked its child");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr
-            .contains("docker-credential-fake list did not answer within 1s"),
+            .contains("docker-credential-fake list did not answer within 5s"),
         "{run:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(30), "bounded");
@@ -508,12 +517,10 @@ fn a_daemon_left_holding_stderr_does_not_stall_each_call() {
     let mut fake = Fake::new(&three_held()[..1]);
     fake.mode = "daemon-list".to_owned();
     fake.write_docker_config(json!({"credsStore": "fake"}));
+    let _daemon = ChildOfHelper(fake.db.with_extension("json.child"));
     let started = Instant::now();
     let run = fake.ours(&["migrate"]);
     let elapsed = started.elapsed();
-    if let Ok(pid) = std::fs::read_to_string(fake.db.with_extension("json.child")) {
-        let _ = Command::new("kill").arg(pid.trim()).status();
-    }
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
