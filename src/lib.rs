@@ -37,7 +37,8 @@
 //! - [`secret`]: the secret type, zeroized on drop and redacted when formatted.
 //! - [`printable`]: the sanitiser of human output and error lines (controls, bidi).
 //! - [`redact`]: URLs as messages show them (no query, fragment or user information).
-//! - [`paths`]: the XDG data and config directories.
+//! - [`paths`]: the XDG data and config directories, programs on `PATH` (absolute entries only).
+//! - `interrupt`: Ctrl-C held off while `migrate` writes the store, the config files and the record.
 //! - `settings`: the helper's own config file (the store for new secrets).
 //! - [`log`]: `debug!` to stderr under `DOCKER_CREDENTIAL_KEYRING_LOG=debug`.
 //! - `start`: Linux start-up without std's runtime set-up.
@@ -55,6 +56,7 @@ pub(crate) mod http;
 pub(crate) mod image_access;
 pub(crate) mod image_ref;
 pub mod input;
+pub(crate) mod interrupt;
 pub(crate) mod jwt;
 pub(crate) mod kubelet;
 pub(crate) mod log;

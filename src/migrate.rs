@@ -106,6 +106,14 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Leaves out the credentials of a helper named with `--from` that
+    /// docker did not use and that would replace a different one in `store`
+    /// ([`Held::keep_live`]); notes each. A member is still switched only
+    /// when something moves from its helper.
+    pub(crate) fn keep_live(&mut self, store: &Credentials) -> Result<()> {
+        self.held.keep_live(store)
+    }
+
     /// Nothing to move and no member to switch.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -241,14 +249,20 @@ impl Plan {
         erase: bool,
     ) -> Result<Vec<String>> {
         crate::debug!("phase: storing {} credential(s)", moved.len());
-        let (kinds, replaced) = self.store_all(store)?;
+        let (kinds, replaced) = {
+            let _interrupts = crate::interrupt::hold_off();
+            self.store_all(store)?
+        };
         crate::debug!("phase: stored; reading back");
         for ((m, kind), replaced) in moved.iter_mut().zip(kinds).zip(replaced) {
             m.store = Some(kind.name().to_owned());
             m.replaced = replaced;
         }
         self.held.read_back(store)?;
+        self.check_files_unchanged()?;
         crate::debug!("phase: read back; rewriting the config files");
+        // Ctrl-C from here on acts once every file and the record are written.
+        let interrupts = crate::interrupt::hold_off();
         let mut notes = self.held.notes.clone();
         let mut record = Record::load()?;
         for (index, file) in self.files.iter_mut().enumerate() {
@@ -271,6 +285,7 @@ impl Plan {
             saved.with_context(|| {
                 "the credentials are in the store, but the config file was not rewritten"
             })?;
+            crate::interrupt::pause_for_tests();
             if !switched.is_empty() {
                 record.configured(file.path(), switched, false, false);
                 record.save()?;
@@ -279,10 +294,28 @@ impl Plan {
                 notes.extend(scrub_backup(file, &servers)?);
             }
         }
+        drop(interrupts);
         if erase {
             notes.extend(self.held.erase_moved());
         }
         Ok(notes)
+    }
+
+    /// Refuses when another program rewrote a config file this plan
+    /// rewrites since it was read: a `docker login` while the helpers were
+    /// read may have put a new credential in an old helper, and switching
+    /// now would strand it.
+    fn check_files_unchanged(&self) -> Result<()> {
+        for (index, file) in self.files.iter().enumerate() {
+            let rewritten =
+                !self.switches[index].is_empty() || self.entries.iter().any(|e| e.file == index);
+            if rewritten {
+                file.ensure_unchanged_on_disk().context(
+                    "no config file was switched (the credentials read so far are in this store too); run migrate again",
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Stores every credential (plaintext, then other helpers') in one

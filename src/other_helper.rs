@@ -33,6 +33,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most bytes read from one answer (a `list` of thousands of keys fits).
 pub(crate) const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
+/// The most bytes of a helper's stderr kept (for its first line in an error).
+const MAX_STDERR: usize = 64 * 1024;
+
 /// Helpers that mint short-lived credentials on `get` instead of keeping
 /// what they are given: whatever their `list` says is not a store to move.
 const MINTING: &[&str] = &["ecr-login", "gcr", "gcloud", "acr-env"];
@@ -197,7 +200,11 @@ impl OtherHelper {
         });
         let (err_tx, err_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = err_tx.send(crate::input::read_limited(&mut { err }, 64 * 1024));
+            let mut err = err;
+            let _ = err_tx.send(crate::input::read_limited(&mut err, MAX_STDERR));
+            // The rest is read and dropped: closing the pipe would kill a
+            // helper that logs more (a Go program dies of SIGPIPE on fd 2).
+            let _ = std::io::copy(&mut err, &mut std::io::sink());
         });
         if let Some(mut stdin) = child.stdin.take() {
             // On its own thread: a hung helper that never reads a large
@@ -230,8 +237,14 @@ impl OtherHelper {
         }
         let status = wait_until(&mut child, deadline)
             .ok_or_else(|| anyhow!("{}", self.timed_out(action)))?;
-        let stderr = err_rx
-            .recv_timeout(remaining(deadline))
+        // Its stderr only matters for an error; after a success, a child it
+        // left running with that stderr (a daemon it started) is not waited for.
+        let stderr = if status.success() {
+            Ok(Ok(Zeroizing::new(Vec::new())))
+        } else {
+            err_rx.recv_timeout(remaining(deadline))
+        };
+        let stderr = stderr
             .ok()
             .and_then(|r| r.ok())
             .map(|b| b.to_vec())

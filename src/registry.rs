@@ -129,9 +129,17 @@ impl fmt::Display for KeyError {
 impl std::error::Error for KeyError {}
 
 /// `key` as a message may show it: whatever stands before an '@' in its
-/// authority (`user:password@`) replaced by `***`, so a key from a document
+/// authority (`user:password@`) and after a `?` or `#` (`?access_token=`)
+/// replaced by `***`, so a key from a document (or another helper's `list`)
 /// that holds a credential is named without it.
 pub(crate) fn shown(key: &str) -> String {
+    match key.find(['?', '#']) {
+        Some(cut) => format!("{}{}***", shown_authority(&key[..cut]), &key[cut..=cut]),
+        None => shown_authority(key),
+    }
+}
+
+fn shown_authority(key: &str) -> String {
     let start = match key.find("://") {
         Some(i) if !key[..i].contains(['/', '@']) => i + 3,
         _ => 0,
@@ -373,6 +381,8 @@ mod tests {
             ("a@b@x.io:5000", "***@x.io:5000"),
             ("x.io/a@b", "x.io/a@b"),
             ("https://index.docker.io/v1/", "https://index.docker.io/v1/"),
+            ("https://x.io/v2?access_token=SECRET", "https://x.io/v2?***"),
+            ("u:PASSWORD@x.io#SECRET?x", "***@x.io#***"),
         ] {
             assert_eq!(shown(key), want, "{key}");
         }

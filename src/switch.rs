@@ -28,6 +28,9 @@ pub(crate) struct HeldEntry {
     pub(crate) key: ServerKey,
     /// The server URL as that helper keeps it (its `list` key).
     pub(crate) credential: Credential,
+    /// Whether a config file sends this registry to that helper (false for
+    /// a helper named with `--from` that no file uses): docker used it.
+    pub(crate) routed: bool,
 }
 
 /// What the helpers named by the config files hold.
@@ -148,6 +151,7 @@ impl Held {
                 helper: helper.name.clone(),
                 key,
                 credential,
+                routed: used,
             });
         }
         Ok(())
@@ -170,6 +174,29 @@ impl Held {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Leaves out each credential docker did not use (not `routed`) for a
+    /// registry `store` holds a different one for: ours is the live one
+    /// (docker already asks this helper, or will), never replaced by a stale
+    /// copy. Each is left in its old helper, with a note.
+    pub(crate) fn keep_live(&mut self, store: &Credentials) -> Result<()> {
+        let mut kept = Vec::with_capacity(self.entries.len());
+        for entry in std::mem::take(&mut self.entries) {
+            if !entry.routed {
+                let ours = store.get(&entry.key)?;
+                if ours.is_some_and(|o| !same_credential(&o, &entry.credential)) {
+                    self.notes.push(format!(
+                        "docker-credential-{} holds a different credential for {} than this store, and no config file sends {} to it: kept this store's, left that one there",
+                        entry.helper, entry.key, entry.key
+                    ));
+                    continue;
+                }
+            }
+            kept.push(entry);
+        }
+        self.entries = kept;
         Ok(())
     }
 
@@ -199,9 +226,13 @@ impl Held {
                 continue;
             };
             if let Err(err) = helper.erase(&entry.credential.server_url) {
+                // The config no longer names the helper for this host, so a
+                // plain `migrate --erase-old` would not see it again.
                 notes.push(format!(
-                    "{} is in this store, but could not be erased from {}: {err:#}",
+                    "{} is in this store, but could not be erased from {}: {err:#}; to finish, run `echo {} | {} erase`",
                     entry.key,
+                    helper.program_name(),
+                    crate::export::shell::quote(&entry.credential.server_url),
                     helper.program_name()
                 ));
             }
@@ -336,23 +367,34 @@ pub(crate) struct MovedBack {
     pub(crate) helper: String,
 }
 
+/// What `unconfigure --move-back` handed back, and why others were not.
+#[derive(Default)]
+pub(crate) struct MoveBack {
+    pub(crate) moved: Vec<MovedBack>,
+    pub(crate) notes: Vec<String>,
+}
+
 /// Hands the restored helpers what our store holds for the hosts `restored`
 /// (the file after `unconfigure`, in memory) sends them: `store` through
 /// each helper, then `get` to read it back. Credentials the helper already
-/// holds unchanged are skipped. With `dry_run`, only says what would move.
+/// holds unchanged are skipped, and so are those of a host another file
+/// sent to a different helper before `configure`/`migrate` ([`served_elsewhere`]).
+/// With `dry_run`, only says what would move.
 pub(crate) fn move_back(
     restored: &ConfigFile,
     undone: &[Change],
     store: &Credentials,
     dry_run: bool,
-) -> Result<Vec<MovedBack>> {
+) -> Result<MoveBack> {
     let names: BTreeSet<&str> = undone
         .iter()
         .filter(|c| c.is_member())
         .filter_map(|c| c.previous.as_ref().and_then(Value::as_str))
         .filter(|n| !n.is_empty() && *n != HELPER)
         .collect();
-    let mut moved = Vec::new();
+    let record = setup::Record::load()?;
+    let elsewhere = record.replaced_elsewhere(restored.path());
+    let mut out = MoveBack::default();
     for name in names {
         if mints_credentials(name) {
             continue;
@@ -365,35 +407,73 @@ pub(crate) fn move_back(
             if helper_of(&restored.root, restored.flavor, &key).map(|(n, _)| n) != Some(name) {
                 continue;
             }
+            if let Some(other) = served_elsewhere(&elsewhere, &key, name) {
+                out.notes.push(format!(
+                    "{key} was not handed to {}: another config file sent it to docker-credential-{other} before, so this helper never held it",
+                    helper.program_name()
+                ));
+                continue;
+            }
             let Some(ours) = store.get(&key)? else {
                 continue;
             };
-            let theirs = helper
-                .get(&ours.server_url)
-                .with_context(nothing_restored)?;
-            if theirs.is_some_and(|t| same_credential(&t, &ours)) {
-                continue;
+            if hand_back_one(&helper, &key, &ours, dry_run)? {
+                out.moved.push(MovedBack {
+                    server: ours.server_url.clone(),
+                    helper: name.to_owned(),
+                });
             }
-            if !dry_run {
-                helper.store(&ours).with_context(nothing_restored)?;
-                let back = helper
-                    .get(&ours.server_url)
-                    .with_context(nothing_restored)?;
-                if !back.is_some_and(|b| same_credential(&b, &ours)) {
-                    bail!(
-                        "{} did not read back from {} as stored; the config was not restored",
-                        key,
-                        helper.program_name()
-                    );
-                }
-            }
-            moved.push(MovedBack {
-                server: ours.server_url.clone(),
-                helper: name.to_owned(),
-            });
         }
     }
-    Ok(moved)
+    Ok(out)
+}
+
+/// The helper another file's recorded `credHelpers` entry for `key`'s
+/// registry named before (compared as [`ServerKey`]s), if not `name`.
+fn served_elsewhere<'a>(
+    elsewhere: &[(&str, &'a str)],
+    key: &ServerKey,
+    name: &str,
+) -> Option<&'a str> {
+    elsewhere
+        .iter()
+        .filter(|(_, other)| *other != name && *other != HELPER)
+        .find(|(host, _)| {
+            ServerKey::parse(host).is_ok_and(|h| {
+                h.host() == key.host() && h.port() == key.port() && h.is_http() == key.is_http()
+            })
+        })
+        .map(|(_, other)| *other)
+}
+
+/// Stores `ours` through `helper` and reads it back, unless the helper
+/// already holds it unchanged. Returns whether it was (or would be) handed.
+fn hand_back_one(
+    helper: &OtherHelper,
+    key: &ServerKey,
+    ours: &Credential,
+    dry_run: bool,
+) -> Result<bool> {
+    let theirs = helper
+        .get(&ours.server_url)
+        .with_context(nothing_restored)?;
+    if theirs.is_some_and(|t| same_credential(&t, ours)) {
+        return Ok(false);
+    }
+    if !dry_run {
+        helper.store(ours).with_context(nothing_restored)?;
+        let back = helper
+            .get(&ours.server_url)
+            .with_context(nothing_restored)?;
+        if !back.is_some_and(|b| same_credential(&b, ours)) {
+            bail!(
+                "{} did not read back from {} as stored; the config was not restored",
+                key,
+                helper.program_name()
+            );
+        }
+    }
+    Ok(true)
 }
 
 fn nothing_restored() -> &'static str {

@@ -8,7 +8,11 @@
 //! private gnome-keyring and `docker-credential-pass` over a throwaway GnuPG
 //! key (both `#[ignore]`d, run through tests/with-secret-service), and a
 //! fake helper script (python3, a JSON file as its store) that can fail
-//! mid-`list`, fail a `get`, hang or print garbage.
+//! mid-`list`, fail a `get` or an `erase`, hang (alone or with a child
+//! holding its stdout), print garbage, flood stderr, or rewrite config.json
+//! mid-migrate as a `docker login` does.
+
+#![cfg(unix)]
 
 mod common;
 
@@ -22,7 +26,9 @@ use serde_json::{json, Value};
 
 const FAKE_HELPER: &str = r#"#!/usr/bin/env python3
 import json, os, sys, time
-db = os.environ["FAKE_HELPER_DB"]
+# docker-credential-fake keeps FAKE_HELPER_DB; a copy named otherwise, its own file.
+name = os.path.basename(sys.argv[0])
+db = os.environ["FAKE_HELPER_DB"] + ("" if name == "docker-credential-fake" else "." + name)
 mode = os.environ.get("FAKE_HELPER_MODE", "")
 action = sys.argv[1]
 data = json.load(open(db)) if os.path.exists(db) else {}
@@ -31,8 +37,35 @@ def save():
     with open(db + ".tmp", "w") as f:
         json.dump(data, f)
     os.replace(db + ".tmp", db)
+def docker_login_meanwhile():
+    # What `docker login late.example` does with credsStore set: the
+    # credential into the helper, an empty auths entry into config.json.
+    data["late.example"] = {"ServerURL": "late.example", "Username": "l", "Secret": "late-Secret-0"}
+    save()
+    config = os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
+    doc = json.load(open(config))
+    doc.setdefault("auths", {})["late.example"] = {}
+    open(config + ".tmp", "w").write(json.dumps(doc))
+    os.replace(config + ".tmp", config)
 if mode == "hang-" + action:
     time.sleep(3600)
+if mode == "fork-hang-" + action:
+    import subprocess
+    child = subprocess.Popen(["sleep", "3600"])
+    open(db + ".child", "w").write(str(child.pid))
+    time.sleep(3600)
+if mode == "daemon-" + action:
+    # A daemon started on the way (as gpg starts gpg-agent) that keeps
+    # the helper's stderr open long after the helper answered and exited.
+    import subprocess
+    child = subprocess.Popen(["sleep", "3600"], stdout=subprocess.DEVNULL)
+    open(db + ".child", "w").write(str(child.pid))
+if mode == "flood-stderr-" + action:
+    # As a Go helper does: a write to a closed fd 2 kills it (SIGPIPE).
+    import signal
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for _ in range(1000):
+        os.write(2, b"log line\n" * 11_000)
 if action == "list":
     if mode == "garbage-list":
         print("<html>not json " + next(iter(data.values()))["Secret"])
@@ -43,8 +76,12 @@ if action == "list":
         sys.stderr.write("list broke midway\n")
         sys.exit(1)
     print(json.dumps({k: v["Username"] for k, v in data.items()}))
+    if mode == "login-during-list":
+        docker_login_meanwhile()
 elif action == "get":
     key = given.strip()
+    if mode == "login-during-get" and "late.example" not in data:
+        docker_login_meanwhile()
     if mode == "fail-get" and key == os.environ.get("FAKE_HELPER_FAIL"):
         print(data[key]["Secret"])
         sys.stderr.write("cannot decrypt the item\n")
@@ -61,6 +98,9 @@ elif action == "store":
     data[c["ServerURL"]] = c
     save()
 elif action == "erase":
+    if mode == "fail-erase" and given.strip() == os.environ.get("FAKE_HELPER_FAIL"):
+        sys.stderr.write("the item is locked\n")
+        sys.exit(1)
     data.pop(given.strip(), None)
     save()
 "#;
@@ -150,6 +190,18 @@ impl Fake {
             v["Username"].as_str().unwrap().to_owned(),
             v["Secret"].as_str().unwrap().to_owned(),
         ))
+    }
+}
+
+/// The process a fake helper forked (its pid in this file), killed when
+/// the test ends, passed or not.
+struct ChildOfHelper(PathBuf);
+
+impl Drop for ChildOfHelper {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
     }
 }
 
@@ -322,8 +374,12 @@ fn a_broken_helper_moves_nothing_and_changes_nothing() {
         fake.write_docker_config(json!({"credsStore": "fake", "auths": {"a.example": {}}}));
         let before = std::fs::read(fake.docker_config()).unwrap();
         let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
-        cmd.env("FAKE_HELPER_FAIL", "https://b.example:5000")
-            .env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "1");
+        cmd.env("FAKE_HELPER_FAIL", "https://b.example:5000");
+        // Only the hanging modes get the 1 s bound: a python helper can take
+        // longer than that to start on a loaded machine.
+        if mode.starts_with("hang-") {
+            cmd.env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "1");
+        }
         let started = Instant::now();
         let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
         assert_eq!(run.code, 1, "{mode}: {run:?}");
@@ -365,6 +421,451 @@ fn two_different_credentials_for_one_registry_are_refused() {
     );
     assert_no_secret(&run, &["q-Secret-1", "q-Secret-2"]);
     assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+}
+
+/// A helper named by the config is looked up on PATH as docker does: a
+/// relative PATH entry (`.`) is skipped, so a `docker-credential-NAME` in
+/// the current directory (a cloned repository) never runs; migrate and
+/// configure report the helper as not installed.
+#[test]
+fn a_helper_in_the_current_directory_never_runs() {
+    let fake = Fake::new(&[]);
+    fake.write_docker_config(
+        json!({"credsStore": "planted", "credHelpers": {"q.example": "planted"}}),
+    );
+    let here = fake.env.home().join("cloned-repo");
+    std::fs::create_dir_all(&here).unwrap();
+    let ran = fake.env.home().join("planted-helper-ran");
+    let planted = format!(
+        "#!/bin/sh\ntouch '{}'\necho '{{\"q.example\": \"x\"}}'\n",
+        ran.display()
+    );
+    write_executable(&here.join("docker-credential-planted"), &planted);
+    let before = std::fs::read(fake.docker_config()).unwrap();
+    for args in [
+        &["migrate"][..],
+        &["configure", "--leave-credentials", "--dry-run"],
+        &["configure"],
+    ] {
+        let mut cmd = fake.command(Path::new(common::BIN), args);
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.current_dir(&here).env(
+            "PATH",
+            format!(".:cloned-repo:{}:{path}", bin_dir().display()),
+        );
+        let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+        assert!(
+            !ran.exists(),
+            "{args:?} ran ./docker-credential-planted: {run:?}"
+        );
+        if args == ["migrate"] {
+            assert_eq!(run.code, 0, "{run:?}");
+            assert!(
+                run.stderr
+                    .contains("docker-credential-planted is not on PATH"),
+                "{run:?}"
+            );
+            assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+        }
+    }
+}
+
+/// A helper that writes far more to stderr than we keep (100 MB of debug
+/// logging) still answers: the rest is read and dropped, not cut off (a
+/// closed pipe would kill it mid-write).
+#[test]
+fn a_helper_that_floods_stderr_still_answers() {
+    let mut fake = Fake::new(&three_held()[..1]);
+    fake.mode = "flood-stderr-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert!(run.stderr.len() < 64 * 1024, "the flood is not echoed");
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+}
+
+/// A helper that hangs after forking a child that inherits (and so holds
+/// open) its stdout: the deadline still holds, nothing changes.
+#[test]
+fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
+    let mut fake = Fake::new(&three_held());
+    fake.mode = "fork-hang-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let before = std::fs::read(fake.docker_config()).unwrap();
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_HELPER_TIMEOUT", "5");
+    let child = ChildOfHelper(fake.db.with_extension("json.child"));
+    let started = Instant::now();
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+    assert!(child.0.exists(), "the helper forked its child");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("docker-credential-fake list did not answer within 5s"),
+        "{run:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+    assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
+}
+
+/// A helper that answers and exits but leaves a daemon holding its stderr
+/// (as gpg-agent may): the call ends when the helper does, not at the
+/// deadline (60 s by default, per call).
+#[test]
+fn a_daemon_left_holding_stderr_does_not_stall_each_call() {
+    let mut fake = Fake::new(&three_held()[..1]);
+    fake.mode = "daemon-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let _daemon = ChildOfHelper(fake.db.with_extension("json.child"));
+    let started = Instant::now();
+    let run = fake.ours(&["migrate"]);
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
+
+/// A `docker login` while migrate reads the helpers (it rewrites
+/// config.json, and its credential went to the old helper, already listed):
+/// no config file is switched, so that credential is not stranded; the
+/// login's change stays; running migrate again finishes the job.
+#[test]
+fn a_login_during_migrate_is_not_stranded() {
+    let mut fake = Fake::new(&three_held()[..2]);
+    fake.mode = "login-during-get".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("was changed by another program (a `docker login`?)")
+            && run.stderr.contains("run migrate again"),
+        "{run:?}"
+    );
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "fake", "not switched");
+    assert_eq!(
+        config["auths"]["late.example"],
+        json!({}),
+        "the login's change kept"
+    );
+    fake.mode.clear();
+    let again = fake.ours(&["migrate"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "keyring");
+    assert_eq!(config["auths"]["late.example"], json!({}));
+    assert_eq!(
+        fake.ours_get("late.example"),
+        Some(("l".to_owned(), "late-Secret-0".to_owned())),
+        "the login's credential moved too"
+    );
+}
+
+/// The same for `configure`: the helper held nothing when asked, a
+/// `docker login` put a credential there meanwhile: configure does not
+/// switch (that credential would be stranded) and says to run it again,
+/// which then refuses and names migrate.
+#[test]
+fn a_login_during_configure_is_not_stranded() {
+    let mut fake = Fake::new(&[]);
+    fake.mode = "login-during-list".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["configure"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("was changed by another program (a `docker login`?)")
+            && run.stderr.contains("run configure again"),
+        "{run:?}"
+    );
+    let config = fake.read_docker_config();
+    assert_eq!(config["credsStore"], "fake", "not switched");
+    assert_eq!(
+        config["auths"]["late.example"],
+        json!({}),
+        "the login's change kept"
+    );
+    fake.mode.clear();
+    let again = fake.ours(&["configure"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("migrate --from fake"), "{again:?}");
+}
+
+/// `--erase-old` when one erase fails: everything is in this store and the
+/// config switched (exit 0); the failure is reported with the command that
+/// finishes the job, and that command does.
+#[test]
+fn a_failed_erase_is_reported_with_the_command_that_finishes_it() {
+    let mut fake = Fake::new(&three_held()[..2]);
+    fake.mode = "fail-erase".to_owned();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate", "--erase-old"]);
+    cmd.env("FAKE_HELPER_FAIL", "https://b.example:5000");
+    let run = common::run_command_within(cmd, b"", Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{run:?}");
+    let finish = "echo https://b.example:5000 | docker-credential-fake erase";
+    assert!(
+        run.stderr
+            .contains("could not be erased from docker-credential-fake")
+            && run.stderr.contains("the item is locked")
+            && run.stderr.contains(finish),
+        "{run:?}"
+    );
+    assert_eq!(
+        fake.held().as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["https://b.example:5000"]
+    );
+    assert_eq!(
+        fake.ours_get("https://b.example:5000"),
+        Some(("bob".to_owned(), "b-Secret-2".to_owned()))
+    );
+    let mut sh = fake.command(Path::new("sh"), &["-c", finish]);
+    sh.env_remove("FAKE_HELPER_MODE");
+    assert_eq!(common::run_command(sh, b"").code, 0);
+    assert_eq!(fake.held(), json!({}));
+}
+
+/// `unconfigure --move-back` hands the restored helper only what it
+/// served: quay.example came from docker-credential-other through podman's
+/// credHelpers, so restoring docker's credsStore (fake, which never held
+/// it) does not copy that secret into fake; podman still finds it here.
+#[test]
+fn move_back_hands_a_helper_only_what_it_served() {
+    let fake = Fake::new(&three_held()[..1]);
+    write_executable(&fake.bin.join("docker-credential-other"), FAKE_HELPER);
+    let other_db = PathBuf::from(format!("{}.docker-credential-other", fake.db.display()));
+    let quay = json!({"ServerURL": "quay.example", "Username": "quser", "Secret": "q-Secret-9"});
+    std::fs::write(&other_db, json!({"quay.example": quay}).to_string()).unwrap();
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let auth = fake.env.containers_auth_file();
+    std::fs::create_dir_all(auth.parent().unwrap()).unwrap();
+    std::fs::write(
+        &auth,
+        json!({"credHelpers": {"quay.example": "other"}}).to_string(),
+    )
+    .unwrap();
+
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 credential(s) moved"), "{run:?}");
+    let podman: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    assert_eq!(podman["credHelpers"]["quay.example"], "keyring");
+
+    let back = fake.ours(&["unconfigure", "--move-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stderr.contains(
+            "quay.example was not handed to docker-credential-fake: another config file sent it to docker-credential-other"
+        ),
+        "{back:?}"
+    );
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake");
+    assert_eq!(
+        fake.held().as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["a.example"],
+        "fake never held quay.example and does not now"
+    );
+    assert_eq!(
+        fake.ours_get("quay.example"),
+        Some(("quser".to_owned(), "q-Secret-9".to_owned()))
+    );
+    assert_no_secret(&back, &["q-Secret-9", "a-Secret-1"]);
+}
+
+/// `list` keys that are no registry address (userinfo, a query, a
+/// fragment) are left in the helper and named without what could be a
+/// secret; the registries beside them move.
+#[test]
+fn list_keys_with_userinfo_or_a_query_are_named_without_them() {
+    let fake = Fake::new(&[
+        ("https://u:ui-Secret-5@x.example", "u", "x-Secret-5"),
+        (
+            "https://y.example/v2?access_token=qs-Secret-6",
+            "u",
+            "y-Secret-6",
+        ),
+        ("https://z.example#fr-Secret-7", "u", "z-Secret-7"),
+        ("a.example", "alice", "a-Secret-1"),
+    ]);
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let run = fake.ours(&["migrate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    for shown in [
+        "https://***@x.example",
+        "https://y.example/v2?***",
+        "https://z.example#***",
+    ] {
+        assert!(
+            run.stderr
+                .contains(&format!("{shown:?}, which is not a registry address")),
+            "{shown}: {run:?}"
+        );
+    }
+    assert_no_secret(
+        &run,
+        &[
+            "ui-Secret-5",
+            "qs-Secret-6",
+            "fr-Secret-7",
+            "x-Secret-5",
+            "a-Secret-1",
+        ],
+    );
+}
+
+/// `migrate --from NAME` of a helper no config file uses (leftovers after
+/// switching): a registry this store already holds a different credential
+/// for keeps ours (docker uses it; the helper's is a stale copy), and
+/// `--erase-old` leaves the stale one where it is; the others move.
+#[test]
+fn from_an_unused_helper_never_replaces_a_live_credential() {
+    let fake = Fake::new(&three_held()[..2]);
+    fake.write_docker_config(json!({"credsStore": "keyring"}));
+    let mut store = fake.command(Path::new(common::BIN), &["store"]);
+    store.env_remove("FAKE_HELPER_MODE");
+    let live = json!({"ServerURL": "a.example", "Username": "alice", "Secret": "live-Secret-8"});
+    assert_eq!(
+        common::run_command(store, live.to_string().as_bytes()).code,
+        0
+    );
+
+    let run = fake.ours(&["migrate", "--from", "fake", "--erase-old"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "docker-credential-fake holds a different credential for a.example than this store"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
+    assert_eq!(
+        fake.ours_get("a.example"),
+        Some(("alice".to_owned(), "live-Secret-8".to_owned()))
+    );
+    assert_eq!(
+        fake.ours_get("https://b.example:5000"),
+        Some(("bob".to_owned(), "b-Secret-2".to_owned()))
+    );
+    assert_eq!(
+        fake.held()["a.example"]["Secret"],
+        "a-Secret-1",
+        "left there"
+    );
+    assert!(
+        fake.held().get("https://b.example:5000").is_none(),
+        "erased"
+    );
+    assert_no_secret(&run, &["live-Secret-8", "a-Secret-1", "b-Secret-2"]);
+}
+
+/// Round trips with credHelpers entries naming several helpers (and one
+/// that mints credentials): migrate switches every member of a helper it
+/// moved from, unconfigure restores the file exactly, and again.
+#[test]
+fn round_trips_with_several_helpers_restore_the_file_exactly() {
+    let fake = Fake::new(&three_held()[..2]);
+    write_executable(&fake.bin.join("docker-credential-other"), FAKE_HELPER);
+    let other_db = PathBuf::from(format!("{}.docker-credential-other", fake.db.display()));
+    let quay = json!({"ServerURL": "quay.example", "Username": "quser", "Secret": "q-Secret-9"});
+    std::fs::write(&other_db, json!({"quay.example": quay}).to_string()).unwrap();
+    let original = json!({
+        "credsStore": "fake",
+        "credHelpers": {"a.example": "fake", "quay.example": "other", "gcr.io": "gcr"},
+        "auths": {"a.example": {}}
+    });
+    fake.write_docker_config(original.clone());
+    for round in 0..2 {
+        let run = fake.ours(&["migrate"]);
+        assert_eq!(run.code, 0, "{round}: {run:?}");
+        assert!(
+            run.stdout.contains("3 credential(s) moved"),
+            "{round}: {run:?}"
+        );
+        assert!(
+            run.stderr.contains("docker-credential-gcr mints"),
+            "{round}: {run:?}"
+        );
+        let switched = fake.read_docker_config();
+        assert_eq!(switched["credsStore"], "keyring", "{round}");
+        assert_eq!(
+            switched["credHelpers"],
+            json!({"a.example": "keyring", "quay.example": "keyring", "gcr.io": "gcr"}),
+            "{round}"
+        );
+        assert_eq!(
+            fake.ours_get("quay.example"),
+            Some(("quser".to_owned(), "q-Secret-9".to_owned()))
+        );
+        let back = fake.ours(&["unconfigure", "--move-back"]);
+        assert_eq!(back.code, 0, "{round}: {back:?}");
+        assert!(!back.stdout.contains("Handed"), "nothing new: {back:?}");
+        assert_eq!(fake.read_docker_config(), original, "{round}");
+        let refused = fake.ours(&["configure"]);
+        assert_eq!(refused.code, 1, "{round}: {refused:?}");
+        assert_eq!(fake.read_docker_config(), original, "{round}");
+    }
+}
+
+/// Ctrl-C while migrate writes a config file and the record `unconfigure`
+/// reads: the signal acts once both are written (the command still dies of
+/// it), so `unconfigure` restores the old helper. Killed between the two,
+/// docker's config said `keyring` with no record of what it replaced.
+#[test]
+fn an_interrupt_while_switching_acts_after_the_record() {
+    use std::os::unix::process::ExitStatusExt;
+    let fake = Fake::new(&three_held()[..1]);
+    fake.write_docker_config(json!({"credsStore": "fake"}));
+    let flag = fake.env.home().join("migrate-paused");
+    let mut cmd = fake.command(Path::new(common::BIN), &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_TEST_PAUSE_AT", &flag)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (lines, stderr_lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = lines.send(line.unwrap_or_default());
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while !flag.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(flag.exists(), "migrate reached the pause");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The pause ends once the signal is noted (its notice printed), or
+    // once the command died of it.
+    let mut stderr = String::new();
+    while let Ok(line) = stderr_lines.recv_timeout(Duration::from_secs(60)) {
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line.contains("interrupted: finishing the writes") {
+            break;
+        }
+    }
+    std::fs::remove_file(&flag).unwrap();
+    let status = child.wait().unwrap();
+    stderr.extend(stderr_lines.iter().map(|l| l + "\n"));
+    assert_eq!(status.signal(), Some(2), "died of SIGINT: {stderr}");
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+    let back = fake.ours(&["unconfigure"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(fake.read_docker_config()["credsStore"], "fake", "{back:?}");
+    assert!(
+        stderr.contains("interrupted: finishing the writes"),
+        "{stderr}"
+    );
 }
 
 /// The Secret Service tests share one gnome-keyring, whose

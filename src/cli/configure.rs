@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::CommandResult;
 use crate::config::setup::{self, Change, Followed};
@@ -103,6 +103,11 @@ pub(crate) fn run(args: Args) -> CommandResult {
 
     if !args.leave_credentials {
         refuse_stranding(flavor, &plan.changes)?;
+        // Asking the helpers takes a while: a `docker login` meanwhile may
+        // have put a credential in one of them.
+        plan.file
+            .ensure_unchanged_on_disk()
+            .context("nothing was changed; run configure again")?;
     }
     let backup = plan.apply()?;
     if !args.quiet {
@@ -296,6 +301,10 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
     let mut plan = setup::Unconfigure::plan(flavor, only)?;
     if args.move_back {
         hand_back(&args, &plan)?;
+        // A `docker login` meanwhile stored here what was not handed back.
+        plan.file.ensure_unchanged_on_disk().context(
+            "the config was not restored (credentials already handed back stay in both); run unconfigure --move-back again",
+        )?;
     }
     if args.dry_run {
         let file = &plan.file;
@@ -340,7 +349,10 @@ pub(crate) fn run_unconfigure(args: UnconfigureArgs) -> CommandResult {
 /// the file changes.
 fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
     let store = Credentials::open()?;
-    let moved = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    let back = crate::switch::move_back(&plan.file, &plan.undone.undone, &store, args.dry_run)?;
+    for note in &back.notes {
+        crate::errln!("note: {note}");
+    }
     if args.quiet {
         return Ok(());
     }
@@ -349,7 +361,7 @@ fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
     } else {
         ("Handed", " (read back)")
     };
-    for m in &moved {
+    for m in &back.moved {
         crate::outln!(
             "{verb} {} back to docker-credential-{}{checked}",
             m.server,

@@ -42,7 +42,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    let plan = Plan::read(args.from.as_deref())?;
+    let mut plan = Plan::read(args.from.as_deref())?;
+    let store = Credentials::open()?;
+    plan.keep_live(&store)?;
     if plan.is_empty() {
         for note in plan.notes() {
             crate::errln!("note: {note}");
@@ -70,7 +72,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let notes = if args.dry_run {
         plan.notes().to_vec()
     } else {
-        plan.apply(&Credentials::open()?, &mut moved, args.erase_old)?
+        plan.apply(&store, &mut moved, args.erase_old)?
     };
     for note in notes {
         crate::errln!("note: {note}");

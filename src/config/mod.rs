@@ -124,6 +124,31 @@ pub struct ConfigFile {
     /// The content, to be edited by commands.
     pub root: Map<String, Value>,
     mode: Option<u32>,
+    /// The file's identity and modification time as read (see [`Self::ensure_unchanged_on_disk`]).
+    stamp: Option<FileStamp>,
+}
+
+/// What tells one version of a file from the next even when a writer put
+/// back the same bytes (docker's `login` rewrites config.json by renaming a
+/// new file over it): inode (on Unix), length and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        inode,
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
 }
 
 impl fmt::Debug for ConfigFile {
@@ -142,6 +167,7 @@ impl ConfigFile {
     /// not a JSON object is refused (and never written).
     pub fn open(flavor: Flavor, path: &Path) -> Result<ConfigFile> {
         let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let stamp = stamp_of(&target);
         let original = crate::fsutil::read_if_exists(&target)?;
         let root = match &original {
             None => Map::new(),
@@ -166,7 +192,23 @@ impl ConfigFile {
             original,
             original_root: root.clone(),
             root,
+            stamp,
         })
+    }
+
+    /// Refuses when another program (a `docker login`, `podman login`, an
+    /// editor) wrote the file since it was read or last saved: saving now
+    /// would throw that change away. For commands that spend a while
+    /// between reading and saving (`migrate` asks other helpers first).
+    pub(crate) fn ensure_unchanged_on_disk(&self) -> Result<()> {
+        let now = crate::fsutil::read_if_exists(&self.target)?;
+        if now != self.original || stamp_of(&self.target) != self.stamp {
+            bail!(
+                "{} was changed by another program (a `docker login`?) while this command ran; it was left as that program wrote it",
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -254,6 +296,7 @@ impl ConfigFile {
         self.original = Some(bytes);
         self.original_root = self.root.clone();
         self.mode = Some(mode);
+        self.stamp = stamp_of(&self.target);
         Ok(written_backup)
     }
 

@@ -328,6 +328,23 @@ impl Record {
         }
     }
 
+    /// The helpers recorded as replaced for a `credHelpers` host in the
+    /// files other than `file`: (host as that file spells it, helper name).
+    pub(crate) fn replaced_elsewhere(&self, file: &Path) -> Vec<(&str, &str)> {
+        let own = record_key(file);
+        self.files
+            .iter()
+            .filter(|(path, _)| **path != own)
+            .flat_map(|(_, changes)| changes)
+            .filter_map(|c| match (c.key.as_slice(), c.previous.as_ref()) {
+                ([map, host], Some(Value::String(name))) if map == "credHelpers" => {
+                    Some((host.as_str(), name.as_str()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether `configure` created `file` (so `unconfigure` may delete it).
     pub(crate) fn created(&self, file: &Path) -> bool {
         self.created.contains(&record_key(file))
