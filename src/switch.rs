@@ -371,6 +371,8 @@ pub(crate) struct MovedBack {
 #[derive(Default)]
 pub(crate) struct MoveBack {
     pub(crate) moved: Vec<MovedBack>,
+    /// Credentials the restored helpers already held unchanged (not handed).
+    pub(crate) unchanged: usize,
     pub(crate) notes: Vec<String>,
 }
 
@@ -422,6 +424,8 @@ pub(crate) fn move_back(
                     server: ours.server_url.clone(),
                     helper: name.to_owned(),
                 });
+            } else {
+                out.unchanged += 1;
             }
         }
     }

@@ -313,6 +313,12 @@ fn fake_helper_credentials_move_here_and_back() {
         !back.stdout.contains("a.example"),
         "unchanged ones are not re-stored: {back:?}"
     );
+    assert!(
+        back.stdout.contains(
+            "3 credential(s) the restored helpers already hold unchanged: nothing to hand back"
+        ),
+        "unchanged ones are counted: {back:?}"
+    );
     assert_eq!(fake.read_docker_config()["credsStore"], "fake");
     assert_eq!(fake.held()["new.example"]["Secret"], "n-Secret-4");
     assert_no_secret(&back, &["n-Secret-4"]);

@@ -368,6 +368,12 @@ fn hand_back(args: &UnconfigureArgs, plan: &setup::Unconfigure) -> Result<()> {
             m.helper
         );
     }
+    if back.unchanged > 0 {
+        crate::outln!(
+            "{} credential(s) the restored helpers already hold unchanged: nothing to hand back for them",
+            back.unchanged
+        );
+    }
     Ok(())
 }
 
