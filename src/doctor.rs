@@ -502,11 +502,20 @@ fn check_client(
             Some(other) if !podman => format!(" (credsStore is {other:?})"),
             _ => String::new(),
         };
+        // Another helper may hold credentials `configure` would strand (it
+        // refuses then): `migrate` moves them and points docker here.
+        let fix = match creds_store {
+            Some(other) if !podman && !other.is_empty() => format!(
+                "{} migrate (moves what docker-credential-{other} holds, then points docker here; if it holds nothing: {configure})",
+                bin()
+            ),
+            _ => configure.clone(),
+        };
         report.problem(
             name,
             Status::Warn,
             format!("{path} does not use this helper{other}"),
-            configure.clone(),
+            fix,
         );
     }
     // Stored credentials the client will not ask us for.

@@ -589,6 +589,28 @@ fn doctor(env: &Env, extra: &[(&str, &str)]) -> Run {
     out
 }
 
+/// Docker still on another helper (e.g. after `unconfigure`): the fix is
+/// `migrate`, which moves what that helper holds (a plain `configure` would
+/// refuse to strand it), with `configure` for a helper that holds nothing.
+#[test]
+fn doctor_names_migrate_when_docker_uses_another_helper() {
+    let env = Env::new(Backend::File);
+    let dir = env.docker_config_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"credsStore": "secretservice"}"#,
+    )
+    .unwrap();
+    let out = doctor(&env, &[]);
+    assert!(
+        out.stdout.contains(
+            "fix: docker-credential-keyring migrate (moves what docker-credential-secretservice holds, then points docker here; if it holds nothing: docker-credential-keyring configure)"
+        ),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn doctor_without_a_bus_explains_the_file_store_and_is_not_broken() {
     let env = Env::new(Backend::File);
