@@ -1,6 +1,8 @@
-"""A tiny DNS responder for bench/resolver-check: logs every question and
-answers A 127.0.0.1 for names under bench.test (AAAA ::1 only for v6only.bench.test,
-whose A gets no answer), NXDOMAIN for the rest."""
+"""A tiny DNS responder for bench/resolver-check (UDP, 127.0.0.1:53): logs
+every question to the file named by argv[1]; answers A 127.0.0.1 for
+reg.bench.test, reg.corp.bench.test and proxy.bench.test, only AAAA ::1 for
+v6only.bench.test, SERVFAIL for anything under broken.bench.test, NXDOMAIN
+for the rest."""
 import socket, struct, sys
 log = open(sys.argv[1], "a", buffering=1)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
