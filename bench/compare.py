@@ -10,7 +10,9 @@ Written for the static-build decision in docs/benchmarks.md:
 
 Prints a Markdown table: each scenario's median for A and B, B/A of the
 medians and of the CPU times, and the load average before and after.
-Uses bench.py's spawning and timing (file store only: no Secret Service).
+Uses bench.py's spawning and timing; the file store, and the Secret Service
+too when run under tests/with-secret-service (`tests/with-secret-service
+python3 bench/compare.py A B`).
 """
 
 import argparse
@@ -35,6 +37,13 @@ def scenarios(fx, root, tag, binary, n_list, n_bulk):
                                          "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
                                          "image": f"{key(0)}/app:1"}) + "\n")
     one.append(Case(f"{tag}: kubelet call (N=1)", [Step([binary, "kubelet-credential-provider"], env, req)]))
+    if os.environ.get("DCK_SECRET_SERVICE") == "1":
+        # Under tests/with-secret-service: `get` on the private gnome-keyring too.
+        ss_env = base_env(os.path.join(root, tag + "-ss"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "secret-service",
+                                                            "DOCKER_CREDENTIAL_KEYRING_SERVICE": f"dck-compare-{tag}"})
+        ss = Helper(fx, tag + " secret-service", binary, ss_env)
+        ss.populate(1)
+        one.append(Case(f"{tag}: Secret Service get (N=1)", [ss.get_step(key(0))], check=ss.check_get(key(0), "user0")))
     big_env = base_env(os.path.join(root, tag + "-big"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
     auths = {key(i): {"username": f"user{i}", "password": f"secret-{i}",
                       "auth": base64.b64encode(f"user{i}:secret-{i}".encode()).decode()} for i in range(n_list)}
