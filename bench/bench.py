@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -494,11 +495,203 @@ def main():
     # ours that cannot run at all is a broken benchmark or a broken binary.
     # (export/import are reported but not fatal: they land from another branch
     # and the input format assumed here may need adjusting then.)
-    ours_failed = [n for n in errors if n.startswith(("ours:", "file:", "secret-service:"))]
+    ours_failed = [n for n in errors if n.startswith(("ours:", "file:", "secret-service:", "check of", "audit",
+                                                      "migrate", "kubelet-", "export --merge"))]
     if ours_failed:
         print(f"bench: these scenarios of ours failed: {', '.join(ours_failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+class LocalRegistry:
+    """distribution's `docker-registry` with htpasswd auth, as
+    tests/registry_side/mod.rs launches it, on plain HTTP (our commands allow
+    it for loopback addresses). It listens on every address of the port so
+    that 127.0.0.1 ... 127.0.0.N (all loopback on Linux) are N distinct
+    registries to `check`; the password is a throw-away one."""
+
+    USER, PASSWORD = "bench", "bench-registry-pw"
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "registry")
+        os.makedirs(self.dir, exist_ok=True)
+        htpasswd = os.path.join(self.dir, "htpasswd")
+        subprocess.run(["htpasswd", "-B", "-i", "-c", htpasswd, self.USER], input=self.PASSWORD.encode(),
+                       capture_output=True, check=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config = os.path.join(self.dir, "config.yml")
+        with open(config, "w") as f:
+            f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {self.dir}/data\n"
+                    f"http:\n  addr: 0.0.0.0:{self.port}\nauth:\n  htpasswd:\n    realm: bench\n    path: {htpasswd}\n")
+        self.log = open(os.path.join(self.dir, "registry.log"), "w")
+        self.proc = subprocess.Popen(["docker-registry", "serve", config], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError(f"docker-registry did not listen on port {self.port}: "
+                                       + open(os.path.join(self.dir, "registry.log")).read()[-500:])
+                time.sleep(0.05)
+
+    def host(self, i=0):
+        """The i-th distinct registry: 127.0.0.(i+1):PORT."""
+        return f"127.0.0.{i + 1}:{self.port}"
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.log.close()
+
+
+def exits(step, code=0, needle=None):
+    """A Case check: `step` exits with `code` (and prints `needle` on stdout)."""
+    def check():
+        got, out, err = step.capture()
+        if got != code or (needle is not None and needle not in out):
+            return f"exit {got}: {out.strip()[:200]} {err.strip()[:200]}"
+        return None
+
+    return check
+
+
+def kubelet_phase(b, fx, root, ours, floor):
+    """The kubelet's exec credential provider: one request per image pull,
+    start-up like `get` (same store, same key: the ratio should be about 1)."""
+    env = base_env(os.path.join(root, "kubelet"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
+    h = Helper(fx, "kubelet", ours, env)
+    h.populate(1)
+    req = fx.file("kubelet-request", json.dumps({"kind": "CredentialProviderRequest",
+                                                 "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                                                 "image": f"{key(0)}/team/app:1"}) + "\n")
+    call = Step([ours, "kubelet-credential-provider"], env, req)
+    print("== kubelet credential provider", file=sys.stderr)
+    kube = Case("kubelet-credential-provider (N=1)", [call], check=exits(call, 0, '"username":"user0"'))
+    get = Case("file: get, same key (N=1)", [h.get_step(key(0))], check=h.check_get(key(0), "user0"))
+    b.measure([kube, get, floor])
+    sec = "ours, kubelet credential provider (file store)"
+    b.row(sec, kube.name, get.name, note="(≈ 1 expected: same start-up, same lookup)")
+    b.row(sec, kube.name, "static floor")
+
+
+def network_phase(b, fx, root, ours, floor, big_n, have_ss):
+    """`check`, `audit` and `migrate`: the commands that talk to a registry or
+    another helper, each against the thing it talks to."""
+    if not (shutil.which("docker-registry") and shutil.which("htpasswd")):
+        b.notes.append("check/audit not measured: docker-registry or htpasswd is missing (tests/packages).")
+    else:
+        registry = LocalRegistry(root)
+        try:
+            check_phase(b, fx, root, ours, registry, 10 if b.quick else 100)
+            audit_phase(b, fx, root, ours, registry, big_n)
+        finally:
+            registry.close()
+    migrate_phase(b, fx, root, ours, 10 if b.quick else 1000, have_ss)
+
+
+def check_phase(b, fx, root, ours, registry, n):
+    env = base_env(os.path.join(root, "check"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
+    h = Helper(fx, "check", ours, env)
+    for i in range(n):
+        ok, _ = h.store_step(registry.host(i), registry.USER, registry.PASSWORD).spawn()
+        if not ok:
+            raise RuntimeError(f"check: store {registry.host(i)} failed")
+    # The reference: curl asking the same n registries' /v2/ with the same
+    # credentials, as many at a time as `check` (check::CONCURRENCY, 16).
+    netrc = fx.file(f"netrc-{n}", "".join(f"machine 127.0.0.{i + 1} login {registry.USER} password {registry.PASSWORD}\n"
+                                          for i in range(n)))
+    urls = []
+    for i in range(n):
+        urls += ["-o", DEVNULL, f"http://{registry.host(i)}/v2/"]
+    curl = Step(["curl", "-sf", "--parallel", "--parallel-max", "16", "--netrc-file", netrc] + urls, env)
+    ours_check = Step([ours, "check"], env)
+    print(f"== check of {n}", file=sys.stderr)
+    chk = Case(f"check of {n} (one local registry each)", [ours_check], check=exits(ours_check))
+    ref = Case(f"curl: /v2/ of {n}, 16 at a time", [curl], check=exits(curl))
+    b.measure([chk, ref], runs=5 if b.quick else 20, budget_s=None if b.quick else 20)
+    sec = "ours, network and cluster commands"
+    b.row(sec, chk.name, ref.name, note="(distribution with htpasswd on 127.0.0.x, plain HTTP)")
+
+
+def audit_phase(b, fx, root, ours, registry, n):
+    env = base_env(os.path.join(root, "audit"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
+    h = Helper(fx, "audit", ours, env)
+    host = registry.host(0)
+    ok, _ = h.store_step(host, registry.USER, registry.PASSWORD).spawn()
+    if not ok:
+        raise RuntimeError("audit: store failed")
+    auth = base64.b64encode(f"{registry.USER}:{registry.PASSWORD}".encode()).decode()
+    payload = base64.b64encode(json.dumps({"auths": {host: {"username": registry.USER, "password": registry.PASSWORD,
+                                                            "auth": auth}}}).encode()).decode()
+    items = [{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+              "metadata": {"name": f"pull-{i}", "namespace": f"team-{i % 100}", "resourceVersion": "7"},
+              "data": {".dockerconfigjson": payload}} for i in range(n)]
+    doc = fx.file(f"audit-list-{n}.json", json.dumps({"apiVersion": "v1", "kind": "List",
+                                                      "metadata": {"resourceVersion": ""}, "items": items}))
+    online = Step([ours, "audit", doc], env)
+    offline = Step([ours, "audit", "--offline", doc], env)
+    jq = Step(["jq", "[.items[].data[\".dockerconfigjson\"] | @base64d | fromjson] | length", doc], env)
+    print(f"== audit of a {n}-Secret List", file=sys.stderr)
+    on = Case(f"audit of a {n}-entry List (1 distinct credential)", [online], check=exits(online))
+    off = Case(f"audit --offline of a {n}-entry List", [offline], check=exits(offline))
+    ref = Case(f"jq: decode the {n} payloads", [jq], check=exits(jq, 0, str(n)))
+    b.measure([on, off, ref], runs=5 if b.quick else 15)
+    sec = "ours, network and cluster commands"
+    b.row(sec, on.name, off.name, note="(the difference: one registry round trip)")
+    b.row(sec, off.name, ref.name)
+
+
+def migrate_phase(b, fx, root, ours, n, have_ss):
+    sec = "ours, network and cluster commands"
+    name = f"migrate --from secretservice of {n}"
+    up_bin = shutil.which("docker-credential-secretservice")
+    if not (have_ss and up_bin and not b.no_peers):
+        b.row(sec, name, note="n/a: needs the private Secret Service and docker-credential-secretservice (not with --no-peers)")
+        return
+    up = Helper(fx, "secretservice (for migrate)", up_bin, base_env(os.path.join(root, "migrate-up")))
+    # secretservice keeps one collection per daemon, whatever HOME says: the
+    # Secret Service phase may have stored these keys already (storing 1000
+    # again takes minutes).
+    code, out, _ = up.step("list", fx.file("unused", "unused")).capture()
+    if code == 0 and all(key(i) in json.loads(out or "{}") for i in range(n)):
+        up.stored = n
+    up.populate(n)
+    # Every run starts again from docker's config naming secretservice and an
+    # empty file store; secretservice keeps its credentials (no --erase-old).
+    env = base_env(os.path.join(root, "migrate"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file",
+                                                   "DOCKER_CONFIG": os.path.join(root, "migrate", "docker"),
+                                                   "REGISTRY_AUTH_FILE": os.path.join(root, "migrate", "auth.json")})
+
+    def fresh():
+        for d in (env["DOCKER_CONFIG"], os.path.join(env["XDG_DATA_HOME"], "docker-credential-keyring"),
+                  os.path.join(env["XDG_CONFIG_HOME"], "docker-credential-keyring")):
+            shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(env["DOCKER_CONFIG"], mode=0o700)
+        with open(os.path.join(env["DOCKER_CONFIG"], "config.json"), "w") as f:
+            f.write('{"credsStore": "secretservice"}\n')
+
+    step = Step([ours, "migrate", "--from", "secretservice"], env)
+
+    def migrates():
+        fresh()
+        problem = exits(step)()
+        if problem:
+            return problem
+        got = json.loads(Step([ours, "ls", "--json"], env).capture()[1] or "[]")
+        mine = [row for row in got if "reg-" in json.dumps(row)]
+        return None if len(mine) >= n else f"migrated {len(mine)} of {n} credentials"
+
+    print(f"== migrate of {n} from docker-credential-secretservice", file=sys.stderr)
+    mig = Case(name, [step], setup=fresh, check=migrates)
+    ref = Case(f"secretservice (upstream): list + {n} get", [up.sweep(n)])
+    b.measure([mig, ref], runs=3, budget_s=1 if b.quick else 60)
+    b.row(sec, mig.name, ref.name, note="(into the file store; secretservice's list counts every item on the daemon)")
 
 
 def put_case(name, h):
@@ -556,6 +749,8 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
             b.measure([sw, true_sweep], runs=10 if not b.quick else 2)
             b.row(sec, sw.name, true_sweep.name, 2)
 
+    kubelet_phase(b, fx, root, ours, floor)
+
     # ---- Secret Service: ours, secret-tool and upstream side by side, same daemon
     if have_ss:
         secret_service_phase(b, fx, root, ours, levels, sweep_n, floor, true_sweep, unused)
@@ -566,6 +761,7 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
     sec = "ours, export and import (file store)"
     ex_env = base_env(os.path.join(root, "export"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
     exp_name, imp_name = f"export --format secret ({big_n})", f"import ({big_n})"
+    merge_name = f"export --merge into a {big_n}-entry Secret"
     if supports(ours, ex_env, "export", "--format") and supports(ours, ex_env, "import", "<"):
         print(f"== export/import of {big_n}", file=sys.stderr)
         auths = {}
@@ -584,9 +780,22 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         b.measure([imp, floor], runs=5)
         Step([ours, "import", src], ex_env).spawn()
         exp = Case(exp_name, [Step([ours, "export", "--format", "secret"], ex_env)])
-        b.measure([exp, floor], runs=5)
+        # --merge of one registry into a deployed Secret of big_n entries
+        # (none of them ours: another username each), against exporting
+        # big_n: both read and write a document of that size.
+        deployed = {key(i): {"username": f"other{i}", "password": f"other-{i}",
+                             "auth": base64.b64encode(f"other{i}:other-{i}".encode()).decode()} for i in range(big_n)}
+        deployed.pop(key(0))
+        secret = fx.file("merge-secret.json", json.dumps({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "pull-secret", "namespace": "default", "resourceVersion": "7"},
+            "data": {".dockerconfigjson": base64.b64encode(json.dumps({"auths": deployed}).encode()).decode()}}))
+        merge_step = Step([ours, "export", "--merge", secret, "--registry", key(0)], ex_env)
+        merge = Case(merge_name, [merge_step], check=exits(merge_step, 0, "Secret"))
+        b.measure([exp, merge, floor], runs=5)
         b.row(sec, exp_name, "static floor")
         b.row(sec, imp_name, "static floor")
+        b.row(sec, merge_name, exp_name)
     else:
         b.row(sec, exp_name, note="n/a: this build has no `export`/`import` command yet")
         b.row(sec, imp_name, note="n/a: this build has no `export`/`import` command yet")
@@ -618,6 +827,8 @@ def run_all(b, args, fx, root, ours, levels, sweep_n, big_n, have_ss):
         b.measure(nest + [floor], runs=5)
         for c in nest:
             b.row(sec, c.name, "static floor")
+
+    network_phase(b, fx, root, ours, floor, big_n, have_ss)
 
     if not args.no_peers:
         pass_phase(b, fx, root, sweep_n, floor, true_sweep, unused)
