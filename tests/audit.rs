@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::human::{assert_no_secret, auth_b64, login};
+use common::jwt::{jwt, now};
 use common::{run_command, run_command_within, Backend, Env, Run};
 use kubestub::Stub;
 use registry_side::*;
@@ -318,23 +319,6 @@ fn ten_thousand_entries_ask_each_distinct_credential_once() {
     );
     // Generous: catches a check per copy (10,000 bcrypt logins), not a slow machine.
     assert!(took < Duration::from_secs(60), "took {took:?}");
-}
-
-/// A JWT with `exp` (unsigned: only its claims are read).
-fn jwt(exp: i64) -> String {
-    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.c2ln",
-        e(r#"{"alg":"RS256","typ":"JWT"}"#),
-        e(&format!(r#"{{"sub":"ci","exp":{exp}}}"#))
-    )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 backend_tests!(offline_audit_compares_with_the_store);

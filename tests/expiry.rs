@@ -4,24 +4,8 @@
 
 mod common;
 
-use base64::Engine;
+use common::jwt::{jwt, now};
 use common::{Backend, Env};
-
-fn jwt(exp: i64) -> String {
-    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.c2ln",
-        e(r#"{"alg":"RS256"}"#),
-        e(&format!(r#"{{"exp":{exp}}}"#))
-    )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn setup() -> (Env, [String; 4]) {
     let env = Env::new(Backend::File);

@@ -8,8 +8,8 @@
 mod common;
 mod registry_side;
 
-use base64::Engine;
 use common::golden::{assert_golden, read_golden};
+use common::jwt::{jwt, now};
 use common::{Backend, Env, Run};
 
 const V1: &str = "credentialprovider.kubelet.k8s.io/v1";
@@ -31,22 +31,6 @@ fn answer_of(run: &Run) -> serde_json::Value {
     run.ok();
     assert!(run.stdout.ends_with("}\n"), "one line: {run:?}");
     serde_json::from_str(&run.stdout).unwrap()
-}
-
-fn jwt(exp: i64) -> String {
-    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.c2ln",
-        e(r#"{"alg":"RS256"}"#),
-        e(&format!(r#"{{"exp":{exp}}}"#))
-    )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// Go's duration string of whole seconds back to seconds ("1h2m3s" -> 3723).

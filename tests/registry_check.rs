@@ -10,25 +10,9 @@ mod registry_side;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use common::jwt::{jwt, now};
 use common::{Backend, Env};
 use registry_side::*;
-
-fn jwt(exp: i64) -> String {
-    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.c2ln",
-        e(r#"{"alg":"RS256","typ":"JWT"}"#),
-        e(&format!(r#"{{"sub":"ci","exp":{exp}}}"#))
-    )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 #[test]
 #[ignore = "needs docker-registry, apache2-utils, openssl and python3-cryptography"]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod docs;
 pub mod golden;
 pub mod human;
+pub mod jwt;
 pub mod pull_secret;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");

@@ -273,7 +273,21 @@ pub struct TokenServer {
 }
 
 impl TokenServer {
+    /// The token server knowing [`SSO_USER`] and its refresh token
+    /// ([`REFRESH_TOKEN`]), granting every scope asked for.
     pub fn start() -> TokenServer {
+        TokenServer::launch(
+            &[(SSO_USER, SSO_PASSWORD)],
+            None,
+            Some(&format!("{REFRESH_TOKEN} {SSO_USER}\n")),
+        )
+    }
+
+    /// tests/e2e/token_server.py on 127.0.0.2 knowing `users` (name,
+    /// password), granting by `acl` (its `--acl` lines: `USER REPOSITORY
+    /// ACTIONS`, `*` globs; every scope without), with `refresh` as its
+    /// `--refresh-tokens` file; killed on drop.
+    fn launch(users: &[(&str, &str)], acl: Option<&str>, refresh: Option<&str>) -> TokenServer {
         let dir = tempfile::tempdir().unwrap();
         openssl(
             dir.path(),
@@ -293,28 +307,31 @@ impl TokenServer {
                 "/CN=dck-test-issuer",
             ],
         );
-        let digest = Command::new("python3")
-            .args([
-                "-c",
-                "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())",
-                SSO_PASSWORD,
-            ])
-            .output()
-            .unwrap();
-        std::fs::write(
-            dir.path().join("users"),
-            format!("{SSO_USER}:{}", String::from_utf8_lossy(&digest.stdout)),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("refresh"),
-            format!("{REFRESH_TOKEN} {SSO_USER}\n"),
-        )
-        .unwrap();
+        let lines: String = users
+            .iter()
+            .map(|(user, password)| {
+                let digest = Command::new("python3")
+                    .args([
+                        "-c",
+                        "import hashlib,sys; print(hashlib.sha256(sys.stdin.read().encode()).hexdigest())",
+                    ])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .and_then(|mut child| {
+                        use std::io::Write;
+                        child.stdin.take().unwrap().write_all(password.as_bytes())?;
+                        child.wait_with_output()
+                    })
+                    .unwrap();
+                format!("{user}:{}", String::from_utf8_lossy(&digest.stdout))
+            })
+            .collect();
+        std::fs::write(dir.path().join("users"), lines).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/token_server.py");
         let port_file = dir.path().join("port");
-        let child = Command::new(tool("python3", "python3"))
-            .arg(script)
+        let mut cmd = Command::new(tool("python3", "python3"));
+        cmd.arg(script)
             .args(["--listen", "127.0.0.2:0", "--port-file"])
             .arg(&port_file)
             .arg("--users")
@@ -331,11 +348,16 @@ impl TokenServer {
             ])
             .arg("--log")
             .arg(dir.path().join("log"))
-            .arg("--refresh-tokens")
-            .arg(dir.path().join("refresh"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start token_server.py");
+            .stdin(Stdio::null());
+        if let Some(acl) = acl {
+            std::fs::write(dir.path().join("acl"), acl).unwrap();
+            cmd.arg("--acl").arg(dir.path().join("acl"));
+        }
+        if let Some(refresh) = refresh {
+            std::fs::write(dir.path().join("refresh"), refresh).unwrap();
+            cmd.arg("--refresh-tokens").arg(dir.path().join("refresh"));
+        }
+        let child = cmd.spawn().expect("start token_server.py");
         let start = Instant::now();
         let port = loop {
             if let Ok(text) = std::fs::read_to_string(&port_file) {
@@ -461,84 +483,7 @@ impl TokenServer {
     /// password) and granting per-repository actions by `acl` (its `--acl`
     /// lines: `USER REPOSITORY ACTIONS`, `*` globs); killed on drop.
     pub fn start_with_acl(users: &[(&str, &str)], acl: &str) -> TokenServer {
-        let dir = tempfile::tempdir().unwrap();
-        openssl(
-            dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "token.key",
-                "-out",
-                "token.crt",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=dck-test-issuer",
-            ],
-        );
-        let lines: String = users
-            .iter()
-            .map(|(user, password)| {
-                let digest = Command::new("python3")
-                    .args([
-                        "-c",
-                        "import hashlib,sys; print(hashlib.sha256(sys.stdin.read().encode()).hexdigest())",
-                    ])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .and_then(|mut child| {
-                        use std::io::Write;
-                        child.stdin.take().unwrap().write_all(password.as_bytes())?;
-                        child.wait_with_output()
-                    })
-                    .unwrap();
-                format!("{user}:{}", String::from_utf8_lossy(&digest.stdout))
-            })
-            .collect();
-        std::fs::write(dir.path().join("users"), lines).unwrap();
-        std::fs::write(dir.path().join("acl"), acl).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/token_server.py");
-        let port_file = dir.path().join("port");
-        let child = Command::new(tool("python3", "python3"))
-            .arg(script)
-            .args(["--listen", "127.0.0.2:0", "--port-file"])
-            .arg(&port_file)
-            .arg("--users")
-            .arg(dir.path().join("users"))
-            .arg("--acl")
-            .arg(dir.path().join("acl"))
-            .arg("--key")
-            .arg(dir.path().join("token.key"))
-            .arg("--cert")
-            .arg(dir.path().join("token.crt"))
-            .args([
-                "--issuer",
-                "dck-test-issuer",
-                "--service",
-                "dck-test-registry",
-            ])
-            .arg("--log")
-            .arg(dir.path().join("log"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start token_server.py");
-        let start = Instant::now();
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse::<u16>().unwrap();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "token_server.py did not start (needs python3-cryptography)"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        TokenServer { child, port, dir }
+        TokenServer::launch(users, Some(acl), None)
     }
 }
 
