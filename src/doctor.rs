@@ -426,6 +426,19 @@ fn mode_of(path: &Path) -> Option<u32> {
     }
 }
 
+/// The fix for a client config that does not use this helper: `configure`,
+/// or `migrate` when docker's `credsStore` names another helper, which may
+/// hold credentials `configure` would strand (it refuses then).
+fn switch_fix(creds_store: Option<&str>, configure: &str) -> String {
+    match creds_store {
+        Some(other) if !other.is_empty() => format!(
+            "{} migrate (moves what docker-credential-{other} holds, then points docker here; if it holds nothing: {configure})",
+            bin()
+        ),
+        _ => configure.to_owned(),
+    }
+}
+
 /// docker's config.json or the containers auth file.
 fn check_client(
     report: &mut Report,
@@ -502,20 +515,11 @@ fn check_client(
             Some(other) if !podman => format!(" (credsStore is {other:?})"),
             _ => String::new(),
         };
-        // Another helper may hold credentials `configure` would strand (it
-        // refuses then): `migrate` moves them and points docker here.
-        let fix = match creds_store {
-            Some(other) if !podman && !other.is_empty() => format!(
-                "{} migrate (moves what docker-credential-{other} holds, then points docker here; if it holds nothing: {configure})",
-                bin()
-            ),
-            _ => configure.clone(),
-        };
         report.problem(
             name,
             Status::Warn,
             format!("{path} does not use this helper{other}"),
-            fix,
+            switch_fix(creds_store.filter(|_| !podman), &configure),
         );
     }
     // Stored credentials the client will not ask us for.
