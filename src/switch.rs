@@ -319,11 +319,21 @@ pub(crate) struct Stranded {
     pub(crate) count: usize,
 }
 
+/// What `configure` would leave behind: the helpers holding credentials,
+/// and notes on the replaced helpers that could not be asked (not installed,
+/// or a name docker-credential-NAME cannot be): the user is told, not
+/// stopped, since docker cannot reach those either.
+#[derive(Default)]
+pub(crate) struct StrandCheck {
+    pub(crate) stranded: Vec<Stranded>,
+    pub(crate) notes: Vec<String>,
+}
+
 /// The credentials `changes` (to `before`, the file as it is on disk) would
 /// leave behind in the helpers they replace: each replaced helper is asked
 /// (`list`) which registries it holds that this member sends it.
-pub(crate) fn stranded(before: &ConfigFile, changes: &[Change]) -> Result<Vec<Stranded>> {
-    let mut found = Vec::new();
+pub(crate) fn stranded(before: &ConfigFile, changes: &[Change]) -> Result<StrandCheck> {
+    let mut check = StrandCheck::default();
     for change in changes.iter().filter(|c| c.is_member()) {
         let Some(name) = change.previous.as_ref().and_then(Value::as_str) else {
             continue;
@@ -331,11 +341,18 @@ pub(crate) fn stranded(before: &ConfigFile, changes: &[Change]) -> Result<Vec<St
         if name.is_empty() || name == HELPER || mints_credentials(name) {
             continue;
         }
-        // A helper that is not installed holds nothing docker could reach.
-        let Ok(helper) = OtherHelper::find(name) else {
-            continue;
-        };
         let member = change.member();
+        // A helper that is not installed holds nothing docker could reach
+        // now; say so, in case it is only missing from this PATH.
+        let helper = match OtherHelper::find(name) {
+            Ok(helper) => helper,
+            Err(err) => {
+                check.notes.push(format!(
+                    "{member} named {name:?}, which could not be asked what it holds ({err:#}): credentials it may keep elsewhere are not moved; `unconfigure` switches back"
+                ));
+                continue;
+            }
+        };
         let listed = helper.list().with_context(|| {
             format!(
                 "cannot tell whether {} holds credentials that {member} sends it; nothing was changed",
@@ -351,14 +368,14 @@ pub(crate) fn stranded(before: &ConfigFile, changes: &[Change]) -> Result<Vec<St
             })
             .count();
         if count > 0 {
-            found.push(Stranded {
+            check.stranded.push(Stranded {
                 helper: name.to_owned(),
                 member,
                 count,
             });
         }
     }
-    Ok(found)
+    Ok(check)
 }
 
 /// A credential `unconfigure --move-back` hands (or would hand) to the restored helper.

@@ -231,6 +231,23 @@ fn three_held() -> [(&'static str, &'static str, &'static str); 3] {
 }
 
 /// configure refuses and names migrate; migrate --dry-run changes nothing;
+/// A replaced helper that cannot be asked (not installed here) does not stop
+/// `configure`, but the user is told its credentials were not moved.
+#[test]
+fn configure_over_a_helper_that_cannot_be_asked_says_so() {
+    let fake = Fake::new(&[]);
+    fake.write_docker_config(json!({"credsStore": "absent-helper"}));
+    let run = fake.ours(&["configure"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.read_docker_config()["credsStore"], "keyring");
+    assert!(
+        run.stderr.contains(
+            "note: credsStore named \"absent-helper\", which could not be asked what it holds (docker-credential-absent-helper is not on PATH"
+        ) && run.stderr.contains("`unconfigure` switches back"),
+        "{run:?}"
+    );
+}
+
 /// migrate moves every credential (the identity token as one), points
 /// credsStore at us, and leaves the old helper's copies; a credential stored
 /// since goes back with `unconfigure --move-back`, which restores credsStore.

@@ -126,7 +126,11 @@ pub(crate) fn run(args: Args) -> CommandResult {
 /// command that moves them first ([`crate::switch::stranded`]).
 fn refuse_stranding(flavor: Flavor, changes: &[Change]) -> Result<()> {
     let before = flavor.open()?;
-    let stranded = crate::switch::stranded(&before, changes)?;
+    let check = crate::switch::stranded(&before, changes)?;
+    for note in &check.notes {
+        crate::errln!("note: {note}");
+    }
+    let stranded = check.stranded;
     if stranded.is_empty() {
         return Ok(());
     }
