@@ -113,6 +113,26 @@ impl Job {
     pub(crate) fn secret(&self) -> &Secret {
         &self.secret
     }
+
+    /// What `verify` needs to ask with this job's credentials.
+    fn attempt(&self) -> Attempt<'_> {
+        Attempt {
+            registry: &self.key,
+            credential: Cred {
+                username: &self.username,
+                secret: &self.secret,
+            },
+            auth_server: self.auth.as_ref().map(|(k, u, s)| {
+                (
+                    k,
+                    Cred {
+                        username: u,
+                        secret: s,
+                    },
+                )
+            }),
+        }
+    }
 }
 
 /// Checks `only` (every stored credential when empty) with `client`.
@@ -234,28 +254,6 @@ pub(crate) fn run_images(
         let expired = matches!(job.decided, Some(Status::Expired));
         image_access::check(client, &job.attempt(), image, push, expired)
     }))
-}
-
-impl Job {
-    /// What `verify` needs to ask with this job's credentials.
-    fn attempt(&self) -> Attempt<'_> {
-        Attempt {
-            registry: &self.key,
-            credential: Cred {
-                username: &self.username,
-                secret: &self.secret,
-            },
-            auth_server: self.auth.as_ref().map(|(k, u, s)| {
-                (
-                    k,
-                    Cred {
-                        username: u,
-                        secret: s,
-                    },
-                )
-            }),
-        }
-    }
 }
 
 fn check_one(client: &Client, job: &Job) -> Row {

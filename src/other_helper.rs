@@ -296,12 +296,7 @@ fn kill(child: &mut Child) {
 
 /// The bound on each call ([`HELPER_TIMEOUT_ENV`], seconds).
 fn timeout() -> Duration {
-    std::env::var(HELPER_TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(DEFAULT_TIMEOUT)
+    crate::settings::seconds_from_env(HELPER_TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 #[cfg(test)]

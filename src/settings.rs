@@ -44,3 +44,43 @@ impl HelperConfig {
         Ok(Some(config))
     }
 }
+
+/// A time bound set in seconds by the environment variable `var` (such as
+/// `DOCKER_CREDENTIAL_KEYRING_TIMEOUT=2.5`); `default` when it is unset, not
+/// a positive number, or too large for a `Duration`.
+pub(crate) fn seconds_from_env(var: &str, default: std::time::Duration) -> std::time::Duration {
+    seconds(std::env::var(var).ok().as_deref(), default)
+}
+
+/// `value` read as a positive number of seconds, else `default`.
+fn seconds(value: Option<&str>, default: std::time::Duration) -> std::time::Duration {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn seconds_fall_back_on_anything_unusable() {
+        let default = Duration::from_secs(5);
+        for (value, want) in [
+            (Some("2.5"), Duration::from_millis(2500)),
+            (Some(" 3 "), Duration::from_secs(3)),
+            (Some("0"), default),
+            (Some("-1"), default),
+            (Some("NaN"), default),
+            (Some("inf"), default),
+            (Some("1e30"), default),
+            (Some("soon"), default),
+            (None, default),
+        ] {
+            assert_eq!(seconds(value, default), want, "{value:?}");
+        }
+    }
+}

@@ -144,12 +144,7 @@ type BackendResult<T> = Result<T, BackendError>;
 
 /// The bound on each keyring call.
 pub(crate) fn timeout() -> Duration {
-    std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(DEFAULT_TIMEOUT)
+    crate::settings::seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 /// The secret stored under `key`, `None` if there is none.
