@@ -21,20 +21,20 @@ const DEFAULT_TAG: &str = "latest";
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ImageRef {
+pub struct ImageRef {
     /// As given (for reports).
-    pub(crate) given: String,
+    pub given: String,
     /// The registry (`docker.io` for Docker Hub), without path.
-    pub(crate) registry: ServerKey,
+    pub registry: ServerKey,
     /// The repository path on it (`library/alpine`, `team/app`).
-    pub(crate) repository: String,
-    pub(crate) tag: Option<String>,
-    pub(crate) digest: Option<String>,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
 }
 
 impl ImageRef {
     /// What the manifest is asked by: the digest, else the tag, else `latest`.
-    pub(crate) fn manifest_reference(&self) -> &str {
+    pub fn manifest_reference(&self) -> &str {
         self.digest
             .as_deref()
             .or(self.tag.as_deref())
@@ -44,7 +44,7 @@ impl ImageRef {
     /// `registry/repository`, the stored-credential keys that may serve it,
     /// most specific first (`host/team/app`, `host/team`, `host`), as podman
     /// looks them up.
-    pub(crate) fn credential_keys(&self) -> Vec<String> {
+    pub fn credential_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         let mut path = self.repository.as_str();
         loop {
@@ -61,7 +61,7 @@ impl ImageRef {
 
 /// Why a reference was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RefError(String);
+pub struct RefError(String);
 
 impl fmt::Display for RefError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,7 +79,7 @@ fn refuse(given: &str, why: &str) -> RefError {
 }
 
 /// Parses `input` by the reference grammar.
-pub(crate) fn parse(input: &str) -> Result<ImageRef, RefError> {
+pub fn parse(input: &str) -> Result<ImageRef, RefError> {
     let given = input;
     if input.is_empty() {
         return Err(refuse(given, "it is empty"));
@@ -143,12 +143,49 @@ fn split_domain(name: &str) -> (&str, &str) {
 }
 
 fn check_domain(given: &str, domain: &str) -> Result<ServerKey, RefError> {
-    let host_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
-    if domain.is_empty() || !domain.chars().all(host_ok) {
-        return Err(refuse(given, "bad registry host"));
+    if !domain_ok(domain) {
+        return Err(refuse(
+            given,
+            "the registry is a host name (labels of letters, digits and inner '-', joined by '.') or a bracketed IPv6 address, then an optional :PORT",
+        ));
     }
     // `index.docker.io` and the other Docker Hub spellings are `docker.io`.
     ServerKey::parse(domain).map_err(|e| refuse(given, &e.to_string()))
+}
+
+/// The grammar's domain: `host[:port]`, the host a name of dot-separated
+/// labels (`[A-Za-z0-9]`, inner `-`) or `[` IPv6 hex and colons `]`, the port
+/// digits.
+fn domain_ok(domain: &str) -> bool {
+    let (host, port) = match domain.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((address, after)) => {
+                let address_ok = !address.is_empty()
+                    && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+                if !address_ok {
+                    return false;
+                }
+                (None, after)
+            }
+            None => return false,
+        },
+        None => match domain.find(':') {
+            Some(i) => (Some(&domain[..i]), &domain[i..]),
+            None => (Some(domain), ""),
+        },
+    };
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        matches!((bytes.first(), bytes.last()), (Some(a), Some(z)) if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    host.is_none_or(|h| h.split('.').all(label_ok)) && port_ok
 }
 
 /// Path components: `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`.
@@ -221,7 +258,7 @@ fn check_digest(given: &str, digest: &str) -> Result<String, RefError> {
 
 /// Whether `text` is a digest by the grammar above (a registry's
 /// `Docker-Content-Digest` is checked by it before it is reported).
-pub(crate) fn is_digest(text: &str) -> bool {
+pub fn is_digest(text: &str) -> bool {
     digest_problem(text).is_none()
 }
 
@@ -311,6 +348,36 @@ mod tests {
         assert_eq!(r.manifest_reference(), d);
         assert_eq!(parse("quay.io/x/y:t").unwrap().manifest_reference(), "t");
         assert_eq!(parse("quay.io/x/y").unwrap().manifest_reference(), "latest");
+    }
+
+    #[test]
+    fn registry_hosts_by_the_domain_grammar() {
+        for bad in [
+            "registry-1.-1.doa.io/alpine",
+            "a..b/x",
+            "a.b./x",
+            "-a.b/x",
+            "a-.b/x",
+            "a.b:/x",
+            "a.b:5x/x",
+            "[]:5000/x",
+            "[::1/x",
+            "[::g]/x",
+            "[::1]x/x",
+            "a_b.c/x",
+        ] {
+            let err = parse(bad).expect_err(bad).to_string();
+            assert!(err.contains("the registry is a host name"), "{bad}: {err}");
+        }
+        for good in [
+            "a-b.c-d.io/x",
+            "a.b:5000/x",
+            "[fe80::1]:5000/x",
+            "1.2.3.4/x",
+            "A.B/x",
+        ] {
+            parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
     }
 
     #[test]

@@ -70,17 +70,17 @@ pub(crate) const JWT_CACHE_CAP: i64 = 3600;
 
 /// What the kubelet asked.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Request {
+pub struct Request {
     /// `credentialprovider.kubelet.k8s.io/v1` or `/v1beta1`, answered in kind.
-    pub(crate) api_version: String,
-    pub(crate) image: String,
+    pub api_version: String,
+    pub image: String,
     /// Whether a service-account token came along (v1, kubelet 1.33+ with
     /// `tokenAttributes`): the answer must then say how to cache per account.
-    pub(crate) service_account_token: bool,
+    pub service_account_token: bool,
 }
 
 /// Parses a `CredentialProviderRequest` (see the module header for the rules).
-pub(crate) fn parse_request(input: &str) -> Result<Request> {
+pub fn parse_request(input: &str) -> Result<Request> {
     if input.trim().is_empty() {
         bail!("no CredentialProviderRequest on standard input: {}", RUN_BY);
     }
@@ -136,7 +136,7 @@ fn string_field(value: Option<Value>, name: &str) -> Result<String> {
 /// the first component is a host when it has a `.` or `:`, is `localhost`
 /// or has upper case; else the image is on Docker Hub. The kubelet sends the
 /// normalised repository (`docker.io/library/nginx`), which always parses.
-pub(crate) fn registry_of(image: &str) -> Result<ServerKey> {
+pub fn registry_of(image: &str) -> Result<ServerKey> {
     crate::image_ref::parse(image)
         .map(|reference| reference.registry)
         .map_err(|e| {
@@ -146,7 +146,7 @@ pub(crate) fn registry_of(image: &str) -> Result<ServerKey> {
 
 /// How long the kubelet may keep an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CacheFor {
+pub enum CacheFor {
     /// No `cacheDuration`: the kubelet's `defaultCacheDuration`.
     Default,
     /// This many seconds (`0`: not cached).
@@ -156,10 +156,10 @@ pub(crate) enum CacheFor {
 /// What the image's registry gets: `auth` entries by kubelet key, how long to
 /// cache them, and the warnings for what was left out.
 #[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) auth: BTreeMap<String, (String, Secret)>,
-    pub(crate) cache: CacheFor,
-    pub(crate) warnings: Vec<String>,
+pub struct Answer {
+    pub auth: BTreeMap<String, (String, Secret)>,
+    pub cache: CacheFor,
+    pub warnings: Vec<String>,
 }
 
 /// The credentials `registry` gets from `store`, as of `now` (Unix seconds).
@@ -248,7 +248,7 @@ fn keys_of_registry(db: &Database, registry: &ServerKey) -> BTreeMap<String, Str
 }
 
 /// Go's `time.Duration.String()` of whole seconds (metav1.Duration's JSON form).
-pub(crate) fn go_duration(seconds: i64) -> String {
+pub fn go_duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     match (h, m) {
         (0, 0) => format!("{s}s"),
@@ -259,7 +259,7 @@ pub(crate) fn go_duration(seconds: i64) -> String {
 
 /// The `CredentialProviderResponse` line (with its newline), Go's field order
 /// and escaping. It holds secrets: the caller wipes it.
-pub(crate) fn render(request: &Request, answer: &Answer) -> String {
+pub fn render(request: &Request, answer: &Answer) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("{\"kind\":\"CredentialProviderResponse\",\"apiVersion\":");
     crate::gojson::write_string(&mut out, &request.api_version);

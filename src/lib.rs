@@ -15,10 +15,10 @@
 //! - `verify`: docker's login flow over `http`.
 //! - `login`: `login`'s pair preparation and verify-then-store sequence.
 //! - `check`: does each stored credential still work (`check`).
-//! - `image_ref`: image references by docker/distribution's grammar.
+//! - [`image_ref`]: image references by docker/distribution's grammar.
 //! - `image_access`: may the stored credential pull (push) an image (`check --image`).
 //! - `jwt`: when a secret that is a JWT expires.
-//! - `kubelet`: `kubelet-credential-provider`, the kubelet's exec credential provider.
+//! - [`kubelet`]: `kubelet-credential-provider`, the kubelet's exec credential provider.
 //! - `doctor`: the checks behind `doctor` (store, keyrings, file store, client configs,
 //!   expiry) as a report of status, detail and fix; `cli::doctor` prints it.
 //! - [`cli`]: the human commands (login, ls, check, export, ...): parse, call, print.
@@ -54,11 +54,11 @@ pub(crate) mod fsutil;
 pub(crate) mod gojson;
 pub(crate) mod http;
 pub(crate) mod image_access;
-pub(crate) mod image_ref;
+pub mod image_ref;
 pub mod input;
 pub(crate) mod interrupt;
 pub(crate) mod jwt;
-pub(crate) mod kubelet;
+pub mod kubelet;
 pub(crate) mod log;
 pub(crate) mod login;
 pub(crate) mod migrate;
