@@ -21,7 +21,9 @@
 //! its own entry and the token realm that registry names (no paired auth
 //! server's stored credential is ever sent). An auth server's entry (a key
 //! our pairs name as an auth server) is compared, not asked on its own: it
-//! is checked through its registries, as `check` does. Copies are asked
+//! is checked through its paired registry's entry in the same Secret when
+//! that holds the same credential, as `check` does, and is `unknown`
+//! without one. Copies are asked
 //! once: entries are grouped by (registry key, username, secret), so 10,000
 //! copies of one credential make one network check.
 //!
@@ -210,7 +212,6 @@ struct Pending {
 pub(crate) fn run(doc: &Document, store: &Credentials, client: Option<&Client>) -> Result<Report> {
     let (deployed, skipped) = doc.deployed();
     let db = store.load()?;
-    let auth_servers = pairs::auth_servers(&db);
     let mut held: HashMap<String, Held> = HashMap::new();
     let mut rows = Vec::new();
     let mut pending = Vec::new();
@@ -230,7 +231,8 @@ pub(crate) fn run(doc: &Document, store: &Credentials, client: Option<&Client>) 
     }
     let mut jobs = Vec::new();
     if client.is_some() {
-        plan_jobs(&mut pending, &auth_servers, &mut jobs);
+        plan_jobs(&mut pending, &db, &mut jobs);
+        check_auth_servers_through_registries(&mut pending, &db);
     }
     let checked = client.map_or_else(Vec::new, |c| check::check_all(c, &jobs));
     for (at, entry) in pending {
@@ -383,24 +385,18 @@ fn compare(entry: &mut Pending, held: &Held) {
 }
 
 /// One job per distinct (registry key, username, secret); auth servers'
-/// entries and expired secrets are not asked. Copies are found through a
+/// entries (see [`check_auth_servers_through_registries`]) and expired
+/// secrets are not asked. Copies are found through a
 /// randomly keyed hash of the secret (in memory only, never shown), then
 /// compared in full: linear in the entries, however many distinct secrets
 /// one username has (an ECR or GCR token per namespace).
-fn plan_jobs(
-    pending: &mut [(usize, Pending)],
-    auth_servers: &std::collections::BTreeSet<&str>,
-    jobs: &mut Vec<Job>,
-) {
+fn plan_jobs(pending: &mut [(usize, Pending)], db: &Database, jobs: &mut Vec<Job>) {
     use std::hash::BuildHasher;
+    let auth_servers = pairs::auth_servers(db);
     let hasher = std::collections::hash_map::RandomState::new();
     let mut groups: HashMap<(String, String, u64), Vec<usize>> = HashMap::new();
     for (_, entry) in pending.iter_mut() {
         if auth_servers.contains(entry.key.as_str()) {
-            entry.findings.push((
-                Finding::Ok,
-                "an auth server's entry: checked through its paired registries".into(),
-            ));
             continue;
         }
         if entry.findings.iter().any(|(f, _)| *f == Finding::Expired) {
@@ -425,6 +421,53 @@ fn plan_jobs(
             group.push(jobs.len() - 1);
             jobs.len() - 1
         }));
+    }
+}
+
+/// An auth server's entry is never sent on its own (its host serves no
+/// images): it counts as checked when the same Secret has an entry of one of
+/// its paired registries holding the same credential, whose check (the
+/// registry, then the realm it names) is then its verdict too. Without one,
+/// nothing vouches for it: `unknown`, never an unchecked `ok`.
+fn check_auth_servers_through_registries(pending: &mut [(usize, Pending)], db: &Database) {
+    let auth_servers = pairs::auth_servers(db);
+    let mut verdicts = Vec::new();
+    for (at, (_, entry)) in pending.iter().enumerate() {
+        if !auth_servers.contains(entry.key.as_str()) {
+            continue;
+        }
+        let registries = pairs::registries_for(db, entry.key.as_str());
+        let through = pending.iter().find_map(|(_, other)| {
+            let same_secret =
+                (&other.row.namespace, &other.row.name) == (&entry.row.namespace, &entry.row.name);
+            let same_credential = other.found.username == entry.found.username
+                && other.found.password.same_as(&entry.found.password);
+            let paired = registries.contains(&other.key.as_str());
+            (same_secret && same_credential && paired)
+                .then_some(other.job.map(|job| (job, other.row.registry.clone())))
+                .flatten()
+        });
+        let verdict = match through {
+            Some((job, registry)) => (
+                Some(job),
+                Finding::Ok,
+                format!("an auth server's entry: checked through {registry}'s entry, which holds the same credential"),
+            ),
+            None => (
+                None,
+                Finding::Unknown,
+                format!(
+                    "not asked: an auth server's entry is checked through a paired registry's entry with the same credential in the same Secret, and this Secret has none ({})",
+                    registries.join(", ")
+                ),
+            ),
+        };
+        verdicts.push((at, verdict));
+    }
+    for (at, (job, finding, detail)) in verdicts {
+        let entry = &mut pending[at].1;
+        entry.job = job;
+        entry.findings.push((finding, detail));
     }
 }
 

@@ -628,3 +628,62 @@ fn thousands_of_distinct_secrets_of_one_user_are_grouped_in_bounded_time() {
     // build); grouping them takes a few seconds.
     assert!(took < Duration::from_secs(60), "took {took:?}");
 }
+
+/// An auth server's entry is checked through its paired registry's entry
+/// of the same Secret; alone, nothing vouches for it.
+#[test]
+#[ignore = "needs docker-registry and apache2-utils"]
+fn an_auth_servers_entry_is_checked_only_through_its_registrys_entry() {
+    let mut registry = Registry::start(Auth::Htpasswd, false);
+    let host = registry.host();
+    let env = Env::new(Backend::File);
+    login(&env, &host, USER, PASSWORD, &["-q"]);
+    env.run(&["pair", "add", &host, "sso.example.com"], b"")
+        .ok();
+    let deployed = exported(&env, &host, "apps", "pull");
+    let (code, rows, run) = audit_json(&env, &[], &deployed.to_string());
+    assert_eq!(code, 0, "{run:?}");
+    assert_eq!(
+        findings(&rows),
+        [
+            row("apps/pull", &host, "ok"),
+            row("apps/pull", "sso.example.com", "ok"),
+        ]
+    );
+    assert_eq!(
+        rows[1]["detail"],
+        format!("an auth server's entry: checked through {host}'s entry, which holds the same credential")
+    );
+
+    // The auth server's entry alone: not asked, so not ok.
+    let alone = secret(
+        "apps",
+        "sso-only",
+        json!({"sso.example.com": entry(USER, PASSWORD)}),
+    );
+    let (code, rows, run) = audit_json(&env, &[], &alone.to_string());
+    assert_eq!(code, 7, "{run:?}");
+    assert_eq!(
+        findings(&rows),
+        [row("apps/sso-only", "sso.example.com", "unknown")]
+    );
+    assert!(
+        rows[0]["detail"].as_str().unwrap().starts_with(
+            "not asked: an auth server's entry is checked through a paired registry's entry"
+        ),
+        "{rows:?}"
+    );
+
+    // Refused by the registry: the auth server's entry shares the verdict.
+    registry.rotate_htpasswd(USER, NEW_PASSWORD);
+    let (code, rows, run) = audit_json(&env, &[], &deployed.to_string());
+    assert_eq!(code, 1, "{run:?}");
+    assert_eq!(
+        findings(&rows)
+            .iter()
+            .map(|r| r.2.as_str())
+            .collect::<Vec<_>>(),
+        ["rejected", "rejected"]
+    );
+    assert_no_secret(&run, &[(USER, PASSWORD), (USER, NEW_PASSWORD)]);
+}
