@@ -225,7 +225,9 @@ fn in_pool<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<
 }
 
 /// Checks that the credential stored for each image (the most specific key
-/// first, as podman looks it up) may pull it, and push to it when `push`:
+/// first, as podman looks it up; per key the https spelling, then the
+/// `http://` one, as the kubelet and docker match keys without their scheme)
+/// may pull it, and push to it when `push`:
 /// the images share the pool and `client`'s deadline. An image whose
 /// registry has no stored credential gets its row without being asked.
 pub(crate) fn run_images(
@@ -238,7 +240,10 @@ pub(crate) fn run_images(
     let mut jobs = Vec::with_capacity(images.len());
     for image in images {
         let mut found = None;
-        for key in image.credential_keys() {
+        // Per scope, the https key, else the `http://` one: the kubelet's
+        // and docker's order (both drop the scheme when they match keys).
+        let keys = image.credential_keys();
+        for key in keys.iter().flat_map(|k| [k.clone(), format!("http://{k}")]) {
             if let Some(job) = job_for(store, &db, &key, false)? {
                 found = Some(job);
                 break;

@@ -292,6 +292,28 @@ fn basic_auth_registry_the_manifest_answer_decides() {
     assert_ne!(skopeo_inspect(("someone", "wrong-Secret-pw"), &app).code, 0);
 }
 
+/// A credential stored only under `http://HOST` is the one the kubelet and
+/// docker use for `HOST/...` (they match keys without the scheme): `check
+/// --image` uses it too, after the https key of the same scope.
+#[test]
+#[ignore = "needs docker-registry, skopeo, apache2-utils, openssl and python3-cryptography"]
+fn a_credential_stored_under_http_serves_the_host() {
+    let registry = Registry::start(Auth::Htpasswd, false);
+    let host = registry.host();
+    let (layout, _) = layout();
+    let app = format!("{host}/team/app:v1");
+    skopeo_push(layout.path(), (USER, PASSWORD), &app).ok();
+    let env = env_with(&format!("http://{host}"), (USER, PASSWORD));
+    let run = check(&env, &["--image", &app, "--json"]);
+    let ok = assert_verdict(&run, 0, "ok", "may pull team/app");
+    assert_eq!(ok["credential"], format!("http://{host}"));
+    // The https key of the same scope comes first.
+    env.store(&host, "someone", "wrong-Secret-pw").ok();
+    let run = check(&env, &["--image", &app, "--json"]);
+    let refused = assert_verdict(&run, 1, "rejected", "refused the credential");
+    assert_eq!(refused["credential"], host.as_str());
+}
+
 #[test]
 #[ignore = "needs docker-registry, skopeo, apache2-utils, openssl and python3-cryptography"]
 fn a_stopped_registry_is_unreachable() {
