@@ -85,6 +85,22 @@ impl Options {
     }
 }
 
+/// `request` bounded by the time `left` until the client's deadline, with
+/// an output buffer that holds its head (`head` bytes). A head larger than
+/// the agent's buffer takes a connection of its own (ureq pools only
+/// connections of one buffer size).
+fn scoped<B>(
+    request: ureq::RequestBuilder<B>,
+    left: Duration,
+    head: usize,
+) -> ureq::RequestBuilder<B> {
+    let config = request.config().timeout_global(Some(left));
+    match head > MIN_OUTPUT_BUFFER {
+        true => config.output_buffer_size(head).build(),
+        false => config.build(),
+    }
+}
+
 /// The server could not be reached or did not speak HTTP: connection refused,
 /// name not found, timeout, TLS failure. Callers branch on it (`check`'s
 /// "unreachable"); the text says what happened.
@@ -174,6 +190,10 @@ pub(crate) struct Client {
     deadline: Instant,
     system_roots: OnceLock<RootCertStore>,
     host_tls: Mutex<HashMap<String, Option<Arc<ClientConfig>>>>,
+    /// One agent per origin, so that the requests of one check (a
+    /// registry's `/v2/` twice, its realm) share connections: one name
+    /// resolution and one TLS handshake per host, not one per request.
+    agents: Mutex<HashMap<String, ureq::Agent>>,
 }
 
 /// A request body: `application/x-www-form-urlencoded`, wiped after use
@@ -188,6 +208,7 @@ impl Client {
             deadline: Instant::now() + options.timeout,
             system_roots: OnceLock::new(),
             host_tls: Mutex::new(HashMap::new()),
+            agents: Mutex::new(HashMap::new()),
         }
     }
 
@@ -330,26 +351,27 @@ impl Client {
                 size(head as u64)
             );
         }
-        let agent = self.agent(target, left, head)?;
+        let agent = self.agent(target)?;
         let authorization = header.as_ref().map(|h| h.as_str());
+        let url = target.url.as_str();
         let result = match body {
             Body::Form(form) => {
-                let request = agent
-                    .post(&target.url)
+                let request = scoped(agent.post(url), left, head)
                     .header("Content-Type", "application/x-www-form-urlencoded");
                 with_headers(request, authorization, None).send(form.as_bytes())
             }
             Body::Empty(Method::Post, accept) => {
-                with_headers(agent.post(&target.url), authorization, accept).send_empty()
+                with_headers(scoped(agent.post(url), left, head), authorization, accept)
+                    .send_empty()
             }
             Body::Empty(Method::Get, accept) => {
-                with_headers(agent.get(&target.url), authorization, accept).call()
+                with_headers(scoped(agent.get(url), left, head), authorization, accept).call()
             }
             Body::Empty(Method::Head, accept) => {
-                with_headers(agent.head(&target.url), authorization, accept).call()
+                with_headers(scoped(agent.head(url), left, head), authorization, accept).call()
             }
             Body::Empty(Method::Delete, accept) => {
-                with_headers(agent.delete(&target.url), authorization, accept).call()
+                with_headers(scoped(agent.delete(url), left, head), authorization, accept).call()
             }
         };
         let mut response = result.map_err(|e| self.failure(target, e))?;
@@ -391,11 +413,27 @@ impl Client {
         })
     }
 
-    /// A ureq agent for one request: the proxy and TLS set-up that fit its
-    /// target. The connector chain is ureq's default one (CONNECT proxy, TCP,
-    /// TLS) with our TLS step, whose verifier ureq cannot take.
-    /// `head` is the request head's size, so that the output buffer holds it.
-    fn agent(&self, target: &Target, left: Duration, head: usize) -> Result<ureq::Agent> {
+    /// The ureq agent of the target's origin (built on first use): the
+    /// proxy and TLS set-up that fit it, and its pool of connections. The
+    /// connector chain is ureq's default one (CONNECT proxy, TCP, TLS) with
+    /// our TLS step, whose verifier ureq cannot take. The deadline is set
+    /// per request ([`scoped`]).
+    fn agent(&self, target: &Target) -> Result<ureq::Agent> {
+        let origin = format!(
+            "{}://{}",
+            if target.https { "https" } else { "http" },
+            target.authority()
+        );
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(agent) = agents.get(&origin) {
+            return Ok(agent.clone());
+        }
+        let agent = self.new_agent(target)?;
+        agents.insert(origin, agent.clone());
+        Ok(agent)
+    }
+
+    fn new_agent(&self, target: &Target) -> Result<ureq::Agent> {
         let tls = self.tls_config(target)?;
         let proxy = match proxy_for(target, &|name: &str| std::env::var(name)) {
             Some(proxy) => Some(connect_proxy(&proxy)?),
@@ -405,9 +443,8 @@ impl Client {
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
-            .timeout_global(Some(left))
             .max_response_header_size(MAX_RESPONSE_HEAD)
-            .output_buffer_size(head.max(MIN_OUTPUT_BUFFER))
+            .output_buffer_size(MIN_OUTPUT_BUFFER)
             .user_agent(format!(
                 "{}/{}",
                 crate::BINARY_NAME,
