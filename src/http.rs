@@ -57,6 +57,10 @@ pub(crate) const MAX_REQUEST_HEAD: usize = 2 * 1024 * 1024;
 /// Room for the request line and the headers other than `Authorization`.
 const HEAD_SLACK: usize = 8 * 1024;
 
+/// How many origins' agents (and their idle connections) a client keeps:
+/// twice `check`'s threads, each asking a registry and its realm.
+const MAX_POOLED_ORIGINS: usize = 32;
+
 /// ureq's default output buffer, enough for a request without a large header.
 const MIN_OUTPUT_BUFFER: usize = 128 * 1024;
 
@@ -429,6 +433,11 @@ impl Client {
             return Ok(agent.clone());
         }
         let agent = self.new_agent(target)?;
+        if agents.len() >= MAX_POOLED_ORIGINS {
+            // Idle connections hold their buffers (256 KiB each): a check
+            // of hundreds of registries keeps only the latest ones.
+            agents.clear();
+        }
         agents.insert(origin, agent.clone());
         Ok(agent)
     }
