@@ -9,7 +9,7 @@
 //! fragment or user information of a realm or a redirect. A limit that is hit
 //! (response headers, body) is named; a 900 KB token is sent back.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

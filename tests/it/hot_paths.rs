@@ -3,7 +3,7 @@
 //! `get` on the Secret Service (its own plain D-Bus session, not keyring-core's)
 //! finds the same items any Secret Service client sees.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::process::Command;

@@ -18,7 +18,7 @@
 //! Rows that must succeed use [`Case::accepted`] with the stdout they expect
 //! and, when they change the store, a check of the change (run in a fresh store).
 
-mod common;
+use crate::common;
 
 use common::{Backend, Env, Run};
 

@@ -8,7 +8,7 @@
 //! Unix only (file modes, ptys, shell scripts); tests/windows covers Windows.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

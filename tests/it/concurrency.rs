@@ -1,7 +1,7 @@
 //! Concurrent helpers never lose an update: docker runs one helper process per
 //! registry, and CI systems run many at once.
 
-mod common;
+use crate::common;
 
 use std::thread;
 

@@ -3,7 +3,7 @@
 //! the file store and on the real Secret Service. `pair discover` talks to
 //! small HTTP servers this test starts on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 // Unix only (file modes and symlinks); the Windows build is checked by tests/windows/run.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

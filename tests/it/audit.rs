@@ -8,9 +8,9 @@
 //! rule that no secret is ever printed; the real kubectl (against
 //! tests/kubestub) runs the operator's loop and the fix for a stale Secret.
 
-mod common;
-mod kubestub;
-mod registry_side;
+use crate::common;
+use crate::common::kubestub;
+use crate::common::registry;
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use common::human::{assert_no_secret, auth_b64, login};
 use common::jwt::{jwt, now};
 use common::{run_command, run_command_within, Backend, Env, Run};
 use kubestub::Stub;
-use registry_side::*;
+use registry::*;
 use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

@@ -14,7 +14,9 @@ pub mod docs;
 pub mod golden;
 pub mod human;
 pub mod jwt;
+pub mod kubestub;
 pub mod pull_secret;
+pub mod registry;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");
 

@@ -1,7 +1,7 @@
 //! The credential-helper protocol through the real binary, as docker calls it,
 //! on the file store and on the real Secret Service.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Env};
 

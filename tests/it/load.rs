@@ -11,7 +11,7 @@
 //!   (`fsutil::LockTimeout`: "... try again"), which must change nothing;
 //! - the shared key ends with one writer's username and that same write's secret.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

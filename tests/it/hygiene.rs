@@ -9,7 +9,7 @@
 // Unix only (file modes and /proc); the Windows build is checked by tests/windows/run.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

@@ -11,7 +11,7 @@
 // Unix only (signals, file modes and a private D-Bus); the Windows build is checked by tests/windows/run.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

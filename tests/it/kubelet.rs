@@ -5,8 +5,8 @@
 //! for, bad input, pairs, and the returned credential used by the real
 //! skopeo against distribution with htpasswd auth.
 
-mod common;
-mod registry_side;
+use crate::common;
+use crate::common::registry;
 
 use common::golden::{assert_golden, read_golden};
 use common::jwt::{jwt, now};
@@ -318,8 +318,8 @@ backend_tests!(
     ignore = "needs skopeo, docker-registry and htpasswd (tests/install-deps)"
 );
 fn skopeo_pulls_with_the_returned_credential(backend: Backend) {
-    use registry_side::{Auth, Registry, PASSWORD, USER};
-    let skopeo = registry_side::tool("skopeo", "skopeo");
+    use registry::{Auth, Registry, PASSWORD, USER};
+    let skopeo = registry::tool("skopeo", "skopeo");
     let registry = Registry::start(Auth::Htpasswd, false);
     let host = registry.host();
     let layout = tempfile::tempdir().unwrap();

@@ -4,8 +4,8 @@
 //! format, merge round trips, import of each input kind, bad input, and
 //! kubectl client-side dry runs of every manifest against a discovery stub.
 
-mod common;
-mod kubestub;
+use crate::common;
+use crate::common::kubestub;
 
 use base64::Engine;
 use common::golden::{assert_golden, golden_path};

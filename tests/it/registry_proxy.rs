@@ -4,14 +4,14 @@
 //! registry listens on this machine's non-loopback address: loopback hosts
 //! are never proxied (as in Go's client, which docker uses).
 
-mod common;
-mod registry_side;
+use crate::common;
+use crate::common::registry;
 
 use std::path::Path;
 use std::process::Command;
 
 use common::{Backend, Env, Run};
-use registry_side::*;
+use registry::*;
 
 fn ours(env: &Env, args: &[&str], stdin: &str, vars: &[(&str, &str)], certs_d: &Path) -> Run {
     let mut cmd: Command = env.command(args);

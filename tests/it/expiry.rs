@@ -2,7 +2,7 @@
 //! expiry in `ls --expiry`; `doctor` warns when it expires within 7 days or
 //! has expired; `export` warns when it writes one. Not a JWT: unknown.
 
-mod common;
+use crate::common;
 
 use common::jwt::{jwt, now};
 use common::{Backend, Env};

@@ -6,15 +6,15 @@
 //! with each, the digest the one skopeo reads, no secret in any output, no
 //! upload left behind by `--push`.
 
-mod common;
-mod registry_side;
+use crate::common;
+use crate::common::registry;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Backend, Env, Run};
-use registry_side::*;
+use registry::*;
 
 const PULLER: (&str, &str) = ("puller", "pull-Secret-pw-1");
 const PUSHER: (&str, &str) = ("pusher", "push-Secret-pw-2");

@@ -8,8 +8,8 @@
 //! never rewrite each other. `openshift_page_runs_as_written` runs every
 //! command of `docs/openshift.md` as the page gives it.
 
-mod common;
-mod kubestub;
+use crate::common;
+use crate::common::kubestub;
 
 use base64::Engine;
 use common::docs::{commands, fenced_blocks};

@@ -5,14 +5,14 @@
 //! shown, and the exit code tells ok (0) from rejected or expired (1) from
 //! could not ask (3).
 
-mod common;
-mod registry_side;
+use crate::common;
+use crate::common::registry;
 
 use std::time::{Duration, Instant};
 
 use common::jwt::{jwt, now};
 use common::{Backend, Env};
-use registry_side::*;
+use registry::*;
 
 #[test]
 #[ignore = "needs docker-registry, apache2-utils, openssl and python3-cryptography"]

@@ -1,7 +1,7 @@
 //! Choosing a store: `auto`, the environment variable, the config file, and
 //! bounded failure when a keyring is absent.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

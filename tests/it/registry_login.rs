@@ -4,14 +4,14 @@
 //! token auth delegated to a token server (tests/e2e/token_server.py on
 //! 127.0.0.2) that accepts only the SSO credential.
 
-mod common;
-mod registry_side;
+use crate::common;
+use crate::common::registry;
 
 use std::path::Path;
 use std::process::Command;
 
 use common::{Backend, Env, Run};
-use registry_side::*;
+use registry::*;
 
 fn assert_no_secret(run: &Run) {
     for needle in [

@@ -5,7 +5,7 @@
 //! is Debian's `docker-registry` with an htpasswd file, on a free 127.0.0.1
 //! port, started and killed by the test.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
