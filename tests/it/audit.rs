@@ -6,7 +6,7 @@
 //! entries ask each distinct credential once, in bounded time. Offline runs
 //! (no registry) cover unknown, invalid, expiry, pairs, bad input and the
 //! rule that no secret is ever printed; the real kubectl (against
-//! tests/kubestub) runs the operator's loop and the fix for a stale Secret.
+//! common/kubestub) runs the operator's loop and the fix for a stale Secret.
 
 use crate::common;
 use crate::common::kubestub;

@@ -789,7 +789,7 @@ fn auto_uses_the_file_store_when_no_secret_service_exists() {
 /// `vendor/dbus-secret-service/PATCHED.md`). Every connection a helper makes
 /// (keyring-core's for `store`/`erase`, the plain one of `get`) must read a
 /// property first. Watched on the bus with dbus-monitor: deterministic, where
-/// the crash itself is a race (tests/concurrency.rs provokes that).
+/// the crash itself is a race (the concurrency module provokes that).
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn every_secret_service_connection_reads_a_property_before_opening_a_session() {

@@ -550,23 +550,6 @@ fn document_links_and_anchors_resolve() {
     );
 }
 
-/// The anchors and links the check above relies on, as GitHub makes them.
-#[test]
-fn document_anchors_and_links_are_read_as_github_does() {
-    let page = "# Top\n## Updating (`--merge`)\n```sh\n# not a heading [x](in-code.md)\n```\n\
-                ## 9. The cluster's secret: two\n## Top\nSee [a](b.md#c) and `[d](e.md)`.\n";
-    assert_eq!(
-        anchors(page),
-        [
-            "top",
-            "updating---merge",
-            "9-the-clusters-secret-two",
-            "top-1"
-        ]
-    );
-    assert_eq!(links(page), ["b.md#c"]);
-}
-
 /// `tests/packages` holds what the tests use, not packaging's or the
 /// benchmark's (they install their own lists).
 #[test]
@@ -605,11 +588,11 @@ fn test_packages_leave_packaging_and_bench_to_their_own_lists() {
         );
     }
     // The upstream helpers bench/run compares with are a test need since
-    // tests/switching.rs migrates from them (bench/run installs both lists).
+    // the switching tests migrate from them (bench/run installs both lists).
     for pkg in ["golang-docker-credential-helpers", "pass", "gnupg"] {
         assert!(
             tests.contains(&pkg.to_owned()),
-            "tests/switching.rs needs {pkg}"
+            "the switching tests need {pkg}"
         );
     }
 }

@@ -1,7 +1,9 @@
 //! Secret hygiene: with debug logging on, no command prints a secret anywhere
 //! except where the protocol asks for it (`get`'s stdout), not even in its
 //! errors; secrets never travel in argv; files and directories the helper
-//! creates are private whatever the umask.
+//! creates are private whatever the umask; and every human command, on
+//! success and failure paths, with secrets in the store and in the config
+//! files, shows none of them.
 //!
 //! Adding a command: append a row to [`COMMANDS`] (its args and stdin; use
 //! `SECRET` wherever the command takes the secret).
@@ -14,7 +16,10 @@ use crate::common;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::{run_command, Backend, Env, Run};
+use common::human::{
+    assert_no_test_secret, auth_b64, human_command, login, plaintext_config, secret, SECRETS,
+};
+use common::{read_file, run_command, write_file, Backend, Env, Run};
 
 /// Distinctive secrets: none is a substring of anything else the tests print.
 const SECRET: &str = "Zq7-hygiene-secret-Vx9";
@@ -613,4 +618,88 @@ fn user_information_in_config_keys_and_urls_is_never_shown() {
         std::fs::read_to_string(dir.join("config.json")).unwrap(),
         config
     );
+}
+
+// ------------------------------------------------ human commands
+
+backend_tests!(no_output_ever_shows_a_secret);
+/// Every human command, on success and failure paths, with secrets in the
+/// store and in the config files: none of their outputs may show a secret.
+fn no_output_ever_shows_a_secret(backend: Backend) {
+    let env = Env::new(backend);
+    assert_no_test_secret(&login(&env, "quay.io", "alice", secret(0), &["-q"]));
+    assert_no_test_secret(&login(
+        &env,
+        "registry.example.com",
+        "<token>",
+        secret(2),
+        &["-q"],
+    ));
+    // Plaintext secrets in both files, docker's not configured yet.
+    let config = env.docker_config();
+    write_file(
+        &config,
+        &plaintext_config().replace(",\n\t\"credsStore\": \"keyring\"", ""),
+    );
+    write_file(
+        &env.containers_auth_file(),
+        &format!(
+            r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}}}}"#,
+            auth_b64("dave", secret(4))
+        ),
+    );
+    let mut outputs: Vec<Run> = Vec::new();
+    for args in [
+        &["ls"][..],
+        &["ls", "--json"],
+        &["ls", "-q"],
+        &["doctor"],
+        &["doctor", "--json"],
+        &["configure", "--dry-run"],
+        &["configure", "--podman", "--dry-run"],
+        &["migrate", "--dry-run"],
+        &["migrate"],
+        &["migrate", "--json", "--force"],
+        &["configure"],
+        &["configure", "--podman"],
+        &["unconfigure", "--dry-run"],
+        &["login", "--help"],
+        &["logout", "--help"],
+        &["migrate", "--help"],
+        &["doctor", "--help"],
+        &["configure", "--help"],
+        &["login", "bad host", "-u", "x", "--password-stdin"],
+        &["logout", "--all"],
+        &["ls"],
+    ] {
+        let out = common::run_command(
+            human_command(&env, args),
+            format!("{}\n", secret(3)).as_bytes(),
+        );
+        outputs.push(out);
+    }
+    for out in &outputs {
+        assert_no_test_secret(out);
+    }
+    // The sweep did exercise the paths that handle secrets.
+    assert!(
+        outputs[8].code == 1,
+        "migrate refused before configure: {:?}",
+        outputs[8]
+    );
+    assert!(outputs[9].code == 0, "{:?}", outputs[9]);
+    assert!(
+        outputs[5]
+            .stdout
+            .contains("\"identitytoken\": \"REDACTED\""),
+        "diff context redacts: {:?}",
+        outputs[5]
+    );
+    let file = read_file(&config);
+    for (user, pass) in SECRETS {
+        assert!(
+            !file.contains(pass) && !file.contains(&auth_b64(user, pass)),
+            "{file}"
+        );
+    }
 }

@@ -125,7 +125,7 @@ fn missing_server_url_and_username_use_upstream_strings(backend: Backend) {
 }
 
 // Bad input (empty, oversized, non-UTF-8, wrong JSON, unknown actions, extra
-// arguments, ...) is one table in tests/bad_input.rs.
+// arguments, ...) is one table in the bad_input module.
 
 #[test]
 fn help_exits_zero() {

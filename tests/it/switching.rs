@@ -11,6 +11,11 @@
 //! mid-`list`, fail a `get` or an `erase`, hang (alone or with a child
 //! holding its stdout), print garbage, flood stderr, or rewrite config.json
 //! mid-migrate as a `docker login` does.
+//!
+//! Plaintext credentials (the `auths` of docker's config.json and podman's
+//! auth file) move into the store too: all or nothing, refused when docker
+//! would lose them or when one registry has two different credentials, the
+//! file untouched when the store fails.
 
 #![cfg(unix)]
 
@@ -20,7 +25,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::human::bin_dir;
+use common::human::{
+    assert_no_test_secret, auth_b64, bin_dir, human_command, plaintext_config, run, secret, SECRETS,
+};
+use common::{read_file, write_file};
 use common::{Backend, Env, Run};
 use serde_json::{json, Value};
 
@@ -1158,4 +1166,158 @@ fn many_credentials_move_from_secretservice() {
         );
     }
     real.empty_secretservice();
+}
+
+// ------------------------------------------- plaintext credentials (`auths`)
+
+backend_tests!(migrate_moves_plaintext_entries_into_the_store);
+fn migrate_moves_plaintext_entries_into_the_store(backend: Backend) {
+    let env = Env::new(backend);
+    let config = env.docker_config();
+    write_file(&config, &plaintext_config());
+    let bak = env.docker_config_dir().join("config.json.bak");
+    write_file(&bak, &plaintext_config());
+
+    let out = run(&env, &["migrate", "--dry-run"], b"");
+    out.ok();
+    assert!(out.stdout.contains("3 credential(s) would move"), "{out:?}");
+    assert_eq!(read_file(&config), plaintext_config());
+
+    let out = run(&env, &["migrate", "--json"], b"");
+    out.ok();
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(summary.as_array().unwrap().len(), 3, "{summary}");
+    assert_eq!(summary[0]["store"], backend.name());
+
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(0)));
+    assert_eq!(
+        env.secret("https://index.docker.io/v1/").as_deref(),
+        Some(secret(1))
+    );
+    assert_eq!(env.secret("docker.io").as_deref(), Some(secret(1)));
+    let got = env.get("registry.example.com");
+    assert!(
+        got.stdout.contains(r#""Username":"\u003ctoken\u003e""#),
+        "{got:?}"
+    );
+    assert_eq!(
+        env.secret("registry.example.com").as_deref(),
+        Some(secret(2))
+    );
+
+    let after = read_file(&config);
+    assert_eq!(
+            after,
+            "{\n\t\"auths\": {\n\t\t\"quay.io\": {},\n\t\t\"https://index.docker.io/v1/\": {\n\t\t\t\"email\": \"bob@example.com\"\n\t\t},\n\t\t\"registry.example.com\": {},\n\t\t\"already.example.com\": {}\n\t},\n\t\"credsStore\": \"keyring\"\n}"
+        );
+    let backup = read_file(&bak);
+    for (user, pass) in SECRETS {
+        assert!(!after.contains(pass) && !after.contains(&auth_b64(user, pass)));
+        assert!(
+            !backup.contains(pass) && !backup.contains(&auth_b64(user, pass)),
+            "{backup}"
+        );
+    }
+    let ls = run(&env, &["ls", "--json"], b"");
+    ls.ok();
+    assert!(ls.stdout.contains("\"identityToken\": true"), "{ls:?}");
+
+    // Nothing left: a second run says so.
+    let out = run(&env, &["migrate"], b"");
+    out.ok();
+    assert!(out.stdout.contains("No plaintext credentials"), "{out:?}");
+    for key in ["quay.io", "docker.io", "registry.example.com"] {
+        env.erase(key).ok();
+    }
+}
+
+#[test]
+fn migrate_reads_the_containers_auth_file_too() {
+    let env = Env::new(Backend::File);
+    let file = env.containers_auth_file();
+    write_file(
+        &file,
+        &format!(
+            r#"{{"auths":{{"podman.example.com":{{"auth":"{}"}}}},"credHelpers":{{"podman.example.com":"keyring"}}}}"#,
+            auth_b64("dave", secret(4))
+        ),
+    );
+    run(&env, &["migrate", "-q"], b"").ok();
+    assert_eq!(env.secret("podman.example.com").as_deref(), Some(secret(4)));
+    assert_eq!(
+        read_file(&file),
+        "{\n\t\"auths\": {\n\t\t\"podman.example.com\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"podman.example.com\": \"keyring\"\n\t}\n}"
+    );
+}
+
+#[test]
+fn migrate_refuses_when_docker_would_lose_the_credentials() {
+    let env = Env::new(Backend::File);
+    let config = env.docker_config();
+    let text =
+        plaintext_config().replace("\t\"credsStore\": \"keyring\"\n", "\t\"psFormat\": \"x\"\n");
+    write_file(&config, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("docker-credential-keyring configure"),
+        "{out:?}"
+    );
+    assert_eq!(read_file(&config), text, "untouched");
+    assert!(env.list().is_empty(), "nothing stored");
+
+    // credsStore is ours but a credHelpers entry sends quay.io elsewhere.
+    let text = plaintext_config().replace(
+        "\t\"credsStore\": \"keyring\"\n",
+        "\t\"credsStore\": \"keyring\",\n\t\"credHelpers\": {\"quay.io\": \"pass\"}\n",
+    );
+    write_file(&config, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("run `docker-credential-keyring configure --registry quay.io` first"),
+        "{out:?}"
+    );
+    assert_eq!(read_file(&config), text, "untouched");
+}
+
+#[test]
+fn migrate_with_a_failing_store_leaves_the_file_untouched() {
+    let env = Env::new(Backend::File);
+    let config = env.docker_config();
+    write_file(&config, &plaintext_config());
+    // The Secret Service chosen explicitly, and no bus: every store fails.
+    let mut cmd = human_command(&env, &["migrate"]);
+    cmd.env("DOCKER_CREDENTIAL_KEYRING_STORE", "secret-service")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = common::run_command(cmd, b"");
+    assert_no_test_secret(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("the config files were left untouched"),
+        "{out:?}"
+    );
+    assert_eq!(read_file(&config), plaintext_config());
+    assert!(env.list().is_empty());
+}
+
+#[test]
+fn migrate_refuses_two_different_credentials_for_one_registry() {
+    let env = Env::new(Backend::File);
+    write_file(&env.docker_config(), &plaintext_config());
+    let file = env.containers_auth_file();
+    let text = format!(
+        r#"{{"auths":{{"quay.io":{{"auth":"{}"}}}},"credHelpers":{{"quay.io":"keyring"}}}}"#,
+        auth_b64("dave", secret(4))
+    );
+    write_file(&file, &text);
+    let out = run(&env, &["migrate"], b"");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("quay.io has two different credentials"),
+        "{out:?}"
+    );
+    assert_eq!(read_file(&file), text);
+    assert_eq!(read_file(&env.docker_config()), plaintext_config());
 }

@@ -180,3 +180,68 @@ pub fn anchors(markdown: &str) -> Vec<String> {
     }
     out
 }
+
+/// The reader, on small documents: what the page tests and the link check
+/// rely on.
+mod tests {
+    use super::*;
+
+    /// The anchors and links the check above relies on, as GitHub makes them.
+    #[test]
+    fn document_anchors_and_links_are_read_as_github_does() {
+        let page = "# Top\n## Updating (`--merge`)\n```sh\n# not a heading [x](in-code.md)\n```\n\
+                    ## 9. The cluster's secret: two\n## Top\nSee [a](b.md#c) and `[d](e.md)`.\n";
+        assert_eq!(
+            anchors(page),
+            [
+                "top",
+                "updating---merge",
+                "9-the-clusters-secret-two",
+                "top-1"
+            ]
+        );
+        assert_eq!(links(page), ["b.md#c"]);
+    }
+
+    #[test]
+    fn commands_follow_continuations_quotes_and_substitutions() {
+        let block = "# a comment\none --flag\n\ntwo \\\n  --more | three\nfour |\n  five\n\
+                     six -p \"$(\n  seven 'a \"(' \\\n    | eight)\"\n(umask 077; nine \\\n  > f)\n";
+        assert_eq!(
+            commands(block),
+            [
+                "one --flag",
+                "two \\\n  --more | three",
+                "four |\n  five",
+                "six -p \"$(\n  seven 'a \"(' \\\n    | eight)\"",
+                "(umask 077; nine \\\n  > f)",
+            ]
+        );
+    }
+
+    #[test]
+    fn blocks_carry_their_heading_info_and_mark() {
+        let page = "# Top\n\n## One\n\n```sh\na\n```\n\n<!-- test: fails -->\n```sh\nb\n```\n\n\
+                    ### Two\n```shell\nc\n```\n";
+        let blocks = fenced_blocks(page);
+        let got: Vec<_> = blocks
+            .iter()
+            .map(|b| {
+                (
+                    b.info.as_str(),
+                    b.heading.as_str(),
+                    b.mark.as_deref(),
+                    b.text.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("sh", "One", None, "a\n"),
+                ("sh", "One", Some("fails"), "b\n"),
+                ("shell", "Two", None, "c\n"),
+            ]
+        );
+    }
+}

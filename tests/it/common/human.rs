@@ -1,6 +1,8 @@
 //! Running the binary as a user does after `cargo install`: its directory on
 //! PATH (so `configure` finds it), `login` through stdin, and the check that
-//! no output shows a secret.
+//! no output shows a secret; the secrets and the plaintext config file the
+//! human-command tests (`configure`, `doctor`, `login`, `switching`,
+//! `import`, `hygiene`) share.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +38,7 @@ pub fn human_command(env: &Env, args: &[&str]) -> Command {
 
 /// `login --no-verify ARGS` with `stdin`, which must succeed. These tests log
 /// in to registries that do not exist: checking with the registry is tested
-/// against real ones in `tests/registry_*.rs`.
+/// against real ones in the `login` and `check` modules.
 pub fn login_with(env: &Env, args: &[&str], stdin: &str) -> Run {
     let mut all = vec!["login", "--no-verify"];
     all.extend_from_slice(args);
@@ -74,4 +76,66 @@ pub fn assert_no_secret(run: &Run, secrets: &[(&str, &str)]) {
             );
         }
     }
+}
+
+/// Every secret the human-command tests use; no output of the binary may
+/// contain one (nor its `user:secret` base64 form).
+pub const SECRETS: &[(&str, &str)] = &[
+    ("alice", "pw-one-Secret-1"),
+    ("bob", "pw-two-Secret-2"),
+    ("<token>", "tok-three-Secret-3"),
+    ("carol", "stdin-Secret-4"),
+    ("dave", "podman-Secret-5"),
+];
+
+/// The password of [`SECRETS`]`[i]`.
+pub fn secret(i: usize) -> &'static str {
+    SECRETS[i].1
+}
+
+/// Runs a human command (the binary on PATH) and checks that it printed no
+/// secret of [`SECRETS`].
+pub fn run(env: &Env, args: &[&str], stdin: &[u8]) -> Run {
+    let out = run_command(human_command(env, args), stdin);
+    assert_no_test_secret(&out);
+    out
+}
+
+/// Fails if `run` printed any secret of [`SECRETS`].
+pub fn assert_no_test_secret(run: &Run) {
+    assert_no_secret(run, SECRETS);
+}
+
+/// A PATH without docker-credential-keyring (the machine may have one installed).
+pub fn empty_path(env: &Env) -> PathBuf {
+    let dir = env.home().join("empty-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A docker config.json holding [`SECRETS`] 0 to 2 in plaintext (`auth`
+/// fields and an identity token), with `credsStore` already ours.
+pub fn plaintext_config() -> String {
+    format!(
+        r#"{{
+	"auths": {{
+		"quay.io": {{
+			"auth": "{}"
+		}},
+		"https://index.docker.io/v1/": {{
+			"auth": "{}",
+			"email": "bob@example.com"
+		}},
+		"registry.example.com": {{
+			"auth": "",
+			"identitytoken": "{}"
+		}},
+		"already.example.com": {{}}
+	}},
+	"credsStore": "keyring"
+}}"#,
+        auth_b64("alice", secret(0)),
+        auth_b64("bob", secret(1)),
+        secret(2)
+    )
 }

@@ -118,6 +118,11 @@ impl Env {
         self.home().join(".docker")
     }
 
+    /// docker's `config.json`.
+    pub fn docker_config(&self) -> PathBuf {
+        self.docker_config_dir().join("config.json")
+    }
+
     /// A command for the binary with the environment set.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
@@ -181,6 +186,46 @@ impl Env {
     pub fn store_bytes(&self) -> Option<Vec<u8>> {
         std::fs::read(self.store_file()).ok()
     }
+}
+
+/// Fails unless `run` is a human command's failure: exit 1, nothing on
+/// stdout, one `error:` line on stderr that says `needle`.
+pub fn fails(run: &Run, needle: &str) {
+    assert_eq!(run.code, 1, "expected failure: {run:?}");
+    assert!(
+        run.stdout.is_empty(),
+        "nothing on stdout on failure: {run:?}"
+    );
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.contains(needle),
+        "stderr should say {needle:?}: {run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "one-line error: {run:?}");
+}
+
+/// Writes `text` to `path`, creating its directory.
+pub fn write_file(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The text of `path`; a missing file fails the test, naming it.
+pub fn read_file(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Sets the permission bits of `path`.
+#[cfg(unix)]
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {

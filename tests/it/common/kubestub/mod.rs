@@ -300,3 +300,21 @@ impl Stub {
         crate::common::run_command(cmd, stdin)
     }
 }
+
+/// The OpenShift API group the link script looks for (`get --raw`): served
+/// by a stub holding this object, the cluster is OpenShift.
+pub fn openshift_image_api() -> (String, Value) {
+    (
+        "/apis/image.openshift.io".to_owned(),
+        serde_json::json!({"kind": "APIGroup", "apiVersion": "v1", "name": "image.openshift.io", "metadata": {}}),
+    )
+}
+
+/// The RoleBindings in `namespace` of a stateful stub, by name.
+pub fn bindings_in(stub: &Stub, namespace: &str) -> Vec<(String, Value)> {
+    let prefix = format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/");
+    stub.objects()
+        .into_iter()
+        .filter_map(|(path, object)| Some((path.strip_prefix(&prefix)?.to_owned(), object)))
+        .collect()
+}

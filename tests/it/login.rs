@@ -1,8 +1,10 @@
-//! `login` checks the credential with a real registry before storing it:
-//! Debian's `docker-registry` on 127.0.0.1 with htpasswd over plain HTTP, over
+//! `login`: it checks the credential with a real registry before storing it
+//! (Debian's `docker-registry` on 127.0.0.1 with htpasswd over plain HTTP, over
 //! HTTPS with a private CA found only through a certs.d directory, and with
-//! token auth delegated to a token server (tests/e2e/token_server.py on
-//! 127.0.0.2) that accepts only the SSO credential.
+//! token auth delegated to a token server, tests/e2e/token_server.py on
+//! 127.0.0.2, that accepts only the SSO credential); it reads the secret from
+//! stdin or a no-echo prompt on a real terminal, never from argv; `logout`
+//! removes what it stored.
 
 use crate::common;
 use crate::common::registry;
@@ -10,6 +12,7 @@ use crate::common::registry;
 use std::path::Path;
 use std::process::Command;
 
+use common::human::{run, secret};
 use common::{Backend, Env, Run};
 use registry::*;
 
@@ -490,4 +493,227 @@ fn a_self_signed_certificate_in_certs_d_for_another_name_is_refused() {
         "{refused:?}"
     );
     assert_eq!(env.secret(&host), None);
+}
+
+// ------------------------------------------- the secret: stdin, terminal, never argv
+
+backend_tests!(login_reads_the_secret_from_stdin);
+fn login_reads_the_secret_from_stdin(backend: Backend) {
+    let env = Env::new(backend);
+    let out = run(
+        &env,
+        &[
+            "login",
+            "--no-verify",
+            "Registry.Example.com:5000",
+            "-u",
+            "carol",
+            "--password-stdin",
+            "--email",
+            "c@example.com",
+        ],
+        format!("{}\r\n", secret(3)).as_bytes(),
+    );
+    out.ok();
+    assert!(
+        out.stdout.contains("Stored registry.example.com:5000"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("configure"),
+        "notes that docker does not use it yet: {out:?}"
+    );
+    assert_eq!(
+        env.secret("registry.example.com:5000").as_deref(),
+        Some(secret(3))
+    );
+    let ls = run(&env, &["ls"], b"");
+    assert!(
+        ls.stdout.contains("registry.example.com:5000  carol"),
+        "{ls:?}"
+    );
+
+    let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+    out.ok();
+    assert!(out.stdout.contains("Removed"), "{out:?}");
+    assert_eq!(env.secret("registry.example.com:5000"), None);
+    let out = run(&env, &["logout", "registry.example.com:5000"], b"");
+    out.ok();
+    assert!(out.stdout.contains("Not logged in"), "{out:?}");
+}
+
+/// Runs `login ARGS` on a real terminal (a pty from `script`), answering each
+/// prompt in turn; returns everything the terminal showed.
+#[cfg(unix)] // a pty from `script`
+fn login_on_a_terminal(env: &Env, args: &str, answers: &[(&str, &str)]) -> Run {
+    use std::io::{Read, Write};
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!("{} login --no-verify {args}", common::BIN))
+        .arg("/dev/null");
+    env.apply(&mut cmd);
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) runs the command on a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    for (prompt, answer) in answers {
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            assert_eq!(
+                stdout.read(&mut byte).unwrap(),
+                1,
+                "no prompt {prompt:?}: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.push(byte[0]);
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    }
+    drop(stdin);
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&seen).into_owned(),
+        stderr: String::new(),
+    }
+}
+
+/// The interactive prompt on a real terminal: the secret is read without
+/// echo and stored.
+#[test]
+#[cfg(unix)] // a pty from `script`
+fn login_prompts_on_a_terminal_without_echo() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io -u carol",
+        &[("Password for carol@quay.io: ", secret(3))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    common::human::assert_no_test_secret(&out);
+    assert!(out.stdout.contains("Stored quay.io"), "{out:?}");
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(3)));
+}
+
+/// After the prompt the terminal echoes again (the shell's `stty -a` after
+/// login, on the same pty, shows `echo`, not `-echo`).
+#[test]
+#[cfg(unix)] // a pty from `script`
+fn login_restores_echo_after_the_prompt() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io -u carol; stty -a",
+        &[("Password for carol@quay.io: ", secret(3))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    common::human::assert_no_test_secret(&out);
+    let settings = out.stdout.split("without checking").nth(1).unwrap_or("");
+    assert!(settings.contains(" echo "), "{out:?}");
+    assert!(!settings.contains("-echo "), "{out:?}");
+}
+
+/// Without --username, login asks for it on the terminal (as `docker login`
+/// does), echoed, then for the password without echo.
+#[test]
+#[cfg(unix)] // a pty from `script`
+fn login_asks_for_the_username_on_a_terminal() {
+    let env = Env::new(Backend::File);
+    let out = login_on_a_terminal(
+        &env,
+        "quay.io",
+        &[
+            ("Username for quay.io: ", "dave"),
+            ("Password for dave@quay.io: ", secret(4)),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    common::human::assert_no_test_secret(&out);
+    assert!(
+        out.stdout.contains("dave"),
+        "the username is echoed: {out:?}"
+    );
+    assert_eq!(env.list()["quay.io"], "dave");
+    assert_eq!(env.secret("quay.io").as_deref(), Some(secret(4)));
+    // No terminal, or stdin taken by the password: a clear error, nothing stored.
+    let env = Env::new(Backend::File);
+    let out = run(&env, &["login", "quay.io"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: no terminal to ask for the username: pass --username\n"
+    );
+    let out = run(&env, &["login", "quay.io", "--password-stdin"], b"pw");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr, "error: --password-stdin needs --username\n");
+    assert!(env.list().is_empty());
+}
+
+/// docker's and oc's `-p/--password VALUE`, in every spelling (before the
+/// registry, glued, with `=`, without a value, a value starting with `-`), is
+/// exit 2 with a pointer to --password-stdin and the prompt, never shows the
+/// value and stores nothing (clap used to say "to pass '-p' as a value, use
+/// '-- -p'").
+#[test]
+fn login_never_takes_the_password_from_argv() {
+    let env = Env::new(Backend::File);
+    let (pw, dash) = (secret(0), "-dash-Secret-0");
+    for args in [
+        vec!["login", "quay.io", "-u", "a", "--password", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", pw],
+        vec!["login", "-p", pw, "quay.io", "-u", "a"],
+        vec!["login", "quay.io", "-u", "a", &format!("--password={pw}")],
+        vec!["login", "quay.io", "-u", "a", &format!("-p{pw}")],
+        vec!["login", "quay.io", "-u", "a", "--password-stdin", "-p", pw],
+        vec!["login", "quay.io", "-u", "a", "-p", dash],
+        vec!["login", "quay.io", "-u", "a", "-p"],
+        vec!["login", "quay.io", "--password"],
+    ] {
+        let out = run(&env, &args, format!("{pw}\n").as_bytes());
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}: {out:?}");
+        assert!(!out.stderr.contains(dash), "{args:?}: {out:?}");
+        assert!(
+            out.stderr
+                .starts_with("error: login does not take the password on the command line")
+                && out.stderr.contains("--password-stdin")
+                && out.stderr.contains("no-echo prompt"),
+            "{args:?}: {out:?}"
+        );
+    }
+    let out = run(&env, &["login", "quay.io", "-u", "a"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: no terminal to ask for the password: use --password-stdin\n"
+    );
+    let out = run(
+        &env,
+        &["login", "quay.io", "-u", "a", "--password-stdin"],
+        b"",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("no password on standard input"),
+        "{out:?}"
+    );
+    assert!(env.list().is_empty());
+    let help = run(&env, &["login", "--help"], b"");
+    help.ok();
+    assert!(
+        !help.stdout.contains("--password <") && !help.stdout.contains("  -p, "),
+        "hidden from the options: {help:?}"
+    );
+    assert!(
+        help.stdout
+            .contains("`-p`/`--password`, as docker and oc take it, is refused (exit 2)"),
+        "explained in the after-help: {help:?}"
+    );
+    assert!(help.stdout.contains("Exit codes:"), "{help:?}");
 }
