@@ -1226,7 +1226,7 @@ fn config_commands_refuse_corrupt_files_and_leave_them_untouched(backend: Backen
             let file = if *podman {
                 env.containers_auth_file()
             } else {
-                env.docker_config_dir().join("config.json")
+                env.docker_config()
             };
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(&file, bytes).unwrap();
@@ -1395,13 +1395,11 @@ fn export_output_never_replaces_what_is_not_a_file() {
     env.apply(&mut cmd);
     let run = common::run_command(cmd, b"");
     assert_eq!(run.code, 0, "{run:?}");
-    for _ in 0..50 {
-        if std::fs::read_to_string(&got).unwrap_or_default() == expected {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(std::fs::read_to_string(&got).unwrap(), expected);
+    // `cat` may still be writing when bash exits.
+    let output = "the process substitution's output";
+    common::time::wait_until(std::time::Duration::from_secs(5), output, || {
+        std::fs::read_to_string(&got).unwrap_or_default() == expected
+    });
 
     // Refused, and left as they were.
     let socket_path = dir.join("socket");

@@ -11,12 +11,14 @@ use crate::common::registry;
 use std::time::{Duration, Instant};
 
 use common::jwt::{jwt, now};
+use common::time::{self, bound};
 use common::{Backend, Env};
 use registry::*;
 
 #[test]
 #[ignore = "needs docker-registry, apache2-utils, openssl and python3-cryptography"]
 fn check_over_a_hundred_credentials() {
+    let _machine = time::timed();
     let registries: Vec<Registry> = (0..3)
         .map(|_| Registry::start(Auth::Htpasswd, false))
         .collect();
@@ -82,7 +84,7 @@ fn check_over_a_hundred_credentials() {
     let run = env.run(&["check", "--json", "--timeout", "20"], b"");
     let took = started.elapsed();
     assert_eq!(run.code, 1, "some are rejected: {run:?}");
-    assert!(took < Duration::from_secs(25), "check took {took:?}");
+    assert!(took < bound(Duration::from_secs(25)), "check took {took:?}");
     for secret in &secrets {
         assert!(
             !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),

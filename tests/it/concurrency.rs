@@ -5,10 +5,13 @@ use crate::common;
 
 use std::thread;
 
+use common::time;
 use common::{run_command, Backend, Env};
 
 backend_tests!(twenty_parallel_stores_all_land);
 fn twenty_parallel_stores_all_land(backend: Backend) {
+    // Twenty helpers at once.
+    let _machine = time::alone();
     let env = Env::new(backend);
     let children: Vec<_> = (0..20)
         .map(|i| {
@@ -38,6 +41,8 @@ fn twenty_parallel_stores_all_land(backend: Backend) {
 
 backend_tests!(parallel_store_erase_mix_ends_consistent);
 fn parallel_store_erase_mix_ends_consistent(backend: Backend) {
+    // Twenty helpers at once.
+    let _machine = time::alone();
     let env = Env::new(backend);
     // Keys 0..10 are stored then erased; keys 10..20 are stored twice.
     for i in 0..10 {
@@ -77,6 +82,8 @@ fn parallel_store_erase_mix_ends_consistent(backend: Backend) {
 #[test]
 #[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn get_during_store_never_mixes_old_username_with_new_secret() {
+    // Four readers and a writer flooding the shared keyring.
+    let _machine = time::alone();
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
@@ -148,6 +155,8 @@ fn secret_service_pid() -> String {
 #[test]
 #[ignore = "needs the Secret Service (run through tests/with-secret-service)"]
 fn parallel_gets_on_one_bus_leave_the_secret_service_running() {
+    // Sixteen readers flooding the shared keyring.
+    let _machine = time::alone();
     use std::sync::Arc;
 
     common::require_secret_service();

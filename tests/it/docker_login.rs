@@ -3,87 +3,16 @@
 //! client-side when no daemon answers, so no daemon is needed), and skopeo
 //! through `configure --podman`, all going through this helper. The registry
 //! is Debian's `docker-registry` with an htpasswd file, on a free 127.0.0.1
-//! port, started and killed by the test.
+//! port, started and killed by the test (`common::registry`).
 
 use crate::common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::human::{put_bin_on_path, secret_forms};
+use common::registry::{Auth, Registry, PASSWORD, USER};
 use common::{tool, Backend, Env, Run};
-
-const USER: &str = "alice";
-const PASSWORD: &str = "reg-Secret-pw-7";
-
-/// A `docker-registry` process with htpasswd auth; killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let htpasswd = dir.path().join("htpasswd");
-        let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
-        cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(USER);
-        let out = common::run_command(cmd, PASSWORD.as_bytes());
-        assert_eq!(out.code, 0, "htpasswd: {out:?}");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
-                dir.path().join("data").display(),
-                htpasswd.display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(tool("docker-registry", "docker-registry"))
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        let registry = Registry {
-            child,
-            port,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "docker-registry did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        registry
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A client command in the test environment with our binary first on PATH.
 fn client(env: &Env, program: PathBuf, args: &[&str]) -> Command {
@@ -120,12 +49,12 @@ backend_tests!(
     ignore = "needs docker, docker-registry and htpasswd (tests/install-deps)"
 );
 fn docker_login_and_logout_go_through_the_helper(backend: Backend) {
-    let registry = Registry::start();
+    let registry = Registry::start(Auth::Htpasswd, false);
     let host = registry.host();
     let docker = tool("docker", "docker-ce-cli (or docker.io)");
     let env = Env::new(backend);
     ours(&env, &["configure", "-q"], b"").ok();
-    let config = env.docker_config_dir().join("config.json");
+    let config = env.docker_config();
 
     // Real docker login, secret on stdin.
     let out = common::run_command(
@@ -194,7 +123,7 @@ backend_tests!(
     ignore = "needs skopeo, docker-registry and htpasswd (tests/install-deps)"
 );
 fn skopeo_login_goes_through_the_helper_after_configure_podman(backend: Backend) {
-    let registry = Registry::start();
+    let registry = Registry::start(Auth::Htpasswd, false);
     let host = registry.host();
     let skopeo = tool("skopeo", "skopeo");
     let env = Env::new(backend);

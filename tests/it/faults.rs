@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::time::{self, bound, wait_until};
 use common::{run_command, Backend, Env, Run};
 
 /// A tiny deterministic PRNG (xorshift): the seed is printed so a failure replays.
@@ -396,7 +397,9 @@ impl PrivateBus {
             daemon,
             keyring: None,
         };
-        wait_for(|| socket.exists(), "the private bus socket");
+        wait_until(Duration::from_secs(5), "the private bus socket", || {
+            socket.exists()
+        });
         bus
     }
 
@@ -451,7 +454,11 @@ impl PrivateBus {
             }
         }
         self.keyring = Some(child);
-        wait_for(|| self.has_provider(), "gnome-keyring on the private bus");
+        wait_until(
+            Duration::from_secs(5),
+            "gnome-keyring on the private bus",
+            || self.has_provider(),
+        );
     }
 
     fn has_provider(&self) -> bool {
@@ -523,16 +530,6 @@ impl Drop for PrivateBus {
     }
 }
 
-fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
-    for _ in 0..100 {
-        if ready() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what} did not come up within 5 s");
-}
-
 /// Fails the calling (ignored by default) test unless the tools that start a
 /// private bus and keyring are installed.
 fn require_secret_service_tools() {
@@ -543,7 +540,7 @@ fn require_secret_service_tools() {
 
 fn assert_bounded(run: &Run, took: Duration, needle: &str, what: &str) {
     assert!(
-        took < Duration::from_secs(BOUND_SECS) + SLACK,
+        took < bound(Duration::from_secs(BOUND_SECS) + SLACK),
         "{what}: took {took:?}, bound {BOUND_SECS}s: {run:?}"
     );
     assert_one_line_error(run, needle, what);
@@ -552,6 +549,7 @@ fn assert_bounded(run: &Run, took: Duration, needle: &str, what: &str) {
 /// No bus at all, or a bus address that leads nowhere: a fast, clear error.
 #[test]
 fn secret_service_absent_fails_fast() {
+    let _machine = time::timed();
     let env = Env::new(Backend::SecretService);
     let stdin = store_json("quay.io", "u", "s");
     for (what, address) in [
@@ -581,6 +579,7 @@ fn secret_service_absent_fails_fast() {
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_without_provider_fails_fast() {
+    let _machine = time::timed();
     require_secret_service_tools();
     let bus = PrivateBus::start();
     let env = bus.env();
@@ -599,6 +598,7 @@ fn secret_service_without_provider_fails_fast() {
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_locked_fails_within_the_bound() {
+    let _machine = time::timed();
     require_secret_service_tools();
     let (bus, env) = PrivateBus::with_kept_credential();
     bus.lock();
@@ -638,6 +638,7 @@ fn secret_service_locked_fails_within_the_bound() {
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_without_a_collection_explains_and_auto_refuses() {
+    let _machine = time::timed();
     require_secret_service_tools();
     let mut bus = PrivateBus::start();
     bus.start_keyring_with(None);
@@ -678,6 +679,7 @@ fn secret_service_without_a_collection_explains_and_auto_refuses() {
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn auto_never_downgrades_a_locked_or_hung_keyring_to_the_file_store() {
+    let _machine = time::timed();
     require_secret_service_tools();
     for hung in [false, true] {
         let (bus, env) = PrivateBus::with_kept_credential();
@@ -805,17 +807,21 @@ fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
         .spawn()
         .expect("dbus-monitor (apt-get install dbus)");
     // Becoming a monitor drops its own name: from then on it sees everything.
-    wait_for(
-        || fs::read_to_string(&log).is_ok_and(|text| text.contains("NameLost")),
-        "dbus-monitor",
-    );
+    wait_until(Duration::from_secs(5), "dbus-monitor", || {
+        fs::read_to_string(&log).is_ok_and(|text| text.contains("NameLost"))
+    });
     let env = bus.env();
     bus.run(&env, &["store"], &store_json("quay.io", "u", "s"))
         .0
         .ok();
     bus.run(&env, &["get"], b"quay.io").0.ok();
     bus.run(&env, &["erase"], b"quay.io").0.ok();
-    std::thread::sleep(Duration::from_millis(200));
+    // The erase's last call reaching the monitor: so has every call before it.
+    wait_until(
+        Duration::from_secs(5),
+        "dbus-monitor seeing the erase's Delete",
+        || fs::read_to_string(&log).is_ok_and(|text| text.contains("member=Delete")),
+    );
     let _ = monitor.kill();
     let _ = monitor.wait();
 
@@ -852,6 +858,7 @@ fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
 fn secret_service_hung_fails_within_the_bound() {
+    let _machine = time::timed();
     require_secret_service_tools();
     let (bus, env) = PrivateBus::with_kept_credential();
     bus.freeze();
@@ -885,7 +892,7 @@ fn secret_service_hung_fails_within_the_bound() {
             "{args:?}: {run:?}"
         );
         assert!(
-            took < Duration::from_secs(BOUND_SECS) + SLACK,
+            took < bound(Duration::from_secs(BOUND_SECS) + SLACK),
             "{args:?}: took {took:?}"
         );
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
@@ -900,13 +907,13 @@ fn secret_service_hung_fails_within_the_bound() {
         "{run:?}"
     );
     assert!(
-        took < Duration::from_secs(3 * BOUND_SECS) + SLACK,
+        took < bound(Duration::from_secs(3 * BOUND_SECS) + SLACK),
         "doctor took {took:?}"
     );
     let (run, took) = bus.run(&env, &["list"], b"");
     assert_eq!(run.stdout, "{\"quay.io\":\"u\"}\n");
     assert!(
-        took < Duration::from_secs(1),
+        took < bound(Duration::from_secs(1)),
         "list must not touch the keyring"
     );
 }

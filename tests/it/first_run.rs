@@ -346,7 +346,7 @@ fn podman_round_trip_follows_logins_and_unconfigure_restores_the_file() {
             run.stdout.contains("docker's config is unchanged"),
             "{run:?}"
         );
-        assert!(!env.docker_config_dir().join("config.json").exists());
+        assert!(!env.docker_config().exists());
         assert_eq!(
             cred_helpers(&env),
             serde_json::json!({"quay.io": "keyring"})

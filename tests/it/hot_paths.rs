@@ -5,21 +5,9 @@
 
 use crate::common;
 
-use std::ffi::OsStr;
 use std::process::Command;
 
 use common::{run_command, Backend, Env};
-
-/// The keyring `service` attribute this environment uses.
-fn service_of(env: &Env) -> String {
-    let cmd = env.command(&[]);
-    cmd.get_envs()
-        .find(|(k, _)| *k == OsStr::new("DOCKER_CREDENTIAL_KEYRING_SERVICE"))
-        .and_then(|(_, v)| v)
-        .expect("the harness sets a service")
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn secret_tool(env: &Env, args: &[&str], stdin: &[u8]) -> common::Run {
     let mut cmd = Command::new("secret-tool");
@@ -54,7 +42,7 @@ fn list_never_touches_the_keyring(backend: Backend) {
 fn secret_service_get_reads_the_live_item_by_its_attributes() {
     common::require_secret_service();
     let env = Env::new(Backend::SecretService);
-    let service = service_of(&env);
+    let service = env.service().to_owned();
     env.store("quay.io", "alice", "old-secret").ok();
     // The item's attributes as any Secret Service client sees them.
     let found = secret_tool(&env, &["search", "--all", "service", &service], b"");

@@ -351,7 +351,7 @@ fn export_prints_secrets_only_in_the_pull_secret_and_migrate_never(backend: Back
     assert_eq!(mode, 0o600, "{backend:?}: export --output file mode");
 
     // migrate: a plaintext secret in config.json moves without being printed.
-    let config = env.docker_config_dir().join("config.json");
+    let config = env.docker_config();
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     let auth = b64.encode(format!("mu:{SECRET2}"));
     std::fs::write(
@@ -555,19 +555,17 @@ fn helper_runs_with_core_dumps_disabled() {
         .expect("prlimit (util-linux)");
     let limits = format!("/proc/{}/limits", child.id());
     let mut core_line = String::new();
-    for _ in 0..100 {
+    // Inherited limits first, then prlimit's unlimited, then the helper's.
+    let limit_0 = "the helper's core limit 0";
+    common::time::wait_until(std::time::Duration::from_secs(2), limit_0, || {
         let text = std::fs::read_to_string(&limits).unwrap_or_default();
-        // Inherited limits first, then prlimit's unlimited, then the helper's.
         core_line = text
             .lines()
             .find(|l| l.starts_with("Max core file size"))
             .unwrap_or_default()
             .to_owned();
-        if core_line.split_whitespace().skip(4).take(2).eq(["0", "0"]) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        core_line.split_whitespace().skip(4).take(2).eq(["0", "0"])
+    });
     child
         .stdin
         .take()

@@ -319,7 +319,7 @@ backend_tests!(
 );
 fn skopeo_pulls_with_the_returned_credential(backend: Backend) {
     use registry::{Auth, Registry, PASSWORD, USER};
-    let skopeo = registry::tool("skopeo", "skopeo");
+    let skopeo = common::tool("skopeo", "skopeo");
     let registry = Registry::start(Auth::Htpasswd, false);
     let host = registry.host();
     let layout = tempfile::tempdir().unwrap();

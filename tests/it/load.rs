@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
 
+use common::time;
 use common::{Backend, Env, Run};
 
 const WRITERS: usize = 50;
@@ -152,6 +153,8 @@ fn writer(env: &Env, w: usize) -> Outcome {
 
 backend_tests!(fifty_writers_twenty_ops_each);
 fn fifty_writers_twenty_ops_each(backend: Backend) {
+    // Fifty helpers at once.
+    let _machine = time::alone();
     let env = Arc::new(Env::new(backend));
     let start = std::time::Instant::now();
     let handles: Vec<_> = (0..WRITERS)
@@ -242,7 +245,7 @@ fn logout_all_and_migrate_write_the_index_once(backend: Backend) {
             )
         })
         .collect();
-    let config = env.docker_config_dir().join("config.json");
+    let config = env.docker_config();
     std::fs::create_dir_all(env.docker_config_dir()).unwrap();
     std::fs::write(&config, serde_json::json!({ "auths": auths }).to_string()).unwrap();
     let debug = |args: &[&str]| {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::human::{run, secret};
-use common::{Backend, Env, Run};
+use common::{tool, Backend, Env, Run};
 use registry::*;
 
 fn assert_no_secret(run: &Run) {
@@ -341,11 +341,7 @@ fn ours_accepts_exactly_when_docker_login_does() {
         let env = Env::new(Backend::File);
         let theirs_env = Env::new(Backend::File);
         std::fs::create_dir_all(theirs_env.docker_config_dir()).unwrap();
-        std::fs::write(
-            theirs_env.docker_config_dir().join("config.json"),
-            r#"{"credsStore":"keyring"}"#,
-        )
-        .unwrap();
+        std::fs::write(theirs_env.docker_config(), r#"{"credsStore":"keyring"}"#).unwrap();
         let mut cmd = Command::new(&docker);
         cmd.args(["login", "-u", user, "--password-stdin", host]);
         theirs_env.apply(&mut cmd);

@@ -281,11 +281,7 @@ fn page_files(env: &Env) {
         "quay.io/repository-main": entry("repository-main+puller", REPO_MAIN_PW, "you@example.com"),
     }});
     std::fs::create_dir_all(env.docker_config_dir()).unwrap();
-    std::fs::write(
-        env.docker_config_dir().join("config.json"),
-        config.to_string(),
-    )
-    .unwrap();
+    std::fs::write(env.docker_config(), config.to_string()).unwrap();
     let (release, redhat) = (NEW_RELEASE, NEW_REDHAT);
     let downloaded = json!({"auths": {
         "cloud.openshift.com": entry(release.0, release.1, "new-owner@example.com"),

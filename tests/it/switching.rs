@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use common::human::{
     assert_no_test_secret, auth_b64, bin_dir, human_command, plaintext_config, run, secret, SECRETS,
 };
-use common::{read_file, write_file};
-use common::{Backend, Env, Run};
+use common::time::{self, bound, wait_until};
+use common::{read_file, write_file, Backend, Env, Run};
 use serde_json::{json, Value};
 
 const FAKE_HELPER: &str = r#"#!/usr/bin/env python3
@@ -172,7 +172,7 @@ impl Fake {
     }
 
     fn docker_config(&self) -> PathBuf {
-        self.env.docker_config_dir().join("config.json")
+        self.env.docker_config()
     }
 
     fn write_docker_config(&self, config: Value) {
@@ -374,6 +374,7 @@ fn erase_old_empties_the_old_helper_and_cred_helpers_follow() {
 /// config untouched, no secret shown.
 #[test]
 fn a_broken_helper_moves_nothing_and_changes_nothing() {
+    let _machine = time::timed();
     for (mode, expected) in [
         (
             "fail-list",
@@ -421,7 +422,7 @@ fn a_broken_helper_moves_nothing_and_changes_nothing() {
         );
         assert_no_secret(&run, &["a-Secret-1", "b-Secret-2", "hub-Identity-Token-3"]);
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < bound(Duration::from_secs(30)),
             "{mode}: bounded"
         );
         assert_eq!(
@@ -520,6 +521,7 @@ fn a_helper_that_floods_stderr_still_answers() {
 /// open) its stdout: the deadline still holds, nothing changes.
 #[test]
 fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
+    let _machine = time::timed();
     let mut fake = Fake::new(&three_held());
     fake.mode = "fork-hang-list".to_owned();
     fake.write_docker_config(json!({"credsStore": "fake"}));
@@ -536,7 +538,10 @@ fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
             .contains("docker-credential-fake list did not answer within 5s"),
         "{run:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+    assert!(
+        started.elapsed() < bound(Duration::from_secs(30)),
+        "bounded"
+    );
     assert_eq!(std::fs::read(fake.docker_config()).unwrap(), before);
 }
 
@@ -545,6 +550,7 @@ fn a_hung_helper_whose_child_holds_its_stdout_is_stopped_in_time() {
 /// deadline (60 s by default, per call).
 #[test]
 fn a_daemon_left_holding_stderr_does_not_stall_each_call() {
+    let _machine = time::timed();
     let mut fake = Fake::new(&three_held()[..1]);
     fake.mode = "daemon-list".to_owned();
     fake.write_docker_config(json!({"credsStore": "fake"}));
@@ -554,7 +560,7 @@ fn a_daemon_left_holding_stderr_does_not_stall_each_call() {
     let elapsed = started.elapsed();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("1 credential(s) moved"), "{run:?}");
-    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    assert!(elapsed < bound(Duration::from_secs(30)), "took {elapsed:?}");
 }
 
 /// A `docker login` while migrate reads the helpers (it rewrites
@@ -864,11 +870,11 @@ fn an_interrupt_while_switching_acts_after_the_record() {
             let _ = lines.send(line.unwrap_or_default());
         }
     });
-    let until = Instant::now() + Duration::from_secs(60);
-    while !flag.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(flag.exists(), "migrate reached the pause");
+    wait_until(
+        Duration::from_secs(60),
+        "migrate reaching the pause",
+        || flag.exists(),
+    );
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
@@ -878,7 +884,7 @@ fn an_interrupt_while_switching_acts_after_the_record() {
     // The pause ends once the signal is noted (its notice printed), or
     // once the command died of it.
     let mut stderr = String::new();
-    while let Ok(line) = stderr_lines.recv_timeout(Duration::from_secs(60)) {
+    while let Ok(line) = stderr_lines.recv_timeout(bound(Duration::from_secs(60))) {
         stderr.push_str(&line);
         stderr.push('\n');
         if line.contains("interrupted: finishing the writes") {
@@ -898,10 +904,6 @@ fn an_interrupt_while_switching_acts_after_the_record() {
         "{stderr}"
     );
 }
-
-/// The Secret Service tests share one gnome-keyring, whose
-/// `docker-credential-secretservice` items every one of them lists: one at a time.
-static SECRET_SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A Secret Service environment with a throwaway GnuPG key and `pass`
 /// store, both helpers from Debian, and this binary on PATH.
@@ -987,7 +989,7 @@ impl RealHelpers {
     }
 
     fn docker_config(&self) -> PathBuf {
-        self.env.docker_config_dir().join("config.json")
+        self.env.docker_config()
     }
 
     /// Erases every `docker-credential-secretservice` item (the keyring is shared).
@@ -1022,7 +1024,9 @@ const PASS_HELD: (&str, &str, &str) = ("quay.io", "quser", "quay-Secret-pass-4")
 #[test]
 #[ignore = "needs the Secret Service (tests/with-secret-service), golang-docker-credential-helpers, pass, gnupg, docker, skopeo, podman"]
 fn real_helpers_switch_with_the_readme_commands_and_back() {
-    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    // The shared gnome-keyring's `docker-credential-secretservice` items are
+    // listed and erased whole: no other test may use them meanwhile.
+    let _machine = time::alone();
     let real = RealHelpers::new();
     real.empty_secretservice();
     for (server, user, secret) in SS_HELD {
@@ -1138,7 +1142,9 @@ fn many_credentials_move_from_secretservice() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
-    let _one = SECRET_SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    // The shared gnome-keyring's `docker-credential-secretservice` items are
+    // listed and erased whole: no other test may use them meanwhile.
+    let _machine = time::alone();
     let real = RealHelpers::new();
     real.empty_secretservice();
     let server = |i: usize| format!("r{i:04}.example:5000");

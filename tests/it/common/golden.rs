@@ -28,7 +28,9 @@ pub fn assert_golden(name: &str, actual: &str) {
     assert_eq!(actual, expected, "golden file {name}");
 }
 
-/// The text of a file of the repository, by its path from the top.
+/// The text of a file of the repository, by its path from the top (for the
+/// Unix-only first_run and openshift_page).
+#[cfg(unix)]
 pub fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

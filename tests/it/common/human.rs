@@ -107,6 +107,7 @@ pub fn assert_no_test_secret(run: &Run) {
 }
 
 /// A PATH without docker-credential-keyring (the machine may have one installed).
+#[cfg(unix)] // for the Unix-only configure and doctor
 pub fn empty_path(env: &Env) -> PathBuf {
     let dir = env.home().join("empty-bin");
     std::fs::create_dir_all(&dir).unwrap();
@@ -115,6 +116,7 @@ pub fn empty_path(env: &Env) -> PathBuf {
 
 /// A docker config.json holding [`SECRETS`] 0 to 2 in plaintext (`auth`
 /// fields and an identity token), with `credsStore` already ours.
+#[cfg(unix)] // for the Unix-only doctor, switching and hygiene
 pub fn plaintext_config() -> String {
     format!(
         r#"{{

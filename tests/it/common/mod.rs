@@ -2,7 +2,6 @@
 //! exit code) in an isolated HOME/XDG/DOCKER_CONFIG, on the file store or on
 //! the real Secret Service (gnome-keyring on a private D-Bus session, started
 //! by `tests/with-secret-service`).
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[cfg(unix)] // read by the Unix-only first_run and openshift_page
 pub mod docs;
 pub mod golden;
 pub mod human;
@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod kubestub;
 pub mod pull_secret;
 pub mod registry;
+pub mod time;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-keyring");
 
@@ -203,13 +204,17 @@ pub fn fails(run: &Run, needle: &str) {
     assert_eq!(run.stderr.lines().count(), 1, "one-line error: {run:?}");
 }
 
+// File helpers of the Unix-only modules (the Windows build has no user of them).
+
 /// Writes `text` to `path`, creating its directory.
+#[cfg(unix)]
 pub fn write_file(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
 
 /// The text of `path`; a missing file fails the test, naming it.
+#[cfg(unix)]
 pub fn read_file(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -250,10 +255,11 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
     }
 }
 
-/// [`run_command`], but a run still going after `limit` is killed and fails
-/// the test (a hang must fail, not hold the test run forever).
+/// [`run_command`], but a run still going after [`time::bound`]`(limit)` is
+/// killed and fails the test (a hang must fail, not hold the test run forever).
 pub fn run_command_within(mut cmd: Command, stdin: &[u8], limit: Duration) -> Run {
     use std::io::Read;
+    let limit = time::bound(limit);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

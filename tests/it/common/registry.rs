@@ -3,12 +3,13 @@
 //! made by openssl) and tests/e2e/token_server.py (token auth on 127.0.0.2,
 //! accepting only the SSO user). Each process is killed on drop.
 
-#![allow(dead_code)]
-
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::time::wait_until;
+use super::{run_command, tool};
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "reg-Secret-pw-7";
@@ -16,17 +17,6 @@ pub const SSO_USER: &str = "sso-bob";
 pub const SSO_PASSWORD: &str = "sso-Secret-pw-9";
 /// The refresh token (identity token) the token server knows, for the SSO user.
 pub const REFRESH_TOKEN: &str = "rt-Secret-identity-5";
-
-/// The path of a required tool; a missing one fails the test with the fix.
-pub fn tool(name: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is missing: apt-get install {package} (tests/install-deps does it)")
-        })
-}
 
 pub fn free_port(host: &str) -> u16 {
     TcpListener::bind((host, 0))
@@ -36,15 +26,12 @@ pub fn free_port(host: &str) -> u16 {
         .port()
 }
 
+/// Waits (bounded: 20 s) until something listens on `host:port`.
 pub fn wait_listening(host: &str, port: u16, what: &str) {
-    let start = Instant::now();
-    while TcpStream::connect((host, port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what} did not listen on {host}:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let listening = format!("{what} listening on {host}:{port}");
+    wait_until(Duration::from_secs(20), &listening, || {
+        TcpStream::connect((host, port)).is_ok()
+    });
 }
 
 pub fn openssl(dir: &Path, args: &[&str]) {
@@ -194,7 +181,7 @@ impl Registry {
         let htpasswd = dir.path().join("htpasswd");
         let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
         cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(USER);
-        let out = crate::common::run_command(cmd, PASSWORD.as_bytes());
+        let out = run_command(cmd, PASSWORD.as_bytes());
         assert_eq!(out.code, 0, "htpasswd: {out:?}");
         let port = free_port(ip);
         let auth = match auth {
@@ -358,17 +345,16 @@ impl TokenServer {
             cmd.arg("--refresh-tokens").arg(dir.path().join("refresh"));
         }
         let child = cmd.spawn().expect("start token_server.py");
-        let start = Instant::now();
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse::<u16>().unwrap();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "token_server.py did not start (needs python3-cryptography)"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        wait_until(
+            Duration::from_secs(20),
+            "token_server.py writing its port (it needs python3-cryptography)",
+            || port_file.exists(),
+        );
+        let port = std::fs::read_to_string(&port_file)
+            .unwrap()
+            .trim()
+            .parse::<u16>()
+            .unwrap();
         TokenServer { child, port, dir }
     }
 
@@ -532,7 +518,7 @@ impl Registry {
         let htpasswd = self.dir.path().join("htpasswd");
         let mut cmd = Command::new(tool("htpasswd", "apache2-utils"));
         cmd.args(["-B", "-i", "-c"]).arg(&htpasswd).arg(user);
-        let out = crate::common::run_command(cmd, password.as_bytes());
+        let out = run_command(cmd, password.as_bytes());
         assert_eq!(out.code, 0, "htpasswd: {out:?}");
         let _ = self.child.kill();
         let _ = self.child.wait();

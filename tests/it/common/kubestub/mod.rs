@@ -11,7 +11,6 @@
 //! (see [`state`]), for the conflict, rotation, link-script and grant-pull
 //! tests; it logs every request ([`Stub::requests`]), so a test can wait on
 //! what a script has done instead of sleeping.
-#![allow(dead_code)]
 
 pub mod state;
 
@@ -20,8 +19,11 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
+
+use super::time::wait_until;
 
 const API: &str = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#;
 const APIS: &str = r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"rbac.authorization.k8s.io","versions":[{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"rbac.authorization.k8s.io/v1","version":"v1"}}]}"#;
@@ -112,14 +114,10 @@ impl Stub {
     /// Waits (bounded: 30 s) until the stub has answered `count` `method`
     /// requests for `path`.
     pub fn wait_for_requests(&self, method: &str, path: &str, count: usize) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.requests(method, path) < count {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {count} {method} {path} within 30 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let what = format!("{count} {method} {path}");
+        wait_until(Duration::from_secs(30), &what, || {
+            self.requests(method, path) >= count
+        });
     }
 
     /// See [`state::State::before_next_write`].
