@@ -505,7 +505,7 @@ def main():
 
 class LocalRegistry:
     """distribution's `docker-registry` with htpasswd auth, as
-    tests/registry_side/mod.rs launches it, on plain HTTP (our commands allow
+    tests/it/common/registry.rs launches it, on plain HTTP (our commands allow
     it for loopback addresses). It listens on every address of the port so
     that 127.0.0.1 ... 127.0.0.N (all loopback on Linux) are N distinct
     registries to `check`; the password is a throw-away one."""

@@ -23,7 +23,7 @@ pub(crate) fn secret_from_stdin() -> Result<Secret> {
     if text.trim().is_empty() {
         bail!("the password on standard input is only whitespace: pipe in the real password");
     }
-    // A tab is a password character docker and kubectl accept (tests/export.rs
+    // A tab is a password character docker and kubectl accept (tests/it/export.rs
     // pins kubectl parity with one); NUL, escapes and other controls mean binary data.
     if text.chars().any(|c| c.is_control() && c != '\t') {
         bail!("the password on standard input contains control characters (binary data?): pipe in the password as text");

@@ -38,7 +38,7 @@ use crate::registry::ServerKey;
 use crate::secret::Secret;
 
 /// How long a writer waits for another helper's lock before giving up (retryable).
-/// 30 s: tests/load.rs (50 writers on a 2-core machine, each keyring write a
+/// 30 s: tests/it/load.rs (50 writers on a 2-core machine, each keyring write a
 /// few D-Bus calls under the lock) saw 10 s run out; docker waits for us anyway.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -398,7 +398,7 @@ impl Credentials {
         puts.iter().try_for_each(check_put)?;
         // The keyring is reached under the lock on purpose: 50 helpers opening
         // Secret Service sessions at once overloaded gnome-keyring past the
-        // call bound in tests/load.rs; serialised, they wait for the lock instead.
+        // call bound in tests/it/load.rs; serialised, they wait for the lock instead.
         let _lock = self.lock()?;
         let mut db = self.load()?;
         let mut removals = Removals {
