@@ -18,7 +18,7 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use keyring_core::{Entry, Error as KeyringError};
 
-use super::secrets::SecretStore;
+use super::secrets::{Found, Known, SecretStore};
 use super::StoreKind;
 use crate::secret::Secret;
 
@@ -125,15 +125,13 @@ impl BackendError {
     /// the secret read, or nothing when the one stored is damaged
     /// ([`BackendError::Corrupt`]), so a damaged secret never blocks its
     /// own replacement or removal.
-    pub(crate) fn unless_corrupt(
-        read: BackendResult<Option<Secret>>,
-    ) -> BackendResult<Option<Secret>> {
+    pub(crate) fn unless_corrupt<T: Default>(read: BackendResult<T>) -> BackendResult<T> {
         match read {
             Err(BackendError::Corrupt { kind, .. }) => {
                 crate::debug!(
                     "a damaged {kind} secret is replaced or removed; nothing to put back"
                 );
-                Ok(None)
+                Ok(T::default())
             }
             other => other,
         }
@@ -149,12 +147,20 @@ pub(crate) fn timeout() -> Duration {
 
 /// The secret stored under `key`, `None` if there is none.
 pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
+    get_at(kind, key, None).map(|found| found.secret)
+}
+
+/// [`get`], looking first at `item` (see [`SecretStore::get_at`]): only the
+/// Secret Service has items here; the other keyrings are asked by key.
+pub(crate) fn get_at(kind: StoreKind, key: &str, item: Option<&str>) -> BackendResult<Found> {
     let key = key.to_owned();
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
-        return run_bounded(kind, move || secret_service_get(&key));
+        let item = item.map(str::to_owned);
+        return run_bounded(kind, move || secret_service_get(&key, item.as_deref()));
     }
-    bounded(kind, move |store| {
+    let _ = item;
+    let secret = bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
         match entry.get_secret() {
             Ok(bytes) => decode(kind, bytes).map(Some),
@@ -167,7 +173,8 @@ pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
             },
             Err(err) => Err(map_error(kind, err)),
         }
-    })
+    })?;
+    Ok(Found { secret, item: None })
 }
 
 /// The most bytes Windows Credential Manager keeps in one credential
@@ -195,10 +202,30 @@ fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
 
 /// Stores `secret` under `key`, replacing any earlier secret.
 pub(crate) fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+    set_at(kind, key, label, secret, Known::Nothing).map(|_| ())
+}
+
+/// [`set`], told where the secret it replaces is (see
+/// [`SecretStore::set_at`]); returns the item now holding it (the Secret
+/// Service's; the other keyrings have none here).
+pub(crate) fn set_at(
+    kind: StoreKind,
+    key: &str,
+    label: &str,
+    secret: &Secret,
+    known: Known,
+) -> BackendResult<Option<String>> {
     check_fits(kind, secret)?;
     let key = key.to_owned();
     let label = label.to_owned();
     let secret = secret.clone();
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return run_bounded(kind, move || {
+            secret_service_set(&key, &label, &secret, known)
+        });
+    }
+    let _ = known;
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, Some(&label))?;
         match entry.set_secret(secret.expose().as_bytes()) {
@@ -217,11 +244,16 @@ pub(crate) fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> B
             Err(err) => Err(map_error(kind, err)),
         }
     })
+    .map(|()| None)
 }
 
 /// Removes the secret under `key`. Returns whether there was one.
 pub(crate) fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
     let key = key.to_owned();
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return run_bounded(kind, move || secret_service_delete(&key));
+    }
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
         match entry.delete_credential() {
@@ -254,6 +286,20 @@ impl SecretStore for Keyring {
 
     fn delete(&self, key: &str) -> BackendResult<bool> {
         delete(self.0, key)
+    }
+
+    fn get_at(&self, key: &str, item: Option<&str>) -> BackendResult<Found> {
+        get_at(self.0, key, item)
+    }
+
+    fn set_at(
+        &self,
+        key: &str,
+        label: &str,
+        secret: &Secret,
+        known: Known,
+    ) -> BackendResult<Option<String>> {
+        set_at(self.0, key, label, secret, known)
     }
 }
 
@@ -483,25 +529,80 @@ fn set_session_bus_env() -> BackendResult<()> {
 /// Why not through keyring-core like every other call: its store always opens
 /// a Diffie-Hellman session, and that key exchange (two 1024-bit modular
 /// exponentiations here plus one in the daemon) was half of a `get`
-/// (callgrind and the timestamps of `strace -f`; see docs/benchmarks.md). It protects the secret only from someone reading the session bus,
-/// and that is the same user (or root), who can ask the Secret Service for
-/// the secret directly anyway. The round trips are the store crate's: Hello,
-/// a property read (the vendored fix that keeps gnome-keyring from aborting:
-/// `vendor/dbus-secret-service/PATCHED.md`), OpenSession, SearchItems on the same attributes (`service`, `username`:
-/// see `dbus-secret-service-keyring-store`'s `Specifier`), an Unlock only
-/// when the item is locked, GetSecret. Several matches: the first wins, as in
-/// [`get`]'s `Ambiguous` arm.
+/// (callgrind and the timestamps of `strace -f`; see docs/benchmarks.md). It
+/// protects the secret only from someone reading the session bus, and that is
+/// the same user (or root), who can ask the Secret Service for the secret
+/// directly anyway.
+///
+/// The round trips after connecting (Hello, then the property read of the
+/// vendored fix that keeps gnome-keyring from aborting:
+/// `vendor/dbus-secret-service/PATCHED.md`): OpenSession, then, when the
+/// index kept the item's path, its `Attributes` and `GetSecret` sent together
+/// ([`read_kept_item`]): two. Without a kept path, or when it no longer
+/// holds this credential, a search on the same attributes (`service`,
+/// `username`: see `dbus-secret-service-keyring-store`'s `Specifier`), an
+/// Unlock only when the item is locked, GetSecret. Several matches: the first
+/// wins, as in [`get`]'s `Ambiguous` arm.
 #[cfg(target_os = "linux")]
-fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
-    with_plain_session(|ss| secret_service_get_plain(ss, key))
+fn secret_service_get(key: &str, item: Option<&str>) -> BackendResult<Found> {
+    with_plain_session(|ss| {
+        if let Some(path) = item {
+            if let Some(secret) = read_kept_item(ss, key, path)? {
+                return Ok(Found {
+                    secret: Some(secret),
+                    item: Some(path.to_owned()),
+                });
+            }
+        }
+        search_and_read(ss, key)
+    })
 }
 
+/// The secret of the item at `path` if that item still is `key`'s (its
+/// `service` and `username` attributes; gnome-keyring reuses the paths of
+/// deleted items), else `None`, for the caller to search: the item was
+/// deleted, replaced, is locked, or belongs to someone else. Its attributes
+/// and secret are asked for together (one round trip); a secret that turns
+/// out not to be ours is wiped unread.
 #[cfg(target_os = "linux")]
-fn secret_service_get_plain(
+fn read_kept_item(
     ss: &dbus_secret_service::SecretService,
     key: &str,
+    path: &str,
 ) -> BackendResult<Option<Secret>> {
-    let kind = StoreKind::SecretService;
+    let Ok(path) = dbus_secret_service::Path::new(path.to_owned()) else {
+        crate::debug!("the index keeps no valid item path for {key}; searching");
+        return Ok(None);
+    };
+    let item = dbus_secret_service::Item::new(ss, path);
+    let (attributes, bytes) = match item.get_attributes_and_secret() {
+        Ok(read) => read,
+        Err(err) => {
+            crate::debug!("the item the index keeps for {key} cannot be read ({err}); searching");
+            return Ok(None);
+        }
+    };
+    let mut bytes = zeroize::Zeroizing::new(bytes);
+    if !holds(&attributes, key) {
+        crate::debug!("the item the index keeps for {key} now holds another secret; searching");
+        return Ok(None);
+    }
+    decode(StoreKind::SecretService, std::mem::take(&mut *bytes)).map(Some)
+}
+
+/// Whether an item's attributes are those of `key`'s secret: what a search
+/// for it matches (other attributes, such as libsecret's `xdg:schema`, do
+/// not matter).
+#[cfg(target_os = "linux")]
+fn holds(attributes: &HashMap<String, String>, key: &str) -> bool {
+    attributes.get("username").map(String::as_str) == Some(key)
+        && attributes.get("service") == Some(&service_name())
+}
+
+/// The search side of [`secret_service_get`]: the first item with `key`'s
+/// attributes (an unlocked one, else a locked one unlocked first).
+#[cfg(target_os = "linux")]
+fn search_and_read(ss: &dbus_secret_service::SecretService, key: &str) -> BackendResult<Found> {
     let service = service_name();
     let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
     let found = ss.search_items(attributes).map_err(secret_service_error)?;
@@ -511,10 +612,149 @@ fn secret_service_get_plain(
             item.unlock().map_err(secret_service_error)?;
             item
         }
-        (None, None) => return Ok(None),
+        (None, None) => return Ok(Found::default()),
     };
     let bytes = item.get_secret().map_err(secret_service_error)?;
-    decode(kind, bytes).map(Some)
+    Ok(Found {
+        secret: Some(decode(StoreKind::SecretService, bytes)?),
+        item: Some(item.path.to_string()),
+    })
+}
+
+/// The content type keyring-core's Secret Service store gives every secret
+/// it writes; ours are written the same way, so that versions that wrote
+/// through it and this one read each other's items.
+#[cfg(target_os = "linux")]
+const CONTENT_TYPE: &str = "application/octet-stream";
+
+/// `store` on the Secret Service, on the plain session of [`secret_service_get`]
+/// (see there for why plain): the item `known` names gets the new secret
+/// (one round trip: `put` has just read the old one from it); else an
+/// existing item with `key`'s attributes does (a search, duplicates beyond
+/// the first deleted, as [`set`]'s `Ambiguous` arm does), or a new one is
+/// created in the default collection, unlocking it first. New items get
+/// exactly what keyring-core's `dbus-secret-service-keyring-store` gives
+/// them (label, `service` and `username` attributes, [`CONTENT_TYPE`],
+/// replacing an identical one), and `CreateItem` answers with the item's
+/// path, which is returned for the index.
+#[cfg(target_os = "linux")]
+fn secret_service_set(
+    key: &str,
+    label: &str,
+    secret: &Secret,
+    known: Known,
+) -> BackendResult<Option<String>> {
+    use dbus_secret_service::{Item, Path};
+    with_plain_session(|ss| {
+        let set = |path: &str| -> Result<(), dbus_secret_service::Error> {
+            let item = Item::new(ss, Path::new(path.to_owned())?);
+            item.set_secret(secret.expose().as_bytes(), CONTENT_TYPE)
+        };
+        let existing = match known {
+            Known::At(path) => match set(&path) {
+                Ok(()) => return Ok(Some(path)),
+                Err(err) => {
+                    crate::debug!(
+                        "cannot write {key}'s secret where it was read ({err}); searching"
+                    );
+                    find_for_write(ss, key)?
+                }
+            },
+            Known::Absent => None,
+            Known::Nothing => find_for_write(ss, key)?,
+        };
+        match existing {
+            Some(path) => set(&path).map(|()| Some(path)).map_err(write_error),
+            None => create_item(ss, key, label, secret).map(Some),
+        }
+    })
+}
+
+/// The item a write of `key` replaces: the first with its attributes
+/// ([`items_of`]), the others deleted.
+#[cfg(target_os = "linux")]
+fn find_for_write(
+    ss: &dbus_secret_service::SecretService,
+    key: &str,
+) -> BackendResult<Option<String>> {
+    let items = items_of(ss, key)?;
+    let mut items = items.iter();
+    let first = items.next().map(|item| item.path.to_string());
+    for extra in items {
+        // Duplicates left by another tool: keep one, update it.
+        let _ = extra.delete();
+    }
+    Ok(first)
+}
+
+/// `erase` on the Secret Service, on the plain session of
+/// [`secret_service_get`]: every item with `key`'s attributes is deleted
+/// ([`items_of`]), as keyring-core's `Ambiguous` arm in [`delete`] does.
+#[cfg(target_os = "linux")]
+fn secret_service_delete(key: &str) -> BackendResult<bool> {
+    with_plain_session(|ss| {
+        let items = items_of(ss, key)?;
+        for item in &items {
+            item.delete().map_err(secret_service_error)?;
+        }
+        Ok(!items.is_empty())
+    })
+}
+
+/// Every item with `key`'s attributes, unlocked ones first; locked ones are
+/// unlocked (a prompt) as keyring-core's store does before it writes.
+#[cfg(target_os = "linux")]
+fn items_of<'s>(
+    ss: &'s dbus_secret_service::SecretService,
+    key: &str,
+) -> BackendResult<Vec<dbus_secret_service::Item<'s>>> {
+    let service = service_name();
+    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
+    let mut found = ss.search_items(attributes).map_err(write_error)?;
+    if !found.locked.is_empty() {
+        let locked: Vec<_> = found.locked.iter().collect();
+        ss.unlock_all(&locked).map_err(write_error)?;
+    }
+    found.unlocked.append(&mut found.locked);
+    Ok(found.unlocked)
+}
+
+/// A new item for `key` in the default collection (see [`secret_service_set`]).
+#[cfg(target_os = "linux")]
+fn create_item(
+    ss: &dbus_secret_service::SecretService,
+    key: &str,
+    label: &str,
+    secret: &Secret,
+) -> BackendResult<String> {
+    let collection = ss.get_default_collection().map_err(write_error)?;
+    if collection.is_locked().map_err(write_error)? {
+        collection.unlock().map_err(write_error)?;
+    }
+    let service = service_name();
+    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
+    let item = collection
+        .create_item(
+            label,
+            attributes,
+            secret.expose().as_bytes(),
+            true,
+            CONTENT_TYPE,
+        )
+        .map_err(write_error)?;
+    Ok(item.path.to_string())
+}
+
+/// Maps a write's errors: [`secret_service_error`], plus no default
+/// collection to create items in ([`BackendError::NoCollection`]).
+#[cfg(target_os = "linux")]
+fn write_error(err: dbus_secret_service::Error) -> BackendError {
+    match err {
+        dbus_secret_service::Error::NoResult => BackendError::NoCollection {
+            kind: StoreKind::SecretService,
+        },
+        other => secret_service_error(other),
+    }
 }
 
 /// Maps the D-Bus layer's errors like [`map_error`] maps keyring-core's.

@@ -118,6 +118,13 @@ pub(crate) struct Record {
     /// Email to put in exported pull secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) email: Option<String>,
+    /// Where the keyring keeps the secret (a Secret Service item's D-Bus
+    /// path), so `get` reads it directly instead of searching: a hint, checked
+    /// before it is trusted and replaced when stale (`store::secrets::Found`).
+    /// Optional, so the format stays 1: older versions ignore it (and drop it
+    /// when they rewrite the index), and a record without it is searched for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) item: Option<String>,
 }
 
 impl Database {
@@ -474,7 +481,39 @@ mod tests {
             store: StoreKind::File,
             secret: Some(Secret::from(secret)),
             email: None,
+            item: None,
         }
+    }
+
+    /// The keyring item a record keeps is optional in both directions: an
+    /// index written before it (or by a version that drops it) reads as "no
+    /// item", and one that has it stays format 1, its other fields as before.
+    #[test]
+    fn a_kept_item_is_optional_and_leaves_the_format_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = private_file(
+            &dir,
+            r#"{"version":1,"credentials":{
+                "old":{"serverURL":"old.io","username":"u","store":"secret-service"},
+                "new":{"serverURL":"new.io","username":"v","store":"secret-service",
+                       "item":"/org/freedesktop/secrets/collection/login/7"}}}"#,
+        );
+        assert_eq!(find_record(&path, "old").unwrap().unwrap().item, None);
+        let new = find_record(&path, "new").unwrap().unwrap();
+        assert_eq!(
+            new.item.as_deref(),
+            Some("/org/freedesktop/secrets/collection/login/7")
+        );
+        let db = Database::load(&path).unwrap();
+        assert_eq!(db.credentials["new"], new);
+        db.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""version": 1"#), "{text}");
+        assert_eq!(text.matches(r#""item""#).count(), 1, "{text}");
+        // `list` reads past it.
+        let index = IndexBytes::read(&path).unwrap();
+        assert_eq!(index.listed_and_pairs().unwrap().0.len(), 2);
+        assert_eq!(read_index_view(&path).unwrap().credentials.len(), 2);
     }
 
     fn private_file(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {

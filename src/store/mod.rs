@@ -33,6 +33,7 @@ pub(crate) use db::{AuthCredential, Database, Record};
 #[cfg(test)]
 pub(crate) use memory::MemoryStore;
 pub(crate) use secrets::SecretStore;
+use secrets::{Found, Known};
 
 use crate::registry::ServerKey;
 use crate::secret::Secret;
@@ -110,9 +111,9 @@ impl Removals<'_> {
         };
         let secrets = self.store.secrets(record.store);
         let erase = || -> Result<Option<Secret>, BackendError> {
-            let old_secret = BackendError::unless_corrupt(secrets.get(key))?;
+            let old = BackendError::unless_corrupt(secrets.get_at(key, record.item.as_deref()))?;
             secrets.delete(key)?;
-            Ok(old_secret)
+            Ok(old.secret)
         };
         let old_secret =
             erase().with_context(|| format!("cannot erase the credential for {key}"))?;
@@ -345,7 +346,7 @@ impl Credentials {
         if self.secrets(record.store).in_index() {
             return Ok(in_index_credential(&record));
         }
-        let _lock = self.read_lock()?;
+        let lock = self.read_lock()?;
         let Some(record) = db::find_record(&self.db_path(), key)? else {
             return Ok(None);
         };
@@ -353,16 +354,49 @@ impl Credentials {
         if secrets.in_index() {
             return Ok(in_index_credential(&record));
         }
-        let Some(secret) = secrets.get(key)? else {
+        let found = secrets.get_at(key, record.item.as_deref())?;
+        drop(lock);
+        let Some(secret) = found.secret else {
             let kind = record.store;
             crate::debug!("index lists {key} in {kind} but the keyring has no secret");
             return Ok(None);
         };
+        if found.item.is_some() && found.item != record.item {
+            self.remember_item(key, &record, found.item);
+        }
         Ok(Some(Credential {
             server_url: record.server_url,
             username: record.username,
             secret,
         }))
+    }
+
+    /// Keeps in the index the item where a lookup found `key`'s secret when
+    /// the index named another one or none (a record written before items
+    /// were kept, or an item another client replaced), so the next `get`
+    /// reads it directly. Best effort and never waited for: skipped when a
+    /// writer holds the lock or the record changed since it was read (that
+    /// writer records the item itself); the next lookup tries again.
+    fn remember_item(&self, key: &str, seen: &Record, item: Option<String>) {
+        let remembered = || -> Result<bool> {
+            let Some(_lock) = crate::fsutil::try_lock_exclusive(&self.lock_path())? else {
+                return Ok(false);
+            };
+            let mut db = self.load()?;
+            match db.credentials.get_mut(key) {
+                Some(record) if record.store == seen.store && record.item == seen.item => {
+                    record.item = item;
+                    db.save(&self.db_path())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        };
+        match remembered() {
+            Ok(true) => crate::debug!("recorded where the keyring keeps {key}"),
+            Ok(false) => crate::debug!("left recording where the keyring keeps {key} for later"),
+            Err(err) => crate::debug!("could not record where the keyring keeps {key}: {err:#}"),
+        }
     }
 
     /// Stores `credential` under `key`, replacing any earlier one. Returns the
@@ -448,17 +482,26 @@ impl Credentials {
         let key = put.key;
         let previous = db.credentials.get(key.as_str()).cloned();
         // The keyring secret this store overwrites, kept to put back if a
-        // later step fails (full disk): a failed store changes nothing.
-        let old_secret = match &previous {
-            Some(prev) => BackendError::unless_corrupt(self.secrets(prev.store).get(key.as_str()))
-                .with_context(|| format!("cannot store the credential for {key}"))?,
-            None => None,
+        // later step fails (full disk): a failed store changes nothing. The
+        // lookup also tells the write where that secret is.
+        let old = match &previous {
+            Some(prev) => BackendError::unless_corrupt(
+                self.secrets(prev.store)
+                    .get_at(key.as_str(), prev.item.as_deref()),
+            )
+            .with_context(|| format!("cannot store the credential for {key}"))?,
+            None => Found::default(),
         };
-        let kind = self.write_secret(key, put.credential)?;
+        let known = match &previous {
+            Some(prev) => (prev.store, Known::from_found(&old)),
+            None => (StoreKind::File, Known::Nothing),
+        };
+        let (kind, item) = self.write_secret(key, put.credential, known)?;
         let mut record = previous.clone().unwrap_or_default();
         record.server_url = put.credential.server_url.clone();
         record.username = put.credential.username.clone();
         record.store = kind;
+        record.item = item;
         record.secret = self
             .secrets(kind)
             .in_index()
@@ -471,7 +514,7 @@ impl Credentials {
             key: key.as_str().to_owned(),
             kind,
             previous,
-            old_secret,
+            old_secret: old.secret,
         });
         Ok(())
     }
@@ -479,8 +522,15 @@ impl Credentials {
     /// Writes the secret to the chosen store (the file store's goes into the
     /// index record instead, see [`SecretStore::in_index`]); under `auto` uses
     /// the file store only when there is no keyring at all
-    /// ([`choice::auto_fallback`]).
-    fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
+    /// ([`choice::auto_fallback`]). `known` is what a lookup in the store
+    /// holding the old secret found (used when that is the chosen store).
+    /// Returns the store written and the item it keeps the secret in.
+    fn write_secret(
+        &self,
+        key: &ServerKey,
+        credential: &Credential,
+        known: (StoreKind, Known),
+    ) -> Result<(StoreKind, Option<String>)> {
         let (kind, auto) = match self.choice {
             StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
@@ -488,17 +538,25 @@ impl Credentials {
                 None => (StoreKind::File, false),
             },
         };
-        let label = secrets::label(&credential.server_url);
-        let written = match self
-            .secrets(kind)
-            .set(key.as_str(), &label, &credential.secret)
-        {
-            Ok(()) => Ok(kind),
-            Err(err) if auto => choice::auto_fallback(err).inspect(|_| {
-                crate::debug!("auto: no {kind} here; using the file store");
-            }),
-            Err(err) => Err(err),
+        let (old_store, known) = known;
+        let known = if old_store == kind {
+            known
+        } else {
+            Known::Nothing
         };
+        let label = secrets::label(&credential.server_url);
+        let written =
+            match self
+                .secrets(kind)
+                .set_at(key.as_str(), &label, &credential.secret, known)
+            {
+                Ok(item) => Ok((kind, item)),
+                Err(err) if auto => choice::auto_fallback(err).map(|kind| {
+                    crate::debug!("auto: no {kind} here; using the file store");
+                    (kind, None)
+                }),
+                Err(err) => Err(err),
+            };
         written.with_context(|| format!("cannot store the credential for {key}"))
     }
 

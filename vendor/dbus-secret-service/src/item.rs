@@ -8,14 +8,17 @@
 use std::collections::HashMap;
 
 use dbus::{
+    arg::Variant,
     blocking::{Connection, Proxy},
     strings::Path,
+    Message,
 };
 
 use crate::{
     error::Error,
     proxy::{item::Item as ProxyItem, new_proxy},
     session::EncryptedSecret,
+    ss::{SS_DBUS_DEST, SS_ITEM_INTERFACE},
     LockAction, SecretService,
 };
 
@@ -95,6 +98,33 @@ impl<'a> Item<'a> {
         let encrypted = EncryptedSecret::from_dbus(tuple);
         let decrypted = self.service.session.decrypt_secret(encrypted)?;
         Ok(decrypted)
+    }
+
+    /// docker-credential-keyring patch: the item's attributes and its secret
+    /// in one round trip (both calls written before either reply is read).
+    /// For a caller that kept an item's path and must check that the path
+    /// still holds the item it means before using the secret (providers
+    /// reuse the paths of deleted items): if the attributes are not the
+    /// expected ones, the secret is the caller's to discard.
+    pub fn get_attributes_and_secret(&self) -> Result<(HashMap<String, String>, Vec<u8>), Error> {
+        let attributes = Message::new_method_call(
+            SS_DBUS_DEST,
+            &self.path,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+        )?
+        .append2(SS_ITEM_INTERFACE, "Attributes");
+        let secret =
+            Message::new_method_call(SS_DBUS_DEST, &self.path, SS_ITEM_INTERFACE, "GetSecret")?
+                .append1(self.service.session.path.clone());
+        let [attributes, secret] = self.service.call_pipelined([attributes, secret])?;
+        let attributes: Variant<HashMap<String, String>> =
+            attributes.read1().map_err(|_| Error::Parse)?;
+        let (session, salt, data, mime): (Path<'_>, Vec<u8>, Vec<u8>, String) =
+            secret.read1().map_err(|_| Error::Parse)?;
+        let encrypted = EncryptedSecret::from_dbus((session.into_static(), salt, data, mime));
+        let decrypted = self.service.session.decrypt_secret(encrypted)?;
+        Ok((attributes.0, decrypted))
     }
 
     pub fn get_secret_content_type(&self) -> Result<String, Error> {

@@ -146,17 +146,21 @@
 //!
 use std::collections::HashMap;
 
+use std::time::Instant;
+
 use dbus::arg::RefArg;
 pub use dbus::strings::Path;
 use dbus::{
     arg::{PropMap, Variant},
     blocking::{Connection, Proxy},
+    message::MessageType,
+    Message,
 };
 
 pub use collection::Collection;
 pub use error::Error;
 pub use item::Item;
-use proxy::{new_proxy, service::Service};
+use proxy::{new_proxy, service::Service, PROXY_TIMEOUT};
 pub use session::EncryptionType;
 use session::Session;
 use ss::{SS_COLLECTION_LABEL, SS_DBUS_PATH};
@@ -241,6 +245,58 @@ impl SecretService {
     /// Get the service proxy (internal)
     fn proxy(&self) -> Proxy<'_, &Connection> {
         new_proxy(&self.connection, SS_DBUS_PATH)
+    }
+
+    /// docker-credential-keyring patch: sends every call in `calls` before
+    /// reading any reply, then waits for all the replies (at most the 2 s a
+    /// proxy call waits), so N independent calls cost one round trip, not N.
+    /// Replies come back in call order; an error reply is returned as the
+    /// error (the first one in call order). Other messages arriving meanwhile
+    /// (signals) are dropped: nothing on this connection listens for them
+    /// outside a prompt, which does not run during these calls.
+    pub(crate) fn call_pipelined<const N: usize>(
+        &self,
+        calls: [Message; N],
+    ) -> Result<[Message; N], Error> {
+        let channel = self.connection.channel();
+        let mut serials = [0u32; N];
+        for (serial, call) in serials.iter_mut().zip(calls) {
+            *serial = channel
+                .send(call)
+                .map_err(|()| dbus::Error::new_failed("cannot send a message to the bus"))?;
+        }
+        channel.flush();
+        let deadline = Instant::now() + PROXY_TIMEOUT;
+        let mut replies: [Option<Message>; N] = std::array::from_fn(|_| None);
+        while replies.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Dbus(dbus::Error::new_custom(
+                    "org.freedesktop.DBus.Error.NoReply",
+                    "no reply from the Secret Service in time",
+                )));
+            }
+            let Some(message) = channel.blocking_pop_message(left)? else {
+                continue;
+            };
+            if !matches!(
+                message.msg_type(),
+                MessageType::MethodReturn | MessageType::Error
+            ) {
+                continue;
+            }
+            let call = message
+                .get_reply_serial()
+                .and_then(|reply_to| serials.iter().position(|s| *s == reply_to));
+            if let Some(i) = call {
+                replies[i] = Some(message);
+            }
+        }
+        let mut replies = replies.map(|reply| reply.expect("every reply arrived"));
+        for reply in replies.iter_mut() {
+            reply.as_result()?;
+        }
+        Ok(replies)
     }
 
     /// Get all collections

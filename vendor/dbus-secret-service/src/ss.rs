@@ -11,6 +11,9 @@
 pub const SS_DBUS_DEST: &str = "org.freedesktop.secrets";
 pub const SS_DBUS_PATH: &str = "/org/freedesktop/secrets";
 
+// Item interface
+pub const SS_ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
+
 // Item Properties
 pub const SS_ITEM_LABEL: &str = "org.freedesktop.Secret.Item.Label";
 pub const SS_ITEM_ATTRIBUTES: &str = "org.freedesktop.Secret.Item.Attributes";

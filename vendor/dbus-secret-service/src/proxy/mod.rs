@@ -13,6 +13,9 @@ pub mod service;
 use dbus::blocking::{Connection, Proxy};
 use std::time::Duration;
 
+/// How long a call waits for its reply.
+pub const PROXY_TIMEOUT: Duration = Duration::from_millis(2000);
+
 pub fn new_proxy<'a, 'b>(connection: &'b Connection, path: &'a str) -> Proxy<'a, &'b Connection> {
-    connection.with_proxy(crate::ss::SS_DBUS_DEST, path, Duration::from_millis(2000))
+    connection.with_proxy(crate::ss::SS_DBUS_DEST, path, PROXY_TIMEOUT)
 }
