@@ -1,5 +1,7 @@
-//! The OS keyring stores, reached through keyring-core and its store crates
-//! (the [`Keyring`] implementation of the storage seam).
+//! The OS keyring stores (the [`Keyring`] implementation of the storage
+//! seam): the Secret Service through our own D-Bus calls
+//! ([`super::secret_service`], Linux), the macOS Keychain and Windows
+//! Credential Manager through keyring-core and its store crates.
 //!
 //! Every call runs on a worker thread and is bounded in time
 //! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
@@ -11,8 +13,6 @@
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-#[cfg(target_os = "linux")]
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use keyring_core::api::CredentialStore;
@@ -157,7 +157,9 @@ pub(crate) fn get_at(kind: StoreKind, key: &str, item: Option<&str>) -> BackendR
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
         let item = item.map(str::to_owned);
-        return run_bounded(kind, move || secret_service_get(&key, item.as_deref()));
+        return run_bounded(kind, move || {
+            super::secret_service::get(&key, item.as_deref())
+        });
     }
     let _ = item;
     let secret = bounded(kind, move |store| {
@@ -222,7 +224,7 @@ pub(crate) fn set_at(
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
         return run_bounded(kind, move || {
-            secret_service_set(&key, &label, &secret, known)
+            super::secret_service::set(&key, &label, &secret, known).map(Some)
         });
     }
     let _ = known;
@@ -252,7 +254,7 @@ pub(crate) fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
     let key = key.to_owned();
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
-        return run_bounded(kind, move || secret_service_delete(&key));
+        return run_bounded(kind, move || super::secret_service::delete(&key));
     }
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
@@ -316,15 +318,7 @@ pub(crate) fn secret_service_locked() -> BackendResult<Option<bool>> {
 
 #[cfg(target_os = "linux")]
 fn default_collection_state() -> BackendResult<Option<bool>> {
-    use dbus_secret_service::Error;
-    with_plain_session(|ss| match ss.get_default_collection() {
-        Ok(collection) => collection
-            .is_locked()
-            .map(Some)
-            .map_err(secret_service_error),
-        Err(Error::NoResult) => Ok(None),
-        Err(err) => Err(secret_service_error(err)),
-    })
+    super::secret_service::default_collection_locked()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -348,7 +342,8 @@ fn entry(
         .map_err(|e| map_error(kind, e))
 }
 
-fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
+/// A keyring secret's bytes as text (docker's secrets are strings).
+pub(crate) fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
     String::from_utf8(bytes)
         .map(Secret::new)
         .map_err(|_| BackendError::Failed {
@@ -361,18 +356,6 @@ fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
 fn map_error(kind: StoreKind, err: KeyringError) -> BackendError {
     match err {
         KeyringError::NoStorageAccess(inner) => {
-            // The Secret Service store wraps the D-Bus layer's own error: map
-            // it by variant, as `secret_service_error` does, plus `NoResult`,
-            // which here means no default collection to create items in.
-            #[cfg(target_os = "linux")]
-            if let Some(service_error) = inner.downcast_ref::<dbus_secret_service::Error>() {
-                use dbus_secret_service::Error as E;
-                match service_error {
-                    E::NoResult => return BackendError::NoCollection { kind },
-                    E::Locked | E::Prompt => return BackendError::Locked { kind },
-                    _ => {}
-                }
-            }
             // Other stores: their message says whether the keychain is locked.
             let reason = inner.to_string();
             let lower = reason.to_ascii_lowercase();
@@ -452,30 +435,6 @@ fn run_bounded<T: Send + 'static>(
     }
 }
 
-/// The plain-session connection of `get` and `doctor` (see
-/// [`secret_service_get`]), made on first use and kept for the process.
-#[cfg(target_os = "linux")]
-static PLAIN_SESSION: Mutex<Option<dbus_secret_service::SecretService>> = Mutex::new(None);
-
-/// Runs `op` with the plain-session connection, connecting first if needed.
-#[cfg(target_os = "linux")]
-fn with_plain_session<T>(
-    op: impl FnOnce(&dbus_secret_service::SecretService) -> BackendResult<T>,
-) -> BackendResult<T> {
-    use dbus_secret_service::{EncryptionType, SecretService};
-    let mut plain = PLAIN_SESSION.lock().unwrap_or_else(PoisonError::into_inner);
-    let ss = match &mut *plain {
-        Some(ss) => ss,
-        None => {
-            set_session_bus_env()?;
-            let ss = SecretService::connect(EncryptionType::Plain)
-                .map_err(|err| connect_failure(&err))?;
-            plain.insert(ss)
-        }
-    };
-    op(ss)
-}
-
 /// The process-wide connection to the store of `kind`, made on first use.
 fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
@@ -497,357 +456,9 @@ fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
-    set_session_bus_env()?;
-    match dbus_secret_service_keyring_store::Store::new() {
-        Ok(store) => Ok(store as Arc<CredentialStore>),
-        Err(err) => Err(describe_connect_error(err)),
-    }
-}
-
-/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]).
-#[cfg(target_os = "linux")]
-fn set_session_bus_env() -> BackendResult<()> {
-    let Some(address) = super::choice::session_bus_address() else {
-        return Err(BackendError::Absent {
-            kind: StoreKind::SecretService,
-            reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus".to_owned(),
-        });
-    };
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        // libdbus only reads the variable; without it, it would try X11 autolaunch.
-        // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
-        unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
-    }
-    Ok(())
-}
-
-/// `get` on the Secret Service, the hot path (`docker build` calls it for every
-/// registry), through the store crate's own D-Bus layer with a *plain* session.
-///
-/// Why not through keyring-core like every other call: its store always opens
-/// a Diffie-Hellman session, and that key exchange (two 1024-bit modular
-/// exponentiations here plus one in the daemon) was half of a `get`
-/// (callgrind and the timestamps of `strace -f`; see docs/benchmarks.md). It
-/// protects the secret only from someone reading the session bus, and that is
-/// the same user (or root), who can ask the Secret Service for the secret
-/// directly anyway.
-///
-/// The round trips after connecting (Hello, then the property read of the
-/// vendored fix that keeps gnome-keyring from aborting:
-/// `vendor/dbus-secret-service/PATCHED.md`): OpenSession, then, when the
-/// index kept the item's path, its `Attributes` and `GetSecret` sent together
-/// ([`read_kept_item`]): two. Without a kept path, or when it no longer
-/// holds this credential, a search on the same attributes (`service`,
-/// `username`: see `dbus-secret-service-keyring-store`'s `Specifier`), an
-/// Unlock only when the item is locked, GetSecret. Several matches: the first
-/// wins, as in [`get`]'s `Ambiguous` arm.
-#[cfg(target_os = "linux")]
-fn secret_service_get(key: &str, item: Option<&str>) -> BackendResult<Found> {
-    with_plain_session(|ss| {
-        if let Some(path) = item {
-            if let Some(secret) = read_kept_item(ss, key, path)? {
-                return Ok(Found {
-                    secret: Some(secret),
-                    item: Some(path.to_owned()),
-                });
-            }
-        }
-        search_and_read(ss, key)
-    })
-}
-
-/// The secret of the item at `path` if that item still is `key`'s (its
-/// `service` and `username` attributes; gnome-keyring reuses the paths of
-/// deleted items), else `None`, for the caller to search: the item was
-/// deleted, replaced, is locked, or belongs to someone else. Its attributes
-/// and secret are asked for together (one round trip); a secret that turns
-/// out not to be ours is wiped unread.
-#[cfg(target_os = "linux")]
-fn read_kept_item(
-    ss: &dbus_secret_service::SecretService,
-    key: &str,
-    path: &str,
-) -> BackendResult<Option<Secret>> {
-    let Ok(path) = dbus_secret_service::Path::new(path.to_owned()) else {
-        crate::debug!("the index keeps no valid item path for {key}; searching");
-        return Ok(None);
-    };
-    let item = dbus_secret_service::Item::new(ss, path);
-    let (attributes, bytes) = match item.get_attributes_and_secret() {
-        Ok(read) => read,
-        Err(err) => {
-            crate::debug!("the item the index keeps for {key} cannot be read ({err}); searching");
-            return Ok(None);
-        }
-    };
-    let mut bytes = zeroize::Zeroizing::new(bytes);
-    if !holds(&attributes, key) {
-        crate::debug!("the item the index keeps for {key} now holds another secret; searching");
-        return Ok(None);
-    }
-    decode(StoreKind::SecretService, std::mem::take(&mut *bytes)).map(Some)
-}
-
-/// Whether an item's attributes are those of `key`'s secret: what a search
-/// for it matches (other attributes, such as libsecret's `xdg:schema`, do
-/// not matter).
-#[cfg(target_os = "linux")]
-fn holds(attributes: &HashMap<String, String>, key: &str) -> bool {
-    attributes.get("username").map(String::as_str) == Some(key)
-        && attributes.get("service") == Some(&service_name())
-}
-
-/// The search side of [`secret_service_get`]: the first item with `key`'s
-/// attributes (an unlocked one, else a locked one unlocked first).
-#[cfg(target_os = "linux")]
-fn search_and_read(ss: &dbus_secret_service::SecretService, key: &str) -> BackendResult<Found> {
-    let service = service_name();
-    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
-    let found = ss.search_items(attributes).map_err(secret_service_error)?;
-    let item = match (found.unlocked.first(), found.locked.first()) {
-        (Some(item), _) => item,
-        (None, Some(item)) => {
-            item.unlock().map_err(secret_service_error)?;
-            item
-        }
-        (None, None) => return Ok(Found::default()),
-    };
-    let bytes = item.get_secret().map_err(secret_service_error)?;
-    Ok(Found {
-        secret: Some(decode(StoreKind::SecretService, bytes)?),
-        item: Some(item.path.to_string()),
-    })
-}
-
-/// The content type keyring-core's Secret Service store gives every secret
-/// it writes; ours are written the same way, so that versions that wrote
-/// through it and this one read each other's items.
-#[cfg(target_os = "linux")]
-const CONTENT_TYPE: &str = "application/octet-stream";
-
-/// `store` on the Secret Service, on the plain session of [`secret_service_get`]
-/// (see there for why plain): the item `known` names gets the new secret
-/// (one round trip: `put` has just read the old one from it); else an
-/// existing item with `key`'s attributes does (a search, duplicates beyond
-/// the first deleted, as [`set`]'s `Ambiguous` arm does), or a new one is
-/// created in the default collection, unlocking it first. New items get
-/// exactly what keyring-core's `dbus-secret-service-keyring-store` gives
-/// them (label, `service` and `username` attributes, [`CONTENT_TYPE`],
-/// replacing an identical one), and `CreateItem` answers with the item's
-/// path, which is returned for the index.
-#[cfg(target_os = "linux")]
-fn secret_service_set(
-    key: &str,
-    label: &str,
-    secret: &Secret,
-    known: Known,
-) -> BackendResult<Option<String>> {
-    use dbus_secret_service::{Item, Path};
-    with_plain_session(|ss| {
-        let set = |path: &str| -> Result<(), dbus_secret_service::Error> {
-            let item = Item::new(ss, Path::new(path.to_owned())?);
-            item.set_secret(secret.expose().as_bytes(), CONTENT_TYPE)
-        };
-        let existing = match known {
-            Known::At(path) => match set(&path) {
-                Ok(()) => return Ok(Some(path)),
-                Err(err) => {
-                    crate::debug!(
-                        "cannot write {key}'s secret where it was read ({err}); searching"
-                    );
-                    find_for_write(ss, key)?
-                }
-            },
-            Known::Absent => None,
-            Known::Nothing => find_for_write(ss, key)?,
-        };
-        match existing {
-            Some(path) => set(&path).map(|()| Some(path)).map_err(write_error),
-            None => create_item(ss, key, label, secret).map(Some),
-        }
-    })
-}
-
-/// The item a write of `key` replaces: the first with its attributes
-/// ([`items_of`]), the others deleted.
-#[cfg(target_os = "linux")]
-fn find_for_write(
-    ss: &dbus_secret_service::SecretService,
-    key: &str,
-) -> BackendResult<Option<String>> {
-    let items = items_of(ss, key)?;
-    let mut items = items.iter();
-    let first = items.next().map(|item| item.path.to_string());
-    for extra in items {
-        // Duplicates left by another tool: keep one, update it.
-        let _ = extra.delete();
-    }
-    Ok(first)
-}
-
-/// `erase` on the Secret Service, on the plain session of
-/// [`secret_service_get`]: every item with `key`'s attributes is deleted
-/// ([`items_of`]), as keyring-core's `Ambiguous` arm in [`delete`] does.
-#[cfg(target_os = "linux")]
-fn secret_service_delete(key: &str) -> BackendResult<bool> {
-    with_plain_session(|ss| {
-        let items = items_of(ss, key)?;
-        for item in &items {
-            item.delete().map_err(secret_service_error)?;
-        }
-        Ok(!items.is_empty())
-    })
-}
-
-/// Every item with `key`'s attributes, unlocked ones first; locked ones are
-/// unlocked (a prompt) as keyring-core's store does before it writes.
-#[cfg(target_os = "linux")]
-fn items_of<'s>(
-    ss: &'s dbus_secret_service::SecretService,
-    key: &str,
-) -> BackendResult<Vec<dbus_secret_service::Item<'s>>> {
-    let service = service_name();
-    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
-    let mut found = ss.search_items(attributes).map_err(write_error)?;
-    if !found.locked.is_empty() {
-        let locked: Vec<_> = found.locked.iter().collect();
-        ss.unlock_all(&locked).map_err(write_error)?;
-    }
-    found.unlocked.append(&mut found.locked);
-    Ok(found.unlocked)
-}
-
-/// A new item for `key` in the default collection (see [`secret_service_set`]).
-#[cfg(target_os = "linux")]
-fn create_item(
-    ss: &dbus_secret_service::SecretService,
-    key: &str,
-    label: &str,
-    secret: &Secret,
-) -> BackendResult<String> {
-    let collection = ss.get_default_collection().map_err(write_error)?;
-    if collection.is_locked().map_err(write_error)? {
-        collection.unlock().map_err(write_error)?;
-    }
-    let service = service_name();
-    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
-    let item = collection
-        .create_item(
-            label,
-            attributes,
-            secret.expose().as_bytes(),
-            true,
-            CONTENT_TYPE,
-        )
-        .map_err(write_error)?;
-    Ok(item.path.to_string())
-}
-
-/// Maps a write's errors: [`secret_service_error`], plus no default
-/// collection to create items in ([`BackendError::NoCollection`]).
-#[cfg(target_os = "linux")]
-fn write_error(err: dbus_secret_service::Error) -> BackendError {
-    match err {
-        dbus_secret_service::Error::NoResult => BackendError::NoCollection {
-            kind: StoreKind::SecretService,
-        },
-        other => secret_service_error(other),
-    }
-}
-
-/// Maps the D-Bus layer's errors like [`map_error`] maps keyring-core's.
-#[cfg(target_os = "linux")]
-fn secret_service_error(err: dbus_secret_service::Error) -> BackendError {
-    use dbus_secret_service::Error as E;
-    let kind = StoreKind::SecretService;
-    match err {
-        E::Locked | E::Prompt => BackendError::Locked { kind },
-        E::Unavailable | E::Dbus(_) => match connect_failure(&err) {
-            absent @ BackendError::Absent { .. } => absent,
-            _ => BackendError::Failed {
-                kind,
-                reason: err.to_string(),
-            },
-        },
-        other => BackendError::Failed {
-            kind,
-            reason: other.to_string(),
-        },
-    }
-}
-
-/// D-Bus errors that mean no Secret Service exists on this session: no bus
-/// behind the address, or nothing owns `org.freedesktop.secrets` and no
-/// service file can start a provider (`Spawn.*`: activation failed).
-#[cfg(target_os = "linux")]
-const ABSENT_DBUS_ERRORS: &[&str] = &[
-    "org.freedesktop.DBus.Error.ServiceUnknown",
-    "org.freedesktop.DBus.Error.NameHasNoOwner",
-    "org.freedesktop.DBus.Error.NoServer",
-    "org.freedesktop.DBus.Error.FileNotFound",
-    "org.freedesktop.DBus.Error.Spawn.",
-];
-
-/// Maps a failure to connect to the Secret Service: [`BackendError::Absent`]
-/// when the bus says there is none, else [`BackendError::Unavailable`].
-#[cfg(target_os = "linux")]
-fn connect_failure(err: &dbus_secret_service::Error) -> BackendError {
-    use dbus_secret_service::Error as E;
-    let kind = StoreKind::SecretService;
-    let name = match err {
-        E::Dbus(inner) => inner.name().unwrap_or_default(),
-        E::Unavailable => {
-            return BackendError::Absent {
-                kind,
-                reason: err.to_string(),
-            }
-        }
-        _ => "",
-    };
-    if !ABSENT_DBUS_ERRORS
-        .iter()
-        .any(|absent| name.starts_with(absent))
-    {
-        return BackendError::Unavailable {
-            kind,
-            reason: err.to_string(),
-        };
-    }
-    let reason = if name.ends_with("ServiceUnknown")
-        || name.ends_with("NameHasNoOwner")
-        || name.contains(".Spawn.")
-    {
-        "no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus"
-            .to_owned()
-    } else {
-        format!("no D-Bus session bus: {err}")
-    };
-    BackendError::Absent { kind, reason }
-}
-
-#[cfg(target_os = "linux")]
-fn describe_connect_error(err: KeyringError) -> BackendError {
-    let kind = StoreKind::SecretService;
-    match &err {
-        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
-            match inner.downcast_ref::<dbus_secret_service::Error>() {
-                Some(service_error) => connect_failure(service_error),
-                None => BackendError::Unavailable {
-                    kind,
-                    reason: inner.to_string(),
-                },
-            }
-        }
-        _ => BackendError::Unavailable {
-            kind,
-            reason: "cannot connect".to_owned(),
-        },
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
+/// keyring-core reaches no Secret Service in any build: on Linux it is
+/// `store::secret_service`'s ([`get_at`], [`set_at`], [`delete`] never come
+/// here for it), elsewhere there is none.
 fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
     Err(BackendError::Absent {
         kind: StoreKind::SecretService,

@@ -20,6 +20,8 @@ pub(crate) mod db;
 pub(crate) mod file;
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(target_os = "linux")]
+pub(crate) mod secret_service;
 pub(crate) mod secrets;
 
 use std::path::PathBuf;
@@ -661,6 +663,75 @@ mod tests {
 
     /// Every writer meets the length limits: a batch with one entry over
     /// them stores nothing, the good entries included.
+    /// The index keeps the item each keyring secret is in: a `get` reads it
+    /// directly and writes nothing; an overwrite tells the store where the
+    /// old secret is; a secret moved behind our back is found by the
+    /// store's search and the index records its new item, once.
+    #[test]
+    fn the_index_keeps_each_secrets_item_and_repairs_a_stale_one_once() {
+        let (_dir, secrets, store) = memory_store();
+        let a = key("a.example");
+        store.put(&a, &credential("a", "s1")).unwrap();
+        let item = store.load().unwrap().credentials["a.example"].item.clone();
+        assert_eq!(item.as_deref(), Some("mem/1"));
+        let bytes = std::fs::read(store.db_path()).unwrap();
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s1")));
+        assert_eq!(secrets.items().direct, 1);
+        assert_eq!(
+            std::fs::read(store.db_path()).unwrap(),
+            bytes,
+            "a get wrote"
+        );
+
+        store.put(&a, &credential("a", "s2")).unwrap();
+        assert_eq!(secrets.items().last_known, Some(Known::At("mem/1".into())));
+        assert_eq!(secrets.items().searched, 0);
+
+        let moved = secrets.move_item("a.example");
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s2")));
+        assert_eq!(secrets.items().searched, 1);
+        let record = &store.load().unwrap().credentials["a.example"];
+        assert_eq!(record.item.as_deref(), Some(moved.as_str()));
+        let bytes = std::fs::read(store.db_path()).unwrap();
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s2")));
+        assert_eq!(
+            std::fs::read(store.db_path()).unwrap(),
+            bytes,
+            "repaired twice"
+        );
+        assert_eq!(secrets.items().searched, 1);
+    }
+
+    /// The repair is never waited for and never undoes a writer's work: it
+    /// is skipped while a writer holds the lock, and when the record changed
+    /// since the `get` read it.
+    #[test]
+    fn an_item_repair_leaves_the_index_to_writers() {
+        let (_dir, secrets, store) = memory_store();
+        let a = key("a.example");
+        store.put(&a, &credential("a", "s1")).unwrap();
+        let seen = store.load().unwrap().credentials["a.example"].clone();
+        let moved = secrets.move_item("a.example");
+        {
+            let _writer = store.lock().unwrap();
+            store.remember_item("a.example", &seen, Some(moved.clone()));
+        }
+        let kept =
+            |store: &Credentials| store.load().unwrap().credentials["a.example"].item.clone();
+        assert_eq!(kept(&store), seen.item, "repaired under a writer's lock");
+        // A writer stored it again in the meantime: its item stands.
+        store.put(&a, &credential("a", "s2")).unwrap();
+        let written = kept(&store);
+        assert_ne!(written, seen.item);
+        store.remember_item("a.example", &seen, Some("mem/stale".into()));
+        assert_eq!(kept(&store), written);
+        // Unchanged since read, no writer: recorded.
+        let seen = store.load().unwrap().credentials["a.example"].clone();
+        let moved = secrets.move_item("a.example");
+        store.remember_item("a.example", &seen, Some(moved.clone()));
+        assert_eq!(kept(&store), Some(moved));
+    }
+
     #[test]
     fn a_batch_over_the_length_limits_stores_nothing() {
         let (_dir, secrets, store) = memory_store();
