@@ -320,9 +320,9 @@ impl Credentials {
     /// The credential stored under `key`, `None` when there is none.
     /// Reads only that record from the index ([`db::find_record`]): `get` is the hot path.
     pub(crate) fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        match db::find_record(&self.db_path(), key.as_str())? {
-            Some(record) => self.credential_of(record, key.as_str()),
-            None => Ok(None),
+        match db::find_record_pinned(&self.db_path(), key.as_str())? {
+            (Some(record), pinned) => self.credential_of(record, key.as_str(), pinned),
+            (None, _) => Ok(None),
         }
     }
 
@@ -330,7 +330,7 @@ impl Credentials {
     /// index (callers that resolve pairs read the index once).
     pub(crate) fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
         match db.credentials.get(key) {
-            Some(record) => self.credential_of(record.clone(), key),
+            Some(record) => self.credential_of(record.clone(), key, None),
             None => Ok(None),
         }
     }
@@ -343,14 +343,26 @@ impl Credentials {
     /// writes the secret first: read lock-free, a `get` racing another
     /// helper's `store` could return the old username with the new secret. So
     /// for those only, take the writers' lock shared, re-read the record under
-    /// it, then read the secret.
-    fn credential_of(&self, record: Record, key: &str) -> Result<Option<Credential>> {
+    /// it (unless the index read, `pinned`, is still the file on disk: no
+    /// writer came between), then read the secret.
+    fn credential_of(
+        &self,
+        record: Record,
+        key: &str,
+        pinned: Option<db::Pinned>,
+    ) -> Result<Option<Credential>> {
         if self.secrets(record.store).in_index() {
             return Ok(in_index_credential(&record));
         }
         let lock = self.read_lock()?;
-        let Some(record) = db::find_record(&self.db_path(), key)? else {
-            return Ok(None);
+        let unchanged = pinned.is_some_and(|pinned| pinned.still_current(&self.db_path()));
+        let record = if unchanged {
+            record
+        } else {
+            match db::find_record(&self.db_path(), key)? {
+                Some(record) => record,
+                None => return Ok(None),
+            }
         };
         let secrets = self.secrets(record.store);
         if secrets.in_index() {
