@@ -1,7 +1,7 @@
 //! The Secret Service over D-Bus (libdbus, through the `dbus` crate): the
 //! calls `get`, `store`, `erase` and `doctor` make, on one connection per
-//! process with a *plain* session (why plain: [`super::backend`]'s
-//! `secret_service_get`).
+//! process with a *plain* session (why plain: the header of
+//! [`super`], the store side).
 //!
 //! Ours rather than a Secret Service crate's for two things no crate offers:
 //!
