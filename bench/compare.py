@@ -11,8 +11,9 @@ Written for the static-build decision in docs/benchmarks.md:
 Prints a Markdown table: each scenario's median for A and B, B/A of the
 medians and of the CPU times, and the load average before and after.
 Uses bench.py's spawning and timing; the file store, and the Secret Service
-too when run under tests/with-secret-service (`tests/with-secret-service
-python3 bench/compare.py A B`).
+too (`get`, `store` and `erase` of one credential) when run under
+tests/with-secret-service (`tests/with-secret-service python3
+bench/compare.py A B`).
 """
 
 import argparse
@@ -24,7 +25,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Bench, Case, Fixture, Helper, Step, base_env, fmt_ms, key  # noqa: E402
+from bench import Bench, Case, Fixture, Helper, Step, base_env, erase_case, fmt_ms, key, put_case  # noqa: E402
 
 
 def scenarios(fx, root, tag, binary, n_list, n_bulk):
@@ -44,6 +45,8 @@ def scenarios(fx, root, tag, binary, n_list, n_bulk):
         ss = Helper(fx, tag + " secret-service", binary, ss_env)
         ss.populate(1)
         one.append(Case(f"{tag}: Secret Service get (N=1)", [ss.get_step(key(0))], check=ss.check_get(key(0), "user0")))
+        one.append(put_case(f"{tag}: Secret Service store (N=1)", ss))
+        one.append(erase_case(f"{tag}: Secret Service erase (N=1)", ss))
     big_env = base_env(os.path.join(root, tag + "-big"), {"DOCKER_CREDENTIAL_KEYRING_STORE": "file"})
     auths = {key(i): {"username": f"user{i}", "password": f"secret-{i}",
                       "auth": base64.b64encode(f"user{i}:secret-{i}".encode()).decode()} for i in range(n_list)}

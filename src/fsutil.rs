@@ -158,7 +158,20 @@ pub(crate) fn lock_shared(path: &Path, wait: Duration) -> Result<LockGuard> {
     lock(path, wait, true)
 }
 
-fn lock(path: &Path, wait: Duration, shared: bool) -> Result<LockGuard> {
+/// Takes the exclusive lock at `path` if no one holds it, without waiting:
+/// `None` when someone does (for work that can as well be left undone).
+pub(crate) fn try_lock_exclusive(path: &Path) -> Result<Option<LockGuard>> {
+    let file = open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(LockGuard { _file: file })),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -166,9 +179,13 @@ fn lock(path: &Path, wait: Duration, shared: bool) -> Result<LockGuard> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options
+    options
         .open(path)
-        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+        .with_context(|| format!("cannot open lock file {}", path.display()))
+}
+
+fn lock(path: &Path, wait: Duration, shared: bool) -> Result<LockGuard> {
+    let file = open_lock_file(path)?;
     let start = Instant::now();
     let tried = if shared {
         file.try_lock_shared()

@@ -1,5 +1,7 @@
-//! The OS keyring stores, reached through keyring-core and its store crates
-//! (the [`Keyring`] implementation of the storage seam).
+//! The OS keyring stores (the [`Keyring`] implementation of the storage
+//! seam): the Secret Service through our own D-Bus calls
+//! ([`super::secret_service`], Linux), the macOS Keychain and Windows
+//! Credential Manager through keyring-core and its store crates.
 //!
 //! Every call runs on a worker thread and is bounded in time
 //! (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`, default 5 s): a missing bus, a locked
@@ -11,14 +13,12 @@
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-#[cfg(target_os = "linux")]
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use keyring_core::api::CredentialStore;
 use keyring_core::{Entry, Error as KeyringError};
 
-use super::secrets::SecretStore;
+use super::secrets::{Found, Known, SecretStore};
 use super::StoreKind;
 use crate::secret::Secret;
 
@@ -125,15 +125,13 @@ impl BackendError {
     /// the secret read, or nothing when the one stored is damaged
     /// ([`BackendError::Corrupt`]), so a damaged secret never blocks its
     /// own replacement or removal.
-    pub(crate) fn unless_corrupt(
-        read: BackendResult<Option<Secret>>,
-    ) -> BackendResult<Option<Secret>> {
+    pub(crate) fn unless_corrupt<T: Default>(read: BackendResult<T>) -> BackendResult<T> {
         match read {
             Err(BackendError::Corrupt { kind, .. }) => {
                 crate::debug!(
                     "a damaged {kind} secret is replaced or removed; nothing to put back"
                 );
-                Ok(None)
+                Ok(T::default())
             }
             other => other,
         }
@@ -149,12 +147,22 @@ pub(crate) fn timeout() -> Duration {
 
 /// The secret stored under `key`, `None` if there is none.
 pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
+    get_at(kind, key, None).map(|found| found.secret)
+}
+
+/// [`get`], looking first at `item` (see [`SecretStore::get_at`]): only the
+/// Secret Service has items here; the other keyrings are asked by key.
+pub(crate) fn get_at(kind: StoreKind, key: &str, item: Option<&str>) -> BackendResult<Found> {
     let key = key.to_owned();
     #[cfg(target_os = "linux")]
     if kind == StoreKind::SecretService {
-        return run_bounded(kind, move || secret_service_get(&key));
+        let item = item.map(str::to_owned);
+        return run_bounded(kind, move || {
+            super::secret_service::get(&key, item.as_deref())
+        });
     }
-    bounded(kind, move |store| {
+    let _ = item;
+    let secret = bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
         match entry.get_secret() {
             Ok(bytes) => decode(kind, bytes).map(Some),
@@ -167,7 +175,8 @@ pub(crate) fn get(kind: StoreKind, key: &str) -> BackendResult<Option<Secret>> {
             },
             Err(err) => Err(map_error(kind, err)),
         }
-    })
+    })?;
+    Ok(Found { secret, item: None })
 }
 
 /// The most bytes Windows Credential Manager keeps in one credential
@@ -195,10 +204,30 @@ fn check_fits(kind: StoreKind, secret: &Secret) -> BackendResult<()> {
 
 /// Stores `secret` under `key`, replacing any earlier secret.
 pub(crate) fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> BackendResult<()> {
+    set_at(kind, key, label, secret, Known::Nothing).map(|_| ())
+}
+
+/// [`set`], told where the secret it replaces is (see
+/// [`SecretStore::set_at`]); returns the item now holding it (the Secret
+/// Service's; the other keyrings have none here).
+pub(crate) fn set_at(
+    kind: StoreKind,
+    key: &str,
+    label: &str,
+    secret: &Secret,
+    known: Known,
+) -> BackendResult<Option<String>> {
     check_fits(kind, secret)?;
     let key = key.to_owned();
     let label = label.to_owned();
     let secret = secret.clone();
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return run_bounded(kind, move || {
+            super::secret_service::set(&key, &label, &secret, known).map(Some)
+        });
+    }
+    let _ = known;
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, Some(&label))?;
         match entry.set_secret(secret.expose().as_bytes()) {
@@ -217,11 +246,16 @@ pub(crate) fn set(kind: StoreKind, key: &str, label: &str, secret: &Secret) -> B
             Err(err) => Err(map_error(kind, err)),
         }
     })
+    .map(|()| None)
 }
 
 /// Removes the secret under `key`. Returns whether there was one.
 pub(crate) fn delete(kind: StoreKind, key: &str) -> BackendResult<bool> {
     let key = key.to_owned();
+    #[cfg(target_os = "linux")]
+    if kind == StoreKind::SecretService {
+        return run_bounded(kind, move || super::secret_service::delete(&key));
+    }
     bounded(kind, move |store| {
         let entry = entry(kind, &store, &key, None)?;
         match entry.delete_credential() {
@@ -255,6 +289,20 @@ impl SecretStore for Keyring {
     fn delete(&self, key: &str) -> BackendResult<bool> {
         delete(self.0, key)
     }
+
+    fn get_at(&self, key: &str, item: Option<&str>) -> BackendResult<Found> {
+        get_at(self.0, key, item)
+    }
+
+    fn set_at(
+        &self,
+        key: &str,
+        label: &str,
+        secret: &Secret,
+        known: Known,
+    ) -> BackendResult<Option<String>> {
+        set_at(self.0, key, label, secret, known)
+    }
 }
 
 /// Checks that the store connects and answers a lookup (for `doctor` and `auto`).
@@ -270,15 +318,7 @@ pub(crate) fn secret_service_locked() -> BackendResult<Option<bool>> {
 
 #[cfg(target_os = "linux")]
 fn default_collection_state() -> BackendResult<Option<bool>> {
-    use dbus_secret_service::Error;
-    with_plain_session(|ss| match ss.get_default_collection() {
-        Ok(collection) => collection
-            .is_locked()
-            .map(Some)
-            .map_err(secret_service_error),
-        Err(Error::NoResult) => Ok(None),
-        Err(err) => Err(secret_service_error(err)),
-    })
+    super::secret_service::default_collection_locked()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -302,7 +342,8 @@ fn entry(
         .map_err(|e| map_error(kind, e))
 }
 
-fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
+/// A keyring secret's bytes as text (docker's secrets are strings).
+pub(crate) fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
     String::from_utf8(bytes)
         .map(Secret::new)
         .map_err(|_| BackendError::Failed {
@@ -315,18 +356,6 @@ fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
 fn map_error(kind: StoreKind, err: KeyringError) -> BackendError {
     match err {
         KeyringError::NoStorageAccess(inner) => {
-            // The Secret Service store wraps the D-Bus layer's own error: map
-            // it by variant, as `secret_service_error` does, plus `NoResult`,
-            // which here means no default collection to create items in.
-            #[cfg(target_os = "linux")]
-            if let Some(service_error) = inner.downcast_ref::<dbus_secret_service::Error>() {
-                use dbus_secret_service::Error as E;
-                match service_error {
-                    E::NoResult => return BackendError::NoCollection { kind },
-                    E::Locked | E::Prompt => return BackendError::Locked { kind },
-                    _ => {}
-                }
-            }
             // Other stores: their message says whether the keychain is locked.
             let reason = inner.to_string();
             let lower = reason.to_ascii_lowercase();
@@ -406,30 +435,6 @@ fn run_bounded<T: Send + 'static>(
     }
 }
 
-/// The plain-session connection of `get` and `doctor` (see
-/// [`secret_service_get`]), made on first use and kept for the process.
-#[cfg(target_os = "linux")]
-static PLAIN_SESSION: Mutex<Option<dbus_secret_service::SecretService>> = Mutex::new(None);
-
-/// Runs `op` with the plain-session connection, connecting first if needed.
-#[cfg(target_os = "linux")]
-fn with_plain_session<T>(
-    op: impl FnOnce(&dbus_secret_service::SecretService) -> BackendResult<T>,
-) -> BackendResult<T> {
-    use dbus_secret_service::{EncryptionType, SecretService};
-    let mut plain = PLAIN_SESSION.lock().unwrap_or_else(PoisonError::into_inner);
-    let ss = match &mut *plain {
-        Some(ss) => ss,
-        None => {
-            set_session_bus_env()?;
-            let ss = SecretService::connect(EncryptionType::Plain)
-                .map_err(|err| connect_failure(&err))?;
-            plain.insert(ss)
-        }
-    };
-    op(ss)
-}
-
 /// The process-wide connection to the store of `kind`, made on first use.
 fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
@@ -451,163 +456,9 @@ fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
-    set_session_bus_env()?;
-    match dbus_secret_service_keyring_store::Store::new() {
-        Ok(store) => Ok(store as Arc<CredentialStore>),
-        Err(err) => Err(describe_connect_error(err)),
-    }
-}
-
-/// Makes sure libdbus finds the session bus (see [`super::choice::session_bus_address`]).
-#[cfg(target_os = "linux")]
-fn set_session_bus_env() -> BackendResult<()> {
-    let Some(address) = super::choice::session_bus_address() else {
-        return Err(BackendError::Absent {
-            kind: StoreKind::SecretService,
-            reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus".to_owned(),
-        });
-    };
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        // libdbus only reads the variable; without it, it would try X11 autolaunch.
-        // SAFETY: set before any D-Bus use, on the only thread that uses D-Bus.
-        unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address) };
-    }
-    Ok(())
-}
-
-/// `get` on the Secret Service, the hot path (`docker build` calls it for every
-/// registry), through the store crate's own D-Bus layer with a *plain* session.
-///
-/// Why not through keyring-core like every other call: its store always opens
-/// a Diffie-Hellman session, and that key exchange (two 1024-bit modular
-/// exponentiations here plus one in the daemon) was half of a `get`
-/// (callgrind and the timestamps of `strace -f`; see docs/benchmarks.md). It protects the secret only from someone reading the session bus,
-/// and that is the same user (or root), who can ask the Secret Service for
-/// the secret directly anyway. The round trips are the store crate's: Hello,
-/// a property read (the vendored fix that keeps gnome-keyring from aborting:
-/// `vendor/dbus-secret-service/PATCHED.md`), OpenSession, SearchItems on the same attributes (`service`, `username`:
-/// see `dbus-secret-service-keyring-store`'s `Specifier`), an Unlock only
-/// when the item is locked, GetSecret. Several matches: the first wins, as in
-/// [`get`]'s `Ambiguous` arm.
-#[cfg(target_os = "linux")]
-fn secret_service_get(key: &str) -> BackendResult<Option<Secret>> {
-    with_plain_session(|ss| secret_service_get_plain(ss, key))
-}
-
-#[cfg(target_os = "linux")]
-fn secret_service_get_plain(
-    ss: &dbus_secret_service::SecretService,
-    key: &str,
-) -> BackendResult<Option<Secret>> {
-    let kind = StoreKind::SecretService;
-    let service = service_name();
-    let attributes = HashMap::from([("service", service.as_str()), ("username", key)]);
-    let found = ss.search_items(attributes).map_err(secret_service_error)?;
-    let item = match (found.unlocked.first(), found.locked.first()) {
-        (Some(item), _) => item,
-        (None, Some(item)) => {
-            item.unlock().map_err(secret_service_error)?;
-            item
-        }
-        (None, None) => return Ok(None),
-    };
-    let bytes = item.get_secret().map_err(secret_service_error)?;
-    decode(kind, bytes).map(Some)
-}
-
-/// Maps the D-Bus layer's errors like [`map_error`] maps keyring-core's.
-#[cfg(target_os = "linux")]
-fn secret_service_error(err: dbus_secret_service::Error) -> BackendError {
-    use dbus_secret_service::Error as E;
-    let kind = StoreKind::SecretService;
-    match err {
-        E::Locked | E::Prompt => BackendError::Locked { kind },
-        E::Unavailable | E::Dbus(_) => match connect_failure(&err) {
-            absent @ BackendError::Absent { .. } => absent,
-            _ => BackendError::Failed {
-                kind,
-                reason: err.to_string(),
-            },
-        },
-        other => BackendError::Failed {
-            kind,
-            reason: other.to_string(),
-        },
-    }
-}
-
-/// D-Bus errors that mean no Secret Service exists on this session: no bus
-/// behind the address, or nothing owns `org.freedesktop.secrets` and no
-/// service file can start a provider (`Spawn.*`: activation failed).
-#[cfg(target_os = "linux")]
-const ABSENT_DBUS_ERRORS: &[&str] = &[
-    "org.freedesktop.DBus.Error.ServiceUnknown",
-    "org.freedesktop.DBus.Error.NameHasNoOwner",
-    "org.freedesktop.DBus.Error.NoServer",
-    "org.freedesktop.DBus.Error.FileNotFound",
-    "org.freedesktop.DBus.Error.Spawn.",
-];
-
-/// Maps a failure to connect to the Secret Service: [`BackendError::Absent`]
-/// when the bus says there is none, else [`BackendError::Unavailable`].
-#[cfg(target_os = "linux")]
-fn connect_failure(err: &dbus_secret_service::Error) -> BackendError {
-    use dbus_secret_service::Error as E;
-    let kind = StoreKind::SecretService;
-    let name = match err {
-        E::Dbus(inner) => inner.name().unwrap_or_default(),
-        E::Unavailable => {
-            return BackendError::Absent {
-                kind,
-                reason: err.to_string(),
-            }
-        }
-        _ => "",
-    };
-    if !ABSENT_DBUS_ERRORS
-        .iter()
-        .any(|absent| name.starts_with(absent))
-    {
-        return BackendError::Unavailable {
-            kind,
-            reason: err.to_string(),
-        };
-    }
-    let reason = if name.ends_with("ServiceUnknown")
-        || name.ends_with("NameHasNoOwner")
-        || name.contains(".Spawn.")
-    {
-        "no Secret Service provider (gnome-keyring, KWallet, KeePassXC) on the session bus"
-            .to_owned()
-    } else {
-        format!("no D-Bus session bus: {err}")
-    };
-    BackendError::Absent { kind, reason }
-}
-
-#[cfg(target_os = "linux")]
-fn describe_connect_error(err: KeyringError) -> BackendError {
-    let kind = StoreKind::SecretService;
-    match &err {
-        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
-            match inner.downcast_ref::<dbus_secret_service::Error>() {
-                Some(service_error) => connect_failure(service_error),
-                None => BackendError::Unavailable {
-                    kind,
-                    reason: inner.to_string(),
-                },
-            }
-        }
-        _ => BackendError::Unavailable {
-            kind,
-            reason: "cannot connect".to_owned(),
-        },
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
+/// keyring-core reaches no Secret Service in any build: on Linux it is
+/// `store::secret_service`'s ([`get_at`], [`set_at`], [`delete`] never come
+/// here for it), elsewhere there is none.
 fn open_secret_service() -> BackendResult<Arc<CredentialStore>> {
     Err(BackendError::Absent {
         kind: StoreKind::SecretService,

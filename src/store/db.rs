@@ -118,13 +118,20 @@ pub(crate) struct Record {
     /// Email to put in exported pull secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) email: Option<String>,
+    /// Where the keyring keeps the secret (a Secret Service item's D-Bus
+    /// path), so `get` reads it directly instead of searching: a hint, checked
+    /// before it is trusted and replaced when stale (`store::secrets::Found`).
+    /// Optional, so the format stays 1: older versions ignore it (and drop it
+    /// when they rewrite the index), and a record without it is searched for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) item: Option<String>,
 }
 
 impl Database {
     /// Reads the index; a missing file is an empty store. A file others can
     /// read, or one that does not parse, is refused and left untouched.
     pub(crate) fn load(path: &Path) -> Result<Database> {
-        let Some(bytes) = read_private(path)? else {
+        let Some((bytes, _)) = read_private(path)? else {
             return Ok(Database::default());
         };
         let db: Database = serde_json::from_slice(&bytes).map_err(|err| corrupt(path, err))?;
@@ -175,16 +182,66 @@ pub(crate) fn read_index_view(path: &Path) -> Result<IndexView> {
 /// `#[serde(flatten)]` buffering of [`Database`] is avoided. With 1000 stored
 /// credentials this is several times fewer instructions than a full load.
 pub(crate) fn find_record(path: &Path, key: &str) -> Result<Option<Record>> {
+    find_record_pinned(path, key).map(|(record, _)| record)
+}
+
+/// [`find_record`], and the file it was read from, held ([`Pinned`]), so a
+/// reader that must read the record again under the lock can tell whether
+/// it changed instead (a `stat`, not a second parse).
+pub(crate) fn find_record_pinned(
+    path: &Path,
+    key: &str,
+) -> Result<(Option<Record>, Option<Pinned>)> {
     // The file holds the file store's secrets: wipe our copy when done.
-    let Some(bytes) = read_private(path)? else {
-        return Ok(None);
+    let Some((bytes, pinned)) = read_private(path)? else {
+        return Ok((None, None));
     };
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let (version, record) = serde::de::DeserializeSeed::deserialize(find::Index(key), &mut de)
         .and_then(|found| de.end().map(|()| found))
         .map_err(|err| corrupt(path, err))?;
     check_version(path, version)?;
-    Ok(record)
+    Ok((record, Some(pinned)))
+}
+
+/// The index file as one read found it, kept open: while it is, its inode
+/// cannot be reused, so [`Pinned::still_current`] tells exactly whether the
+/// path still names that file. Every write replaces the file
+/// (`fsutil::write_atomic`: a new file renamed over it), so the same file
+/// means the same contents.
+pub(crate) struct Pinned {
+    _file: std::fs::File,
+    #[cfg(unix)]
+    id: (u64, u64),
+}
+
+impl Pinned {
+    fn new(file: std::fs::File, _metadata: &std::fs::Metadata) -> Pinned {
+        Pinned {
+            _file: file,
+            #[cfg(unix)]
+            id: {
+                use std::os::unix::fs::MetadataExt;
+                (_metadata.dev(), _metadata.ino())
+            },
+        }
+    }
+
+    /// Whether `path` still names the file that was read: no writer has
+    /// replaced the index since. Always `false` where files have no inode
+    /// numbers to compare (Windows): the caller reads again.
+    pub(crate) fn still_current(&self, path: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).is_ok_and(|now| (now.dev(), now.ino()) == self.id)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            false
+        }
+    }
 }
 
 /// Serde visitors for [`find_record`]: walk `{"version", "credentials": {..}}`
@@ -310,7 +367,7 @@ impl IndexBytes {
     /// Reads the index (a missing file lists nothing).
     pub(crate) fn read(path: &Path) -> Result<IndexBytes> {
         // The file holds the file store's secrets: wipe our copy on drop.
-        let bytes = read_private(path)?;
+        let bytes = read_private(path)?.map(|(bytes, _)| bytes);
         Ok(IndexBytes(bytes, path.to_path_buf()))
     }
 
@@ -405,20 +462,25 @@ fn corrupt(path: &Path, err: serde_json::Error) -> anyhow::Error {
     )
 }
 
-/// Reads `path` if it exists, refusing a file that group or others can access.
-/// The bytes hold the file store's secrets, so they are wiped when dropped.
-fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
-    let Some(bytes) = crate::fsutil::read_if_exists(path)? else {
-        return Ok(None);
+/// Reads `path` if it exists, refusing a file that group or others can access;
+/// the file stays open in the [`Pinned`] returned with the bytes. The bytes
+/// hold the file store's secrets, so they are wiped when dropped.
+fn read_private(path: &Path) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, Pinned)>> {
+    use std::io::Read;
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(cannot_read),
     };
-    let bytes = zeroize::Zeroizing::new(bytes);
+    let metadata = file.metadata().with_context(cannot_read)?;
+    let capacity = usize::try_from(metadata.len()).unwrap_or(0);
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).with_context(cannot_read)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .permissions()
-            .mode();
+        let mode = metadata.permissions().mode();
         if mode & 0o077 != 0 {
             bail!(
                 "refusing to use the credential store {}: its mode {:o} lets other users read it; run `chmod 600 {}`",
@@ -428,7 +490,7 @@ fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
             );
         }
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, Pinned::new(file, &metadata))))
 }
 
 #[cfg(test)]
@@ -474,7 +536,39 @@ mod tests {
             store: StoreKind::File,
             secret: Some(Secret::from(secret)),
             email: None,
+            item: None,
         }
+    }
+
+    /// The keyring item a record keeps is optional in both directions: an
+    /// index written before it (or by a version that drops it) reads as "no
+    /// item", and one that has it stays format 1, its other fields as before.
+    #[test]
+    fn a_kept_item_is_optional_and_leaves_the_format_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = private_file(
+            &dir,
+            r#"{"version":1,"credentials":{
+                "old":{"serverURL":"old.io","username":"u","store":"secret-service"},
+                "new":{"serverURL":"new.io","username":"v","store":"secret-service",
+                       "item":"/org/freedesktop/secrets/collection/login/7"}}}"#,
+        );
+        assert_eq!(find_record(&path, "old").unwrap().unwrap().item, None);
+        let new = find_record(&path, "new").unwrap().unwrap();
+        assert_eq!(
+            new.item.as_deref(),
+            Some("/org/freedesktop/secrets/collection/login/7")
+        );
+        let db = Database::load(&path).unwrap();
+        assert_eq!(db.credentials["new"], new);
+        db.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""version": 1"#), "{text}");
+        assert_eq!(text.matches(r#""item""#).count(), 1, "{text}");
+        // `list` reads past it.
+        let index = IndexBytes::read(&path).unwrap();
+        assert_eq!(index.listed_and_pairs().unwrap().0.len(), 2);
+        assert_eq!(read_index_view(&path).unwrap().credentials.len(), 2);
     }
 
     fn private_file(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
@@ -539,6 +633,27 @@ mod tests {
                 .unwrap_err()
         );
         assert!(err.contains("is corrupt"), "{err}");
+    }
+
+    /// A pinned read knows whether the index it read is still the one on
+    /// disk: any write replaces it.
+    #[test]
+    fn a_pinned_read_sees_the_index_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let mut db = Database::default();
+        db.credentials.insert("k".into(), record("u", "s"));
+        db.save(&path).unwrap();
+        let (found, pinned) = find_record_pinned(&path, "k").unwrap();
+        let pinned = pinned.unwrap();
+        assert_eq!(found.unwrap().username, "u");
+        assert_eq!(pinned.still_current(&path), cfg!(unix));
+        db.save(&path).unwrap();
+        assert!(!pinned.still_current(&path), "a rewrite went unseen");
+        let (_, pinned) = find_record_pinned(&path, "k").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(!pinned.unwrap().still_current(&path));
+        assert!(find_record_pinned(&path, "k").unwrap().1.is_none());
     }
 
     #[test]

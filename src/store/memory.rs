@@ -1,22 +1,47 @@
 //! An in-memory [`SecretStore`] for unit tests, standing in for a keyring:
 //! the protocol and the transactions of [`Credentials`](super::Credentials)
-//! (locks, undo) are tested on it without a desktop keyring. The integration
-//! tests run the real stores through the built binary.
+//! (locks, undo, the item paths the index keeps) are tested on it without a
+//! desktop keyring. The integration tests run the real stores through the
+//! built binary.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::backend::BackendError;
-use super::secrets::SecretStore;
+use super::secrets::{Found, Known, SecretStore};
 use super::StoreKind;
 use crate::secret::Secret;
 
-/// Secrets in a map, recorded in the index as the keyring of `kind`.
+/// Secrets in a map, recorded in the index as the keyring of `kind`. Each
+/// secret is kept in an item (`mem/N`), as the Secret Service keeps them.
 pub(crate) struct MemoryStore {
     kind: StoreKind,
     secrets: Mutex<BTreeMap<String, Secret>>,
+    items: Mutex<Items>,
     /// A key whose `set` fails, to test what a failed write leaves behind.
     failing: Mutex<Option<String>>,
+}
+
+/// Which item holds each key's secret, and how lookups found them.
+#[derive(Debug, Default)]
+pub(crate) struct Items {
+    by_key: BTreeMap<String, String>,
+    made: usize,
+    /// Lookups that read the item they were told about.
+    pub(crate) direct: usize,
+    /// Lookups that had to search (no item named, or not this key's).
+    pub(crate) searched: usize,
+    /// What the last [`SecretStore::set_at`] was told.
+    pub(crate) last_known: Option<Known>,
+}
+
+impl Items {
+    fn new_item(&mut self, key: &str) -> String {
+        self.made += 1;
+        let item = format!("mem/{}", self.made);
+        self.by_key.insert(key.to_owned(), item.clone());
+        item
+    }
 }
 
 impl MemoryStore {
@@ -26,6 +51,7 @@ impl MemoryStore {
         MemoryStore {
             kind,
             secrets: Mutex::new(BTreeMap::new()),
+            items: Mutex::new(Items::default()),
             failing: Mutex::new(None),
         }
     }
@@ -47,6 +73,17 @@ impl MemoryStore {
 
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Secret>> {
         self.secrets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The items and the lookup counts.
+    pub(crate) fn items(&self) -> std::sync::MutexGuard<'_, Items> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves `key`'s secret to a new item, as another client deleting and
+    /// recreating it would; returns the new item.
+    pub(crate) fn move_item(&self, key: &str) -> String {
+        self.items().new_item(key)
     }
 }
 
@@ -78,6 +115,38 @@ impl SecretStore for MemoryStore {
     }
 
     fn delete(&self, key: &str) -> Result<bool, BackendError> {
+        self.items().by_key.remove(key);
         Ok(self.map().remove(key).is_some())
+    }
+
+    fn get_at(&self, key: &str, item: Option<&str>) -> Result<Found, BackendError> {
+        let secret = self.get(key)?;
+        let mut items = self.items();
+        let held = items.by_key.get(key).cloned();
+        if item.is_some() && item == held.as_deref() {
+            items.direct += 1;
+        } else {
+            items.searched += 1;
+        }
+        let item = secret.is_some().then_some(held).flatten();
+        Ok(Found { secret, item })
+    }
+
+    fn set_at(
+        &self,
+        key: &str,
+        label: &str,
+        secret: &Secret,
+        known: Known,
+    ) -> Result<Option<String>, BackendError> {
+        self.set(key, label, secret)?;
+        let mut items = self.items();
+        let item = match (&known, items.by_key.get(key)) {
+            (Known::At(at), Some(held)) if at == held => held.clone(),
+            (Known::Nothing, Some(held)) => held.clone(),
+            _ => items.new_item(key),
+        };
+        items.last_known = Some(known);
+        Ok(Some(item))
     }
 }

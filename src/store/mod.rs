@@ -20,6 +20,8 @@ pub(crate) mod db;
 pub(crate) mod file;
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(target_os = "linux")]
+pub(crate) mod secret_service;
 pub(crate) mod secrets;
 
 use std::path::PathBuf;
@@ -33,6 +35,7 @@ pub(crate) use db::{AuthCredential, Database, Record};
 #[cfg(test)]
 pub(crate) use memory::MemoryStore;
 pub(crate) use secrets::SecretStore;
+use secrets::{Found, Known};
 
 use crate::registry::ServerKey;
 use crate::secret::Secret;
@@ -110,9 +113,9 @@ impl Removals<'_> {
         };
         let secrets = self.store.secrets(record.store);
         let erase = || -> Result<Option<Secret>, BackendError> {
-            let old_secret = BackendError::unless_corrupt(secrets.get(key))?;
+            let old = BackendError::unless_corrupt(secrets.get_at(key, record.item.as_deref()))?;
             secrets.delete(key)?;
-            Ok(old_secret)
+            Ok(old.secret)
         };
         let old_secret =
             erase().with_context(|| format!("cannot erase the credential for {key}"))?;
@@ -317,9 +320,9 @@ impl Credentials {
     /// The credential stored under `key`, `None` when there is none.
     /// Reads only that record from the index ([`db::find_record`]): `get` is the hot path.
     pub(crate) fn get(&self, key: &ServerKey) -> Result<Option<Credential>> {
-        match db::find_record(&self.db_path(), key.as_str())? {
-            Some(record) => self.credential_of(record, key.as_str()),
-            None => Ok(None),
+        match db::find_record_pinned(&self.db_path(), key.as_str())? {
+            (Some(record), pinned) => self.credential_of(record, key.as_str(), pinned),
+            (None, _) => Ok(None),
         }
     }
 
@@ -327,7 +330,7 @@ impl Credentials {
     /// index (callers that resolve pairs read the index once).
     pub(crate) fn get_in(&self, db: &Database, key: &str) -> Result<Option<Credential>> {
         match db.credentials.get(key) {
-            Some(record) => self.credential_of(record.clone(), key),
+            Some(record) => self.credential_of(record.clone(), key, None),
             None => Ok(None),
         }
     }
@@ -340,29 +343,74 @@ impl Credentials {
     /// writes the secret first: read lock-free, a `get` racing another
     /// helper's `store` could return the old username with the new secret. So
     /// for those only, take the writers' lock shared, re-read the record under
-    /// it, then read the secret.
-    fn credential_of(&self, record: Record, key: &str) -> Result<Option<Credential>> {
+    /// it (unless the index read, `pinned`, is still the file on disk: no
+    /// writer came between), then read the secret.
+    fn credential_of(
+        &self,
+        record: Record,
+        key: &str,
+        pinned: Option<db::Pinned>,
+    ) -> Result<Option<Credential>> {
         if self.secrets(record.store).in_index() {
             return Ok(in_index_credential(&record));
         }
-        let _lock = self.read_lock()?;
-        let Some(record) = db::find_record(&self.db_path(), key)? else {
-            return Ok(None);
+        let lock = self.read_lock()?;
+        let unchanged = pinned.is_some_and(|pinned| pinned.still_current(&self.db_path()));
+        let record = if unchanged {
+            record
+        } else {
+            match db::find_record(&self.db_path(), key)? {
+                Some(record) => record,
+                None => return Ok(None),
+            }
         };
         let secrets = self.secrets(record.store);
         if secrets.in_index() {
             return Ok(in_index_credential(&record));
         }
-        let Some(secret) = secrets.get(key)? else {
+        let found = secrets.get_at(key, record.item.as_deref())?;
+        drop(lock);
+        let Some(secret) = found.secret else {
             let kind = record.store;
             crate::debug!("index lists {key} in {kind} but the keyring has no secret");
             return Ok(None);
         };
+        if found.item.is_some() && found.item != record.item {
+            self.remember_item(key, &record, found.item);
+        }
         Ok(Some(Credential {
             server_url: record.server_url,
             username: record.username,
             secret,
         }))
+    }
+
+    /// Keeps in the index the item where a lookup found `key`'s secret when
+    /// the index named another one or none (a record written before items
+    /// were kept, or an item another client replaced), so the next `get`
+    /// reads it directly. Best effort and never waited for: skipped when a
+    /// writer holds the lock or the record changed since it was read (that
+    /// writer records the item itself); the next lookup tries again.
+    fn remember_item(&self, key: &str, seen: &Record, item: Option<String>) {
+        let remembered = || -> Result<bool> {
+            let Some(_lock) = crate::fsutil::try_lock_exclusive(&self.lock_path())? else {
+                return Ok(false);
+            };
+            let mut db = self.load()?;
+            match db.credentials.get_mut(key) {
+                Some(record) if record.store == seen.store && record.item == seen.item => {
+                    record.item = item;
+                    db.save(&self.db_path())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        };
+        match remembered() {
+            Ok(true) => crate::debug!("recorded where the keyring keeps {key}"),
+            Ok(false) => crate::debug!("left recording where the keyring keeps {key} for later"),
+            Err(err) => crate::debug!("could not record where the keyring keeps {key}: {err:#}"),
+        }
     }
 
     /// Stores `credential` under `key`, replacing any earlier one. Returns the
@@ -448,17 +496,26 @@ impl Credentials {
         let key = put.key;
         let previous = db.credentials.get(key.as_str()).cloned();
         // The keyring secret this store overwrites, kept to put back if a
-        // later step fails (full disk): a failed store changes nothing.
-        let old_secret = match &previous {
-            Some(prev) => BackendError::unless_corrupt(self.secrets(prev.store).get(key.as_str()))
-                .with_context(|| format!("cannot store the credential for {key}"))?,
-            None => None,
+        // later step fails (full disk): a failed store changes nothing. The
+        // lookup also tells the write where that secret is.
+        let old = match &previous {
+            Some(prev) => BackendError::unless_corrupt(
+                self.secrets(prev.store)
+                    .get_at(key.as_str(), prev.item.as_deref()),
+            )
+            .with_context(|| format!("cannot store the credential for {key}"))?,
+            None => Found::default(),
         };
-        let kind = self.write_secret(key, put.credential)?;
+        let known = match &previous {
+            Some(prev) => (prev.store, Known::from_found(&old)),
+            None => (StoreKind::File, Known::Nothing),
+        };
+        let (kind, item) = self.write_secret(key, put.credential, known)?;
         let mut record = previous.clone().unwrap_or_default();
         record.server_url = put.credential.server_url.clone();
         record.username = put.credential.username.clone();
         record.store = kind;
+        record.item = item;
         record.secret = self
             .secrets(kind)
             .in_index()
@@ -471,7 +528,7 @@ impl Credentials {
             key: key.as_str().to_owned(),
             kind,
             previous,
-            old_secret,
+            old_secret: old.secret,
         });
         Ok(())
     }
@@ -479,8 +536,15 @@ impl Credentials {
     /// Writes the secret to the chosen store (the file store's goes into the
     /// index record instead, see [`SecretStore::in_index`]); under `auto` uses
     /// the file store only when there is no keyring at all
-    /// ([`choice::auto_fallback`]).
-    fn write_secret(&self, key: &ServerKey, credential: &Credential) -> Result<StoreKind> {
+    /// ([`choice::auto_fallback`]). `known` is what a lookup in the store
+    /// holding the old secret found (used when that is the chosen store).
+    /// Returns the store written and the item it keeps the secret in.
+    fn write_secret(
+        &self,
+        key: &ServerKey,
+        credential: &Credential,
+        known: (StoreKind, Known),
+    ) -> Result<(StoreKind, Option<String>)> {
         let (kind, auto) = match self.choice {
             StoreChoice::Fixed(kind) => (kind, false),
             StoreChoice::Auto => match choice::auto_candidate() {
@@ -488,17 +552,25 @@ impl Credentials {
                 None => (StoreKind::File, false),
             },
         };
-        let label = secrets::label(&credential.server_url);
-        let written = match self
-            .secrets(kind)
-            .set(key.as_str(), &label, &credential.secret)
-        {
-            Ok(()) => Ok(kind),
-            Err(err) if auto => choice::auto_fallback(err).inspect(|_| {
-                crate::debug!("auto: no {kind} here; using the file store");
-            }),
-            Err(err) => Err(err),
+        let (old_store, known) = known;
+        let known = if old_store == kind {
+            known
+        } else {
+            Known::Nothing
         };
+        let label = secrets::label(&credential.server_url);
+        let written =
+            match self
+                .secrets(kind)
+                .set_at(key.as_str(), &label, &credential.secret, known)
+            {
+                Ok(item) => Ok((kind, item)),
+                Err(err) if auto => choice::auto_fallback(err).map(|kind| {
+                    crate::debug!("auto: no {kind} here; using the file store");
+                    (kind, None)
+                }),
+                Err(err) => Err(err),
+            };
         written.with_context(|| format!("cannot store the credential for {key}"))
     }
 
@@ -603,6 +675,75 @@ mod tests {
 
     /// Every writer meets the length limits: a batch with one entry over
     /// them stores nothing, the good entries included.
+    /// The index keeps the item each keyring secret is in: a `get` reads it
+    /// directly and writes nothing; an overwrite tells the store where the
+    /// old secret is; a secret moved behind our back is found by the
+    /// store's search and the index records its new item, once.
+    #[test]
+    fn the_index_keeps_each_secrets_item_and_repairs_a_stale_one_once() {
+        let (_dir, secrets, store) = memory_store();
+        let a = key("a.example");
+        store.put(&a, &credential("a", "s1")).unwrap();
+        let item = store.load().unwrap().credentials["a.example"].item.clone();
+        assert_eq!(item.as_deref(), Some("mem/1"));
+        let bytes = std::fs::read(store.db_path()).unwrap();
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s1")));
+        assert_eq!(secrets.items().direct, 1);
+        assert_eq!(
+            std::fs::read(store.db_path()).unwrap(),
+            bytes,
+            "a get wrote"
+        );
+
+        store.put(&a, &credential("a", "s2")).unwrap();
+        assert_eq!(secrets.items().last_known, Some(Known::At("mem/1".into())));
+        assert_eq!(secrets.items().searched, 0);
+
+        let moved = secrets.move_item("a.example");
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s2")));
+        assert_eq!(secrets.items().searched, 1);
+        let record = &store.load().unwrap().credentials["a.example"];
+        assert_eq!(record.item.as_deref(), Some(moved.as_str()));
+        let bytes = std::fs::read(store.db_path()).unwrap();
+        assert_eq!(store.get(&a).unwrap(), Some(credential("a", "s2")));
+        assert_eq!(
+            std::fs::read(store.db_path()).unwrap(),
+            bytes,
+            "repaired twice"
+        );
+        assert_eq!(secrets.items().searched, 1);
+    }
+
+    /// The repair is never waited for and never undoes a writer's work: it
+    /// is skipped while a writer holds the lock, and when the record changed
+    /// since the `get` read it.
+    #[test]
+    fn an_item_repair_leaves_the_index_to_writers() {
+        let (_dir, secrets, store) = memory_store();
+        let a = key("a.example");
+        store.put(&a, &credential("a", "s1")).unwrap();
+        let seen = store.load().unwrap().credentials["a.example"].clone();
+        let moved = secrets.move_item("a.example");
+        {
+            let _writer = store.lock().unwrap();
+            store.remember_item("a.example", &seen, Some(moved.clone()));
+        }
+        let kept =
+            |store: &Credentials| store.load().unwrap().credentials["a.example"].item.clone();
+        assert_eq!(kept(&store), seen.item, "repaired under a writer's lock");
+        // A writer stored it again in the meantime: its item stands.
+        store.put(&a, &credential("a", "s2")).unwrap();
+        let written = kept(&store);
+        assert_ne!(written, seen.item);
+        store.remember_item("a.example", &seen, Some("mem/stale".into()));
+        assert_eq!(kept(&store), written);
+        // Unchanged since read, no writer: recorded.
+        let seen = store.load().unwrap().credentials["a.example"].clone();
+        let moved = secrets.move_item("a.example");
+        store.remember_item("a.example", &seen, Some(moved.clone()));
+        assert_eq!(kept(&store), Some(moved));
+    }
+
     #[test]
     fn a_batch_over_the_length_limits_stores_nothing() {
         let (_dir, secrets, store) = memory_store();

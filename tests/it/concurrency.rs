@@ -147,10 +147,10 @@ fn secret_service_pid() -> String {
 
 /// gnome-keyring-daemon aborts when a new client's first call, `OpenSession`,
 /// is dispatched before the daemon has a record of that client (see
-/// `vendor/dbus-secret-service/PATCHED.md`); parallel helpers (`docker build`,
+/// docs/stores.md, "Parallel helpers on gnome-keyring"); parallel helpers (`docker build`,
 /// CI jobs) make that likely. Many parallel `get`s, from two users of the same
 /// bus with different data directories and keyring namespaces, must all
-/// succeed and leave the same daemon running. Without the vendored fix, CI
+/// succeed and leave the same daemon running. Without that call order, CI
 /// saw this test kill the daemon.
 #[test]
 #[ignore = "needs the Secret Service (run through tests/with-secret-service)"]

@@ -787,10 +787,10 @@ fn auto_uses_the_file_store_when_no_secret_service_exists() {
 }
 
 /// gnome-keyring aborts when a new client's first call, `OpenSession`, runs
-/// before the daemon has made that client's record (see
-/// `vendor/dbus-secret-service/PATCHED.md`). Every connection a helper makes
-/// (keyring-core's for `store`/`erase`, the plain one of `get`) must read a
-/// property first. Watched on the bus with dbus-monitor: deterministic, where
+/// before the daemon has made that client's record (see docs/stores.md,
+/// "Parallel helpers on gnome-keyring"). Every connection a helper makes
+/// (one per run of `store`, `get` and `erase`) must read a property first.
+/// Watched on the bus with dbus-monitor: deterministic, where
 /// the crash itself is a race (the concurrency module provokes that).
 #[test]
 #[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]

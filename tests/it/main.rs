@@ -8,7 +8,9 @@
 //!   tests running side by side from disturbing each other in `time.rs`,
 //!   the stub API server, the registry side); nothing in it goes unused.
 //! - The protocol and the stores: `protocol`, `hot_paths`,
-//!   `store_selection`, `concurrency`, `load`, `faults`.
+//!   `store_selection`, `concurrency`, `load`, `faults`,
+//!   `secret_service_calls` (the D-Bus calls of a Secret Service `get`,
+//!   `store` and `erase`, counted).
 //! - Sweeps across every command: `bad_input`, `hygiene`, `first_run`.
 //! - The human commands: `configure`, `switching` (`migrate` and the way
 //!   back), `doctor`, `login`, `completions`, `pairs`, `expiry`, and
@@ -53,5 +55,8 @@ mod pairs;
 mod protocol;
 mod proxy;
 mod registry_bad_servers;
+// Unix only (a private D-Bus); the Windows build is checked by tests/windows/run.
+#[cfg(unix)]
+mod secret_service_calls;
 mod store_selection;
 mod switching;
