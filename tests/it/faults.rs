@@ -918,6 +918,40 @@ fn secret_service_hung_fails_within_the_bound() {
     );
 }
 
+/// `DOCKER_CREDENTIAL_KEYRING_TIMEOUT` is the bound a hung provider meets,
+/// whatever its value: each D-Bus call once gave up after a fixed 2 s, so a
+/// longer setting never helped a slow provider, and a hung one was reported
+/// as absent ("start it") instead of as not answering in time.
+#[test]
+#[ignore = "needs dbus-daemon and gnome-keyring (tests/install-deps)"]
+fn a_longer_timeout_setting_is_the_bound_of_each_secret_service_call() {
+    let _machine = time::timed();
+    require_secret_service_tools();
+    let (bus, env) = PrivateBus::with_kept_credential();
+    bus.freeze();
+    let secs = 3;
+    let mut cmd = env.command(&["get"]);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("DOCKER_CREDENTIAL_KEYRING_TIMEOUT", secs.to_string());
+    let start = Instant::now();
+    let run = run_command(cmd, b"quay.io");
+    let took = start.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("did not answer within {secs}.0s")),
+        "{run:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(secs),
+        "gave up after {took:?}: {run:?}"
+    );
+    assert!(
+        took < bound(Duration::from_secs(secs) + SLACK),
+        "took {took:?}: {run:?}"
+    );
+}
+
 backend_tests!(failed_import_batch_leaves_store_and_keyring_unchanged);
 /// `import` is one batch: when the index cannot be saved (file size limit, as
 /// a full disk), every keyring write of the batch is undone: the replaced

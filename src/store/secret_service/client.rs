@@ -42,9 +42,14 @@ const COLLECTION: &str = "org.freedesktop.Secret.Collection";
 const ITEM: &str = "org.freedesktop.Secret.Item";
 const PROMPT: &str = "org.freedesktop.Secret.Prompt";
 
-/// How long one call waits for its reply (a hung provider is bounded by the
-/// caller's worker timeout as well).
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one call waits for its reply: a second past the bound the caller's
+/// worker keeps (`DOCKER_CREDENTIAL_KEYRING_TIMEOUT`), so that bound, with its
+/// error naming the variable, is what a hung provider meets, and a slow one
+/// gets all the time the user gave it (a fixed 2 s ended every call before a
+/// longer setting could help, with an error saying the store was absent).
+fn call_timeout() -> Duration {
+    crate::store::backend::timeout() + Duration::from_secs(1)
+}
 
 /// The content type keyring-core's Secret Service store gives every secret
 /// it writes; ours are written the same way.
@@ -93,6 +98,8 @@ pub(crate) struct Search {
 pub(crate) struct Service {
     conn: Connection,
     session: Path<'static>,
+    /// [`call_timeout`], read once.
+    timeout: Duration,
 }
 
 impl Service {
@@ -101,19 +108,25 @@ impl Service {
     /// see the module header), then opens a plain session.
     pub(crate) fn connect() -> Result<Service> {
         let conn = Connection::new_session()?;
-        let _: Vec<Path<'static>> = proxy(&conn, SERVICE_PATH).get(SERVICE, "Collections")?;
+        let timeout = call_timeout();
+        let service = conn.with_proxy(DEST, SERVICE_PATH, timeout);
+        let _: Vec<Path<'static>> = service.get(SERVICE, "Collections")?;
         let input = Variant(Box::new(String::new()) as Box<dyn RefArg>);
         let (_, session): (Variant<Box<dyn RefArg>>, Path<'static>) =
-            proxy(&conn, SERVICE_PATH).method_call(SERVICE, "OpenSession", ("plain", input))?;
-        Ok(Service { conn, session })
+            service.method_call(SERVICE, "OpenSession", ("plain", input))?;
+        Ok(Service {
+            conn,
+            session,
+            timeout,
+        })
     }
 
     fn proxy<'a>(&'a self, path: &'a str) -> Proxy<'a, &'a Connection> {
-        proxy(&self.conn, path)
+        self.conn.with_proxy(DEST, path, self.timeout)
     }
 
     /// Sends every call in `calls` before reading any reply, then waits for
-    /// all the replies (at most [`CALL_TIMEOUT`]): N independent calls in
+    /// all the replies (at most [`call_timeout`]): N independent calls in
     /// one round trip. Replies in call order; an error reply is the error
     /// (the first in call order). Signals arriving meanwhile are dropped:
     /// only a prompt listens for any, and none runs during these calls.
@@ -126,7 +139,7 @@ impl Service {
                 .map_err(|()| dbus::Error::new_failed("cannot send a message to the bus"))?;
         }
         channel.flush();
-        let deadline = Instant::now() + CALL_TIMEOUT;
+        let deadline = Instant::now() + self.timeout;
         let mut replies: [Option<Message>; N] = std::array::from_fn(|_| None);
         while replies.iter().any(Option::is_none) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -302,8 +315,4 @@ impl Service {
             (false, result) => Ok(Some(result)),
         }
     }
-}
-
-fn proxy<'a>(conn: &'a Connection, path: &'a str) -> Proxy<'a, &'a Connection> {
-    conn.with_proxy(DEST, path, CALL_TIMEOUT)
 }
