@@ -16,9 +16,10 @@ use crate::common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::private_bus::PrivateBus;
 use common::time::{self, bound, wait_until};
 use common::{run_command, Backend, Env, Run};
 
@@ -361,54 +362,23 @@ fn world_or_group_readable_store_is_refused() {
 const BOUND_SECS: u64 = 1;
 const SLACK: Duration = Duration::from_secs(3);
 
-/// A private D-Bus session bus with no service activation (so nothing starts
-/// on demand), optionally with its own gnome-keyring.
-struct PrivateBus {
-    dir: tempfile::TempDir,
-    daemon: Child,
-    keyring: Option<Child>,
-}
-
-impl PrivateBus {
-    fn start() -> PrivateBus {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("bus");
-        let config = dir.path().join("bus.conf");
-        fs::write(
-            &config,
-            format!(
-                "<busconfig><type>session</type><listen>unix:path={}</listen>\
-                 <auth>EXTERNAL</auth><policy context=\"default\">\
-                 <allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>\
-                 <allow own=\"*\"/></policy></busconfig>",
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (apt-get install dbus)");
-        let bus = PrivateBus {
-            dir,
-            daemon,
-            keyring: None,
-        };
-        wait_until(Duration::from_secs(5), "the private bus socket", || {
-            socket.exists()
-        });
-        bus
-    }
-
-    fn address(&self) -> String {
-        format!("unix:path={}", self.dir.path().join("bus").display())
-    }
-
+/// What these tests do with a private bus ([`PrivateBus`]): break its
+/// keyring, and run the binary on it with a short bound.
+trait Faults {
     /// A bus with gnome-keyring and one credential stored in it (quay.io,
     /// secret "kept"), for the tests that then break the keyring.
+    fn with_kept_credential() -> (PrivateBus, Env);
+    /// Locks the login collection through the Secret Service API itself.
+    fn lock(&self);
+    /// Freezes the provider: it keeps the bus name but never answers.
+    fn freeze(&self);
+    /// The binary's environment on this bus.
+    fn env(&self) -> Env;
+    /// Runs the binary on this bus with [`BOUND_SECS`] as its keyring bound.
+    fn run(&self, env: &Env, args: &[&str], stdin: &[u8]) -> (Run, Duration);
+}
+
+impl Faults for PrivateBus {
     fn with_kept_credential() -> (PrivateBus, Env) {
         let mut bus = PrivateBus::start();
         bus.start_keyring();
@@ -418,72 +388,8 @@ impl PrivateBus {
         (bus, env)
     }
 
-    /// Starts gnome-keyring (unlocked, password "test-password") on this bus.
-    fn start_keyring(&mut self) {
-        self.start_keyring_with(Some(b"test-password"));
-    }
-
-    /// Starts gnome-keyring on this bus; without a password it has no
-    /// collection at all, like a fresh headless daemon started by D-Bus activation.
-    fn start_keyring_with(&mut self, password: Option<&[u8]>) {
-        let home = self.dir.path().join("keyring-home");
-        let runtime = self.dir.path().join("run");
-        fs::create_dir_all(home.join("data")).unwrap();
-        fs::create_dir_all(&runtime).unwrap();
-        fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
-        let mut args = vec!["--foreground", "--components=secrets"];
-        if password.is_some() {
-            args.push("--unlock");
-        }
-        let mut child = Command::new("gnome-keyring-daemon")
-            .args(&args)
-            .env("DBUS_SESSION_BUS_ADDRESS", self.address())
-            .env("HOME", &home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (apt-get install gnome-keyring)");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            if let Some(password) = password {
-                stdin.write_all(password).unwrap();
-            }
-        }
-        self.keyring = Some(child);
-        wait_until(
-            Duration::from_secs(5),
-            "gnome-keyring on the private bus",
-            || self.has_provider(),
-        );
-    }
-
-    fn has_provider(&self) -> bool {
-        self.dbus_send(&[
-            "--dest=org.freedesktop.DBus",
-            "/",
-            "org.freedesktop.DBus.NameHasOwner",
-            "string:org.freedesktop.secrets",
-        ])
-        .contains("boolean true")
-    }
-
-    fn dbus_send(&self, args: &[&str]) -> String {
-        let out = Command::new("dbus-send")
-            .args(["--session", "--print-reply"])
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", self.address())
-            .output()
-            .expect("dbus-send");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Locks the login collection through the Secret Service API itself.
     fn lock(&self) {
-        let text = self.dbus_send(&[
+        let text = self.send(&[
             "--dest=org.freedesktop.secrets",
             "/org/freedesktop/secrets",
             "org.freedesktop.Secret.Service.Lock",
@@ -492,17 +398,14 @@ impl PrivateBus {
         assert!(text.contains("collection/login"), "lock failed: {text:?}");
     }
 
-    /// Freezes the provider: it keeps the bus name but never answers.
     fn freeze(&self) {
-        let pid = self.keyring.as_ref().unwrap().id();
         assert!(Command::new("kill")
-            .args(["-STOP", &pid.to_string()])
+            .args(["-STOP", &self.keyring_pid().to_string()])
             .status()
             .unwrap()
             .success());
     }
 
-    /// The binary's environment on this bus, with a short bound.
     fn env(&self) -> Env {
         Env::new(Backend::SecretService)
     }
@@ -514,19 +417,6 @@ impl PrivateBus {
         let start = Instant::now();
         let run = run_command(cmd, stdin);
         (run, start.elapsed())
-    }
-}
-
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        if let Some(mut keyring) = self.keyring.take() {
-            let pid = keyring.id().to_string();
-            let _ = Command::new("kill").args(["-CONT", &pid]).status();
-            let _ = keyring.kill();
-            let _ = keyring.wait();
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }
 
@@ -798,18 +688,8 @@ fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
     require_secret_service_tools();
     let mut bus = PrivateBus::start();
     bus.start_keyring();
-    let log = bus.dir.path().join("monitor.log");
-    let mut monitor = Command::new("stdbuf")
-        .args(["-oL", "dbus-monitor", "--address", &bus.address()])
-        .arg("destination='org.freedesktop.secrets'")
-        .stdout(fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-monitor (apt-get install dbus)");
-    // Becoming a monitor drops its own name: from then on it sees everything.
-    wait_until(Duration::from_secs(5), "dbus-monitor", || {
-        fs::read_to_string(&log).is_ok_and(|text| text.contains("NameLost"))
-    });
+    bus.start_monitor(&["destination='org.freedesktop.secrets'"]);
+    let log = bus.monitor_log();
     let env = bus.env();
     bus.run(&env, &["store"], &store_json("quay.io", "u", "s"))
         .0
@@ -822,8 +702,6 @@ fn every_secret_service_connection_reads_a_property_before_opening_a_session() {
         "dbus-monitor seeing the erase's Delete",
         || fs::read_to_string(&log).is_ok_and(|text| text.contains("member=Delete")),
     );
-    let _ = monitor.kill();
-    let _ = monitor.wait();
 
     // "method call time=... sender=:1.7 -> destination=... member=OpenSession"
     let text = fs::read_to_string(&log).unwrap();

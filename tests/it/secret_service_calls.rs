@@ -14,11 +14,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use crate::common::private_bus::PrivateBus;
 use crate::common::{self, run_command, Backend, Env, Run};
 
 const SECRETS: &str = "org.freedesktop.secrets";
@@ -143,129 +143,28 @@ impl Traffic {
     }
 }
 
-/// A private D-Bus session bus (no service activation) with gnome-keyring
-/// (unlocked, its login collection the default) and dbus-monitor on it.
-struct Bus {
-    dir: tempfile::TempDir,
-    daemon: Child,
-    keyring: Option<Child>,
-    monitor: Option<Child>,
+/// A private bus ([`PrivateBus`]) with gnome-keyring (unlocked, its login
+/// collection the default) and dbus-monitor on it, seeing everything.
+struct Bus(PrivateBus);
+
+impl std::ops::Deref for Bus {
+    type Target = PrivateBus;
+    fn deref(&self) -> &PrivateBus {
+        &self.0
+    }
 }
 
 impl Bus {
     fn start() -> Bus {
-        for (tool, package) in [
-            ("dbus-daemon", "dbus"),
-            ("gnome-keyring-daemon", "gnome-keyring"),
-            ("dbus-send", "dbus"),
-            ("dbus-monitor", "dbus"),
-            ("secret-tool", "libsecret-tools"),
-            ("stdbuf", "coreutils"),
-        ] {
-            common::tool(tool, package);
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("bus");
-        let config = dir.path().join("bus.conf");
-        fs::write(
-            &config,
-            format!(
-                "<busconfig><type>session</type><listen>unix:path={}</listen>\
-                 <auth>EXTERNAL</auth><policy context=\"default\">\
-                 <allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>\
-                 <allow own=\"*\"/></policy></busconfig>",
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon");
-        let mut bus = Bus {
-            dir,
-            daemon,
-            keyring: None,
-            monitor: None,
-        };
-        wait_for(|| socket.exists(), "the private bus socket");
+        common::tool("secret-tool", "libsecret-tools");
+        let mut bus = PrivateBus::start();
         bus.start_keyring();
-        bus.start_monitor();
-        bus
-    }
-
-    fn address(&self) -> String {
-        format!("unix:path={}", self.dir.path().join("bus").display())
+        bus.start_monitor(&[]);
+        Bus(bus)
     }
 
     fn log(&self) -> PathBuf {
-        self.dir.path().join("monitor.log")
-    }
-
-    fn start_keyring(&mut self) {
-        let home = self.dir.path().join("keyring-home");
-        let runtime = self.dir.path().join("run");
-        fs::create_dir_all(home.join("data")).unwrap();
-        fs::create_dir_all(&runtime).unwrap();
-        fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
-        let mut child = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--components=secrets", "--unlock"])
-            .env("DBUS_SESSION_BUS_ADDRESS", self.address())
-            .env("HOME", &home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(b"test-password").unwrap();
-        }
-        self.keyring = Some(child);
-        wait_for(
-            || {
-                self.send(&[
-                    "--dest=org.freedesktop.DBus",
-                    "/",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    &format!("string:{SECRETS}"),
-                ])
-                .contains("boolean true")
-            },
-            "gnome-keyring on the private bus",
-        );
-    }
-
-    fn start_monitor(&mut self) {
-        let monitor = Command::new("stdbuf")
-            .args(["-oL", "dbus-monitor", "--address", &self.address()])
-            .stdout(fs::File::create(self.log()).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-monitor");
-        self.monitor = Some(monitor);
-        // Becoming a monitor drops its own name: from then on it sees everything.
-        wait_for(
-            || fs::read_to_string(self.log()).is_ok_and(|t| t.contains("NameLost")),
-            "dbus-monitor",
-        );
-    }
-
-    /// `dbus-send --print-reply ARGS` on this bus; its output.
-    fn send(&self, args: &[&str]) -> String {
-        let out = Command::new("dbus-send")
-            .args(["--session", "--print-reply"])
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", self.address())
-            .output()
-            .expect("dbus-send");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.monitor_log()
     }
 
     /// `secret-tool ARGS` on this bus with `stdin`.
@@ -329,21 +228,6 @@ impl Bus {
                 (quoted[1].to_owned(), quoted[3].to_owned())
             })
             .collect()
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        for child in [self.monitor.take(), self.keyring.take()]
-            .into_iter()
-            .flatten()
-        {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }
 

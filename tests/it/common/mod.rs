@@ -15,6 +15,8 @@ pub mod golden;
 pub mod human;
 pub mod jwt;
 pub mod kubestub;
+#[cfg(unix)]
+pub mod private_bus;
 pub mod pull_secret;
 pub mod registry;
 pub mod time;
