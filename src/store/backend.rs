@@ -344,12 +344,14 @@ fn entry(
 
 /// A keyring secret's bytes as text (docker's secrets are strings).
 pub(crate) fn decode(kind: StoreKind, bytes: Vec<u8>) -> BackendResult<Secret> {
-    String::from_utf8(bytes)
-        .map(Secret::new)
-        .map_err(|_| BackendError::Failed {
+    String::from_utf8(bytes).map(Secret::new).map_err(|err| {
+        // The error holds the secret's bytes: wiped, not just dropped.
+        zeroize::Zeroize::zeroize(&mut err.into_bytes());
+        BackendError::Failed {
             kind,
             reason: "the stored secret is not UTF-8 text".to_owned(),
-        })
+        }
+    })
 }
 
 /// Maps keyring-core errors without ever formatting secret bytes they may carry.
