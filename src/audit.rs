@@ -113,7 +113,7 @@ impl Finding {
             Finding::Invalid => "invalid: re-export the Secret (`export --merge`), or fix the entry by hand",
             Finding::Stale => "stale: deploy the stored credential: `kubectl get secret -n NS NAME -o json | docker-credential-keyring export --merge - --registry REGISTRY | kubectl replace -f -`",
             Finding::Unreachable => "unreachable: check the address and the network (--timeout, --insecure), or audit with --offline",
-            Finding::Unknown => "unknown: `login REGISTRY` (or `import` the Secret) so this store holds it, or remove the entry",
+            Finding::Unknown => "unknown: `login REGISTRY` (or `import` the Secret) so this store holds it, or remove the entry; for an auth server's entry alone, merge its registry's entry beside it (`export --merge - --registry REGISTRY`)",
             Finding::Ok => return None,
         })
     }

@@ -671,6 +671,11 @@ fn an_auth_servers_entry_is_checked_only_through_its_registrys_entry() {
         [row("apps/sso-only", "sso.example.com", "unknown")]
     );
     assert!(
+        run.stderr
+            .contains("for an auth server's entry alone, merge its registry's entry beside it"),
+        "{run:?}"
+    );
+    assert!(
         rows[0]["detail"].as_str().unwrap().starts_with(
             "not asked: an auth server's entry is checked through a paired registry's entry"
         ),
