@@ -438,14 +438,14 @@ fn run_bounded<T: Send + 'static>(
 }
 
 /// The process-wide connection to the store of `kind`, made on first use.
+/// (The Secret Service never comes through keyring-core: see
+/// [`open_secret_service`].)
 fn connect(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {
-    static SECRET_SERVICE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
     static NATIVE: OnceLock<BackendResult<Arc<CredentialStore>>> = OnceLock::new();
-    let cell = match kind {
-        StoreKind::SecretService => &SECRET_SERVICE,
-        _ => &NATIVE,
-    };
-    cell.get_or_init(|| open(kind)).clone()
+    match kind {
+        StoreKind::SecretService => open_secret_service(),
+        _ => NATIVE.get_or_init(|| open(kind)).clone(),
+    }
 }
 
 fn open(kind: StoreKind) -> BackendResult<Arc<CredentialStore>> {

@@ -136,6 +136,7 @@ fn read_kept_item(ss: &Service, key: &str, path: &str) -> BackendResult<Option<S
         crate::debug!("the item the index keeps for {key} now holds another secret; searching");
         return Ok(None);
     }
+    crate::debug!("read {key} from the item the index keeps (no search)");
     decode(KIND, std::mem::take(&mut *secret)).map(Some)
 }
 
