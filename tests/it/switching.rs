@@ -41,10 +41,13 @@ mode = os.environ.get("FAKE_HELPER_MODE", "")
 action = sys.argv[1]
 data = json.load(open(db)) if os.path.exists(db) else {}
 given = sys.stdin.read()
+# Temporary files named per process: migrate runs several `get`s at once,
+# and two of them may each play the login (a shared name lost one rename).
+tmp = "." + str(os.getpid()) + ".tmp"
 def save():
-    with open(db + ".tmp", "w") as f:
+    with open(db + tmp, "w") as f:
         json.dump(data, f)
-    os.replace(db + ".tmp", db)
+    os.replace(db + tmp, db)
 def docker_login_meanwhile():
     # What `docker login late.example` does with credsStore set: the
     # credential into the helper, an empty auths entry into config.json.
@@ -53,8 +56,8 @@ def docker_login_meanwhile():
     config = os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
     doc = json.load(open(config))
     doc.setdefault("auths", {})["late.example"] = {}
-    open(config + ".tmp", "w").write(json.dumps(doc))
-    os.replace(config + ".tmp", config)
+    open(config + tmp, "w").write(json.dumps(doc))
+    os.replace(config + tmp, config)
 if mode == "hang-" + action:
     time.sleep(3600)
 if mode == "fork-hang-" + action:
