@@ -55,10 +55,15 @@ fn docker_reads(input: &str) -> Option<(String, String, Option<String>)> {
         }
         _ => ("docker.io".to_owned(), input.to_owned()),
     };
-    // Docker Hub's other spellings. docker reads `registry-1.docker.io`
-    // (the Hub's API host) as a registry of its own, whose `alpine` does not
-    // exist; `image_ref` reads it as Docker Hub, `library/` and all.
-    if domain.eq_ignore_ascii_case("index.docker.io") || domain.eq_ignore_ascii_case("registry-1.docker.io") {
+    // Docker Hub's spellings, in any case. docker compares them case-sensitively
+    // and reads `registry-1.docker.io` (the Hub's API host) as a registry of
+    // its own, so `docKer.io/nc` or `registry-1.docker.io/alpine` name a
+    // repository the Hub does not have; `image_ref` reads every spelling as
+    // Docker Hub, `library/` and all (host names are case-insensitive).
+    if ["docker.io", "index.docker.io", "registry-1.docker.io"]
+        .iter()
+        .any(|hub| domain.eq_ignore_ascii_case(hub))
+    {
         domain = "docker.io".to_owned();
     }
     if domain == "docker.io" && !remainder.contains('/') {
