@@ -431,19 +431,31 @@ fn plan_jobs(pending: &mut [(usize, Pending)], db: &Database, jobs: &mut Vec<Job
 /// nothing vouches for it: `unknown`, never an unchecked `ok`.
 fn check_auth_servers_through_registries(pending: &mut [(usize, Pending)], db: &Database) {
     let auth_servers = pairs::auth_servers(db);
+    if auth_servers.is_empty() {
+        return;
+    }
+    // Each Secret's entries, so an entry is compared with its own Secret's
+    // only: linear in a List of thousands of Secrets.
+    let mut by_secret: HashMap<(&Option<String>, &Option<String>), Vec<usize>> = HashMap::new();
+    for (at, (_, entry)) in pending.iter().enumerate() {
+        by_secret
+            .entry((&entry.row.namespace, &entry.row.name))
+            .or_default()
+            .push(at);
+    }
     let mut verdicts = Vec::new();
     for (at, (_, entry)) in pending.iter().enumerate() {
         if !auth_servers.contains(entry.key.as_str()) {
             continue;
         }
         let registries = pairs::registries_for(db, entry.key.as_str());
-        let through = pending.iter().find_map(|(_, other)| {
-            let same_secret =
-                (&other.row.namespace, &other.row.name) == (&entry.row.namespace, &entry.row.name);
+        let same_secret = &by_secret[&(&entry.row.namespace, &entry.row.name)];
+        let through = same_secret.iter().find_map(|&i| {
+            let other = &pending[i].1;
             let same_credential = other.found.username == entry.found.username
                 && other.found.password.same_as(&entry.found.password);
             let paired = registries.contains(&other.key.as_str());
-            (same_secret && same_credential && paired)
+            (same_credential && paired)
                 .then_some(other.job.map(|job| (job, other.row.registry.clone())))
                 .flatten()
         });
